@@ -1,0 +1,210 @@
+import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { ZodError } from 'zod';
+import { configError, DriftdError } from '../errors/index.js';
+import { parseDuration } from '../util/duration.js';
+import { configFileSchema, type ConfigFile } from './schema.js';
+
+export type RefPolicy =
+  | { kind: 'tag'; tag: string }
+  | { kind: 'semver'; range: string; prefix: string }
+  | { kind: 'branch'; branch: string }
+  /** Nothing configured: the highest semver tag (optional "v" prefix) if the repo has one, else HEAD. */
+  | { kind: 'auto' };
+
+export interface GitAuth {
+  username?: string;
+  password?: string;
+}
+
+export interface ResolvedConfig {
+  /** URL (http/https) or absolute path of a local Git repository. */
+  repo: string;
+  repoIsLocal: boolean;
+  /** True when driftd runs from a checkout with no --repo: the embedded default. */
+  embedded: boolean;
+  dataDir: string;
+  auditDir: string;
+  host: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  ref: RefPolicy;
+  envDir: string;
+  exportRetention: number;
+  gitAuth?: GitAuth;
+  gitTimeoutMs: number;
+  composeCommand: 'auto' | 'docker compose' | 'docker-compose';
+  composeTimeoutMs: number;
+  dockerHost?: string;
+  schedule: string;
+  jitterMs: number;
+  intervalMs?: number;
+  healthTimeoutMs: number;
+  outdatedCheckIntervalMs: number;
+  httpListen?: string;
+  webhookSecret?: string;
+  validate: Required<NonNullable<ConfigFile['validate']>>;
+  allowProcessEnv: boolean;
+  configFile?: string;
+}
+
+/** Flags as parsed by the CLI; every field optional. */
+export interface GlobalFlags {
+  config?: string;
+  dataDir?: string;
+  repo?: string;
+  host?: string;
+  logLevel?: string;
+  refTag?: string;
+  refSemver?: string;
+  tagPrefix?: string;
+  refBranch?: string;
+  auditDir?: string;
+}
+
+export interface ResolveOptions {
+  flags: GlobalFlags;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+const DEFAULT_CONFIG_FILE = '/etc/driftd/config.yaml';
+
+function formatZodIssue(err: ZodError): { key: string; reason: string } {
+  const issue = err.issues[0];
+  if (!issue) return { key: '(root)', reason: 'invalid' };
+  if (issue.code === 'unrecognized_keys') {
+    const parent = issue.path.join('.');
+    const keys = issue.keys.map((k) => (parent ? `${parent}.${k}` : k));
+    return { key: keys.join(', '), reason: 'unknown key' };
+  }
+  return { key: issue.path.join('.') || '(root)', reason: issue.message };
+}
+
+export function readConfigFile(file: string): ConfigFile {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new DriftdError('ConfigError', `cannot read config file ${file}: ${(e as Error).message}`, { file });
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text, { maxAliasCount: 100, uniqueKeys: true }) ?? {};
+  } catch (e) {
+    throw new DriftdError('ConfigError', `config file ${file} is not valid YAML: ${(e as Error).message}`, { file });
+  }
+  const parsed = configFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const { key, reason } = formatZodIssue(parsed.error);
+    throw configError(key, reason, file);
+  }
+  return parsed.data;
+}
+
+function pick<T>(...values: (T | undefined)[]): T | undefined {
+  return values.find((v) => v !== undefined && v !== '');
+}
+
+function isUrl(repo: string): boolean {
+  return /^https?:\/\//i.test(repo);
+}
+
+function readSecret(env: NodeJS.ProcessEnv, envName: string | undefined, file: string | undefined): string | undefined {
+  if (envName && env[envName]) return env[envName];
+  if (file) {
+    try {
+      return readFileSync(file, 'utf8').trim();
+    } catch (e) {
+      throw new DriftdError('ConfigError', `cannot read secret file ${file}: ${(e as Error).message}`, { file });
+    }
+  }
+  return undefined;
+}
+
+function resolveRef(flags: GlobalFlags, env: NodeJS.ProcessEnv, file: ConfigFile): RefPolicy {
+  const tag = pick(flags.refTag, env.DRIFTD_REF_TAG, file.ref?.tag);
+  const semver = pick(flags.refSemver, env.DRIFTD_REF_SEMVER, file.ref?.semver);
+  const branch = pick(flags.refBranch, env.DRIFTD_REF_BRANCH, file.ref?.branch);
+  const prefix = pick(flags.tagPrefix, env.DRIFTD_TAG_PREFIX, file.ref?.tagPrefix) ?? '';
+  const chosen = [tag, semver, branch].filter((v) => v !== undefined);
+  if (chosen.length > 1) {
+    throw new DriftdError('UsageError', 'choose one ref policy: --ref-tag, --ref-semver or --ref-branch');
+  }
+  if (tag) return { kind: 'tag', tag };
+  if (semver) return { kind: 'semver', range: semver, prefix };
+  if (branch) return { kind: 'branch', branch };
+  return { kind: 'auto' };
+}
+
+export function resolveConfig(opts: ResolveOptions): ResolvedConfig {
+  const env = opts.env ?? process.env;
+  const cwd = opts.cwd ?? process.cwd();
+  const flags = opts.flags;
+
+  const configPath = pick(flags.config, env.DRIFTD_CONFIG) ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
+  const file: ConfigFile = configPath ? readConfigFile(configPath) : {};
+
+  const repoSetting = pick(flags.repo, env.DRIFTD_REPO, file.repo);
+  const embedded = repoSetting === undefined;
+  const repo = embedded ? cwd : isUrl(repoSetting) ? repoSetting : path.resolve(cwd, repoSetting);
+  const repoIsLocal = !isUrl(repo);
+
+  const dataDir = path.resolve(cwd, pick(flags.dataDir, env.DRIFTD_DATA_DIR, file.dataDir) ?? (embedded ? '.driftd' : '/var/lib/driftd'));
+  const auditDir = path.resolve(
+    cwd,
+    pick(flags.auditDir, env.DRIFTD_AUDIT_DIR, file.auditDir) ?? (embedded ? 'audit' : path.join(dataDir, 'audit')),
+  );
+
+  const logLevel = pick(flags.logLevel, env.DRIFTD_LOG_LEVEL, file.logLevel) ?? 'info';
+  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+  if (!(levels as readonly string[]).includes(logLevel)) {
+    throw new DriftdError('UsageError', `--log-level must be one of ${levels.join(', ')}, got "${logLevel}"`);
+  }
+
+  const git = file.git ?? {};
+  const token = readSecret(env, git.tokenEnv ?? 'DRIFTD_GIT_TOKEN', git.tokenFile ?? env.DRIFTD_GIT_TOKEN_FILE);
+  const password = readSecret(env, git.passwordEnv ?? 'DRIFTD_GIT_PASSWORD', git.passwordFile ?? env.DRIFTD_GIT_PASSWORD_FILE);
+  const username = pick(env.DRIFTD_GIT_USERNAME, git.username);
+  let gitAuth: GitAuth | undefined;
+  if (token) gitAuth = { username: username ?? 'driftd', password: token };
+  else if (password || username) gitAuth = { username: username ?? '', password: password ?? '' };
+
+  const dur = (v: string | number | undefined, fallback: string, what: string): number => parseDuration(v ?? fallback, what);
+  const intervalSetting = pick<string | number>(env.DRIFTD_INTERVAL, file.interval);
+
+  return {
+    repo,
+    repoIsLocal,
+    embedded,
+    dataDir,
+    auditDir,
+    host: pick(flags.host, env.DRIFTD_HOST, file.host) ?? os.hostname(),
+    logLevel: logLevel as ResolvedConfig['logLevel'],
+    ref: resolveRef(flags, env, file),
+    envDir: path.resolve(cwd, pick(env.DRIFTD_ENV_DIR, file.envDir) ?? path.join(dataDir, 'env')),
+    exportRetention: file.exportRetention ?? 200,
+    ...(gitAuth ? { gitAuth } : {}),
+    gitTimeoutMs: dur(git.timeout, '30s', 'git.timeout'),
+    composeCommand: file.compose?.command ?? 'auto',
+    composeTimeoutMs: dur(file.compose?.timeout, '10m', 'compose.timeout'),
+    ...(pick(env.DOCKER_HOST, file.docker?.host) ? { dockerHost: pick(env.DOCKER_HOST, file.docker?.host) } : {}),
+    schedule: pick(env.DRIFTD_SCHEDULE, file.schedule) ?? '0 * * * *',
+    jitterMs: dur(file.jitter, '5m', 'jitter'),
+    ...(intervalSetting !== undefined ? { intervalMs: parseDuration(intervalSetting, 'interval') } : {}),
+    healthTimeoutMs: dur(file.healthTimeout, '120s', 'healthTimeout'),
+    outdatedCheckIntervalMs: dur(file.outdatedCheckInterval, '6h', 'outdatedCheckInterval'),
+    ...(file.http?.listen ? { httpListen: file.http.listen } : {}),
+    ...(file.http?.webhookSecretEnv && env[file.http.webhookSecretEnv] ? { webhookSecret: env[file.http.webhookSecretEnv] } : {}),
+    validate: {
+      latest: file.validate?.latest ?? true,
+      privileged: file.validate?.privileged ?? true,
+      hostBindMounts: file.validate?.hostBindMounts ?? true,
+      hostNetwork: file.validate?.hostNetwork ?? true,
+      maxFileBytes: file.validate?.maxFileBytes ?? 1024 * 1024,
+    },
+    allowProcessEnv: file.allowProcessEnv ?? false,
+    ...(configPath ? { configFile: configPath } : {}),
+  };
+}

@@ -1,0 +1,65 @@
+import { z } from 'zod';
+
+const duration = z.union([z.string().min(1), z.number().nonnegative()]);
+
+export const refPolicySchema = z
+  .object({
+    tag: z.string().min(1).optional(),
+    semver: z.string().min(1).optional(),
+    tagPrefix: z.string().optional(),
+    branch: z.string().min(1).optional(),
+  })
+  .strict();
+
+export const configFileSchema = z
+  .object({
+    repo: z.string().min(1).optional(),
+    dataDir: z.string().min(1).optional(),
+    auditDir: z.string().min(1).optional(),
+    host: z.string().min(1).optional(),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+    ref: refPolicySchema.optional(),
+    /** Directory of host-local env files (`<envDir>/<stack>.env`), never committed to Git. */
+    envDir: z.string().min(1).optional(),
+    exportRetention: z.number().int().min(1).optional(),
+    git: z
+      .object({
+        username: z.string().optional(),
+        tokenEnv: z.string().optional(),
+        tokenFile: z.string().optional(),
+        passwordEnv: z.string().optional(),
+        passwordFile: z.string().optional(),
+        timeout: duration.optional(),
+      })
+      .strict()
+      .optional(),
+    compose: z
+      .object({
+        command: z.enum(['auto', 'docker compose', 'docker-compose']).optional(),
+        timeout: duration.optional(),
+      })
+      .strict()
+      .optional(),
+    docker: z.object({ host: z.string().optional() }).strict().optional(),
+    schedule: z.string().min(1).optional(),
+    jitter: duration.optional(),
+    interval: duration.optional(),
+    healthTimeout: duration.optional(),
+    outdatedCheckInterval: duration.optional(),
+    http: z.object({ listen: z.string().optional(), webhookSecretEnv: z.string().optional() }).strict().optional(),
+    validate: z
+      .object({
+        latest: z.boolean().optional(),
+        privileged: z.boolean().optional(),
+        hostBindMounts: z.boolean().optional(),
+        hostNetwork: z.boolean().optional(),
+        maxFileBytes: z.number().int().positive().optional(),
+      })
+      .strict()
+      .optional(),
+    allowProcessEnv: z.boolean().optional(),
+  })
+  .strict();
+
+export type ConfigFile = z.infer<typeof configFileSchema>;
+export type RefPolicyInput = z.infer<typeof refPolicySchema>;

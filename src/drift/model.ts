@@ -1,0 +1,47 @@
+/** Drift findings and per-stack status (DESIGN §3). */
+
+export type FindingKind =
+  | 'stack-missing'
+  | 'stack-unmanaged'
+  | 'revision-behind'
+  | 'config-drift'
+  | 'service-missing'
+  | 'service-extra'
+  | 'replicas-mismatch'
+  | 'image-drift'
+  | 'image-outdated'
+  | 'image-unpinned'
+  | 'container-unhealthy'
+  | 'container-not-running'
+  | 'lock-stale';
+
+export type Severity = 'error' | 'warning' | 'info';
+export type SyncStatus = 'Synced' | 'OutOfSync' | 'Unknown';
+export type HealthStatus = 'Healthy' | 'Progressing' | 'Degraded' | 'Missing' | 'Unknown';
+
+export interface Finding {
+  kind: FindingKind;
+  stack: string;
+  service?: string;
+  severity: Severity;
+  message: string;
+  /** For config-drift: the field ("environment.FOO", "ports", "image"…). */
+  field?: string;
+  desired?: unknown;
+  live?: unknown;
+  /** Unified diff (revision-behind, config files). */
+  diff?: string;
+}
+
+export interface StackStatus {
+  stack: string;
+  sync: SyncStatus;
+  health: HealthStatus;
+  /** Why sync or health is Unknown. */
+  reason?: string;
+  findings: Finding[];
+  deployedRevision?: string;
+  targetRevision?: string;
+}
+
+export const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, error: 2 };

@@ -1,0 +1,47 @@
+import { sha256 } from './hash.js';
+
+/** DESIGN §3: env keys that look like secrets. */
+export const SECRET_KEY_PATTERN = /(pass|secret|token|key|credential|private)/i;
+
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEY_PATTERN.test(key);
+}
+
+/** A secret becomes `sha256:<first 12 hex>`, so a change is still visible but the value is not. */
+export function redactValue(value: string): string {
+  return `sha256:${sha256(value).slice(0, 12)}`;
+}
+
+/**
+ * Redacts an environment map: keys matching the secret pattern and keys listed in
+ * `alwaysSecret` (values that came from an env_file) are replaced by their short hash.
+ */
+export function redactEnv(env: Record<string, string>, alwaysSecret: Iterable<string> = []): Record<string, string> {
+  const forced = new Set(alwaysSecret);
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) out[k] = forced.has(k) || isSecretKey(k) ? redactValue(v) : v;
+  return out;
+}
+
+/** Redacts `KEY=value` strings (Docker's Env list form). */
+export function redactEnvList(list: string[], alwaysSecret: Iterable<string> = []): string[] {
+  const forced = new Set(alwaysSecret);
+  return list.map((entry) => {
+    const eq = entry.indexOf('=');
+    if (eq < 0) return entry;
+    const k = entry.slice(0, eq);
+    return forced.has(k) || isSecretKey(k) ? `${k}=${redactValue(entry.slice(eq + 1))}` : entry;
+  });
+}
+
+/**
+ * Scrubs known secret values out of free text (compose output, error messages) before it is
+ * logged or stored. Values shorter than 4 characters are left alone: too many false hits.
+ */
+export function scrubText(text: string, secrets: Iterable<string>): string {
+  let out = text;
+  for (const s of secrets) {
+    if (s.length >= 4) out = out.split(s).join(redactValue(s));
+  }
+  return out;
+}
