@@ -4,7 +4,8 @@ import { describeError, isDriftdError, notImplemented } from '../errors/index.js
 import type { GlobalFlags } from '../config/resolve.js';
 import { createContext, type CommandContext } from './context.js';
 
-export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'))).version as string;
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+export const VERSION: string = pkg.version;
 
 /** A command handler: gets the context and its own options, returns the exit code. */
 export type Handler = (ctx: CommandContext, opts: Record<string, unknown>, args: string[]) => Promise<number>;
@@ -24,7 +25,7 @@ function addGlobalOptions(cmd: Command): Command {
 }
 
 function globalFlags(opts: Record<string, unknown>): GlobalFlags {
-  const s = (k: string): string | undefined => (typeof opts[k] === 'string' ? (opts[k] as string) : undefined);
+  const s = (k: string): string | undefined => (typeof opts[k] === 'string' ? (opts[k]) : undefined);
   const flags: GlobalFlags = {};
   const map: [keyof GlobalFlags, string][] = [
     ['config', 'config'],
