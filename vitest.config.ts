@@ -19,7 +19,8 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 180_000,
           // Integration tests share one Docker engine and a 2-core machine.
-          fileParallelism: false,
+          pool: 'forks',
+          poolOptions: { forks: { singleFork: true } },
         },
       },
     ],

@@ -10,6 +10,9 @@ export interface CommandContext {
   out: (text: string) => void;
 }
 
+/** A command handler: gets the context, its own options and positional args; returns the exit code. */
+export type Handler = (ctx: CommandContext, opts: Record<string, unknown>, args: string[]) => Promise<number>;
+
 export function createContext(flags: GlobalFlags, env: NodeJS.ProcessEnv = process.env): CommandContext {
   const config = resolveConfig({ flags, env });
   return {

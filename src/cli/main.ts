@@ -2,13 +2,11 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { describeError, isDriftdError, notImplemented } from '../errors/index.js';
 import type { GlobalFlags } from '../config/resolve.js';
-import { createContext, type CommandContext } from './context.js';
+import { createContext, type Handler } from './context.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 export const VERSION: string = pkg.version;
 
-/** A command handler: gets the context and its own options, returns the exit code. */
-export type Handler = (ctx: CommandContext, opts: Record<string, unknown>, args: string[]) => Promise<number>;
 
 function addGlobalOptions(cmd: Command): Command {
   return cmd

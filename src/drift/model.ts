@@ -45,3 +45,30 @@ export interface StackStatus {
 }
 
 export const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, error: 2 };
+
+export interface DriftSummary {
+  stacks: number;
+  synced: number;
+  outOfSync: number;
+  unknown: number;
+  findings: number;
+  bySeverity: Record<Severity, number>;
+}
+
+/** The versioned result of a drift-check (drift_report.json, `drift-check --json`). */
+export interface DriftReport {
+  schemaVersion: 1;
+  driftdVersion: string;
+  host: string;
+  generatedAt: string;
+  repo: string;
+  /** The target revision; absent when the repo could not be read (then `revisionError`). */
+  revision?: { commit: string; ref?: string };
+  revisionError?: string;
+  summary: DriftSummary;
+  stacks: StackStatus[];
+  /** stack-unmanaged findings: projects live here that the repo does not declare for this host. */
+  unmanaged: Finding[];
+  /** Milliseconds per phase (git, load, inventory, compare, total). */
+  timings: Record<string, number>;
+}
