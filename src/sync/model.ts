@@ -1,0 +1,65 @@
+import type { DesiredStack, Revision, StackPolicy } from '../compose/model.js';
+
+export type PlanAction = 'none' | 'deploy' | 'rollback' | 'prune' | 'await-approval' | 'skip';
+
+/** One stack's desired state and the revision it comes from (a pinned stack may differ from the host's target). */
+export interface StackTarget {
+  stack: DesiredStack;
+  revision: Revision;
+  /** Set when this target comes from a `driftd rollback` pin. */
+  pinnedTag?: string;
+}
+
+/** What the state DB says is deployed for a stack. */
+export interface DeployedRecord {
+  revision: string;
+  ref?: string;
+  inputsHash: string;
+  configHashes: Record<string, string>;
+}
+
+/** What the engine runs for a project, from one container list (labels only, no inspect). */
+export interface LiveStackSummary {
+  /** Running-or-not containers per service, with their io.driftd.config-hash label. */
+  services: Record<string, { configHash?: string; running: number; total: number; unhealthy: number }>;
+  /** True when some container carries io.driftd.stack (driftd deployed it). */
+  managedByDriftd: boolean;
+}
+
+export interface PlanInput {
+  targets: StackTarget[];
+  /** Stacks declared for this host that failed to load at the target revision: they fail alone. */
+  loadErrors: { stack: string; message: string }[];
+  live: Record<string, LiveStackSummary>;
+  deployed: Record<string, DeployedRecord>;
+  /** `${stack}@${revision}` of revisions that failed their health gate and must not be retried. */
+  failedRevisions: ReadonlySet<string>;
+  /** `${stack}@${revision}` approvals for `sync: manual` stacks. */
+  approvals: ReadonlySet<string>;
+  /** Stacks whose live config drifted from their desired config (from the drift engine), for selfHeal. */
+  drifted: ReadonlySet<string>;
+  /** Policies of stacks that left this host's list (from fleet.yaml `stacks:`), for prune. */
+  prunePolicies: Record<string, Pick<StackPolicy, 'prune'>>;
+  /** Limit to these stacks (`--stack`); empty = all. */
+  only: readonly string[];
+  force: boolean;
+  /** Allow pruning every managed stack at once (off by default: an empty snapshot must not wipe a host). */
+  allowMassPrune: boolean;
+}
+
+export interface StackPlan {
+  stack: string;
+  action: PlanAction;
+  reason: string;
+  revision?: string;
+  ref?: string;
+  /** Services whose driftd config hash differs from the live label (will be recreated). */
+  changedServices: string[];
+  target?: StackTarget;
+}
+
+export interface SyncPlan {
+  stacks: StackPlan[];
+  /** Problems that stop part of the plan (e.g. a refused mass prune). */
+  warnings: string[];
+}
