@@ -1,0 +1,163 @@
+import type Database from 'better-sqlite3';
+import { DriftdError } from '../errors/index.js';
+
+export interface Migration {
+  /** PRAGMA user_version after this migration; 1, 2, 3… in order, never renumbered. */
+  version: number;
+  description: string;
+  sql: string;
+}
+
+/**
+ * The schema's history. Append only: a released migration is never edited, a change is a
+ * new entry. Ids are INTEGER PRIMARY KEY AUTOINCREMENT so that "newest" is the insertion
+ * order, whatever the (injected) clock said.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'initial schema',
+    sql: `
+      CREATE TABLE operations (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        trigger TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        command TEXT NOT NULL,
+        stack TEXT,
+        action TEXT NOT NULL,
+        revision TEXT,
+        result TEXT NOT NULL,
+        message TEXT,
+        output TEXT,
+        pid INTEGER NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        duration_ms INTEGER
+      );
+      CREATE INDEX operations_stack ON operations (stack, id);
+      CREATE INDEX operations_running ON operations (result) WHERE result = 'running';
+
+      CREATE TABLE deployments (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        stack TEXT NOT NULL,
+        revision TEXT NOT NULL,
+        ref TEXT,
+        inputs_hash TEXT NOT NULL,
+        config_hashes TEXT NOT NULL,
+        health TEXT NOT NULL,
+        status TEXT NOT NULL,
+        operation_id INTEGER REFERENCES operations (id) ON DELETE SET NULL,
+        at TEXT NOT NULL
+      );
+      CREATE INDEX deployments_stack ON deployments (stack, id);
+
+      CREATE TABLE failed_revisions (
+        stack TEXT NOT NULL,
+        revision TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (stack, revision)
+      );
+
+      -- stack '' is the host-wide pin: a NULL could not be a primary key.
+      CREATE TABLE pins (
+        stack TEXT NOT NULL PRIMARY KEY,
+        tag TEXT NOT NULL,
+        "commit" TEXT NOT NULL,
+        by TEXT NOT NULL,
+        at TEXT NOT NULL
+      );
+
+      CREATE TABLE approvals (
+        stack TEXT NOT NULL,
+        revision TEXT NOT NULL,
+        by TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (stack, revision)
+      );
+
+      CREATE TABLE pending (
+        stack TEXT NOT NULL PRIMARY KEY,
+        revision TEXT NOT NULL,
+        at TEXT NOT NULL
+      );
+
+      CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        trigger TEXT NOT NULL,
+        action TEXT NOT NULL,
+        stack TEXT,
+        detail TEXT NOT NULL
+      );
+
+      CREATE TABLE journal (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        operation_id INTEGER NOT NULL REFERENCES operations (id),
+        stack TEXT NOT NULL,
+        action TEXT NOT NULL,
+        revision TEXT NOT NULL,
+        from_revision TEXT,
+        pid INTEGER NOT NULL,
+        started_at TEXT NOT NULL,
+        ended_at TEXT,
+        result TEXT
+      );
+      CREATE INDEX journal_open ON journal (ended_at) WHERE ended_at IS NULL;
+
+      CREATE TABLE registry_cache (
+        image_ref TEXT NOT NULL,
+        platform TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        index_digest TEXT,
+        checked_at TEXT NOT NULL,
+        PRIMARY KEY (image_ref, platform)
+      );
+
+      CREATE TABLE stack_status (
+        stack TEXT NOT NULL PRIMARY KEY,
+        sync TEXT NOT NULL,
+        health TEXT NOT NULL,
+        reason TEXT,
+        revision TEXT,
+        at TEXT NOT NULL
+      );
+    `,
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
+
+export function schemaVersion(db: Database.Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/**
+ * Brings the database to SCHEMA_VERSION. Each migration runs in its own IMMEDIATE
+ * transaction that re-reads user_version first, so two processes opening a fresh data dir
+ * at the same moment apply each migration exactly once.
+ */
+export function migrate(db: Database.Database, file: string, migrations: readonly Migration[] = MIGRATIONS): void {
+  const latest = migrations.reduce((max, m) => Math.max(max, m.version), 0);
+  assertNotNewer(schemaVersion(db), latest, file);
+  for (const m of migrations) {
+    db.transaction(() => {
+      const current = schemaVersion(db);
+      assertNotNewer(current, latest, file);
+      if (current >= m.version) return;
+      db.exec(m.sql);
+      db.pragma(`user_version = ${m.version}`);
+    }).immediate();
+  }
+}
+
+export function assertNotNewer(found: number, known: number, file: string): void {
+  if (found > known) {
+    throw new DriftdError(
+      'StateError',
+      `state database ${file} was written by a newer driftd (schema ${found}, this driftd knows up to ${known}): upgrade driftd, or use another --data-dir`,
+      { file, found, known, reason: 'newer-schema' },
+    );
+  }
+}

@@ -1,0 +1,314 @@
+/**
+ * The state database's record types. Every row read from SQLite goes through one of these
+ * zod schemas (snake_case columns → camelCase records, JSON columns parsed), and every value
+ * written goes through the matching input schema, so a bad write fails at once instead of
+ * breaking `driftd history` later.
+ */
+import { z } from 'zod';
+import type { HealthStatus, SyncStatus } from '../drift/model.js';
+
+export const HEALTH_STATUSES = ['Healthy', 'Progressing', 'Degraded', 'Missing', 'Unknown'] as const satisfies readonly HealthStatus[];
+export const SYNC_STATUSES = ['Synced', 'OutOfSync', 'Unknown'] as const satisfies readonly SyncStatus[];
+export const DEPLOYMENT_STATUSES = ['succeeded', 'failed', 'rolled-back'] as const;
+export const TRIGGERS = ['schedule', 'webhook', 'cli', 'user', 'startup', 'watch'] as const;
+/** Extend here (additively) when a new kind of operation appears; no migration is needed. */
+export const ACTIONS = [
+  'deploy',
+  'rollback',
+  'prune',
+  'approve',
+  'pin',
+  'resume',
+  'reconcile',
+  'recover',
+  'sync',
+  'lock',
+  'export',
+] as const;
+export const OPERATION_RESULTS = ['running', 'succeeded', 'failed', 'skipped', 'abandoned'] as const;
+export const JOURNAL_RESULTS = ['succeeded', 'failed', 'abandoned'] as const;
+
+const Health = z.enum(HEALTH_STATUSES);
+const Sync = z.enum(SYNC_STATUSES);
+const DeploymentStatus = z.enum(DEPLOYMENT_STATUSES);
+const Trigger = z.enum(TRIGGERS);
+const Action = z.enum(ACTIONS);
+const OperationResult = z.enum(OPERATION_RESULTS);
+const JournalResult = z.enum(JOURNAL_RESULTS);
+
+export type Trigger = z.infer<typeof Trigger>;
+export type Action = z.infer<typeof Action>;
+export type OperationResult = z.infer<typeof OperationResult>;
+export type JournalResult = z.infer<typeof JournalResult>;
+export type DeploymentStatus = z.infer<typeof DeploymentStatus>;
+
+const text = z.string().min(1);
+const optText = z.string().min(1).optional();
+/** A nullable column → an optional field (absent rather than null in the record). */
+const nullable = <T extends z.ZodType>(schema: T) => schema.nullable().transform((v) => v ?? undefined);
+const jsonColumn = <T extends z.ZodType>(schema: T) =>
+  z.string().transform((s, ctx): z.infer<T> => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(s);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'not valid JSON' });
+      return z.NEVER;
+    }
+    const r = schema.safeParse(parsed);
+    if (!r.success) {
+      ctx.addIssue({ code: 'custom', message: r.error.message });
+      return z.NEVER;
+    }
+    return r.data;
+  });
+
+const ConfigHashes = z.record(z.string(), z.string());
+const Detail = z.record(z.string(), z.unknown());
+
+// ---- deployments -------------------------------------------------------------------------
+
+export const DeploymentInput = z.object({
+  stack: text,
+  revision: text,
+  ref: optText,
+  inputsHash: text,
+  /** service → driftd config hash (io.driftd.config-hash). */
+  configHashes: ConfigHashes,
+  health: Health,
+  status: DeploymentStatus,
+  operationId: z.number().int().positive().optional(),
+});
+export type DeploymentInput = z.input<typeof DeploymentInput>;
+
+export const DeploymentRow = z
+  .object({
+    id: z.number().int(),
+    stack: z.string(),
+    revision: z.string(),
+    ref: nullable(z.string()),
+    inputs_hash: z.string(),
+    config_hashes: jsonColumn(ConfigHashes),
+    health: Health,
+    status: DeploymentStatus,
+    operation_id: nullable(z.number().int()),
+    at: z.string(),
+  })
+  .transform((r) => ({
+    id: r.id,
+    stack: r.stack,
+    revision: r.revision,
+    ref: r.ref,
+    inputsHash: r.inputs_hash,
+    configHashes: r.config_hashes,
+    health: r.health,
+    status: r.status,
+    operationId: r.operation_id,
+    at: r.at,
+  }));
+export type Deployment = z.output<typeof DeploymentRow>;
+
+// ---- failed revisions --------------------------------------------------------------------
+
+export const FailedRevisionRow = z
+  .object({ stack: z.string(), revision: z.string(), reason: z.string(), at: z.string() })
+  .transform((r) => ({ ...r }));
+export type FailedRevision = z.output<typeof FailedRevisionRow>;
+
+// ---- operations --------------------------------------------------------------------------
+
+export const OperationStart = z.object({
+  trigger: Trigger,
+  /** Who: a user name, "agent", a webhook source. */
+  actor: text,
+  /** The command line or API call that started it, e.g. "driftd sync --stack edge". */
+  command: text,
+  stack: optText,
+  action: Action,
+  revision: optText,
+});
+export type OperationStart = z.input<typeof OperationStart>;
+
+export const OperationFinish = z.object({
+  result: OperationResult.exclude(['running']),
+  message: z.string().optional(),
+  output: z.string().optional(),
+});
+export type OperationFinish = z.input<typeof OperationFinish>;
+
+export const OperationRow = z
+  .object({
+    id: z.number().int(),
+    trigger: Trigger,
+    actor: z.string(),
+    command: z.string(),
+    stack: nullable(z.string()),
+    action: Action,
+    revision: nullable(z.string()),
+    result: OperationResult,
+    message: nullable(z.string()),
+    output: nullable(z.string()),
+    pid: z.number().int(),
+    started_at: z.string(),
+    finished_at: nullable(z.string()),
+    duration_ms: nullable(z.number().int()),
+  })
+  .transform((r) => ({
+    id: r.id,
+    trigger: r.trigger,
+    actor: r.actor,
+    command: r.command,
+    stack: r.stack,
+    action: r.action,
+    revision: r.revision,
+    result: r.result,
+    message: r.message,
+    output: r.output,
+    pid: r.pid,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    durationMs: r.duration_ms,
+  }));
+export type Operation = z.output<typeof OperationRow>;
+
+// ---- pins, approvals, pending ------------------------------------------------------------
+
+export const PinInput = z.object({
+  /** undefined = the host-wide pin. */
+  stack: optText,
+  tag: text,
+  commit: text,
+  by: text,
+});
+export type PinInput = z.input<typeof PinInput>;
+
+export const PinRow = z
+  .object({ stack: nullable(z.string()), tag: z.string(), commit: z.string(), by: z.string(), at: z.string() })
+  .transform((r) => ({ ...r }));
+export type Pin = z.output<typeof PinRow>;
+
+export const ApprovalRow = z
+  .object({ stack: z.string(), revision: z.string(), by: z.string(), at: z.string() })
+  .transform((r) => ({ ...r }));
+export type Approval = z.output<typeof ApprovalRow>;
+
+export const PendingRow = z
+  .object({ stack: z.string(), revision: z.string(), at: z.string() })
+  .transform((r) => ({ ...r }));
+export type Pending = z.output<typeof PendingRow>;
+
+// ---- audit trail -------------------------------------------------------------------------
+
+export const AuditInput = z.object({
+  actor: text,
+  trigger: Trigger,
+  action: Action,
+  stack: optText,
+  detail: Detail.default({}),
+});
+export type AuditInput = z.input<typeof AuditInput>;
+
+export const AuditRow = z
+  .object({
+    id: z.number().int(),
+    at: z.string(),
+    actor: z.string(),
+    trigger: Trigger,
+    action: Action,
+    stack: nullable(z.string()),
+    detail: jsonColumn(Detail),
+  })
+  .transform((r) => ({ ...r }));
+export type AuditEntry = z.output<typeof AuditRow>;
+
+// ---- operation journal -------------------------------------------------------------------
+
+export const JournalInput = z.object({
+  operationId: z.number().int().positive(),
+  stack: text,
+  action: Action,
+  /** The revision being applied. */
+  revision: text,
+  /** What was deployed before (undefined for a first deploy): the recovery compares against both. */
+  fromRevision: optText,
+});
+export type JournalInput = z.input<typeof JournalInput>;
+
+export const JournalRow = z
+  .object({
+    id: z.number().int(),
+    operation_id: z.number().int(),
+    stack: z.string(),
+    action: Action,
+    revision: z.string(),
+    from_revision: nullable(z.string()),
+    pid: z.number().int(),
+    started_at: z.string(),
+    ended_at: nullable(z.string()),
+    result: nullable(JournalResult),
+  })
+  .transform((r) => ({
+    id: r.id,
+    operationId: r.operation_id,
+    stack: r.stack,
+    action: r.action,
+    revision: r.revision,
+    fromRevision: r.from_revision,
+    pid: r.pid,
+    startedAt: r.started_at,
+    endedAt: r.ended_at,
+    result: r.result,
+  }));
+export type JournalEntry = z.output<typeof JournalRow>;
+
+// ---- caches ------------------------------------------------------------------------------
+
+export const CachedDigestInput = z.object({
+  imageRef: text,
+  platform: text,
+  /** The platform manifest digest. */
+  digest: text,
+  /** The index (manifest list) digest, when the tag points at an index. */
+  indexDigest: optText,
+});
+export type CachedDigestInput = z.input<typeof CachedDigestInput>;
+
+export const CachedDigestRow = z
+  .object({
+    image_ref: z.string(),
+    platform: z.string(),
+    digest: z.string(),
+    index_digest: nullable(z.string()),
+    checked_at: z.string(),
+  })
+  .transform((r) => ({
+    imageRef: r.image_ref,
+    platform: r.platform,
+    digest: r.digest,
+    indexDigest: r.index_digest,
+    checkedAt: r.checked_at,
+  }));
+export type CachedDigest = z.output<typeof CachedDigestRow>;
+
+export const StackStatusInput = z.object({
+  stack: text,
+  sync: Sync,
+  health: Health,
+  /** Why sync or health is Unknown/Degraded, or what the stack waits for. */
+  reason: optText,
+  /** The revision the status was evaluated against. */
+  revision: optText,
+});
+export type StackStatusInput = z.input<typeof StackStatusInput>;
+
+export const StackStatusRow = z
+  .object({
+    stack: z.string(),
+    sync: Sync,
+    health: Health,
+    reason: nullable(z.string()),
+    revision: nullable(z.string()),
+    at: z.string(),
+  })
+  .transform((r) => ({ ...r }));
+export type StackStatusRecord = z.output<typeof StackStatusRow>;
