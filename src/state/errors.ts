@@ -1,0 +1,43 @@
+import Database from 'better-sqlite3';
+import { ZodError } from 'zod';
+import { DriftdError, isDriftdError } from '../errors/index.js';
+
+const ADVICE: [RegExp, string, string][] = [
+  [
+    /^SQLITE_(NOTADB|CORRUPT)/,
+    'is corrupt or not a SQLite database',
+    'stop driftd, move the file aside (driftd then starts with an empty state) or restore it from a backup',
+  ],
+  [/^SQLITE_CANTOPEN/, 'cannot be opened', 'check that the data dir exists and is readable and writable by this user'],
+  [/^SQLITE_(READONLY|PERM|AUTH)/, 'cannot be written', 'check the permissions of the data dir and its files, or run driftd as their owner'],
+  [/^SQLITE_FULL/, 'cannot grow: the disk is full', 'free disk space on the data dir’s file system'],
+  [/^SQLITE_(BUSY|LOCKED)/, 'is busy', 'another driftd holds it too long; retry when it has finished'],
+  [/^SQLITE_IOERR/, 'had an I/O error', 'check the disk and the file system of the data dir'],
+];
+
+/** Any failure of a state-database call → a StateError naming the file and what to do next. */
+export function toStateError(file: string, doing: string, e: unknown): DriftdError {
+  if (isDriftdError(e)) return e;
+  if (e instanceof ZodError) {
+    const issue = e.issues[0];
+    const where = issue ? `${issue.path.join('.') || 'row'}: ${issue.message}` : e.message;
+    return new DriftdError(
+      'StateError',
+      `state database ${file} holds a row driftd cannot read while ${doing} (${where}): it was edited by hand or by another driftd version; restore a backup or move it aside`,
+      { file, doing, reason: 'invalid-row' },
+      { cause: e },
+    );
+  }
+  const code = e instanceof Database.SqliteError ? e.code : undefined;
+  const detail = e instanceof Error ? e.message : String(e);
+  const [, problem, advice] = ADVICE.find(([re]) => code !== undefined && re.test(code)) ?? [
+    undefined,
+    'failed',
+    'run `driftd` with --log-level debug and report the error',
+  ];
+  return new DriftdError('StateError', `state database ${file} ${problem} (${detail}) while ${doing}: ${advice}`, {
+    file,
+    doing,
+    sqliteCode: code,
+  }, { cause: e });
+}
