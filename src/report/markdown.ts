@@ -2,7 +2,7 @@ import type { DriftReport, Finding } from '../drift/model.js';
 import { stableStringify } from '../util/hash.js';
 import { prepareReport, worstSeverity } from './prepare.js';
 import type { SecretIndex } from './secrets.js';
-import { oneLine, revisionLabel, summaryLine } from './text.js';
+import { findingTarget, oneLine, revisionLabel, summaryLine } from './text.js';
 
 export interface MarkdownOptions {
   secrets?: SecretIndex;
@@ -17,12 +17,9 @@ export function mdText(text: string): string {
     .replace(/>/g, '&gt;');
 }
 
-/**
- * An inline code span that survives any content: the fence is one backtick longer than the
- * longest run inside. Pipes are escaped because GFM splits table cells on them even inside code.
- */
+/** An inline code span (outside tables) that survives any content: the fence is longer than any backtick run inside. */
 export function mdCode(text: string): string {
-  const body = oneLine(text).replace(/\|/g, '\\|');
+  const body = oneLine(text);
   const longest = Math.max(0, ...(body.match(/`+/g) ?? []).map((r) => r.length));
   const fence = '`'.repeat(longest + 1);
   const pad = body.startsWith('`') || body.endsWith('`') || body === '' ? ' ' : '';
@@ -41,7 +38,8 @@ function tableRow(cells: string[]): string {
 }
 
 function valueText(value: unknown): string {
-  return typeof value === 'string' ? value : (stableStringify(value) ?? 'undefined');
+  if (value === undefined) return '(not set)';
+  return typeof value === 'string' ? value : stableStringify(value);
 }
 
 /** desired/live inline when short and single-line, else as a JSON block. */
@@ -57,10 +55,6 @@ function indent(text: string, prefix: string): string {
     .split('\n')
     .map((l) => (l === '' ? l : prefix + l))
     .join('\n');
-}
-
-function findingTarget(f: Finding): string {
-  return f.service === undefined ? f.stack : `${f.stack}/${f.service}`;
 }
 
 function findingLines(f: Finding): string[] {
@@ -115,5 +109,7 @@ export function formatMarkdown(input: DriftReport, opts: MarkdownOptions = {}): 
   } else {
     out.push('No findings.', '');
   }
-  return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+  // Blank lines between blocks collapse to one; fenced blocks are single entries and stay untouched.
+  const text = out.filter((line, i) => line !== '' || (i > 0 && out[i - 1] !== '')).join('\n');
+  return `${text.trimEnd()}\n`;
 }

@@ -1,7 +1,7 @@
 import type { DriftReport, Finding, Severity, StackStatus } from '../drift/model.js';
 import { SEVERITY_RANK } from '../drift/model.js';
 import { scrubText } from '../util/redact.js';
-import { EMPTY_SECRETS, redactEnvLike, redactOnce, scrubDeep, secretKeyPredicate, type SecretIndex } from './secrets.js';
+import { EMPTY_SECRETS, redactAssignments, redactEnvLike, redactOnce, scrubDeep, secretKeyPredicate, type SecretIndex } from './secrets.js';
 
 const ENV_FIELD = /^(?:environment|env)\.(.+)$/;
 
@@ -52,7 +52,7 @@ export function redactFinding(finding: Finding, secrets: SecretIndex): Finding {
   const out: Finding = { ...finding, message: scrubText(finding.message, secrets.values) };
   if ('desired' in finding) out.desired = scrubDeep(desired, secrets.values);
   if ('live' in finding) out.live = scrubDeep(live, secrets.values);
-  if (finding.diff !== undefined) out.diff = scrubText(finding.diff, secrets.values);
+  if (finding.diff !== undefined) out.diff = redactAssignments(scrubText(finding.diff, secrets.values), isSecret);
   return out;
 }
 

@@ -48,10 +48,42 @@ export function secretIndexFromStacks(stacks: readonly DesiredStack[], extraKeys
   };
 }
 
-/** A predicate "is this env key secret for this service?" (pattern, or listed for the service). */
-export function secretKeyPredicate(index: SecretIndex, stack: string | undefined, service: string | undefined): (key: string) => boolean {
-  const listed = new Set(stack !== undefined && service !== undefined ? (index.keysByService[serviceKey(stack, service)] ?? []) : []);
+/**
+ * A predicate "is this env key secret here?": the DESIGN §3 pattern, or listed for the service
+ * (for a stack-level finding, listed for any service of the stack).
+ */
+export function secretKeyPredicate(index: SecretIndex, stack: string, service: string | undefined): (key: string) => boolean {
+  const listed = new Set<string>();
+  if (service !== undefined) {
+    for (const k of index.keysByService[serviceKey(stack, service)] ?? []) listed.add(k);
+  } else {
+    const prefix = `${stack}/`;
+    for (const [svc, keys] of Object.entries(index.keysByService)) if (svc.startsWith(prefix)) for (const k of keys) listed.add(k);
+  }
   return (key) => listed.has(key) || isSecretKey(key);
+}
+
+// `KEY=value`, `KEY: value`, `- KEY=value`, `"KEY": "value"` after a diff marker or at line start.
+const ASSIGNMENT = /^([+\- ]?\s*(?:-\s+)?["']?)([A-Za-z_][A-Za-z0-9_.-]*)(["']?\s*[=:][ \t]*)(.*)$/;
+const INTERPOLATION = /^["']?\$\{?[A-Za-z_][A-Za-z0-9_]*[^}]*\}?["']?$/;
+
+/**
+ * Redacts the values of secret keys in env-file or YAML lines of a text (a unified diff of
+ * `.env`/compose files): the old revision's values are not in the index, so they are found by key.
+ * An interpolation reference (`${DB_PASSWORD}`) is not a value and stays.
+ */
+export function redactAssignments(text: string, isSecret: (key: string) => boolean): string {
+  return text
+    .split('\n')
+    .map((line) => {
+      if (line.startsWith('+++') || line.startsWith('---')) return line;
+      const m = ASSIGNMENT.exec(line);
+      if (!m) return line;
+      const [, lead = '', key = '', sep = '', value = ''] = m;
+      if (!isSecret(key) || value.trim() === '' || isRedacted(value) || INTERPOLATION.test(value.trim())) return line;
+      return `${lead}${key}${sep}${redactOnce(value)}`;
+    })
+    .join('\n');
 }
 
 /** Redacts one env value unless it already is redacted. */

@@ -1,7 +1,7 @@
-import type { DriftReport, Finding } from '../drift/model.js';
+import type { DriftReport } from '../drift/model.js';
 import { prepareReport, worstSeverity } from './prepare.js';
 import type { SecretIndex } from './secrets.js';
-import { HEALTH_STYLE, oneLine, paint, revisionLabel, SEVERITY_STYLE, summaryLine, SYNC_STYLE, type Style } from './text.js';
+import { findingTarget, HEALTH_STYLE, oneLine, paint, revisionLabel, SEVERITY_STYLE, summaryLine, SYNC_STYLE, type Style } from './text.js';
 
 export interface TableOptions {
   /** ANSI colours (the CLI turns them on for a TTY without --no-color). Default false. */
@@ -26,10 +26,6 @@ function renderRows(rows: Cell[][], color: boolean): string[] {
       })
       .join(''),
   );
-}
-
-export function findingTarget(f: Finding): string {
-  return oneLine(f.service === undefined ? f.stack : `${f.stack}/${f.service}`);
 }
 
 /**
@@ -66,7 +62,7 @@ export function formatTable(input: DriftReport, opts: TableOptions = {}): string
     ...findings.map((f): Cell[] => [
       { text: f.severity, style: SEVERITY_STYLE[f.severity] },
       { text: f.kind },
-      { text: `${findingTarget(f)}: ${oneLine(f.message)}` },
+      { text: `${oneLine(findingTarget(f))}: ${oneLine(f.message)}` },
     ]),
   ];
   if (detailRows.length > 0) lines.push('', ...renderRows(detailRows, color));

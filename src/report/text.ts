@@ -1,4 +1,4 @@
-import type { DriftReport, HealthStatus, Severity, SyncStatus } from '../drift/model.js';
+import type { DriftReport, Finding, HealthStatus, Severity, SyncStatus } from '../drift/model.js';
 
 /**
  * Makes untrusted text (container names, labels, messages from unmanaged projects) safe for one
@@ -12,6 +12,11 @@ export function oneLine(text: string): string {
     out += code < 0x20 || (code >= 0x7f && code <= 0x9f) ? `\\x${code.toString(16).padStart(2, '0')}` : ch;
   }
   return out;
+}
+
+/** `stack/service`, or `stack` for a stack-level finding. */
+export function findingTarget(f: Finding): string {
+  return f.service === undefined ? f.stack : `${f.stack}/${f.service}`;
 }
 
 export function shortCommit(commit: string): string {
