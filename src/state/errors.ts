@@ -8,9 +8,9 @@ const ADVICE: [RegExp, string, string][] = [
     'is corrupt or not a SQLite database',
     'stop driftd, move the file aside (driftd then starts with an empty state) or restore it from a backup',
   ],
-  [/^SQLITE_CANTOPEN/, 'cannot be opened', 'check that the data dir exists and is readable and writable by this user'],
-  [/^SQLITE_(READONLY|PERM|AUTH)/, 'cannot be written', 'check the permissions of the data dir and its files, or run driftd as their owner'],
-  [/^SQLITE_FULL/, 'cannot grow: the disk is full', 'free disk space on the data dir’s file system'],
+  [/^(SQLITE_CANTOPEN|ENOTDIR|EEXIST|ENOENT)/, 'cannot be opened', 'check that the data dir exists and is readable and writable by this user'],
+  [/^(SQLITE_(READONLY|PERM|AUTH)|EACCES|EPERM|EROFS)/, 'cannot be written', 'check the permissions of the data dir and its files, or run driftd as their owner'],
+  [/^(SQLITE_FULL|ENOSPC)/, 'cannot grow: the disk is full', 'free disk space on the data dir’s file system'],
   [/^SQLITE_(BUSY|LOCKED)/, 'is busy', 'another driftd holds it too long; retry when it has finished'],
   [/^SQLITE_IOERR/, 'had an I/O error', 'check the disk and the file system of the data dir'],
 ];
@@ -28,7 +28,8 @@ export function toStateError(file: string, doing: string, e: unknown): DriftdErr
       { cause: e },
     );
   }
-  const code = e instanceof Database.SqliteError ? e.code : undefined;
+  // SQLite result codes, or Node's errno codes for the data dir itself.
+  const code = e instanceof Database.SqliteError ? e.code : (e as NodeJS.ErrnoException | undefined)?.code;
   const detail = e instanceof Error ? e.message : String(e);
   const [, problem, advice] = ADVICE.find(([re]) => code !== undefined && re.test(code)) ?? [
     undefined,
@@ -38,6 +39,6 @@ export function toStateError(file: string, doing: string, e: unknown): DriftdErr
   return new DriftdError('StateError', `state database ${file} ${problem} (${detail}) while ${doing}: ${advice}`, {
     file,
     doing,
-    sqliteCode: code,
+    code,
   }, { cause: e });
 }

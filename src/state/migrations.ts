@@ -29,7 +29,7 @@ export const MIGRATIONS: readonly Migration[] = [
         result TEXT NOT NULL,
         message TEXT,
         output TEXT,
-        pid INTEGER NOT NULL,
+        owner TEXT NOT NULL,
         started_at TEXT NOT NULL,
         finished_at TEXT,
         duration_ms INTEGER
@@ -99,7 +99,7 @@ export const MIGRATIONS: readonly Migration[] = [
         action TEXT NOT NULL,
         revision TEXT NOT NULL,
         from_revision TEXT,
-        pid INTEGER NOT NULL,
+        owner TEXT NOT NULL,
         started_at TEXT NOT NULL,
         ended_at TEXT,
         result TEXT

@@ -1,0 +1,36 @@
+/** Durable state (DESIGN §6): `<data-dir>/state.db` and the host's cross-process locks. */
+export { openState, statePath, STATE_FILE, type OpenStateOptions } from './open.js';
+export { StateStore, MAX_OUTPUT_CHARS, type IntegrityResult } from './store.js';
+export { acquireLock, lockPath, type LockOptions, type ReleaseLock } from './lockfile.js';
+export { isProcessAlive, processIdentity } from './process-identity.js';
+export { SCHEMA_VERSION } from './migrations.js';
+export {
+  ACTIONS,
+  DEPLOYMENT_STATUSES,
+  JOURNAL_RESULTS,
+  OPERATION_RESULTS,
+  TRIGGERS,
+  type Action,
+  type Approval,
+  type AuditEntry,
+  type AuditInput,
+  type CachedDigest,
+  type CachedDigestInput,
+  type Deployment,
+  type DeploymentInput,
+  type DeploymentStatus,
+  type FailedRevision,
+  type JournalEntry,
+  type JournalInput,
+  type JournalResult,
+  type Operation,
+  type OperationFinish,
+  type OperationResult,
+  type OperationStart,
+  type Pending,
+  type Pin,
+  type PinInput,
+  type StackStatusInput,
+  type StackStatusRecord,
+  type Trigger,
+} from './schema.js';

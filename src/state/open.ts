@@ -1,0 +1,75 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { DriftdError } from '../errors/index.js';
+import { toStateError } from './errors.js';
+import { assertNotNewer, migrate, schemaVersion, SCHEMA_VERSION } from './migrations.js';
+import { StateStore } from './store.js';
+
+export const STATE_FILE = 'state.db';
+
+export interface OpenStateOptions {
+  /** For commands that only read (status, history): nothing is created, migrated or written. */
+  readonly?: boolean;
+  /** The clock for every timestamp written; tests inject their own. */
+  now?: () => Date;
+  /** How long a write waits for another process's write transaction (default 5 s). */
+  busyTimeoutMs?: number;
+}
+
+export function statePath(dataDir: string): string {
+  return path.join(dataDir, STATE_FILE);
+}
+
+/**
+ * Opens `<dataDir>/state.db`: creates the data dir (0700) and the database when missing,
+ * switches to WAL, applies pending migrations. Throws a StateError naming the file when it is
+ * missing (read-only), corrupt, unreadable, or from a newer (or, read-only, older) driftd.
+ */
+export function openState(dataDir: string, opts: OpenStateOptions = {}): StateStore {
+  const file = statePath(dataDir);
+  const readonly = opts.readonly === true;
+  if (readonly && !existsSync(file)) {
+    throw new DriftdError(
+      'StateError',
+      `no state database at ${file} yet: nothing was synced with this data dir (check --data-dir, or run \`driftd sync\` first)`,
+      { file, reason: 'missing' },
+    );
+  }
+  let db: Database.Database | undefined;
+  try {
+    if (!readonly) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    db = new Database(file, { readonly, fileMustExist: readonly });
+    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
+    if (readonly) {
+      checkReadableVersion(schemaVersion(db), file);
+    } else {
+      const mode = db.pragma('journal_mode = WAL', { simple: true });
+      if (mode !== 'wal') {
+        throw new DriftdError(
+          'StateError',
+          `state database ${file} cannot use WAL mode (it stays in "${String(mode)}" mode): put the data dir on a local file system`,
+          { file, reason: 'no-wal' },
+        );
+      }
+      db.pragma('synchronous = NORMAL');
+      db.pragma('foreign_keys = ON');
+      migrate(db, file);
+    }
+    return new StateStore(db, file, opts.now ?? (() => new Date()));
+  } catch (e) {
+    db?.close();
+    throw toStateError(file, 'opening it', e);
+  }
+}
+
+function checkReadableVersion(found: number, file: string): void {
+  assertNotNewer(found, SCHEMA_VERSION, file);
+  if (found < SCHEMA_VERSION) {
+    throw new DriftdError(
+      'StateError',
+      `state database ${file} has an older schema (${found}, this driftd needs ${SCHEMA_VERSION}): run a driftd command that writes (e.g. \`driftd sync --dry-run\`) once to upgrade it`,
+      { file, found, known: SCHEMA_VERSION, reason: 'older-schema' },
+    );
+  }
+}

@@ -1,0 +1,487 @@
+import type Database from 'better-sqlite3';
+import type { z } from 'zod';
+import { DriftdError } from '../errors/index.js';
+import { toStateError } from './errors.js';
+import { isProcessAlive, processIdentity } from './process-identity.js';
+import {
+  ApprovalRow,
+  AuditInput,
+  AuditRow,
+  CachedDigestInput,
+  CachedDigestRow,
+  DeploymentInput,
+  DeploymentRow,
+  FailedRevisionRow,
+  JournalInput,
+  JournalRow,
+  OperationFinish,
+  OperationRow,
+  OperationStart,
+  PendingRow,
+  PinInput,
+  PinRow,
+  StackStatusInput,
+  StackStatusRow,
+  type Approval,
+  type AuditEntry,
+  type CachedDigest,
+  type Deployment,
+  type FailedRevision,
+  type JournalEntry,
+  type JournalResult,
+  type Operation,
+  type OperationResult,
+  type Pending,
+  type Pin,
+  type StackStatusRecord,
+} from './schema.js';
+
+/** Compose output beyond this many characters keeps its head and its tail (where errors are). */
+export const MAX_OUTPUT_CHARS = 64 * 1024;
+const OUTPUT_HEAD_CHARS = 4 * 1024;
+const HOST_PIN = '';
+
+type Row = Record<string, unknown>;
+
+export interface IntegrityResult {
+  ok: boolean;
+  /** "ok", or SQLite's description of each problem. */
+  messages: string[];
+}
+
+/**
+ * Typed access to `<data-dir>/state.db`. Obtain one with `openState()`. Every method is
+ * synchronous (better-sqlite3) and throws a StateError naming the file on failure. Lists are
+ * newest first, by insertion order. Timestamps are ISO UTC strings from the injected clock.
+ */
+export class StateStore {
+  readonly file: string;
+  readonly #db: Database.Database;
+  readonly #now: () => Date;
+  readonly #owner = processIdentity();
+  readonly #statements = new Map<string, Database.Statement>();
+
+  constructor(db: Database.Database, file: string, now: () => Date) {
+    this.#db = db;
+    this.file = file;
+    this.#now = now;
+  }
+
+  // ---- deployments: what was applied, and with which outcome ----------------------------
+
+  recordDeployment(input: DeploymentInput): Deployment {
+    return this.#guard('recording a deployment', () => {
+      const d = valid(DeploymentInput, input, 'a deployment');
+      const { lastInsertRowid } = this.#stmt(
+        `INSERT INTO deployments (stack, revision, ref, inputs_hash, config_hashes, health, status, operation_id, at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(d.stack, d.revision, d.ref ?? null, d.inputsHash, JSON.stringify(d.configHashes), d.health, d.status, d.operationId ?? null, this.#iso());
+      return this.#one(DeploymentRow, 'SELECT * FROM deployments WHERE id = ?', lastInsertRowid)!;
+    });
+  }
+
+  /** What is deployed: the stack's last `succeeded` deployment. */
+  currentDeployment(stack: string): Deployment | undefined {
+    return this.#guard('reading the current deployment', () =>
+      this.#one(DeploymentRow, `SELECT * FROM deployments WHERE stack = ? AND status = 'succeeded' ORDER BY id DESC LIMIT 1`, stack),
+    );
+  }
+
+  /** The rollback target: the last succeeded deployment whose health was Healthy. */
+  lastHealthyDeployment(stack: string, opts: { exceptRevision?: string } = {}): Deployment | undefined {
+    return this.#guard('reading the last healthy deployment', () =>
+      this.#one(
+        DeploymentRow,
+        `SELECT * FROM deployments WHERE stack = ? AND status = 'succeeded' AND health = 'Healthy' AND revision IS NOT ?
+         ORDER BY id DESC LIMIT 1`,
+        stack,
+        opts.exceptRevision ?? null,
+      ),
+    );
+  }
+
+  deployments(stack: string, limit = 50): Deployment[] {
+    return this.#guard('listing deployments', () =>
+      this.#all(DeploymentRow, 'SELECT * FROM deployments WHERE stack = ? ORDER BY id DESC LIMIT ?', stack, clampLimit(limit)),
+    );
+  }
+
+  // ---- failed revisions: not retried on every poll ---------------------------------------
+
+  markRevisionFailed(stack: string, revision: string, reason: string): void {
+    this.#guard('marking a revision failed', () => {
+      this.#stmt(
+        `INSERT INTO failed_revisions (stack, revision, reason, at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (stack, revision) DO UPDATE SET reason = excluded.reason, at = excluded.at`,
+      ).run(stack, revision, reason, this.#iso());
+    });
+  }
+
+  failedRevision(stack: string, revision: string): FailedRevision | undefined {
+    return this.#guard('reading failed revisions', () =>
+      this.#one(FailedRevisionRow, 'SELECT * FROM failed_revisions WHERE stack = ? AND revision = ?', stack, revision),
+    );
+  }
+
+  /** All failed revisions (for the planner's set), newest first. */
+  failedRevisions(): FailedRevision[] {
+    return this.#guard('listing failed revisions', () => this.#all(FailedRevisionRow, 'SELECT * FROM failed_revisions ORDER BY rowid DESC'));
+  }
+
+  isRevisionFailed(stack: string, revision: string): boolean {
+    return this.failedRevision(stack, revision) !== undefined;
+  }
+
+  /** Forgets the stack's failed revisions (all, or one); returns how many were removed. */
+  clearFailed(stack: string, revision?: string): number {
+    return this.#guard('clearing failed revisions', () =>
+      revision === undefined
+        ? this.#stmt('DELETE FROM failed_revisions WHERE stack = ?').run(stack).changes
+        : this.#stmt('DELETE FROM failed_revisions WHERE stack = ? AND revision = ?').run(stack, revision).changes,
+    );
+  }
+
+  // ---- operations history ------------------------------------------------------------------
+
+  /** Records an operation as `running`; returns its id. `command` is stored as given: keep credentials out of it. */
+  startOperation(input: OperationStart): number {
+    return this.#guard('starting an operation', () => {
+      const o = valid(OperationStart, input, 'an operation');
+      const { lastInsertRowid } = this.#stmt(
+        `INSERT INTO operations (trigger, actor, command, stack, action, revision, result, owner, started_at)
+         VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?)`,
+      ).run(o.trigger, o.actor, o.command, o.stack ?? null, o.action, o.revision ?? null, this.#owner, this.#iso());
+      return Number(lastInsertRowid);
+    });
+  }
+
+  /**
+   * Ends a running operation. `output` and `message` are stored exactly as given (output cut
+   * to MAX_OUTPUT_CHARS): redacting secrets (DESIGN §3) is the caller's job, before this call.
+   */
+  finishOperation(id: number, finish: OperationFinish): Operation {
+    return this.#guard('finishing an operation', () =>
+      this.#transaction(() => {
+        const f = valid(OperationFinish, finish, 'an operation result');
+        const op = this.#one(OperationRow, 'SELECT * FROM operations WHERE id = ?', id);
+        if (op?.result !== 'running') {
+          throw new DriftdError('StateError', `operation ${id} is ${op ? `already ${op.result}` : 'unknown'}, so it cannot be finished again`, { id });
+        }
+        this.#end(op, f.result, f.message, f.output);
+        return this.operation(id)!;
+      }),
+    );
+  }
+
+  operation(id: number): Operation | undefined {
+    return this.#guard('reading an operation', () => this.#one(OperationRow, 'SELECT * FROM operations WHERE id = ?', id));
+  }
+
+  /** Newest first; `stack` filters to that stack's operations. */
+  history(opts: { stack?: string; limit?: number } = {}): Operation[] {
+    return this.#guard('reading the history', () =>
+      opts.stack === undefined
+        ? this.#all(OperationRow, 'SELECT * FROM operations ORDER BY id DESC LIMIT ?', clampLimit(opts.limit))
+        : this.#all(OperationRow, 'SELECT * FROM operations WHERE stack = ? ORDER BY id DESC LIMIT ?', opts.stack, clampLimit(opts.limit)),
+    );
+  }
+
+  /**
+   * Marks `running` operations whose process is gone (killed, crashed, host rebooted) as
+   * `abandoned`; returns them. Run it after open journals were handled, under the lock.
+   */
+  abandonOrphanedOperations(message = 'driftd stopped before this operation finished'): Operation[] {
+    return this.#guard('abandoning orphaned operations', () =>
+      this.#transaction(() => {
+        const orphans = this.#all(OperationRow, `SELECT * FROM operations WHERE result = 'running' ORDER BY id`).filter(
+          (op) => op.owner !== this.#owner && !isProcessAlive(op.owner),
+        );
+        for (const op of orphans) this.#end(op, 'abandoned', message);
+        return orphans.map((op) => this.operation(op.id)!);
+      }),
+    );
+  }
+
+  #end(op: Operation, result: Exclude<OperationResult, 'running'>, message?: string, output?: string): void {
+    const finished = this.#now();
+    const duration = Math.max(0, finished.getTime() - Date.parse(op.startedAt));
+    this.#stmt('UPDATE operations SET result = ?, message = ?, output = ?, finished_at = ?, duration_ms = ? WHERE id = ?').run(
+      result,
+      message ?? null,
+      output === undefined ? null : truncateOutput(output),
+      finished.toISOString(),
+      duration,
+      op.id,
+    );
+  }
+
+  // ---- pins --------------------------------------------------------------------------------
+
+  /** Pins the host (no `stack`) or one stack to a tag; replaces an existing pin of that scope. */
+  setPin(input: PinInput): Pin {
+    return this.#guard('setting a pin', () => {
+      const p = valid(PinInput, input, 'a pin');
+      this.#stmt(
+        `INSERT INTO pins (stack, tag, "commit", by, at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (stack) DO UPDATE SET tag = excluded.tag, "commit" = excluded."commit", by = excluded.by, at = excluded.at`,
+      ).run(p.stack ?? HOST_PIN, p.tag, p.commit, p.by, this.#iso());
+      return this.#pin(p.stack ?? HOST_PIN)!;
+    });
+  }
+
+  /** Removes the host pin (no `stack`) or the stack's pin; true when there was one. */
+  removePin(stack?: string): boolean {
+    return this.#guard('removing a pin', () => this.#stmt('DELETE FROM pins WHERE stack = ?').run(stack ?? HOST_PIN).changes > 0);
+  }
+
+  /** The host pin first (stack undefined), then stack pins by name. */
+  pins(): Pin[] {
+    return this.#guard('listing pins', () => this.#all(PinRow, `${PIN_SELECT} ORDER BY stack`));
+  }
+
+  /** What pins this stack: its own pin beats the host pin. */
+  effectivePin(stack: string): Pin | undefined {
+    return this.#guard('reading pins', () => this.#pin(stack) ?? this.#pin(HOST_PIN));
+  }
+
+  #pin(scope: string): Pin | undefined {
+    return this.#one(PinRow, `${PIN_SELECT} WHERE stack = ?`, scope);
+  }
+
+  // ---- approvals and pending revisions (sync: manual) --------------------------------------
+
+  /** Approves one revision of a stack; a newer revision needs its own approval. */
+  approve(stack: string, revision: string, by: string): Approval {
+    return this.#guard('recording an approval', () => {
+      this.#stmt(
+        `INSERT INTO approvals (stack, revision, by, at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (stack, revision) DO UPDATE SET by = excluded.by, at = excluded.at`,
+      ).run(stack, revision, by, this.#iso());
+      return this.#one(ApprovalRow, 'SELECT * FROM approvals WHERE stack = ? AND revision = ?', stack, revision)!;
+    });
+  }
+
+  isApproved(stack: string, revision: string): boolean {
+    return this.#guard('reading approvals', () =>
+      this.#stmt('SELECT 1 FROM approvals WHERE stack = ? AND revision = ?').get(stack, revision) !== undefined,
+    );
+  }
+
+  approvals(stack?: string): Approval[] {
+    return this.#guard('listing approvals', () =>
+      stack === undefined
+        ? this.#all(ApprovalRow, 'SELECT * FROM approvals ORDER BY rowid DESC')
+        : this.#all(ApprovalRow, 'SELECT * FROM approvals WHERE stack = ? ORDER BY rowid DESC', stack),
+    );
+  }
+
+  /**
+   * The revision a manual stack waits to have approved (what `driftd approve <stack>`
+   * approves without --revision); `null` clears it once nothing waits.
+   */
+  setPending(stack: string, revision: string | null): void {
+    this.#guard('recording the pending revision', () => {
+      if (revision === null) {
+        this.#stmt('DELETE FROM pending WHERE stack = ?').run(stack);
+        return;
+      }
+      this.#stmt(
+        `INSERT INTO pending (stack, revision, at) VALUES (?, ?, ?)
+         ON CONFLICT (stack) DO UPDATE SET revision = excluded.revision,
+           at = CASE WHEN pending.revision = excluded.revision THEN pending.at ELSE excluded.at END`,
+      ).run(stack, revision, this.#iso());
+    });
+  }
+
+  pending(stack: string): Pending | undefined {
+    return this.#guard('reading the pending revision', () => this.#one(PendingRow, 'SELECT * FROM pending WHERE stack = ?', stack));
+  }
+
+  // ---- audit trail -------------------------------------------------------------------------
+
+  /** Records who/what did what. `detail` is stored as given: keep secrets out of it. */
+  audit(input: AuditInput): AuditEntry {
+    return this.#guard('writing the audit trail', () => {
+      const a = valid(AuditInput, input, 'an audit entry');
+      const { lastInsertRowid } = this.#stmt('INSERT INTO audit (at, actor, trigger, action, stack, detail) VALUES (?, ?, ?, ?, ?, ?)').run(
+        this.#iso(),
+        a.actor,
+        a.trigger,
+        a.action,
+        a.stack ?? null,
+        JSON.stringify(a.detail),
+      );
+      return this.#one(AuditRow, 'SELECT * FROM audit WHERE id = ?', lastInsertRowid)!;
+    });
+  }
+
+  auditTrail(opts: { stack?: string; limit?: number } = {}): AuditEntry[] {
+    return this.#guard('reading the audit trail', () =>
+      opts.stack === undefined
+        ? this.#all(AuditRow, 'SELECT * FROM audit ORDER BY id DESC LIMIT ?', clampLimit(opts.limit))
+        : this.#all(AuditRow, 'SELECT * FROM audit WHERE stack = ? ORDER BY id DESC LIMIT ?', opts.stack, clampLimit(opts.limit)),
+    );
+  }
+
+  // ---- operation journal: detects an apply that never ended --------------------------------
+
+  /** Written (and durable) BEFORE an apply touches anything; returns the entry's id. */
+  journalBegin(input: JournalInput): number {
+    return this.#guard('writing the operation journal', () => {
+      const j = valid(JournalInput, input, 'a journal entry');
+      const { lastInsertRowid } = this.#stmt(
+        `INSERT INTO journal (operation_id, stack, action, revision, from_revision, owner, started_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ).run(j.operationId, j.stack, j.action, j.revision, j.fromRevision ?? null, this.#owner, this.#iso());
+      return Number(lastInsertRowid);
+    });
+  }
+
+  journalEnd(id: number, result: JournalResult): void {
+    this.#guard('closing an operation journal entry', () => {
+      const { changes } = this.#stmt('UPDATE journal SET ended_at = ?, result = ? WHERE id = ? AND ended_at IS NULL').run(this.#iso(), result, id);
+      if (changes === 0) throw new DriftdError('StateError', `operation journal entry ${id} is not open, so it cannot be closed again`, { id });
+    });
+  }
+
+  /**
+   * Applies that began and never ended, oldest first. An entry whose `owner` still runs
+   * (isProcessAlive) belongs to a command in progress, not to a killed one.
+   */
+  openJournals(): JournalEntry[] {
+    return this.#guard('reading the operation journal', () =>
+      this.#all(JournalRow, 'SELECT * FROM journal WHERE ended_at IS NULL ORDER BY id'),
+    );
+  }
+
+  // ---- caches ------------------------------------------------------------------------------
+
+  /** The cached registry answer for image+platform, unless older than maxAgeMs (or from the future). */
+  getCachedDigest(imageRef: string, platform: string, maxAgeMs: number, now: Date = this.#now()): CachedDigest | undefined {
+    return this.#guard('reading the registry cache', () => {
+      const hit = this.#one(CachedDigestRow, 'SELECT * FROM registry_cache WHERE image_ref = ? AND platform = ?', imageRef, platform);
+      if (!hit) return undefined;
+      const age = now.getTime() - Date.parse(hit.checkedAt);
+      return age >= 0 && age <= maxAgeMs ? hit : undefined;
+    });
+  }
+
+  putCachedDigest(input: CachedDigestInput): void {
+    this.#guard('writing the registry cache', () => {
+      const c = valid(CachedDigestInput, input, 'a registry cache entry');
+      this.#stmt(
+        `INSERT INTO registry_cache (image_ref, platform, digest, index_digest, checked_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (image_ref, platform) DO UPDATE SET digest = excluded.digest, index_digest = excluded.index_digest, checked_at = excluded.checked_at`,
+      ).run(c.imageRef, c.platform, c.digest, c.indexDigest ?? null, this.#iso());
+    });
+  }
+
+  /** The last known sync/health of a stack, for `driftd status`. */
+  setStackStatus(input: StackStatusInput): void {
+    this.#guard('writing the stack status', () => {
+      const s = valid(StackStatusInput, input, 'a stack status');
+      this.#stmt(
+        `INSERT INTO stack_status (stack, sync, health, reason, revision, at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (stack) DO UPDATE SET sync = excluded.sync, health = excluded.health, reason = excluded.reason,
+           revision = excluded.revision, at = excluded.at`,
+      ).run(s.stack, s.sync, s.health, s.reason ?? null, s.revision ?? null, this.#iso());
+    });
+  }
+
+  /** Drops a stack's status (after it was pruned from this host). */
+  removeStackStatus(stack: string): void {
+    this.#guard('removing a stack status', () => {
+      this.#stmt('DELETE FROM stack_status WHERE stack = ?').run(stack);
+    });
+  }
+
+  /** By stack name. */
+  stackStatuses(): StackStatusRecord[] {
+    return this.#guard('reading stack statuses', () => this.#all(StackStatusRow, 'SELECT * FROM stack_status ORDER BY stack'));
+  }
+
+  // ---- maintenance -------------------------------------------------------------------------
+
+  integrityCheck(): IntegrityResult {
+    return this.#guard('checking integrity', () => {
+      const messages = (this.#db.pragma('integrity_check') as Row[])
+        .flatMap((r) => String(Object.values(r)[0]).split('\n'))
+        .filter((line) => line !== '');
+      return { ok: messages.length === 1 && messages[0] === 'ok', messages };
+    });
+  }
+
+  /** Runs fn in one IMMEDIATE transaction (e.g. record a deployment, close its journal entry and its operation together). */
+  transaction<T>(fn: () => T): T {
+    return this.#guard('running a transaction', () => this.#transaction(fn));
+  }
+
+  close(): void {
+    if (this.#db.open) this.#db.close();
+  }
+
+  // ---- helpers -----------------------------------------------------------------------------
+
+  #transaction<T>(fn: () => T): T {
+    // Nested calls (a method inside transaction()) join the outer transaction.
+    return this.#db.inTransaction ? fn() : this.#db.transaction(fn).immediate();
+  }
+
+  #guard<T>(doing: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      throw toStateError(this.file, doing, e);
+    }
+  }
+
+  #stmt(sql: string): Database.Statement {
+    let s = this.#statements.get(sql);
+    if (!s) {
+      s = this.#db.prepare(sql);
+      this.#statements.set(sql, s);
+    }
+    return s;
+  }
+
+  #one<S extends z.ZodType>(schema: S, sql: string, ...params: unknown[]): z.output<S> | undefined {
+    const row = this.#stmt(sql).get(...params);
+    return row === undefined ? undefined : schema.parse(row);
+  }
+
+  #all<S extends z.ZodType>(schema: S, sql: string, ...params: unknown[]): z.output<S>[] {
+    return this.#stmt(sql)
+      .all(...params)
+      .map((row) => schema.parse(row));
+  }
+
+  #iso(): string {
+    return this.#now().toISOString();
+  }
+}
+
+/** Validates a value before it is written; a bad one is the caller's bug, reported as such. */
+function valid<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const where = issue ? `${issue.path.join('.') || 'value'}: ${issue.message}` : r.error.message;
+  throw new DriftdError('StateError', `refusing to store ${what} in the state database (${where}): this is a driftd bug, please report it`, {
+    what,
+    issues: r.error.issues,
+  });
+}
+
+const PIN_SELECT = `SELECT nullif(stack, '') AS stack, tag, "commit", by, at FROM pins`;
+
+function clampLimit(limit = 50): number {
+  return Number.isFinite(limit) ? Math.max(1, Math.floor(limit)) : -1;
+}
+
+/** Keeps the head and the tail (where Compose prints its error) of long output. */
+export function truncateOutput(output: string, max = MAX_OUTPUT_CHARS): string {
+  if (output.length <= max) return output;
+  const tail = max - OUTPUT_HEAD_CHARS;
+  const cut = output.length - OUTPUT_HEAD_CHARS - tail;
+  return `${output.slice(0, OUTPUT_HEAD_CHARS)}\n…[${cut} characters cut]…\n${output.slice(-tail)}`;
+}
