@@ -1,0 +1,206 @@
+/**
+ * The desired-state repo as driftd sees it: refs, the revision a policy selects, and immutable
+ * snapshots of revisions. Remote repos (http/https) are mirrored into `<dataDir>/git/mirror`
+ * (bare, shallow, only the refs driftd selected); local repos are read in place, read-only.
+ *
+ * Data dir layout: git/mirror/ (remote object store), git/seen-tags.json (tag → commit per repo,
+ * for moved/deleted tag warnings), git/last-good.json (last revision polled successfully),
+ * snapshots/<commit>/ (materialized revisions).
+ */
+import path from 'node:path';
+import type { Revision } from '../compose/model.js';
+import type { GitAuth, RefPolicy } from '../config/resolve.js';
+import { DriftdError } from '../errors/index.js';
+import { silentLogger, type Logger } from '../util/logger.js';
+import { changedFiles, type FileChange } from './changes.js';
+import { displayUrl, toGitError } from './git-errors.js';
+import { loadLastGood, saveLastGood } from './last-good.js';
+import { findGitdir, listLocalRefs } from './local.js';
+import { hasCommit, type ObjectStore } from './object-store.js';
+import { tagCommits, type RefKind, type RepoRefs } from './refs.js';
+import { fetchRef, listRemoteRefs } from './remote.js';
+import { selectRevision, validatePolicy } from './select.js';
+import { existingSnapshot, materializeSnapshot, removeSnapshots, type Snapshot } from './snapshot.js';
+import { rememberTags, tagMemoryFile, type TagWarning } from './tag-memory.js';
+
+export interface GitSourceOptions {
+  /** http(s) URL or local path (a checkout or a bare repo). */
+  repo: string;
+  dataDir: string;
+  /** Remote credentials (from config: env var or file, never argv). Sent as HTTP Basic auth, never logged. */
+  auth?: GitAuth;
+  /** Socket idle timeout for each HTTP request. */
+  timeoutMs: number;
+  /** Files larger than this are refused in snapshots and omitted from diffs. Default 1 MiB. */
+  maxFileBytes?: number;
+  logger?: Logger;
+  now?: () => Date;
+}
+
+/** A revision selected by a ref policy. */
+export interface ResolvedRevision {
+  commit: string;
+  /** Tag or branch name, or "HEAD". */
+  ref: string;
+  refKind: RefKind;
+  /** Tags that moved or were deleted since the previous resolve (each reported once). */
+  warnings: TagWarning[];
+}
+
+export interface PollResult {
+  revision: Required<Revision>;
+  warnings: TagWarning[];
+  snapshot: Snapshot;
+}
+
+export interface LastGood {
+  revision: Revision;
+  /** When it was polled (ISO 8601). */
+  at: string;
+  snapshot: Snapshot;
+}
+
+export interface GitSource {
+  /** The repo as shown to people and used as a state key: URL without credentials, or absolute path. */
+  readonly repo: string;
+  readonly isLocal: boolean;
+  /** The repo's HEAD, branches and tags (peeled). Remote: exactly one HTTP request. */
+  listRefs(): Promise<RepoRefs>;
+  /**
+   * Lists refs, selects the policy's commit, records tag movements, and makes the commit
+   * available locally: no fetch when it already is, else a shallow fetch of that one ref.
+   */
+  resolve(policy: RefPolicy): Promise<ResolvedRevision>;
+  /** The snapshot of a locally available commit (reused when it exists). */
+  materialize(commit: string): Promise<Snapshot>;
+  /** resolve + materialize, then remembers the revision as the last good one. */
+  poll(policy: RefPolicy): Promise<PollResult>;
+  /** The last successful poll's revision and snapshot (re-materialized if it was removed); works offline. */
+  lastGood(): Promise<LastGood | undefined>;
+  /** Files of `stack` that differ between two locally available commits. */
+  changedFiles(fromCommit: string, toCommit: string, stack: string): Promise<FileChange[]>;
+  /** Removes snapshots whose commit is not in `keep` (the last good one is always kept). Returns removed commits. */
+  gc(keep: Iterable<string>): Promise<string[]>;
+}
+
+const DEFAULT_MAX_FILE_BYTES = 1024 * 1024;
+
+function isRemote(repo: string): boolean {
+  return /^https?:\/\//i.test(repo);
+}
+
+export function createGitSource(opts: GitSourceOptions): GitSource {
+  if (!isRemote(opts.repo) && /^[a-z][a-z0-9+.-]*:\/\/|^[^/]+@[^/]+:/i.test(opts.repo)) {
+    throw new DriftdError('ConfigError', `cannot use repo ${displayUrl(opts.repo)}: only http:// and https:// URLs and local paths are supported`, {
+      repo: displayUrl(opts.repo),
+    });
+  }
+  const local = !isRemote(opts.repo);
+  const repo = local ? path.resolve(opts.repo) : displayUrl(opts.repo);
+  const logger = (opts.logger ?? silentLogger).child({ component: 'git', repo });
+  const maxFileBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  const now = opts.now ?? (() => new Date());
+  const remote = { url: opts.repo, timeoutMs: opts.timeoutMs, ...(opts.auth ? { auth: opts.auth } : {}) };
+  const errorContext = { repo, authConfigured: Boolean(opts.auth?.username || opts.auth?.password) };
+  const mirrorDir = path.join(opts.dataDir, 'git', 'mirror');
+
+  /** A fresh object cache per operation: a repacked local repo must not be read through stale pack indexes. */
+  const store = (): ObjectStore => ({ gitdir: local ? findGitdir(repo) : mirrorDir, cache: {} });
+
+  async function remoteCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    try {
+      const result = await fn();
+      logger.debug({ ms: Date.now() - started }, what);
+      return result;
+    } catch (e) {
+      const err = toGitError(e, errorContext);
+      logger.debug({ ms: Date.now() - started, code: err.code }, `${what} failed`);
+      throw err;
+    }
+  }
+
+  async function listRefs(): Promise<RepoRefs> {
+    return local ? listLocalRefs(store()) : remoteCall('git list refs', () => listRemoteRefs(remote));
+  }
+
+  async function resolve(policy: RefPolicy): Promise<ResolvedRevision> {
+    validatePolicy(policy);
+    const refs = await listRefs();
+    const selected = selectRevision(refs, policy, repo);
+    const objects = store();
+    if (!(await hasCommit(objects, selected.commit))) {
+      if (!local) {
+        await remoteCall(`git fetch ${selected.fullRef}`, () => fetchRef({ ...remote, ...objects, fullRef: selected.fullRef, commit: selected.commit }));
+      }
+      if (!(await hasCommit(objects, selected.commit))) {
+        throw new DriftdError(
+          'GitRefNotFound',
+          `${selected.ref} in ${repo} does not lead to a commit driftd can read (it moved while fetching, or it points to a non-commit object); retry, and re-create the ref on a commit if this persists`,
+          { ref: selected.ref, commit: selected.commit, repo },
+        );
+      }
+    }
+    // Remembered only once the revision is usable: a failed fetch must not swallow a moved-tag warning.
+    const warnings = await rememberTags(tagMemoryFile(opts.dataDir), repo, tagCommits(refs), (reason) =>
+      logger.warn({ reason }, 'tag memory was unreadable and has been reset; moved tags are detected again from this poll on'),
+    );
+    logger.debug({ ref: selected.ref, commit: selected.commit }, 'resolved');
+    return { commit: selected.commit, ref: selected.ref, refKind: selected.refKind, warnings };
+  }
+
+  async function materialize(commit: string): Promise<Snapshot> {
+    return materializeSnapshot(store(), opts.dataDir, commit, maxFileBytes);
+  }
+
+  async function poll(policy: RefPolicy): Promise<PollResult> {
+    const { warnings, ...revision } = await resolve(policy);
+    let snapshot: Snapshot;
+    try {
+      snapshot = await materialize(revision.commit);
+    } catch (e) {
+      // The warnings were already remembered; log them so that a failed snapshot does not hide them.
+      for (const w of warnings) logger.warn({ kind: w.kind, tag: w.tag }, w.message);
+      throw e;
+    }
+    await saveLastGood(opts.dataDir, repo, revision, now());
+    return { revision, warnings, snapshot };
+  }
+
+  async function lastGood(): Promise<LastGood | undefined> {
+    const saved = await loadLastGood(opts.dataDir, repo);
+    if (!saved) return undefined;
+    const { at, ...revision } = saved;
+    let snapshot = await existingSnapshot(opts.dataDir, revision.commit);
+    if (!snapshot) {
+      try {
+        snapshot = await materialize(revision.commit);
+      } catch (e) {
+        logger.warn({ commit: revision.commit, err: (e as Error).message }, 'the last good revision can no longer be materialized');
+        return undefined;
+      }
+    }
+    return { revision, at, snapshot };
+  }
+
+  async function gc(keep: Iterable<string>): Promise<string[]> {
+    const kept = new Set(keep);
+    const good = await loadLastGood(opts.dataDir, repo);
+    if (good) kept.add(good.commit);
+    const removed = await removeSnapshots(opts.dataDir, kept, now().getTime());
+    if (removed.length > 0) logger.debug({ removed }, 'removed unreferenced snapshots');
+    return removed;
+  }
+
+  return {
+    repo,
+    isLocal: local,
+    listRefs,
+    resolve,
+    materialize,
+    poll,
+    lastGood,
+    changedFiles: async (fromCommit, toCommit, stack) => changedFiles(store(), fromCommit, toCommit, stack, maxFileBytes),
+    gc,
+  };
+}

@@ -1,0 +1,37 @@
+/**
+ * The last revision that was resolved and materialized for a repo, persisted so that a driftd
+ * restarted while Git is unreachable still knows what the repo last said (DESIGN §7).
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import type { Revision } from '../compose/model.js';
+import { readJsonFile, writeJsonAtomic } from './json-file.js';
+
+const lastGoodSchema = z.object({
+  version: z.literal(1),
+  repo: z.string(),
+  commit: z.string().regex(/^[0-9a-f]{40}$/),
+  ref: z.string().optional(),
+  refKind: z.enum(['tag', 'branch', 'head']).optional(),
+  at: z.string(),
+});
+
+function lastGoodFile(dataDir: string): string {
+  return path.join(dataDir, 'git', 'last-good.json');
+}
+
+export async function saveLastGood(dataDir: string, repo: string, revision: Revision, at: Date): Promise<void> {
+  await writeJsonAtomic(lastGoodFile(dataDir), { version: 1, repo, commit: revision.commit, ref: revision.ref, refKind: revision.refKind, at: at.toISOString() });
+}
+
+/** The remembered revision for `repo`; undefined when none, when it belongs to another repo, or when the file is unreadable. */
+export async function loadLastGood(dataDir: string, repo: string): Promise<(Revision & { at: string }) | undefined> {
+  let saved: z.infer<typeof lastGoodSchema> | undefined;
+  try {
+    saved = await readJsonFile(lastGoodFile(dataDir), lastGoodSchema);
+  } catch {
+    return undefined;
+  }
+  if (!saved || saved.repo !== repo) return undefined;
+  return { commit: saved.commit, ...(saved.ref ? { ref: saved.ref } : {}), ...(saved.refKind ? { refKind: saved.refKind } : {}), at: saved.at };
+}

@@ -1,0 +1,83 @@
+/**
+ * Tag movement detection. A release tag that later points at another commit means the content
+ * behind a name changed after the fact (a supply-chain red flag); a deleted tag may strand a
+ * pinned host. driftd remembers tag → commit per repo and reports each change once, as a warning
+ * returned to the caller (the revision is still resolved: the caller decides what to do).
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import { readJsonFile, writeJsonAtomic } from './json-file.js';
+
+export type TagWarning =
+  | { kind: 'tag-moved'; tag: string; from: string; to: string; message: string }
+  | { kind: 'tag-deleted'; tag: string; commit: string; message: string };
+
+/**
+ * Compares the tags seen at the previous poll with the current ones. `previous` undefined means
+ * the repo was never polled: nothing to compare, no warning. Sorted by tag name.
+ */
+export function compareTags(previous: Readonly<Record<string, string>> | undefined, current: Readonly<Record<string, string>>, where: string): TagWarning[] {
+  if (!previous) return [];
+  const warnings: TagWarning[] = [];
+  for (const tag of Object.keys(previous).sort()) {
+    const from = previous[tag];
+    const to = current[tag];
+    if (from === undefined || from === to) continue;
+    if (to === undefined) {
+      warnings.push({
+        kind: 'tag-deleted',
+        tag,
+        commit: from,
+        message: `tag "${tag}" (commit ${from.slice(0, 12)}) was deleted from ${where}; hosts pinned to it cannot re-fetch it`,
+      });
+    } else {
+      warnings.push({
+        kind: 'tag-moved',
+        tag,
+        from,
+        to,
+        message: `tag "${tag}" in ${where} moved from commit ${from.slice(0, 12)} to ${to.slice(0, 12)}; a release tag should never change, check who re-tagged it`,
+      });
+    }
+  }
+  return warnings;
+}
+
+const memorySchema = z.object({
+  version: z.literal(1),
+  repos: z.record(z.string(), z.record(z.string(), z.string().regex(/^[0-9a-f]{40}$/))),
+});
+
+type TagMemoryFile = z.infer<typeof memorySchema>;
+
+/** `<dataDir>/git/seen-tags.json`: `{ version: 1, repos: { <repo>: { <tag>: <commit> } } }`. */
+export function tagMemoryFile(dataDir: string): string {
+  return path.join(dataDir, 'git', 'seen-tags.json');
+}
+
+/**
+ * Compares `current` with what was remembered for `repo`, remembers `current`, and returns the
+ * changes. An unreadable memory file is replaced (`onReset` says so): movement detection then
+ * restarts from this poll rather than blocking it.
+ */
+export async function rememberTags(
+  file: string,
+  repo: string,
+  current: Record<string, string>,
+  onReset: (reason: string) => void,
+): Promise<TagWarning[]> {
+  let memory: TagMemoryFile = { version: 1, repos: {} };
+  try {
+    memory = (await readJsonFile(file, memorySchema)) ?? memory;
+  } catch (e) {
+    onReset((e as Error).message);
+  }
+  const previous = memory.repos[repo];
+  const warnings = compareTags(previous, current, repo);
+  const unchanged = previous !== undefined && warnings.length === 0 && Object.keys(previous).length === Object.keys(current).length;
+  if (!unchanged) {
+    memory.repos[repo] = current;
+    await writeJsonAtomic(file, memory);
+  }
+  return warnings;
+}

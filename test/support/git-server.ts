@@ -1,0 +1,267 @@
+/**
+ * A real Git smart-HTTP server for tests: node:http in front of `git http-backend` (CGI),
+ * serving bare repos from a temp directory on a random 127.0.0.1 port. It records every
+ * request (service, protocol-v2 command, status, bytes) so tests can prove what a client
+ * did, supports optional Basic auth, and can be stopped and restarted on the same port to
+ * simulate an outage.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { execFileCapture } from '../../src/util/exec.js';
+
+export type GitService = 'info/refs' | 'git-upload-pack' | 'git-receive-pack' | 'other';
+
+export interface GitRequestRecord {
+  /** Repo path as requested, e.g. "desired.git". */
+  repo: string;
+  service: GitService;
+  /** For upload-pack POSTs: "ls-refs" / "fetch" (protocol v2 command, or a v0/v1 want list = "fetch"). */
+  command?: string;
+  method: string;
+  status: number;
+  requestBytes: number;
+  responseBytes: number;
+}
+
+export interface BasicAuth {
+  username: string;
+  password: string;
+}
+
+export interface GitServerOptions {
+  auth?: BasicAuth;
+}
+
+export interface ServedRepo {
+  name: string;
+  /** Bare repo on disk (push here with the repo builder). */
+  path: string;
+  url: string;
+}
+
+type RequestFilter = Partial<Pick<GitRequestRecord, 'repo' | 'service' | 'command' | 'method' | 'status'>>;
+
+const SERVICE_PATTERN = /^\/(.+?)\/(info\/refs|git-upload-pack|git-receive-pack)$/;
+
+/** A git protocol request body starts with pkt-lines: "0014command=ls-refs\n" (v2) or "0032want <oid>…" (v0/v1). */
+function classifyUploadPackBody(head: Buffer): string | undefined {
+  const text = head.toString('latin1');
+  const v2 = /^[0-9a-f]{4}command=([a-z-]+)/.exec(text);
+  if (v2) return v2[1];
+  if (/^[0-9a-f]{4}want /.test(text)) return 'fetch';
+  return undefined;
+}
+
+function basicAuthMatches(header: string | undefined, auth: BasicAuth): boolean {
+  if (!header?.startsWith('Basic ')) return false;
+  const decoded = Buffer.from(header.slice('Basic '.length), 'base64').toString('utf8');
+  return decoded === `${auth.username}:${auth.password}`;
+}
+
+export class GitServer {
+  readonly root: string;
+  readonly requests: GitRequestRecord[] = [];
+  private readonly auth: BasicAuth | undefined;
+  private server: http.Server | undefined;
+  private boundPort = 0;
+
+  private constructor(opts: GitServerOptions) {
+    this.root = mkdtempSync(path.join(os.tmpdir(), 'driftd-git-server-'));
+    this.auth = opts.auth;
+  }
+
+  static async start(opts: GitServerOptions = {}): Promise<GitServer> {
+    const s = new GitServer(opts);
+    await s.start();
+    return s;
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  get baseUrl(): string {
+    return `http://127.0.0.1:${this.boundPort}`;
+  }
+
+  urlFor(name: string): string {
+    return `${this.baseUrl}/${name}`;
+  }
+
+  /** Creates an empty bare repo served as `<baseUrl>/<name>` (name should end in ".git"). */
+  async createRepo(name: string): Promise<ServedRepo> {
+    const repoPath = path.join(this.root, name);
+    const r = await execFileCapture('git', ['init', '--quiet', '--bare', '--initial-branch=main', repoPath]);
+    if (r.code !== 0) throw new Error(`git init --bare failed: ${r.stderr}`);
+    return { name, path: repoPath, url: this.urlFor(name) };
+  }
+
+  /** Listens (again) on 127.0.0.1: a random port the first time, the same port after stop(). */
+  async start(): Promise<void> {
+    if (this.server) return;
+    const server = http.createServer((req, res) => this.handle(req, res));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.boundPort, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.boundPort = (server.address() as AddressInfo).port;
+    this.server = server;
+  }
+
+  /** Stops listening and drops open connections: clients now get "connection refused". */
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    server.closeAllConnections();
+    await new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
+  }
+
+  /** Stops and removes every repo. */
+  async close(): Promise<void> {
+    await this.stop();
+    rmSync(this.root, { recursive: true, force: true });
+  }
+
+  count(filter: RequestFilter = {}): number {
+    return this.matching(filter).length;
+  }
+
+  bytes(filter: RequestFilter = {}): { request: number; response: number } {
+    return this.matching(filter).reduce(
+      (acc, r) => ({ request: acc.request + r.requestBytes, response: acc.response + r.responseBytes }),
+      { request: 0, response: 0 },
+    );
+  }
+
+  resetStats(): void {
+    this.requests.length = 0;
+  }
+
+  private matching(filter: RequestFilter): GitRequestRecord[] {
+    const keys = Object.keys(filter) as (keyof RequestFilter)[];
+    return this.requests.filter((r) => keys.every((k) => r[k] === filter[k]));
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const match = SERVICE_PATTERN.exec(url.pathname);
+    const record: GitRequestRecord = {
+      repo: match?.[1] ?? url.pathname.replace(/^\//, ''),
+      service: (match?.[2] as GitService | undefined) ?? 'other',
+      method: req.method ?? 'GET',
+      status: 0,
+      requestBytes: 0,
+      responseBytes: 0,
+    };
+    this.requests.push(record);
+    req.on('data', (b: Buffer) => {
+      record.requestBytes += b.length;
+    });
+    const reply = (status: number, headers: Record<string, string>, body: string): void => {
+      record.status = status;
+      record.responseBytes += Buffer.byteLength(body);
+      res.writeHead(status, headers).end(body);
+    };
+
+    if (this.auth && !basicAuthMatches(req.headers.authorization, this.auth)) {
+      req.resume();
+      reply(401, { 'WWW-Authenticate': 'Basic realm="driftd-test"', 'Content-Type': 'text/plain' }, 'authentication required\n');
+      return;
+    }
+
+    let body: Readable = req;
+    if (req.headers['content-encoding'] === 'gzip') body = req.pipe(createGunzip());
+    this.runBackend(req, url, body, record, res);
+  }
+
+  private runBackend(req: http.IncomingMessage, url: URL, body: Readable, record: GitRequestRecord, res: http.ServerResponse): void {
+    const child = spawn('git', ['http-backend'], {
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        HOME: this.root,
+        GIT_CONFIG_NOSYSTEM: '1',
+        GIT_CONFIG_GLOBAL: '/dev/null',
+        GIT_PROJECT_ROOT: this.root,
+        GIT_HTTP_EXPORT_ALL: '1',
+        PATH_INFO: decodeURIComponent(url.pathname),
+        QUERY_STRING: url.search.replace(/^\?/, ''),
+        REQUEST_METHOD: req.method ?? 'GET',
+        CONTENT_TYPE: req.headers['content-type'] ?? '',
+        REMOTE_ADDR: req.socket.remoteAddress ?? '127.0.0.1',
+        ...(typeof req.headers['git-protocol'] === 'string' ? { GIT_PROTOCOL: req.headers['git-protocol'] } : {}),
+      },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+
+    let head = Buffer.alloc(0);
+    body.on('data', (b: Buffer) => {
+      if (record.service === 'git-upload-pack' && record.command === undefined && head.length < 64) {
+        head = Buffer.concat([head, b]);
+        record.command = classifyUploadPackBody(head);
+      }
+    });
+    body.on('error', () => child.kill()); // e.g. a corrupt gzip body: the backend then fails the request
+    body.pipe(child.stdin);
+    child.stdin.on('error', () => undefined); // the backend may exit before reading everything (e.g. 404)
+
+    const stderr: Buffer[] = [];
+    child.stderr.on('data', (b: Buffer) => stderr.push(b));
+
+    let pending = Buffer.alloc(0);
+    let headersSent = false;
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (headersSent) {
+        record.responseBytes += chunk.length;
+        res.write(chunk);
+        return;
+      }
+      pending = Buffer.concat([pending, chunk]);
+      const sep = pending.indexOf('\r\n\r\n');
+      const lfSep = pending.indexOf('\n\n');
+      const [end, sepLen] = sep >= 0 && (lfSep < 0 || sep < lfSep) ? [sep, 4] : [lfSep, 2];
+      if (end < 0) return;
+      const headers: Record<string, string> = {};
+      let status = 200;
+      for (const line of pending.subarray(0, end).toString('latin1').split(/\r?\n/)) {
+        const colon = line.indexOf(':');
+        if (colon < 0) continue;
+        const name = line.slice(0, colon).trim();
+        const value = line.slice(colon + 1).trim();
+        if (name.toLowerCase() === 'status') status = Number.parseInt(value, 10);
+        else headers[name] = value;
+      }
+      record.status = status;
+      res.writeHead(status, headers);
+      headersSent = true;
+      const rest = pending.subarray(end + sepLen);
+      record.responseBytes += rest.length;
+      if (rest.length > 0) res.write(rest);
+    });
+    child.on('close', (code) => {
+      if (res.writableEnded) return;
+      if (!headersSent) {
+        record.status = 500;
+        res.writeHead(500, { 'Content-Type': 'text/plain' });
+        res.end(`git http-backend exited with ${code}: ${Buffer.concat(stderr).toString('utf8')}`);
+        return;
+      }
+      res.end();
+    });
+    child.on('error', (e) => {
+      if (res.writableEnded) return;
+      record.status = 500;
+      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' });
+      res.end(`cannot run git http-backend: ${e.message}`);
+    });
+  }
+}
