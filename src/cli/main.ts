@@ -1,11 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { describeError, isDriftdError, notImplemented } from '../errors/index.js';
 import type { GlobalFlags } from '../config/resolve.js';
 import { createContext, type Handler } from './context.js';
+import { VERSION } from '../version.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-export const VERSION: string = pkg.version;
 
 
 function addGlobalOptions(cmd: Command): Command {
@@ -64,7 +62,7 @@ export const COMMANDS: CommandSpec[] = [
     name: 'drift-check',
     description: 'compare desired vs live state; exit 0 in sync, 2 drift found, 1 could not evaluate',
     options: (c) => stackOption(c).option('--export', 'also write a runtime export').option('--json', 'JSON output').option('--markdown', 'Markdown output'),
-    load: pending('drift-check'),
+    load: async () => (await import('./commands/drift-check.js')).handler,
   },
   {
     name: 'sync',

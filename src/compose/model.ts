@@ -101,6 +101,8 @@ export interface DesiredStack {
   policy: StackPolicy;
   /** Lock content when `locks/<stack>.lock.json` exists. */
   lock?: LockFile;
+  /** Things worth telling the operator that do not stop the stack (unset variables, ignored compose files). */
+  warnings?: string[];
 }
 
 export interface LockEntry {

@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'ConfigError'
   | 'NotImplemented'
   | 'DockerUnreachable'
+  | 'DockerApiError'
   | 'ComposeNotFound'
   | 'ComposeFailed'
   | 'GitUnreachable'
@@ -25,6 +26,9 @@ export type ErrorCode =
   | 'StateError'
   | 'LockBusy'
   | 'RegistryError'
+  | 'InvalidImageRef'
+  | 'InvalidLockFile'
+  | 'LockWriteError'
   | 'ExportError'
   | 'NotFound'
   | 'Internal';

@@ -51,6 +51,10 @@ export interface LiveImageDefaults {
   os?: string;
   architecture?: string;
   variant?: string;
+  /** Config.Labels of the image: a container inherits them, so they are not the user's. */
+  labels?: Record<string, string>;
+  /** Config.Volumes of the image: the engine gives each an anonymous volume nobody declared. */
+  volumes?: string[];
 }
 
 export interface LiveContainer {

@@ -1,0 +1,464 @@
+#!/usr/bin/env bash
+# Provisions the real test environment the integration tests run against:
+#   - a Docker engine (installs Debian's docker.io and starts dockerd when none answers),
+#   - a Compose CLI (`docker compose` v2 or `docker-compose` v1),
+#   - a registry (distribution v2 binary, not a container) on 127.0.0.1:5000,
+#   - test images built from busybox-static (nothing is pulled from the internet) pushed there.
+# Idempotent: every step checks first and says what it found or did, one line each.
+# Image names and tags here must match test/support/test-env.ts.
+set -euo pipefail
+
+readonly REGISTRY_ADDR=127.0.0.1:5000
+readonly REGISTRY_URL="http://$REGISTRY_ADDR"
+readonly IMAGE_REPO_PREFIX=driftd
+readonly CONTENT_LABEL=io.driftd.test.content
+readonly LOCAL_DOCKER_SOCK=/var/run/docker.sock
+# "<repository> <tag>" relative to the registry; the build recipe is in write_image_context.
+readonly TEST_IMAGES=("app 1.0" "app 1.1" "app 2.0" "app unhealthy" "worker 1.0")
+
+if [[ $(id -u) -eq 0 ]]; then
+  STATE_DIR=${DRIFTD_TEST_STATE_DIR:-/var/lib/driftd-test}
+  LOG_DIR=/var/log
+else
+  STATE_DIR=${DRIFTD_TEST_STATE_DIR:-${TMPDIR:-/tmp}/driftd-test-$(id -u)}
+  LOG_DIR=$STATE_DIR
+fi
+readonly DOCKERD_LOG=$LOG_DIR/driftd-test-dockerd.log
+readonly REGISTRY_LOG=$LOG_DIR/driftd-test-registry.log
+readonly BUILD_LOG=$STATE_DIR/build.log
+
+say() { printf 'test-env: %s\n' "$*"; }
+die() {
+  printf 'test-env: ERROR: %s\n' "$*" >&2
+  exit 1
+}
+
+is_debian_like() {
+  [[ -r /etc/os-release ]] || return 1
+  local id id_like
+  id=$(. /etc/os-release && printf '%s' "${ID:-}")
+  id_like=$(. /etc/os-release && printf '%s' "${ID_LIKE:-}")
+  [[ " $id $id_like " == *" debian "* || " $id $id_like " == *" ubuntu "* ]] && command -v apt-get >/dev/null 2>&1
+}
+
+can_provision() { [[ $(id -u) -eq 0 ]] && is_debian_like; }
+
+manual_install_hint() {
+  cat >&2 <<'EOF'
+test-env: this script installs packages only as root on Debian/Ubuntu. Install these yourself, then re-run it:
+test-env:   - Docker Engine (Debian/Ubuntu: docker.io; elsewhere: docker-ce), running, with iptables
+test-env:   - a Compose CLI: the `docker compose` plugin (docker-compose-plugin) or `docker-compose`
+test-env:   - the distribution v2 registry binary (Debian/Ubuntu: docker-registry; elsewhere: `registry` from distribution/distribution)
+test-env:   - a statically linked busybox (Debian/Ubuntu: busybox-static)
+test-env:   - git (with git-http-backend)
+EOF
+}
+
+# Installs the packages not installed yet; apt-get update only when one has no install candidate.
+install_packages() {
+  local pkg missing=() present=()
+  for pkg in "$@"; do
+    if dpkg -s "$pkg" >/dev/null 2>&1; then present+=("$pkg"); else missing+=("$pkg"); fi
+  done
+  if ((${#present[@]})); then say "packages already installed: ${present[*]}"; fi
+  ((${#missing[@]})) || return 0
+  if ! can_provision; then
+    manual_install_hint
+    die "missing: ${missing[*]}"
+  fi
+  local need_update=0
+  for pkg in "${missing[@]}"; do
+    if ! apt-cache policy "$pkg" 2>/dev/null | grep -q 'Candidate: [^(]'; then need_update=1; fi
+  done
+  if ((need_update)); then
+    say "apt-get update (a package list is missing)"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+  fi
+  say "installing: ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# ---------------------------------------------------------------------------------------------
+# Docker engine
+
+DOCKER=docker
+
+engine_api_version() {
+  node -e '
+    const http = require("node:http");
+    http.get({ socketPath: process.argv[1], path: "/version", timeout: 3000 }, (res) => {
+      let body = "";
+      res.on("data", (c) => (body += c));
+      res.on("end", () => { try { console.log(JSON.parse(body).ApiVersion); } catch { process.exit(1); } });
+    }).on("error", () => process.exit(1));
+  ' "$LOCAL_DOCKER_SOCK"
+}
+
+# Picks a client that talks to the engine. /usr/local/bin/docker may be newer than Debian's
+# 20.10 daemon: try it, then Debian's own client, then pin DOCKER_API_VERSION to the daemon's.
+docker_answers() {
+  local client api
+  for client in docker /usr/bin/docker; do
+    command -v "$client" >/dev/null 2>&1 || continue
+    if "$client" info >/dev/null 2>&1; then
+      DOCKER=$client
+      return 0
+    fi
+  done
+  [[ -S $LOCAL_DOCKER_SOCK && -z ${DOCKER_HOST:-} ]] || return 1
+  api=$(engine_api_version 2>/dev/null) || return 1
+  for client in docker /usr/bin/docker; do
+    command -v "$client" >/dev/null 2>&1 || continue
+    if DOCKER_API_VERSION=$api "$client" info >/dev/null 2>&1; then
+      export DOCKER_API_VERSION=$api
+      DOCKER=$client
+      say "docker client: pinned DOCKER_API_VERSION=$api (client is newer than the engine)"
+      return 0
+    fi
+  done
+  return 1
+}
+
+iptables_works() {
+  command -v iptables >/dev/null 2>&1 && iptables -t nat -L -n >/dev/null 2>&1 && iptables -t filter -L -n >/dev/null 2>&1
+}
+
+start_dockerd() {
+  local args=() pid i
+  if iptables_works; then
+    say "iptables: works, dockerd manages its rules"
+  else
+    args+=(--iptables=false)
+    say "iptables: unusable here, starting dockerd with --iptables=false (published ports still work through docker-proxy)"
+  fi
+  mkdir -p "$(dirname "$DOCKERD_LOG")"
+  setsid nohup dockerd ${args[@]+"${args[@]}"} >>"$DOCKERD_LOG" 2>&1 </dev/null 9>&- &
+  pid=$!
+  echo "$pid" >"$STATE_DIR/dockerd.pid"
+  for ((i = 0; i < 120; i++)); do
+    if docker_answers; then
+      say "dockerd: started (pid $pid, log $DOCKERD_LOG)"
+      return 0
+    fi
+    kill -0 "$pid" 2>/dev/null || die "dockerd exited during start-up; see $DOCKERD_LOG: $(tail -n 3 "$DOCKERD_LOG" | tr '\n' ' ')"
+    sleep 0.5
+  done
+  die "dockerd (pid $pid) did not answer 'docker info' within 60 s; see $DOCKERD_LOG"
+}
+
+ensure_engine() {
+  if docker_answers; then
+    say "docker engine: already running ($($DOCKER version --format 'server {{.Server.Version}}, API {{.Server.APIVersion}}'), client $(command -v "$DOCKER"))"
+    return 0
+  fi
+  if [[ -n ${DOCKER_HOST:-} && ${DOCKER_HOST} != "unix://$LOCAL_DOCKER_SOCK" ]]; then
+    die "no Docker engine answers at DOCKER_HOST=$DOCKER_HOST; start it, or unset DOCKER_HOST to let this script start a local one"
+  fi
+  if ! can_provision; then
+    manual_install_hint
+    die "no Docker engine answers at unix://$LOCAL_DOCKER_SOCK"
+  fi
+  install_packages docker.io docker-compose docker-registry busybox-static git iptables
+  start_dockerd
+  say "docker engine: $($DOCKER version --format 'server {{.Server.Version}}, API {{.Server.APIVersion}}'), client $(command -v "$DOCKER")"
+}
+
+ensure_insecure_loopback_registry() {
+  local cidrs
+  cidrs=$($DOCKER info --format '{{json .RegistryConfig.InsecureRegistryCIDRs}}')
+  [[ $cidrs == *'"127.0.0.0/8"'* ]] ||
+    die "the engine does not treat 127.0.0.0/8 as an insecure (plain HTTP) registry range ($cidrs); add \"insecure-registries\": [\"$REGISTRY_ADDR\"] to /etc/docker/daemon.json and restart dockerd"
+  say "docker engine: plain-HTTP registries on 127.0.0.0/8 are allowed (engine default)"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Other tools
+
+ensure_tool() { # <description> <package> <check command...>
+  local what=$1 pkg=$2
+  shift 2
+  if "$@" >/dev/null 2>&1; then
+    say "$what: found"
+    return 0
+  fi
+  can_provision || {
+    manual_install_hint
+    die "$what: not found"
+  }
+  install_packages "$pkg"
+  "$@" >/dev/null 2>&1 || die "$what: still not usable after installing $pkg"
+  say "$what: installed ($pkg)"
+}
+
+compose_cli_works() { $DOCKER compose version || docker-compose version; }
+git_http_backend_works() { [[ -x "$(git --exec-path)/git-http-backend" ]]; }
+
+find_static_busybox() {
+  local b
+  for b in /bin/busybox /usr/bin/busybox; do
+    [[ -x $b ]] || continue
+    # ldd exits 1 on a static binary: read its output, not its status.
+    if ! command -v ldd >/dev/null 2>&1 || [[ $(ldd "$b" 2>&1 || true) =~ not\ a\ dynamic\ executable|statically\ linked ]]; then
+      printf '%s\n' "$b"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# ---------------------------------------------------------------------------------------------
+# Registry
+
+# 0: a distribution v2 registry answers; 1: nothing listens; 2: something else answers.
+registry_probe() {
+  node -e '
+    fetch(process.argv[1] + "/v2/", { signal: AbortSignal.timeout(3000) }).then(
+      (r) => process.exit(r.status === 200 && r.headers.get("docker-distribution-api-version") === "registry/2.0" ? 0 : 2),
+      () => process.exit(1),
+    );
+  ' "$REGISTRY_URL"
+}
+
+write_registry_config() {
+  local file=$1 storage=$2 tmp
+  tmp=$(mktemp)
+  cat >"$tmp" <<EOF
+# Written by scripts/test-env.sh: driftd's test registry. No auth; loopback only.
+version: 0.1
+log:
+  level: warn
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $storage
+  delete:
+    enabled: true
+  cache:
+    blobdescriptor: inmemory
+http:
+  addr: $REGISTRY_ADDR
+  headers:
+    X-Content-Type-Options: [nosniff]
+EOF
+  if cmp -s "$tmp" "$file"; then rm -f "$tmp"; else mv "$tmp" "$file"; fi
+}
+
+ensure_registry() {
+  local rc=0 bin dir=$STATE_DIR/registry pid i
+  registry_probe || rc=$?
+  case $rc in
+    0)
+      say "registry: already answering on $REGISTRY_URL/v2/"
+      return 0
+      ;;
+    2) die "something other than a Docker registry answers on $REGISTRY_ADDR; stop it and re-run" ;;
+  esac
+  bin=$(command -v docker-registry || command -v registry || true)
+  if [[ -z $bin ]]; then
+    can_provision || {
+      manual_install_hint
+      die "no registry binary (docker-registry or registry) found"
+    }
+    install_packages docker-registry
+    bin=$(command -v docker-registry) || die "docker-registry is installed but not on PATH"
+  fi
+  mkdir -p "$dir/storage"
+  write_registry_config "$dir/config.yml" "$dir/storage"
+  mkdir -p "$(dirname "$REGISTRY_LOG")"
+  setsid nohup "$bin" serve "$dir/config.yml" >>"$REGISTRY_LOG" 2>&1 </dev/null 9>&- &
+  pid=$!
+  echo "$pid" >"$STATE_DIR/registry.pid"
+  for ((i = 0; i < 60; i++)); do
+    if registry_probe; then
+      say "registry: started $bin on $REGISTRY_ADDR (pid $pid, config $dir/config.yml, storage $dir/storage, log $REGISTRY_LOG)"
+      return 0
+    fi
+    kill -0 "$pid" 2>/dev/null || die "the registry exited during start-up; see $REGISTRY_LOG: $(tail -n 3 "$REGISTRY_LOG" | tr '\n' ' ')"
+    sleep 0.25
+  done
+  die "the registry (pid $pid) did not answer on $REGISTRY_URL/v2/ within 15 s; see $REGISTRY_LOG"
+}
+
+# For each "<repo>:<tag>" argument prints "<digest> <content label>" as the registry serves it,
+# or "missing -". The registry is asked once per run, in one process, to keep re-runs fast.
+registry_state() {
+  node --input-type=module -e '
+    const [base, label, ...refs] = process.argv.slice(1);
+    const accept = "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json";
+    for (const ref of refs) {
+      const i = ref.lastIndexOf(":");
+      const [repo, tag] = [ref.slice(0, i), ref.slice(i + 1)];
+      let line = "missing -";
+      try {
+        const m = await fetch(`${base}/v2/${repo}/manifests/${tag}`, { headers: { accept } });
+        if (m.ok) {
+          const digest = m.headers.get("docker-content-digest");
+          const manifest = await m.json();
+          const c = await fetch(`${base}/v2/${repo}/blobs/${manifest.config.digest}`);
+          const config = await c.json();
+          line = `${digest} ${config.config?.Labels?.[label] ?? "-"}`;
+        }
+      } catch {}
+      console.log(line);
+    }
+  ' "$REGISTRY_URL" "$CONTENT_LABEL" "$@"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Test images
+
+# Writes a build context for <repo> <tag> into <dir>: busybox and its applets, then the
+# image's own files. Everything that defines the image's content is in <dir>/Dockerfile and
+# <dir>/files, so hashing those (plus busybox) tells whether a pushed image is current.
+write_image_context() {
+  local dir=$1 repo=$2 tag=$3 busybox=$4 applet
+  mkdir -p "$dir/base/bin" "$dir/base/etc" "$dir/base/tmp" "$dir/files"
+  chmod 1777 "$dir/base/tmp"
+  cp "$busybox" "$dir/base/bin/busybox"
+  for applet in $("$busybox" --list); do
+    [[ $applet == busybox ]] || ln -s busybox "$dir/base/bin/$applet"
+  done
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$dir/base/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' >"$dir/base/etc/group"
+
+  local common='FROM scratch
+COPY base/ /
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+  case "$repo:$tag" in
+    app:unhealthy)
+      # Same files as an app, but nothing listens on 8080: its health check fails.
+      mkdir -p "$dir/files/www"
+      printf 'driftd app %s\n' "$tag" >"$dir/files/www/index.html"
+      cat >"$dir/Dockerfile" <<EOF
+$common
+COPY files/ /
+EXPOSE 8080
+HEALTHCHECK --interval=2s --timeout=2s --retries=3 CMD ["wget", "-q", "-O-", "http://127.0.0.1:8080/"]
+STOPSIGNAL SIGKILL
+CMD ["sleep", "86400"]
+EOF
+      ;;
+    app:*)
+      mkdir -p "$dir/files/www"
+      printf 'driftd app %s\n' "$tag" >"$dir/files/www/index.html"
+      # busybox httpd as PID 1 ignores SIGTERM; SIGKILL keeps `compose down` from waiting 10 s.
+      cat >"$dir/Dockerfile" <<EOF
+$common
+COPY files/ /
+EXPOSE 8080
+HEALTHCHECK --interval=2s --timeout=2s --retries=3 CMD ["wget", "-q", "-O-", "http://127.0.0.1:8080/"]
+STOPSIGNAL SIGKILL
+CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]
+EOF
+      ;;
+    worker:*)
+      mkdir -p "$dir/files/etc"
+      printf 'driftd worker %s\n' "$tag" >"$dir/files/etc/driftd-worker-version"
+      cat >"$dir/Dockerfile" <<EOF
+$common
+COPY files/ /
+CMD ["sh", "-c", "trap 'exit 0' TERM INT; cat /etc/driftd-worker-version; while :; do sleep 1 & wait \$!; done"]
+EOF
+      ;;
+    *) die "no recipe for test image $repo:$tag" ;;
+  esac
+}
+
+content_hash() { # <context dir> <busybox sha256>
+  local dir=$1
+  {
+    printf 'busybox %s\n' "$2"
+    cat "$dir/Dockerfile"
+    (cd "$dir/files" && find . -type f | LC_ALL=C sort | xargs sha256sum)
+  } | sha256sum | cut -c1-32
+}
+
+local_image_state() { # <ref> → "<content label> <repo digests…>" or "missing"
+  $DOCKER image inspect --format "{{index .Config.Labels \"$CONTENT_LABEL\"}} {{join .RepoDigests \" \"}}" "$1" 2>/dev/null || echo missing
+}
+
+ensure_images() {
+  local busybox busybox_sha spec repo tag ref i work hash state reg_digest reg_label local_label local_digests
+  busybox=$(find_static_busybox) || true
+  [[ -n $busybox ]] || {
+    can_provision || {
+      manual_install_hint
+      die "no statically linked busybox found"
+    }
+    install_packages busybox-static
+    busybox=$(find_static_busybox) || die "busybox-static is installed but no static busybox was found"
+  }
+  busybox_sha=$(sha256sum "$busybox" | cut -d' ' -f1)
+
+  local refs=()
+  for spec in "${TEST_IMAGES[@]}"; do
+    read -r repo tag <<<"$spec"
+    refs+=("$IMAGE_REPO_PREFIX/$repo:$tag")
+  done
+  local registry_lines=()
+  mapfile -t registry_lines < <(registry_state "${refs[@]}")
+  ((${#registry_lines[@]} == ${#refs[@]})) || die "could not read the test images' state from $REGISTRY_URL"
+
+  work=$(mktemp -d)
+  # shellcheck disable=SC2064 # expand now: $work is local
+  trap "rm -rf '$work'" EXIT
+  : >"$BUILD_LOG"
+  for i in "${!TEST_IMAGES[@]}"; do
+    read -r repo tag <<<"${TEST_IMAGES[$i]}"
+    ref="$REGISTRY_ADDR/$IMAGE_REPO_PREFIX/$repo:$tag"
+    write_image_context "$work/$i" "$repo" "$tag" "$busybox"
+    hash=$(content_hash "$work/$i" "$busybox_sha")
+    read -r reg_digest reg_label <<<"${registry_lines[$i]}"
+    state=$(local_image_state "$ref")
+    read -r local_label local_digests <<<"$state"
+    [[ $state != missing ]] || local_label=""
+
+    if [[ $reg_digest != missing && $reg_label == "$hash" ]]; then
+      if [[ $local_label == "$hash" && " $local_digests " == *" $REGISTRY_ADDR/$IMAGE_REPO_PREFIX/$repo@$reg_digest "* ]]; then
+        say "image $ref: up to date ($reg_digest)"
+      else
+        $DOCKER pull "$ref" >>"$BUILD_LOG" 2>&1 || die "pulling $ref from the test registry failed; see $BUILD_LOG"
+        say "image $ref: pulled from the test registry, local copy was missing or stale ($reg_digest)"
+      fi
+      continue
+    fi
+
+    local action=pushed
+    if [[ $local_label != "$hash" ]]; then
+      printf 'LABEL %s="%s"\n' "$CONTENT_LABEL" "$hash" >>"$work/$i/Dockerfile"
+      # The legacy builder needs neither buildx nor a base image; FROM scratch pulls nothing.
+      DOCKER_BUILDKIT=0 $DOCKER build --tag "$ref" "$work/$i" >>"$BUILD_LOG" 2>&1 || die "building $ref failed; see $BUILD_LOG"
+      action="built and pushed"
+    fi
+    local out digest
+    out=$($DOCKER push "$ref" 2>&1) || {
+      printf '%s\n' "$out" >>"$BUILD_LOG"
+      die "pushing $ref to $REGISTRY_URL failed: $(printf '%s' "$out" | tail -n 1)"
+    }
+    printf '%s\n' "$out" >>"$BUILD_LOG"
+    digest=$(printf '%s\n' "$out" | grep -o 'digest: sha256:[0-9a-f]*' | tail -n 1 | cut -d' ' -f2)
+    say "image $ref: $action ($digest)"
+  done
+}
+
+# ---------------------------------------------------------------------------------------------
+
+main() {
+  mkdir -p "$STATE_DIR"
+  # npm test may run in several checkouts at once on one machine: one provisioning at a time.
+  # The daemons started below must not inherit fd 9, or they would hold the lock forever.
+  if command -v flock >/dev/null 2>&1; then
+    exec 9>"$STATE_DIR/provision.lock"
+    flock -w 600 9 || die "another scripts/test-env.sh has held $STATE_DIR/provision.lock for 10 minutes"
+  fi
+  ensure_engine
+  ensure_insecure_loopback_registry
+  ensure_tool "compose cli (docker compose or docker-compose)" docker-compose compose_cli_works
+  ensure_tool "git http-backend" git git_http_backend_works
+  ensure_registry
+  ensure_images
+  say "ready: registry $REGISTRY_ADDR, images under $REGISTRY_ADDR/$IMAGE_REPO_PREFIX/ (see test/support/test-env.ts)"
+}
+
+main "$@"

@@ -1,0 +1,167 @@
+import type { DesiredStack, DesiredState } from '../compose/model.js';
+import type { ResolvedConfig } from '../config/resolve.js';
+import { computeDrift, type DeployedRevision } from '../drift/compute-drift.js';
+import type { DriftReport, DriftSummary, Finding, StackStatus } from '../drift/model.js';
+import { DriftdError, isDriftdError } from '../errors/index.js';
+import { createDockerClient, pingDocker, type DockerConnection } from '../live/docker-client.js';
+import { collectInventory } from '../live/inventory.js';
+import type { LiveInventory } from '../live/model.js';
+import { imageFindings } from '../lock/compare.js';
+import { buildExportFiles } from '../report/export-files.js';
+import { writeRuntimeExport } from '../report/runtime-export.js';
+import type { FileChange } from '../source/index.js';
+import type { StateStore } from '../state/index.js';
+import type { Logger } from '../util/logger.js';
+import { VERSION } from '../version.js';
+import { loadTarget, openSource, type Target } from './target.js';
+import { openStateIfPresent } from './state-access.js';
+
+export interface DriftCheckOptions {
+  config: ResolvedConfig;
+  logger: Logger;
+  now?: () => Date;
+  docker?: DockerConnection;
+  stacks?: string[];
+  export?: boolean;
+}
+
+export interface DriftCheckResult {
+  report: DriftReport;
+  desired: DesiredState;
+  inventory: LiveInventory;
+  snapshotRoot: string;
+  exportDir?: string;
+  /** 0 in sync, 2 drift found, 1 some stack could not be evaluated. */
+  exitCode: 0 | 1 | 2;
+}
+
+function summarize(stacks: StackStatus[], unmanaged: Finding[]): DriftSummary {
+  const findings = [...stacks.flatMap((s) => s.findings), ...unmanaged];
+  return {
+    stacks: stacks.length,
+    synced: stacks.filter((s) => s.sync === 'Synced').length,
+    outOfSync: stacks.filter((s) => s.sync === 'OutOfSync').length,
+    unknown: stacks.filter((s) => s.sync === 'Unknown').length,
+    findings: findings.length,
+    bySeverity: {
+      error: findings.filter((f) => f.severity === 'error').length,
+      warning: findings.filter((f) => f.severity === 'warning').length,
+      info: findings.filter((f) => f.severity === 'info').length,
+    },
+  };
+}
+
+export function exitCodeFor(report: DriftReport): 0 | 1 | 2 {
+  if (report.summary.unknown > 0) return 1;
+  const unmanaged = report.unmanaged.some((f) => f.severity !== 'info');
+  return report.summary.outOfSync > 0 || unmanaged ? 2 : 0;
+}
+
+/** Repo unreachable: the reason, plus the last revision driftd could read, if any. */
+async function explainSourceFailure(e: unknown, config: ResolvedConfig, logger: Logger): Promise<never> {
+  if (!isDriftdError(e)) throw e;
+  const last = await openSource(config, logger)
+    .lastGood()
+    .catch(() => undefined);
+  const known = last ? `; last known revision ${last.revision.ref ?? ''} ${last.revision.commit.slice(0, 12)} (${last.at})`.replace('  ', ' ') : '';
+  throw new DriftdError(e.code, `${e.message}${known}`, { ...e.data, ...(last ? { lastKnown: last.revision } : {}) }, { cause: e });
+}
+
+async function revisionChanges(target: Target, deployed: Record<string, DeployedRevision>, logger: Logger): Promise<Record<string, FileChange[]>> {
+  const out: Record<string, FileChange[]> = {};
+  for (const t of target.targets) {
+    const from = deployed[t.stack.name]?.revision;
+    if (!from || from === t.revision.commit) continue;
+    try {
+      out[t.stack.name] = await target.source.changedFiles(from, t.revision.commit, t.stack.name);
+    } catch (e) {
+      // The deployed commit may not be in this host's mirror (state restored from elsewhere): report without a diff.
+      logger.debug({ stack: t.stack.name, err: (e as Error).message }, 'no diff against the deployed revision');
+    }
+  }
+  return out;
+}
+
+function deployedRevisions(state: StateStore | undefined, stacks: readonly DesiredStack[]): Record<string, DeployedRevision> {
+  const out: Record<string, DeployedRevision> = {};
+  if (!state) return out;
+  for (const s of stacks) {
+    const d = state.currentDeployment(s.name);
+    if (d) out[s.name] = { revision: d.revision, ...(d.ref ? { ref: d.ref } : {}) };
+  }
+  return out;
+}
+
+/** desired (Git) + live (Docker) → findings per stack; optionally a runtime export. */
+export async function driftCheck(opts: DriftCheckOptions): Promise<DriftCheckResult> {
+  const { config, logger } = opts;
+  const now = opts.now ?? (() => new Date());
+  const started = Date.now();
+  const timings: Record<string, number> = {};
+  const lap = (name: string, since: number): number => {
+    timings[name] = Date.now() - since;
+    return Date.now();
+  };
+
+  const conn = opts.docker ?? createDockerClient(config);
+  await pingDocker(conn.docker, conn.address);
+  const state = openStateIfPresent(config.dataDir);
+  try {
+    let t = Date.now();
+    const pins = state?.pins().map((p) => ({ ...(p.stack ? { stack: p.stack } : {}), tag: p.tag })) ?? [];
+    const target = await loadTarget({ config, logger, pins, ...(opts.stacks ? { stacks: opts.stacks } : {}) }).catch((e: unknown) =>
+      explainSourceFailure(e, config, logger),
+    );
+    for (const w of target.warnings) logger.warn(w);
+    t = lap('desired', t);
+
+    const names = [...target.desired.stacks.map((s) => s.name), ...target.desired.errors.map((e) => e.stack)];
+    const inventory = await collectInventory(conn.docker, { projects: names });
+    t = lap('inventory', t);
+
+    const deployed = deployedRevisions(state, target.desired.stacks);
+    const changes = await revisionChanges(target, deployed, logger);
+    const imageChecks: Record<string, Finding[]> = {};
+    for (const stack of target.desired.stacks) imageChecks[stack.name] = imageFindings({ stack, live: inventory });
+    const knownStacks = [...new Set(inventory.containers.map((c) => c.labels['io.driftd.stack']).filter((s): s is string => !!s))];
+    const drift = computeDrift({
+      desired: target.desired,
+      live: inventory,
+      deployed,
+      revisionChanges: changes,
+      imageChecks,
+      knownStacks,
+      ...(opts.stacks && opts.stacks.length > 0 ? { stacks: opts.stacks } : {}),
+    });
+    lap('compare', t);
+    timings.total = Date.now() - started;
+
+    const report: DriftReport = {
+      schemaVersion: 1,
+      driftdVersion: VERSION,
+      host: config.host,
+      generatedAt: now().toISOString(),
+      repo: target.source.repo,
+      revision: { commit: target.revision.commit, ...(target.revision.ref ? { ref: target.revision.ref } : {}) },
+      summary: summarize(drift.stacks, drift.unmanaged),
+      stacks: drift.stacks,
+      unmanaged: drift.unmanaged,
+      timings,
+    };
+    const result: DriftCheckResult = {
+      report,
+      desired: target.desired,
+      inventory,
+      snapshotRoot: target.snapshot.dir,
+      exitCode: exitCodeFor(report),
+    };
+    if (opts.export) {
+      const files = await buildExportFiles({ report, inventory, desiredStacks: target.desired.stacks, snapshotRoot: target.snapshot.dir });
+      const written = await writeRuntimeExport({ auditDir: config.auditDir, now: now(), files, retention: config.exportRetention });
+      result.exportDir = written.dir;
+    }
+    return result;
+  } finally {
+    state?.close();
+  }
+}

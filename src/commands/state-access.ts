@@ -1,0 +1,15 @@
+import { isDriftdError } from '../errors/index.js';
+import { openState, type StateStore } from '../state/index.js';
+
+/**
+ * Read-only commands (drift-check, status) must work on a host that driftd never deployed:
+ * no state.db yet simply means "nothing recorded".
+ */
+export function openStateIfPresent(dataDir: string): StateStore | undefined {
+  try {
+    return openState(dataDir, { readonly: true });
+  } catch (e) {
+    if (isDriftdError(e) && (e.data as { reason?: string }).reason === 'missing') return undefined;
+    throw e;
+  }
+}

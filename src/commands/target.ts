@@ -1,0 +1,108 @@
+import { loadDesiredState, loadStack } from '../compose/index.js';
+import type { DesiredState, Revision, StackLoadError } from '../compose/model.js';
+import type { RefPolicy, ResolvedConfig } from '../config/resolve.js';
+import { createGitSource, type GitSource, type Snapshot } from '../source/index.js';
+import type { StackTarget } from '../sync/model.js';
+import type { Logger } from '../util/logger.js';
+
+export interface PinView {
+  stack?: string;
+  tag: string;
+}
+
+export interface Target {
+  source: GitSource;
+  revision: Revision;
+  snapshot: Snapshot;
+  /** What this host should run, with per-stack pins already applied. */
+  desired: DesiredState;
+  targets: StackTarget[];
+  /** Tag movements and refused files: worth a warning, not fatal. */
+  warnings: string[];
+}
+
+export function openSource(config: ResolvedConfig, logger: Logger): GitSource {
+  return createGitSource({
+    repo: config.repo,
+    dataDir: config.dataDir,
+    ...(config.gitAuth ? { auth: config.gitAuth } : {}),
+    timeoutMs: config.gitTimeoutMs,
+    maxFileBytes: config.validate.maxFileBytes,
+    logger,
+  });
+}
+
+/** Files the snapshot refused (escaping symlinks, oversized files) fail their own stack alone. */
+function withSnapshotProblems(desired: DesiredState, snapshot: Snapshot): DesiredState {
+  const broken = new Map<string, StackLoadError>();
+  for (const p of snapshot.problems) {
+    if (p.stack && !broken.has(p.stack)) broken.set(p.stack, { stack: p.stack, file: p.file, code: p.code, message: p.message });
+  }
+  if (broken.size === 0) return desired;
+  const declared = new Set([...desired.stacks.map((s) => s.name), ...desired.errors.map((e) => e.stack)]);
+  const extra = [...broken.values()].filter((e) => declared.has(e.stack) && !desired.errors.some((x) => x.stack === e.stack));
+  return { ...desired, stacks: desired.stacks.filter((s) => !broken.has(s.name)), errors: [...desired.errors, ...extra] };
+}
+
+async function loadAt(config: ResolvedConfig, snapshot: Snapshot, revision: Revision, stacks?: string[]): Promise<DesiredState> {
+  const desired = await loadDesiredState({
+    root: snapshot.dir,
+    host: config.host,
+    revision,
+    envDir: config.envDir,
+    allowProcessEnv: config.allowProcessEnv,
+    maxFileBytes: config.validate.maxFileBytes,
+    ...(stacks && stacks.length > 0 ? { stacks } : {}),
+  });
+  return withSnapshotProblems(desired, snapshot);
+}
+
+/**
+ * Resolves the host's target revision (a host pin wins over the ref policy), materializes it and
+ * loads what this host should run. Stacks pinned on their own are loaded from their pinned tag.
+ */
+export async function loadTarget(opts: {
+  config: ResolvedConfig;
+  logger: Logger;
+  stacks?: string[];
+  pins?: PinView[];
+  source?: GitSource;
+  policy?: RefPolicy;
+}): Promise<Target> {
+  const { config, logger } = opts;
+  const source = opts.source ?? openSource(config, logger);
+  const hostPin = opts.pins?.find((p) => p.stack === undefined);
+  const policy: RefPolicy = opts.policy ?? (hostPin ? { kind: 'tag', tag: hostPin.tag } : config.ref);
+  const poll = await source.poll(policy);
+  const revision: Revision = { commit: poll.revision.commit, ref: poll.revision.ref, refKind: poll.revision.refKind };
+  const warnings = [...poll.warnings.map((w) => w.message), ...poll.snapshot.problems.map((p) => p.message)];
+  const desired = await loadAt(config, poll.snapshot, revision, opts.stacks);
+
+  const targets: StackTarget[] = desired.stacks.map((stack) => ({ stack, revision, ...(hostPin ? { pinnedTag: hostPin.tag } : {}) }));
+  const errors = [...desired.errors];
+  for (const pin of opts.pins ?? []) {
+    if (pin.stack === undefined) continue;
+    const index = targets.findIndex((t) => t.stack.name === pin.stack);
+    const current = targets[index];
+    if (!current) continue;
+    const pinned = await source.resolve({ kind: 'tag', tag: pin.tag });
+    const snap = await source.materialize(pinned.commit);
+    const pinnedRevision: Revision = { commit: pinned.commit, ref: pinned.ref, refKind: pinned.refKind };
+    try {
+      const stack = await loadStack({
+        root: snap.dir,
+        name: pin.stack,
+        envDir: config.envDir,
+        allowProcessEnv: config.allowProcessEnv,
+        maxFileBytes: config.validate.maxFileBytes,
+        policy: current.stack.policy,
+      });
+      targets[index] = { stack, revision: pinnedRevision, pinnedTag: pin.tag };
+    } catch (e) {
+      targets.splice(index, 1);
+      errors.push({ stack: pin.stack, code: 'ComposeLoadError', message: `pinned tag ${pin.tag}: ${(e as Error).message}` });
+    }
+  }
+  const stacks = targets.map((t) => t.stack);
+  return { source, revision, snapshot: poll.snapshot, desired: { ...desired, stacks, errors }, targets, warnings };
+}

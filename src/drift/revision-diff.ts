@@ -1,0 +1,50 @@
+/** revision-behind: the stack's input files that differ between the deployed and the target revision. */
+import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
+import type { DesiredStack } from '../compose/model.js';
+import { classifyFile, redactFileContent } from './redact-file.js';
+import type { StackSecrets } from './stack-secrets.js';
+
+export interface FileChange {
+  /** Repo-relative path. */
+  path: string;
+  /** undefined: the file does not exist at the deployed revision (added). */
+  oldContent?: string;
+  /** undefined: the file does not exist at the target revision (deleted). */
+  newContent?: string;
+}
+
+export function shortRevision(commit: string): string {
+  return commit.slice(0, 12);
+}
+
+/** One unified diff per changed file (in path order), secrets redacted before diffing. */
+export function revisionDiff(
+  changes: readonly FileChange[],
+  stack: DesiredStack | undefined,
+  secrets: StackSecrets,
+  revisions: { deployed: string; target: string },
+): string {
+  const patches: string[] = [];
+  for (const change of [...changes].sort((a, b) => a.path.localeCompare(b.path))) {
+    if (change.oldContent === change.newContent) continue;
+    const binary = [change.oldContent, change.newContent].some((c) => c?.includes('\u0000') === true);
+    if (binary) {
+      patches.push(`Binary file ${change.path} differs\n`);
+      continue;
+    }
+    const secrecy = classifyFile(change.path, stack);
+    const redact = (content: string | undefined): string => (content === undefined ? '' : redactFileContent(content, secrecy, secrets));
+    patches.push(
+      createTwoFilesPatch(
+        change.oldContent === undefined ? '/dev/null' : `a/${change.path}`,
+        change.newContent === undefined ? '/dev/null' : `b/${change.path}`,
+        redact(change.oldContent),
+        redact(change.newContent),
+        shortRevision(revisions.deployed),
+        shortRevision(revisions.target),
+        { headerOptions: FILE_HEADERS_ONLY },
+      ),
+    );
+  }
+  return patches.join('');
+}

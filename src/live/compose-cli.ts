@@ -1,0 +1,234 @@
+import type { ResolvedConfig } from '../config/resolve.js';
+import { DriftdError } from '../errors/index.js';
+import { execFileCapture, type ExecResult } from '../util/exec.js';
+
+/**
+ * The Compose CLI driftd shells out to (with argv arrays, never a shell). Two generations are
+ * supported: v2 (`docker compose` plugin, or a v2 `docker-compose` binary) and v1
+ * (`docker-compose` 1.29, Debian's). The argv builders below use only flags both accept;
+ * `--wait` (v2 only) is not used because driftd runs its own health gate.
+ */
+
+export type ComposeKind = 'v1' | 'v2';
+export type ComposeCommandSetting = ResolvedConfig['composeCommand'];
+
+export interface ComposeRunOptions {
+  cwd: string;
+  projectName: string;
+  /** Compose files in merge order, absolute or relative to cwd. */
+  files: readonly string[];
+  timeoutMs?: number;
+  /** Added to the environment the CLI runs with (on top of the detection's base env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface ComposeCli {
+  kind: ComposeKind;
+  /** e.g. "2.29.7" or "1.29.2". */
+  version: string;
+  /** The program and leading arguments, e.g. ["docker", "compose"] or ["docker-compose"]. */
+  command: readonly string[];
+  /** Runs `<command> --ansi never --project-name P --file F… <args>`. Never rejects on exit code. */
+  run(args: readonly string[], opts: ComposeRunOptions): Promise<ExecResult>;
+}
+
+export interface DetectComposeOptions {
+  /** compose.command from the config: force one CLI, or try v2 then v1 ("auto", the default). */
+  command?: ComposeCommandSetting;
+  /** Passed to the CLI as DOCKER_HOST. */
+  dockerHost?: string;
+  /** Base environment for every run (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+}
+
+const CANDIDATES: Record<Exclude<ComposeCommandSetting, 'auto'>, readonly string[]> = {
+  'docker compose': ['docker', 'compose'],
+  'docker-compose': ['docker-compose'],
+};
+
+const INSTALL_HINT =
+  'install the Compose plugin (Debian/Ubuntu: docker-compose-plugin or docker-compose-v2) or docker-compose, or set compose.command';
+
+/** "Docker Compose version v2.29.7" / "v2.29.7" / "1.29.2" → "2.29.7" / "1.29.2". */
+export function parseComposeVersion(output: string): string | undefined {
+  return /v?(\d+\.\d+\.\d+[^\s,]*)/.exec(output)?.[1];
+}
+
+export function composeKindOf(version: string): ComposeKind {
+  return Number(version.split('.')[0]) >= 2 ? 'v2' : 'v1';
+}
+
+/** The name Compose gives a service's n-th container: v1 `p_s_1`, v2 `p-s-1`. */
+export function composeContainerName(kind: ComposeKind, project: string, service: string, n = 1): string {
+  const sep = kind === 'v1' ? '_' : '-';
+  return [project, service, String(n)].join(sep);
+}
+
+function firstLine(text: string): string {
+  return (
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l.length > 0) ?? ''
+  );
+}
+
+type Probe = { ok: true; version: string } | { ok: false; reason: string };
+
+async function probe(command: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<Probe> {
+  const [file, ...lead] = command as [string, ...string[]];
+  let result: ExecResult;
+  try {
+    // `version` without --short: docker 20.10's CLI rejects --short for an unknown subcommand
+    // with a usage error that hides the real "not a docker command" message.
+    result = await execFileCapture(file, [...lead, 'version'], { env, timeoutMs });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return { ok: false, reason: code === 'ENOENT' ? `${file} not found` : (e as Error).message };
+  }
+  if (result.timedOut) return { ok: false, reason: `no answer within ${timeoutMs / 1000} s` };
+  const version = result.code === 0 ? parseComposeVersion(result.stdout) : undefined;
+  if (version) return { ok: true, version };
+  return { ok: false, reason: firstLine(result.stderr) || firstLine(result.stdout) || `exit code ${result.code}` };
+}
+
+function makeCli(command: readonly string[], version: string, baseEnv: NodeJS.ProcessEnv): ComposeCli {
+  const [file, ...lead] = command as [string, ...string[]];
+  return {
+    kind: composeKindOf(version),
+    version,
+    command,
+    run(args, opts) {
+      const argv = [
+        ...lead,
+        '--ansi',
+        'never',
+        '--project-name',
+        opts.projectName,
+        ...opts.files.flatMap((f) => ['--file', f]),
+        ...args,
+      ];
+      return execFileCapture(file, argv, {
+        cwd: opts.cwd,
+        env: { ...baseEnv, ...opts.env },
+        ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+      });
+    },
+  };
+}
+
+async function detect(opts: DetectComposeOptions): Promise<ComposeCli> {
+  const setting = opts.command ?? 'auto';
+  const env = { ...(opts.env ?? process.env), ...(opts.dockerHost ? { DOCKER_HOST: opts.dockerHost } : {}) };
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const names = setting === 'auto' ? (['docker compose', 'docker-compose'] as const) : ([setting] as const);
+  const tried: string[] = [];
+  for (const name of names) {
+    const command = CANDIDATES[name];
+    const result = await probe(command, env, timeoutMs);
+    if (result.ok) return makeCli(command, result.version, env);
+    tried.push(`\`${name} version\`: ${result.reason}`);
+  }
+  const what = setting === 'auto' ? 'no Docker Compose CLI found' : `compose.command is "${setting}" but it does not work`;
+  throw new DriftdError('ComposeNotFound', `${what} (${tried.join('; ')}); ${INSTALL_HINT}`, { command: setting, tried });
+}
+
+const cache = new Map<string, Promise<ComposeCli>>();
+
+/**
+ * Finds the Compose CLI once per process (per setting, DOCKER_HOST and PATH). Throws
+ * ComposeNotFound saying what to install; a failed detection is retried on the next call.
+ */
+export function detectComposeCli(opts: DetectComposeOptions = {}): Promise<ComposeCli> {
+  const key = JSON.stringify([opts.command ?? 'auto', opts.dockerHost ?? '', (opts.env ?? process.env).PATH ?? '']);
+  let found = cache.get(key);
+  if (!found) {
+    found = detect(opts);
+    found.catch(() => cache.delete(key));
+    cache.set(key, found);
+  }
+  return found;
+}
+
+// ---------------------------------------------------------------------------------------------
+// argv builders (everything after the global flags that ComposeCli.run adds)
+
+const servicesTail = (services: readonly string[] | undefined): string[] => (services?.length ? ['--', ...services] : []);
+
+export interface UpOptions {
+  services?: readonly string[];
+  forceRecreate?: boolean;
+  /** Do not start linked services (only with services). */
+  noDeps?: boolean;
+  /** Seconds to wait for containers to stop when recreating (Compose default 10). */
+  stopTimeoutSeconds?: number;
+}
+
+/** `up --detach --remove-orphans`: converge the project to the files, removing dropped services. */
+export function composeUpArgs(o: UpOptions = {}): string[] {
+  return [
+    'up',
+    '--detach',
+    '--remove-orphans',
+    '--no-build',
+    ...(o.forceRecreate ? ['--force-recreate'] : []),
+    ...(o.noDeps ? ['--no-deps'] : []),
+    ...(o.stopTimeoutSeconds !== undefined ? ['--timeout', String(o.stopTimeoutSeconds)] : []),
+    ...servicesTail(o.services),
+  ];
+}
+
+/** `pull --quiet`: fetch every image first so that a failed pull touches no container. */
+export function composePullArgs(o: { services?: readonly string[] } = {}): string[] {
+  return ['pull', '--quiet', ...servicesTail(o.services)];
+}
+
+export interface DownOptions {
+  /** Also remove named and anonymous volumes. */
+  volumes?: boolean;
+  stopTimeoutSeconds?: number;
+}
+
+export function composeDownArgs(o: DownOptions = {}): string[] {
+  return [
+    'down',
+    '--remove-orphans',
+    ...(o.volumes ? ['--volumes'] : []),
+    ...(o.stopTimeoutSeconds !== undefined ? ['--timeout', String(o.stopTimeoutSeconds)] : []),
+  ];
+}
+
+/** `ps --all --quiet`: the IDs of the project's containers, stopped ones included, one per line. */
+export function composePsArgs(): string[] {
+  return ['ps', '--all', '--quiet'];
+}
+
+/** `config` prints the resolved model as YAML; `quiet` only validates (exit code). */
+export function composeConfigArgs(o: { quiet?: boolean } = {}): string[] {
+  return ['config', ...(o.quiet ? ['--quiet'] : [])];
+}
+
+/** Throws ComposeFailed unless the run exited 0; the message carries Compose's first error line. */
+export function assertComposeOk(result: ExecResult, action: string, projectName: string): void {
+  if (result.code === 0 && !result.timedOut) return;
+  const why = result.timedOut
+    ? `timed out after ${Math.round(result.durationMs / 1000)} s`
+    : `exit code ${result.code}: ${lastErrorLine(result.stderr) || firstLine(result.stdout) || 'no output'}`;
+  throw new DriftdError('ComposeFailed', `compose ${action} failed for stack ${projectName} (${why}); see the log for Compose's full output`, {
+    action,
+    project: projectName,
+    code: result.code,
+    timedOut: result.timedOut,
+    stderr: result.stderr.slice(-4000),
+  });
+}
+
+/** Compose prints progress lines first and the error last. */
+function lastErrorLine(stderr: string): string {
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
+  return lines.findLast((l) => /error|denied|not found|invalid|failed|unknown/i.test(l)) ?? lines.at(-1) ?? '';
+}

@@ -1,0 +1,136 @@
+/**
+ * The live inventory through the Docker API, with as few calls as the comparison needs:
+ * one container list, one version, one network list and one volume list (all in parallel),
+ * then container inspects only for the containers asked for and one image inspect per
+ * distinct image those containers run, both with bounded concurrency.
+ */
+import { callDocker, dockerAddress, parseDockerResponse } from './docker-call.js';
+import {
+  containerInspectSchema,
+  containerListSchema,
+  imageInspectSchema,
+  networkListSchema,
+  versionSchema,
+  volumeListSchema,
+} from './docker-schemas.js';
+import {
+  COMPOSE_LABELS,
+  mapContainerInspect,
+  mapContainerSummary,
+  mapImageInspect,
+  mapNetwork,
+  mapVolume,
+} from './inspect-mapper.js';
+import { mapLimit } from './map-limit.js';
+import type { LiveContainer, LiveImageDefaults, LiveInventory, LiveProject } from './model.js';
+
+/** The part of dockerode this module uses; a `Dockerode` instance satisfies it. */
+export interface DockerApi {
+  modem?: unknown;
+  listContainers(options: { all: boolean }): Promise<unknown>;
+  getContainer(id: string): { inspect(): Promise<unknown> };
+  getImage(name: string): { inspect(): Promise<unknown> };
+  listNetworks(options: { filters: { label: string[] } }): Promise<unknown>;
+  listVolumes(options: { filters: { label: string[] } }): Promise<unknown>;
+  version(): Promise<unknown>;
+}
+
+export interface InventoryOptions {
+  /**
+   * Which containers get a full inspect (needed for field-level config drift). Default `'all'`.
+   * Containers not inspected keep what the list carries (state, health, labels, image) and no `config`.
+   */
+  inspect?: 'all' | 'none' | ((container: LiveContainer) => boolean);
+  /**
+   * Compose projects of interest: only their containers are inspected and only their networks and
+   * volumes are kept. Every container is still listed (stack-unmanaged needs them all).
+   */
+  projects?: string[];
+  /** Inspect calls in flight at once. Default 8. */
+  concurrency?: number;
+  now?: () => Date;
+}
+
+const PROJECT_FILTER = { filters: { label: [COMPOSE_LABELS.project] } };
+
+function shouldInspect(opts: InventoryOptions, projects: Set<string> | undefined): (c: LiveContainer) => boolean {
+  const inspect = opts.inspect ?? 'all';
+  return (c) => {
+    if (inspect === 'none') return false;
+    if (projects && (c.project === undefined || !projects.has(c.project))) return false;
+    return inspect === 'all' ? true : inspect(c);
+  };
+}
+
+function groupProjects(containers: readonly LiveContainer[]): Record<string, LiveProject> {
+  const projects: Record<string, LiveProject> = {};
+  for (const c of containers) {
+    if (c.project === undefined) continue;
+    const project = (projects[c.project] ??= { name: c.project, containers: [] });
+    project.containers.push(c);
+    const workingDir = c.labels[COMPOSE_LABELS.workingDir];
+    if (project.workingDir === undefined && workingDir) project.workingDir = workingDir;
+    const configFiles = c.labels[COMPOSE_LABELS.configFiles];
+    if (project.configFiles === undefined && configFiles) project.configFiles = configFiles.split(',').filter(Boolean);
+  }
+  return projects;
+}
+
+function byName<T extends { name: string }>(a: T, b: T): number {
+  return a.name.localeCompare(b.name);
+}
+
+/**
+ * Reads what the engine runs now. Throws `DockerUnreachable` when the engine cannot be reached and
+ * `DockerApiError` when it answers with an error or with JSON this code does not understand.
+ * A container or image removed between the list and its inspect is left out (containers) or
+ * left without defaults (images), never an error.
+ */
+export async function collectInventory(docker: DockerApi, opts: InventoryOptions = {}): Promise<LiveInventory> {
+  const address = dockerAddress(docker.modem);
+  const projectSet = opts.projects ? new Set(opts.projects) : undefined;
+  const concurrency = opts.concurrency ?? 8;
+
+  const [versionRaw, listRaw, networksRaw, volumesRaw] = await Promise.all([
+    callDocker('version', address, () => docker.version()),
+    callDocker('list containers', address, () => docker.listContainers({ all: true })),
+    callDocker('list networks', address, () => docker.listNetworks(PROJECT_FILTER)),
+    callDocker('list volumes', address, () => docker.listVolumes(PROJECT_FILTER)),
+  ]);
+  const version = parseDockerResponse(versionSchema, versionRaw, 'version', address);
+  const listed = parseDockerResponse(containerListSchema, listRaw, 'list containers', address).map(mapContainerSummary);
+
+  const wanted = shouldInspect(opts, projectSet);
+  const containers = (
+    await mapLimit(listed, concurrency, async (c) => {
+      if (!wanted(c)) return c;
+      const raw = await callDocker(`inspect container ${c.name}`, address, () => docker.getContainer(c.id).inspect(), true);
+      if (raw === undefined) return undefined;
+      return mapContainerInspect(parseDockerResponse(containerInspectSchema, raw, `inspect container ${c.name}`, address));
+    })
+  ).filter((c): c is LiveContainer => c !== undefined);
+
+  const imageIds = [...new Set(containers.filter((c) => c.config !== undefined).map((c) => c.imageId))].sort();
+  const images: Record<string, LiveImageDefaults> = {};
+  for (const image of await mapLimit(imageIds, concurrency, async (id) => {
+    const raw = await callDocker(`inspect image ${id}`, address, () => docker.getImage(id).inspect(), true);
+    return raw === undefined ? undefined : mapImageInspect(parseDockerResponse(imageInspectSchema, raw, `inspect image ${id}`, address));
+  })) {
+    if (image) images[image.id] = image;
+  }
+
+  const inScope = (project: string | undefined): boolean => project !== undefined && (!projectSet || projectSet.has(project));
+  const networks = parseDockerResponse(networkListSchema, networksRaw, 'list networks', address).map(mapNetwork);
+  const volumes = (parseDockerResponse(volumeListSchema, volumesRaw, 'list volumes', address).Volumes ?? []).map(mapVolume);
+
+  containers.sort(byName);
+  return {
+    takenAt: (opts.now ?? (() => new Date()))().toISOString(),
+    engine: { version: version.Version, apiVersion: version.ApiVersion, os: version.Os, arch: version.Arch },
+    containers,
+    projects: groupProjects(containers),
+    images,
+    networks: networks.filter((n) => inScope(n.project)).sort(byName),
+    volumes: volumes.filter((v) => inScope(v.project)).sort(byName),
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * Platform-aware comparison of running images with the lock (pure, for the drift engine).
+ * A tag's index digest and its platform manifest digest name the same image for this host:
+ * a container created from either matches a lock that records either.
+ */
+import type { DesiredStack, LockEntry } from '../compose/model.js';
+import type { Finding } from '../drift/model.js';
+import type { LiveContainer, LiveImageDefaults, LiveInventory } from '../live/model.js';
+import { governingEntry, outdatedFindings, shortDigest, staleLockFindings, stackImages, unpinnedFindings, type RegistryDigests } from './findings.js';
+import { familiarName, parseImageRef, parseRepoDigest, sameRepository, type ImageRef } from './image-ref.js';
+import { formatPlatform } from './platform.js';
+
+export type ImageComparison = 'match' | 'drift' | 'unknown';
+
+export interface CompareImageInput {
+  lockEntry: LockEntry;
+  /** The image the container runs (by its ID in the inventory); undefined when it is gone. */
+  liveImage: Pick<LiveImageDefaults, 'repoDigests' | 'os' | 'architecture' | 'variant'> | undefined;
+  /** The reference the container was created from (Config.Image). */
+  containerImageRef: string;
+  /** The locked reference (the service's image); defaults to containerImageRef's repository. */
+  image?: string;
+}
+
+function tryParse(ref: string): ImageRef | undefined {
+  try {
+    return parseImageRef(ref);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * match: the container's image carries the lock's platform digest or index digest for the locked
+ * repository (or was created from one of them by digest). drift: the image has registry digests,
+ * none of them the locked ones (another image, another build). unknown: no evidence either way
+ * (the image is gone, or was built or loaded here and never had a registry digest).
+ */
+export function compareImage(input: CompareImageInput): ImageComparison {
+  const locked = new Set([input.lockEntry.digest, ...(input.lockEntry.indexDigest ? [input.lockEntry.indexDigest] : [])]);
+  const container = tryParse(input.containerImageRef);
+  const repo = (input.image !== undefined ? tryParse(input.image) : undefined) ?? container;
+  if (!repo) return 'unknown';
+  if (container?.digest !== undefined && sameRepository(container, repo)) return locked.has(container.digest) ? 'match' : 'drift';
+  const all = input.liveImage?.repoDigests ?? [];
+  const ours = all.map(parseRepoDigest).filter((d) => d !== undefined && sameRepository(d, repo));
+  if (ours.some((d) => d !== undefined && locked.has(d.digest))) return 'match';
+  return all.length > 0 ? 'drift' : 'unknown';
+}
+
+function liveDescription(container: LiveContainer, image: LiveImageDefaults | undefined): string {
+  const digests = (image?.repoDigests ?? []).map((entry) => {
+    const d = parseRepoDigest(entry);
+    return d ? `${familiarName(d)}@${shortDigest(d.digest)}` : entry;
+  });
+  const platform = image?.os && image.architecture ? ` ${formatPlatform({ os: image.os, architecture: image.architecture, ...(image.variant ? { variant: image.variant } : {}) })}` : '';
+  return `${container.name} runs ${container.image}${digests.length > 0 ? ` (${digests.join(', ')})` : ''}${platform}`;
+}
+
+/** image-drift, one per service whose containers run something other than the locked digest. */
+export function imageDriftFindings(stack: DesiredStack, live: LiveInventory): Finding[] {
+  const findings: Finding[] = [];
+  for (const [image, services] of stackImages(stack)) {
+    const entry = governingEntry(stack.lock, image);
+    if (!entry) continue;
+    for (const service of services) {
+      const containers = live.containers.filter((c) => c.project === stack.name && c.service === service.name);
+      const drifted = containers.filter(
+        (c) => compareImage({ lockEntry: entry, liveImage: live.images[c.imageId], containerImageRef: c.image, image }) === 'drift',
+      );
+      if (drifted.length === 0) continue;
+      const pinned = `${image}@${shortDigest(entry.digest)}${entry.indexDigest && entry.indexDigest !== entry.digest ? ` (index ${shortDigest(entry.indexDigest)})` : ''}`;
+      findings.push({
+        kind: 'image-drift',
+        stack: stack.name,
+        service: service.name,
+        severity: 'error',
+        message: `${drifted.map((c) => liveDescription(c, live.images[c.imageId])).join('; ')}; the lock pins ${pinned}`,
+        field: 'image',
+        desired: { image, ...entry },
+        live: drifted.map((c) => ({ container: c.name, image: c.image, repoDigests: live.images[c.imageId]?.repoDigests ?? [] })),
+      });
+    }
+  }
+  return findings;
+}
+
+export interface ImageFindingsInput {
+  stack: DesiredStack;
+  live: LiveInventory;
+  /** Registry answers for the locked tags (see registryDigests()); no image-outdated without them. */
+  registryDigests?: RegistryDigests;
+}
+
+/** Every lock/image finding of a stack for drift-check: lock-stale, image-unpinned, image-drift, image-outdated. */
+export function imageFindings(input: ImageFindingsInput): Finding[] {
+  const { stack } = input;
+  return [
+    ...(stack.lock ? staleLockFindings(stack, stack.lock) : []),
+    ...unpinnedFindings(stack, stack.lock, { floating: true }),
+    ...imageDriftFindings(stack, input.live),
+    ...outdatedFindings(stack, stack.lock, input.registryDigests),
+  ];
+}
