@@ -78,7 +78,7 @@ export async function loadTarget(opts: {
   const warnings = [...poll.warnings.map((w) => w.message), ...poll.snapshot.problems.map((p) => p.message)];
   const desired = await loadAt(config, poll.snapshot, revision, opts.stacks);
 
-  const targets: StackTarget[] = desired.stacks.map((stack) => ({ stack, revision, ...(hostPin ? { pinnedTag: hostPin.tag } : {}) }));
+  const targets: StackTarget[] = desired.stacks.map((stack) => ({ stack, revision, root: poll.snapshot.dir, ...(hostPin ? { pinnedTag: hostPin.tag } : {}) }));
   const errors = [...desired.errors];
   for (const pin of opts.pins ?? []) {
     if (pin.stack === undefined) continue;
@@ -97,7 +97,7 @@ export async function loadTarget(opts: {
         maxFileBytes: config.validate.maxFileBytes,
         policy: current.stack.policy,
       });
-      targets[index] = { stack, revision: pinnedRevision, pinnedTag: pin.tag };
+      targets[index] = { stack, revision: pinnedRevision, root: snap.dir, pinnedTag: pin.tag };
     } catch (e) {
       targets.splice(index, 1);
       errors.push({ stack: pin.stack, code: 'ComposeLoadError', message: `pinned tag ${pin.tag}: ${(e as Error).message}` });

@@ -143,4 +143,6 @@ export interface DesiredState {
   errors: StackLoadError[];
   /** Every stack in the repo (for stack-unmanaged vs "declared for another host"). */
   allStackNames: string[];
+  /** fleet.yaml policy of every stack it names, also those not for this host (prune needs them). */
+  policies?: Record<string, StackPolicy>;
 }

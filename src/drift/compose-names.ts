@@ -3,7 +3,7 @@
  * the mounts it adds for `secrets:` and `configs:`, and which services are one-shot jobs.
  * Read from the resolved model (`DesiredStack.model`, `DesiredService.raw`).
  */
-import type { DesiredService, DesiredStack } from '../compose/model.js';
+import type { DesiredService, DesiredStack, MountSpec } from '../compose/model.js';
 
 function asRecord(v: unknown): Record<string, unknown> | undefined {
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
@@ -45,6 +45,21 @@ export function implicitMountTargets(service: DesiredService): Set<string> {
   }
   for (const c of listOfRefs(service.raw.configs)) targets.add(c.target ?? `/${c.source}`);
   return targets;
+}
+
+/** The service-level `tmpfs:` key ("/run" or "/run:size=64k,ro"), which Compose turns into tmpfs mounts. */
+export function tmpfsMounts(service: DesiredService): MountSpec[] {
+  const raw = service.raw.tmpfs;
+  const items = Array.isArray(raw) ? raw : raw === undefined ? [] : [raw];
+  const out: MountSpec[] = [];
+  for (const item of items) {
+    if (typeof item !== 'string' || item === '') continue;
+    const colon = item.indexOf(':');
+    const target = colon < 0 ? item : item.slice(0, colon);
+    const options = colon < 0 ? [] : item.slice(colon + 1).split(',');
+    out.push({ type: 'tmpfs', target, readOnly: options.includes('ro') });
+  }
+  return out;
 }
 
 /**

@@ -11,7 +11,7 @@ import { LABEL_CONFIG_HASH } from '../compose/render.js';
 import { normalizeHostIp } from '../live/inspect-mapper.js';
 import type { LiveContainer, LiveContainerConfig, LiveImageDefaults, LiveMount, LivePort } from '../live/model.js';
 import { isSecretKey, redactValue } from '../util/redact.js';
-import { implicitMountTargets, resourceName } from './compose-names.js';
+import { implicitMountTargets, resourceName, tmpfsMounts } from './compose-names.js';
 import { imageCarriesRef, isImageId, sameImageRef } from './image-ref.js';
 import type { StackSecrets } from './stack-secrets.js';
 
@@ -202,7 +202,7 @@ function mountsMatch(d: CanonicalMount, l: CanonicalMount, desiredSpec: MountSpe
 }
 
 function compareMounts(ctx: CompareContext, live: LiveMount[]): FieldDrift[] {
-  const desiredByTarget = new Map(ctx.service.mounts.map((m) => [cleanPath(m.target), m]));
+  const desiredByTarget = new Map([...tmpfsMounts(ctx.service), ...ctx.service.mounts].map((m) => [cleanPath(m.target), m]));
   const implicit = implicitMountTargets(ctx.service);
   const imageVolumes = ctx.image?.volumes ? new Set(ctx.image.volumes.map(cleanPath)) : undefined;
   // Mounts nobody declared but the engine or Compose added: image VOLUMEs, secrets, configs.

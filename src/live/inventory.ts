@@ -48,6 +48,8 @@ export interface InventoryOptions {
   projects?: string[];
   /** Inspect calls in flight at once. Default 8. */
   concurrency?: number;
+  /** The engine address for error messages (createDockerClient's `address`); default: read from the client. */
+  address?: string;
   now?: () => Date;
 }
 
@@ -87,7 +89,7 @@ function byName<T extends { name: string }>(a: T, b: T): number {
  * left without defaults (images), never an error.
  */
 export async function collectInventory(docker: DockerApi, opts: InventoryOptions = {}): Promise<LiveInventory> {
-  const address = dockerAddress(docker.modem);
+  const address = opts.address ?? dockerAddress(docker.modem);
   const projectSet = opts.projects ? new Set(opts.projects) : undefined;
   const concurrency = opts.concurrency ?? 8;
 

@@ -1,31 +1,13 @@
 import type { DriftReport } from '../drift/model.js';
 import { prepareReport, worstSeverity } from './prepare.js';
 import type { SecretIndex } from './secrets.js';
-import { findingTarget, HEALTH_STYLE, oneLine, paint, revisionLabel, SEVERITY_STYLE, summaryLine, SYNC_STYLE, type Style } from './text.js';
+import { renderRows, type Cell } from './columns.js';
+import { findingTarget, HEALTH_STYLE, oneLine, revisionLabel, SEVERITY_STYLE, summaryLine, SYNC_STYLE } from './text.js';
 
 export interface TableOptions {
   /** ANSI colours (the CLI turns them on for a TTY without --no-color). Default false. */
   color?: boolean;
   secrets?: SecretIndex;
-}
-
-interface Cell {
-  text: string;
-  style?: Style;
-}
-
-/** Left-aligned columns two spaces apart; padding is computed on the plain text, then coloured. */
-function renderRows(rows: Cell[][], color: boolean): string[] {
-  const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.text.length)));
-  return rows.map((row) =>
-    row
-      .map((cell, i) => {
-        const pad = i === row.length - 1 ? '' : ' '.repeat((widths[i] ?? 0) - cell.text.length + 2);
-        return paint(cell.text, cell.style, color) + pad;
-      })
-      .join(''),
-  );
 }
 
 /**

@@ -6,6 +6,8 @@ export type PlanAction = 'none' | 'deploy' | 'rollback' | 'prune' | 'await-appro
 export interface StackTarget {
   stack: DesiredStack;
   revision: Revision;
+  /** The snapshot root the stack was loaded from: its stack folder supplies the deployed files. */
+  root: string;
   /** Set when this target comes from a `driftd rollback` pin. */
   pinnedTag?: string;
 }
@@ -21,7 +23,7 @@ export interface DeployedRecord {
 /** What the engine runs for a project, from one container list (labels only, no inspect). */
 export interface LiveStackSummary {
   /** Running-or-not containers per service, with their io.driftd.config-hash label. */
-  services: Record<string, { configHash?: string; running: number; total: number; unhealthy: number }>;
+  services: Record<string, { configHash?: string; revision?: string; ref?: string; running: number; total: number; unhealthy: number }>;
   /** True when some container carries io.driftd.stack (driftd deployed it). */
   managedByDriftd: boolean;
 }

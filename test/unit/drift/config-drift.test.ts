@@ -112,6 +112,8 @@ const cases: Case[] = [
   { name: 'external volume keeps its name', stack: { model: { volumes: { data: { external: true } } } }, config: { mounts: liveConfig().mounts.map((m) => (m.source === 'shop_data' ? { ...m, source: 'data' } : m)) }, fields: [] },
   { name: 'volume with an explicit name', stack: { model: { volumes: { data: { name: 'shared-data' } } } }, config: { mounts: liveConfig().mounts.map((m) => (m.source === 'shop_data' ? { ...m, source: 'shared-data' } : m)) }, fields: [] },
   { name: 'tmpfs mount', service: { mounts: [...desiredService().mounts, { type: 'tmpfs', target: '/run', readOnly: false }] }, config: { mounts: [...liveConfig().mounts, { type: 'tmpfs', target: '/run', readOnly: false }] }, fields: [] },
+  { name: 'service-level tmpfs: key', service: { raw: { tmpfs: ['/run', '/ro:size=1k,ro'] } }, config: { mounts: [...liveConfig().mounts, { type: 'tmpfs', target: '/run', readOnly: false }, { type: 'tmpfs', target: '/ro', readOnly: true }] }, fields: [] },
+  { name: 'service-level tmpfs: string form, removed by hand', service: { raw: { tmpfs: '/run' } }, fields: ['mounts'] },
   { name: 'Compose secrets and configs binds', service: { raw: { secrets: ['db_pw', { source: 'tls', target: '/certs/tls.pem' }], configs: ['app_cfg'] } }, config: { mounts: [...liveConfig().mounts, { type: 'bind', source: `${WORKDIR}/pw.txt`, target: '/run/secrets/db_pw', readOnly: true }, { type: 'bind', source: `${WORKDIR}/tls.pem`, target: '/certs/tls.pem', readOnly: true }, { type: 'bind', source: `${WORKDIR}/app.cfg`, target: '/app_cfg', readOnly: true }] }, fields: [] },
   // labels
   { name: 'user label changed', container: { labels: { ...liveContainer().labels, 'com.example.team': 'ops' } }, fields: ['labels.com.example.team'] },

@@ -6,7 +6,11 @@
  * an image VOLUME, a second network, three services). The desired state below is that compose file
  * as the loader resolves it.
  */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadStackSync } from '../../../src/compose/index.js';
 import type { DesiredService, DesiredStack } from '../../../src/compose/model.js';
 import { computeDrift } from '../../../src/drift/compute-drift.js';
 import type { Finding } from '../../../src/drift/model.js';
@@ -73,7 +77,8 @@ function fixtureStack(web: Partial<DesiredService> = {}): DesiredStack {
       command: ['httpd', '-f', '-v', '-p', '8080', '-h', '/www'],
       user: '65534',
       workingDir: '/www',
-      mounts: [{ type: 'tmpfs', target: '/run/cache', readOnly: false }],
+      // The loader keeps the service-level `tmpfs:` key in raw, not in mounts.
+      raw: { tmpfs: ['/run/cache'] },
       restart: 'always',
       networks: ['back'],
     }),
@@ -132,6 +137,25 @@ describe(`fresh docker-compose ${loadRecording('compose-v1-fresh').recordedWith.
       ],
     });
     expect((await check(loadRecording('compose-v1-fresh'), stack)).findings).toEqual([]);
+  });
+
+  it('zero findings with the desired state from the real compose loader (same files as deployed)', async () => {
+    const rec = loadRecording('compose-v1-fresh');
+    const root = mkdtempSync(path.join(os.tmpdir(), 'driftd-fresh-'));
+    try {
+      for (const [rel, content] of Object.entries(rec.files)) {
+        const file = path.join(root, 'stacks', rec.project, rel);
+        mkdirSync(path.dirname(file), { recursive: true });
+        writeFileSync(file, content);
+      }
+      const stack = loadStackSync({ root, name: rec.project });
+      expect(stack.services.map((s) => s.name).sort()).toEqual(['cache', 'web', 'worker']);
+      const { findings, json } = await check(rec, stack);
+      expect(findings).toEqual([]);
+      expect(json).not.toContain(DB_PASSWORD);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('the inventory really exercised the normalizations (guards against a vacuous pass)', async () => {
@@ -208,6 +232,13 @@ describe('hand-made changes on top of the real recording', () => {
         inspectOf(rec, 'cache').HostConfig.RestartPolicy = { Name: 'no', MaximumRetryCount: 0 };
       },
       expected: [['config-drift', 'restart']],
+    },
+    {
+      name: 'tmpfs removed by hand',
+      change: (rec) => {
+        inspectOf(rec, 'cache').HostConfig.Tmpfs = null;
+      },
+      expected: [['config-drift', 'mounts']],
     },
     {
       name: 'bind mount made writable',

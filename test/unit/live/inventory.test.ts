@@ -131,5 +131,8 @@ describe('collectInventory', () => {
     const docker = new RecordedDocker(world(1), () => Object.assign(new Error('connect ETIMEDOUT'), { code: 'ETIMEDOUT' }));
     docker.modem = { host: 'docker-host.invalid', port: 2376, protocol: 'https' } as unknown as { socketPath: string };
     await expect(collectInventory(docker)).rejects.toThrow('cannot reach Docker at https://docker-host.invalid:2376: connect ETIMEDOUT');
+    await expect(collectInventory(docker, { address: 'tcp://docker-host.invalid:2376' })).rejects.toThrow(
+      'cannot reach Docker at tcp://docker-host.invalid:2376: connect ETIMEDOUT; start Docker or set DOCKER_HOST',
+    );
   });
 });

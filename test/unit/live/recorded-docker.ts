@@ -62,6 +62,9 @@ export interface Recording extends RecordedResponses {
   recordedWith: { compose: string; engine: string };
   /** The project's working dir at recording time (bind sources live under it). */
   workingDir: string;
+  project: string;
+  /** The stack folder that was deployed: stack-relative path → content. */
+  files: Record<string, string>;
   containers: Record<string, Record<string, unknown>>;
 }
 

@@ -1,0 +1,90 @@
+import type { ResolvedConfig } from '../config/resolve.js';
+import { describeError } from '../errors/index.js';
+import { detectComposeCli, type ComposeCli } from '../live/compose-cli.js';
+import { createDockerClient, pingDocker, type DockerConnection } from '../live/docker-client.js';
+import { reconcile, recoverInterruptedApplies, type ReconcileResult } from '../sync/reconcile.js';
+import { acquireLock, openState, type StateStore } from '../state/index.js';
+import type { Trigger } from '../state/schema.js';
+import type { Logger } from '../util/logger.js';
+import { loadTarget, openSource } from './target.js';
+import type { GitSource } from '../source/index.js';
+
+export interface SyncOptions {
+  config: ResolvedConfig;
+  logger: Logger;
+  trigger: Trigger;
+  actor: string;
+  command: string;
+  stacks?: string[];
+  dryRun?: boolean;
+  force?: boolean;
+  allowMassPrune?: boolean;
+  docker?: DockerConnection;
+  source?: GitSource;
+  state?: StateStore;
+  signal?: AbortSignal;
+  /** Wait for a reconcile already running on this host (default) or fail with LockBusy. */
+  waitForLock?: boolean;
+}
+
+export interface SyncResult extends ReconcileResult {
+  revision: { commit: string; ref?: string };
+  warnings: string[];
+}
+
+export function composeDetector(config: ResolvedConfig): () => Promise<ComposeCli> {
+  return () =>
+    detectComposeCli({ command: config.composeCommand, ...(config.dockerHost ? { dockerHost: config.dockerHost } : {}), timeoutMs: 30_000 });
+}
+
+/** One reconcile now, under the host's reconcile lock (a second sync waits, never runs in parallel). */
+export async function sync(opts: SyncOptions): Promise<SyncResult> {
+  const { config, logger } = opts;
+  const conn = opts.docker ?? createDockerClient(config);
+  await pingDocker(conn.docker, conn.address);
+  const state = opts.state ?? openState(config.dataDir);
+  const release = opts.dryRun
+    ? undefined
+    : await acquireLock(config.dataDir, 'reconcile', { wait: opts.waitForLock ?? true, timeoutMs: config.composeTimeoutMs * 2 });
+  try {
+    if (!opts.dryRun) recoverInterruptedApplies(state, logger, opts.trigger, opts.actor);
+    const source = opts.source ?? openSource(config, logger);
+    const pins = state.pins().map((p) => ({ ...(p.stack ? { stack: p.stack } : {}), tag: p.tag }));
+    let target;
+    try {
+      target = await loadTarget({ config, logger, source, pins, ...(opts.stacks?.length ? { stacks: opts.stacks } : {}) });
+    } catch (e) {
+      // Git down, auth refused, tag missing: nothing is applied or removed; status says why.
+      const reason = describeError(e);
+      for (const s of state.stackStatuses()) state.setStackStatus({ stack: s.stack, sync: 'Unknown', health: s.health, reason });
+      throw e;
+    }
+    for (const w of target.warnings) logger.warn(w);
+    const result = await reconcile(
+      {
+        config,
+        logger,
+        state,
+        docker: conn,
+        source,
+        compose: composeDetector(config),
+        trigger: opts.trigger,
+        actor: opts.actor,
+        command: opts.command,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      },
+      {
+        desired: target.desired,
+        targets: target.targets,
+        only: opts.stacks ?? [],
+        dryRun: opts.dryRun ?? false,
+        force: opts.force ?? false,
+        allowMassPrune: opts.allowMassPrune ?? false,
+      },
+    );
+    return { ...result, revision: { commit: target.revision.commit, ...(target.revision.ref ? { ref: target.revision.ref } : {}) }, warnings: target.warnings };
+  } finally {
+    release?.();
+    if (!opts.state) state.close();
+  }
+}

@@ -1,0 +1,18 @@
+import { callDocker, dockerAddress, parseDockerResponse } from './docker-call.js';
+import { containerListSchema } from './docker-schemas.js';
+import { COMPOSE_LABELS, mapContainerSummary } from './inspect-mapper.js';
+import type { LiveContainer } from './model.js';
+
+export interface ContainerLister {
+  modem?: unknown;
+  listContainers(options: { all: boolean; filters?: { label: string[] } }): Promise<unknown>;
+}
+
+/** One list call for one Compose project's containers (stopped ones included); no inspects. */
+export async function listProjectContainers(docker: ContainerLister, project: string): Promise<LiveContainer[]> {
+  const address = dockerAddress(docker.modem);
+  const raw = await callDocker('list containers', address, () =>
+    docker.listContainers({ all: true, filters: { label: [`${COMPOSE_LABELS.project}=${project}`] } }),
+  );
+  return parseDockerResponse(containerListSchema, raw, 'list containers', address).map(mapContainerSummary);
+}

@@ -1,0 +1,67 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { DesiredStack } from '../compose/model.js';
+import { oneShotServices } from '../drift/compose-names.js';
+import { containerHealth, worstHealth } from '../drift/health.js';
+import type { HealthStatus } from '../drift/model.js';
+import type { LiveContainer } from '../live/model.js';
+
+export interface HealthGateResult {
+  ok: boolean;
+  health: HealthStatus;
+  /** One sentence per problem, e.g. "web: 0 of 1 container running". */
+  problems: string[];
+  waitedMs: number;
+}
+
+/** Pure: does this set of containers satisfy the stack (every replica running and healthy)? */
+export function evaluateHealth(stack: DesiredStack, containers: readonly LiveContainer[]): Omit<HealthGateResult, 'waitedMs'> & { final: boolean } {
+  const oneShot = oneShotServices(stack);
+  const problems: string[] = [];
+  const healths: HealthStatus[] = [];
+  let final = false;
+  for (const svc of stack.services) {
+    const mine = containers.filter((c) => c.service === svc.name);
+    if (mine.length < svc.replicas) {
+      problems.push(`${svc.name}: ${mine.length} of ${svc.replicas} containers exist`);
+      healths.push('Missing');
+    }
+    for (const c of mine) {
+      const verdict = containerHealth(c, oneShot.has(svc.name));
+      healths.push(verdict.health);
+      if (verdict.finding) problems.push(`${svc.name}: container ${c.name} ${verdict.finding.detail}`);
+      else if (verdict.health === 'Progressing') problems.push(`${svc.name}: container ${c.name} health check is starting`);
+      // Docker marks a container unhealthy only after `retries` failed checks: waiting longer will not help.
+      if (c.health === 'unhealthy' || c.state === 'dead') final = true;
+    }
+  }
+  const health = worstHealth(healths);
+  return { ok: health === 'Healthy', health, problems, final };
+}
+
+export interface WaitOptions {
+  stack: DesiredStack;
+  list: () => Promise<LiveContainer[]>;
+  timeoutMs: number;
+  pollMs?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * After `compose up`: waits until every container of the stack runs and, where it has a health
+ * check, is healthy — or until `timeoutMs`, or until a container is definitively unhealthy.
+ */
+export async function waitHealthy(opts: WaitOptions): Promise<HealthGateResult> {
+  const started = Date.now();
+  const pollMs = opts.pollMs ?? 1000;
+  for (;;) {
+    const verdict = evaluateHealth(opts.stack, await opts.list());
+    const waitedMs = Date.now() - started;
+    if (verdict.ok) return { ok: true, health: 'Healthy', problems: [], waitedMs };
+    if (verdict.final || waitedMs >= opts.timeoutMs || opts.signal?.aborted) {
+      const health = verdict.health === 'Progressing' ? 'Degraded' : verdict.health;
+      const why = verdict.final ? '' : ` after ${Math.round(waitedMs / 1000)} s`;
+      return { ok: false, health, problems: verdict.problems.map((p) => `${p}${why}`), waitedMs };
+    }
+    await sleep(Math.min(pollMs, Math.max(0, opts.timeoutMs - waitedMs)));
+  }
+}

@@ -1,0 +1,26 @@
+import { LABEL_CONFIG_HASH, LABEL_REF, LABEL_REVISION, LABEL_STACK } from '../compose/index.js';
+import type { LiveInventory } from '../live/model.js';
+import type { LiveStackSummary } from './model.js';
+
+/** Per Compose project, what the planner needs from one container list: driftd labels and counts. */
+export function summarizeLive(inventory: LiveInventory): Record<string, LiveStackSummary> {
+  const out: Record<string, LiveStackSummary> = {};
+  for (const project of Object.values(inventory.projects)) {
+    const summary: LiveStackSummary = { services: {}, managedByDriftd: false };
+    for (const c of project.containers) {
+      if (!c.service) continue;
+      if (c.labels[LABEL_STACK]) summary.managedByDriftd = true;
+      const s = (summary.services[c.service] ??= { running: 0, total: 0, unhealthy: 0 });
+      s.total += 1;
+      if (c.state === 'running') s.running += 1;
+      if (c.health === 'unhealthy') s.unhealthy += 1;
+      const hash = c.labels[LABEL_CONFIG_HASH];
+      // Replicas with different hashes (a half-finished recreate) count as changed.
+      s.configHash = s.total === 1 ? hash : s.configHash === hash ? hash : undefined;
+      if (c.labels[LABEL_REVISION]) s.revision = c.labels[LABEL_REVISION];
+      if (c.labels[LABEL_REF] !== undefined) s.ref = c.labels[LABEL_REF];
+    }
+    out[project.name] = summary;
+  }
+  return out;
+}
