@@ -67,8 +67,13 @@ export const COMMANDS: CommandSpec[] = [
   {
     name: 'sync',
     description: 'reconcile now: apply changed stacks, health gate, rollback on failure',
-    options: (c) => stackOption(c).option('--dry-run', 'print the plan, change nothing').option('--force', 'retry a revision that failed before').option('--json', 'JSON output'),
-    load: pending('sync'),
+    options: (c) =>
+      stackOption(c)
+        .option('--dry-run', 'print the plan, change nothing')
+        .option('--force', 'retry a revision that failed before')
+        .option('--allow-mass-prune', 'allow pruning every managed stack at once')
+        .option('--json', 'JSON output'),
+    load: async () => (await import('./commands/sync.js')).handler,
   },
   {
     name: 'agent',

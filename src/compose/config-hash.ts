@@ -12,7 +12,8 @@ import { hashObject } from '../util/hash.js';
 import { isMapping, type Model } from './merge.js';
 import type { NormalizedService, ServiceRefs } from './normalize.js';
 
-export const CONFIG_HASH_VERSION = 1;
+/** Bumped when the hash input changes shape, so that every service is redeployed once, knowingly. */
+const CONFIG_HASH_VERSION = 1;
 
 /** Keys of the raw service mapping already covered by normalized fields, or not hashed at all. */
 const NOT_FROM_RAW = new Set([

@@ -4,7 +4,7 @@ export { loadStack, loadStackSync, type LoadStackOptions } from './load-stack.js
 export { renderStack, toComposeYaml, LABEL_CONFIG_HASH, LABEL_REF, LABEL_REVISION, LABEL_STACK, type RenderStackOptions } from './render.js';
 export { describeStackLoadError, type ComposeErrorData } from './errors.js';
 export { parseFleet, stacksForHost, policyFor, DEFAULT_POLICY, FLEET_FILE, type Fleet } from './fleet.js';
-export { lockFileSchema, lockEntrySchema, lockPath, parseLockFile, pinnedReference } from './lock.js';
+export { pinnedReference } from './lock.js';
 export { isValidStackName, STACK_NAME_RE } from './safe-fs.js';
 export { substitute, type Lookup } from './template.js';
 export { parseDotenv } from './dotenv.js';

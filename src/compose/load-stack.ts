@@ -1,16 +1,16 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { DriftdError } from '../errors/index.js';
 import { sha256 } from '../util/hash.js';
 import type { DesiredService, DesiredStack, InputFile, LockFile, StackPolicy } from './model.js';
-import { composeError, withLocation, type ComposeErrorData, type Where } from './errors.js';
+import { composeError, withLocation, type Where } from './errors.js';
 import { serviceConfigHash } from './config-hash.js';
 import { discoverComposeFiles, COMPOSE_FILE_NAMES } from './discover.js';
 import { buildInterpolationEnv, type EnvText } from './env-sources.js';
 import { applyExtends } from './extends.js';
 import { DEFAULT_POLICY } from './fleet.js';
 import { castTypes, interpolateYaml } from './interpolate.js';
-import { lockPath, parseLockFile, pinnedReference } from './lock.js';
+import { lockFilePath, parseLockFile } from '../lock/lock-file.js';
+import { pinnedReference } from './lock.js';
 import { canonicalize, enforceUnicity, isMapping, mergeModels, type Model } from './merge.js';
 import { checkDefinitionFiles, normalizeService } from './normalize.js';
 import { assertStackName, DEFAULT_MAX_FILE_BYTES, filesUnder, readRepoFile, readStackTree, type StackTree } from './safe-fs.js';
@@ -55,7 +55,7 @@ function locator(files: YamlFile[]): (p: (string | number)[]) => Where {
   return (p) => {
     let best: Where = {};
     let bestDepth = -1;
-    for (const y of files) {
+    for (const y of [...files].reverse()) {
       for (let len = p.length; len > bestDepth && len > 0; len--) {
         if (y.doc.hasIn(p.slice(0, len))) {
           const line = lineOfPath(y, p.slice(0, len));
@@ -128,8 +128,8 @@ function loadStackInner(opts: LoadStackOptions, setYamls: (y: YamlFile[]) => voi
   }
   const warnings: string[] = discovery.ignored.map((f) => `${prefix}/${f} is ignored: ${prefix}/${discovery.files.join(' and ')} take precedence`);
 
-  const lockText = readRepoFile(root, lockPath(name), maxBytes);
-  const lock: LockFile | undefined = lockText ? parseLockFile(lockText.toString('utf8'), name) : undefined;
+  const lockText = readRepoFile(root, lockFilePath(name), maxBytes);
+  const lock: LockFile | undefined = lockText ? parseLockFile(lockText.toString('utf8'), lockFilePath(name), name) : undefined;
 
   const dotenv = tree.files.get('.env');
   const hostEnv = readHostEnv(opts.envDir, name, maxBytes);
@@ -158,13 +158,11 @@ function loadStackInner(opts: LoadStackOptions, setYamls: (y: YamlFile[]) => voi
       canonicalize(cfg);
       applyExtends(cfg);
     } catch (e) {
-      // Problems inside one file are located in that file.
-      if (e instanceof DriftdError && (e.data as ComposeErrorData).path && !(e.data as ComposeErrorData).file) {
-        const p = (e.data as ComposeErrorData).path ?? [];
+      // Problems found before merging are located in this file, not by the merged-model locator.
+      throw withLocation(e, name, (p) => {
         const line = lineOfPath(y, p);
-        throw composeError(e.code, (e.data as ComposeErrorData).reason, { file: y.file, ...(line !== undefined ? { line } : {}), path: p });
-      }
-      throw e;
+        return { file: y.file, ...(line !== undefined ? { line } : {}) };
+      });
     }
     model = mergeModels(model, cfg);
   }
@@ -194,7 +192,7 @@ function loadStackInner(opts: LoadStackOptions, setYamls: (y: YamlFile[]) => voi
   }
 
   const files: InputFile[] = [...tree.files.values()].map((f) => ({ path: `${prefix}/${f.rel}`, sha256: f.sha256 }));
-  if (lockText) files.push({ path: lockPath(name), sha256: sha256(lockText) });
+  if (lockText) files.push({ path: lockFilePath(name), sha256: sha256(lockText) });
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 
   const extraInputs: [string, string][] = [];

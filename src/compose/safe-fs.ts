@@ -20,11 +20,6 @@ export function assertStackName(name: string): void {
   }
 }
 
-/** Repo-relative path with forward slashes. */
-export function repoRel(root: string, abs: string): string {
-  return path.relative(root, abs).split(path.sep).join('/');
-}
-
 function isInside(parent: string, child: string): boolean {
   return child === parent || child.startsWith(parent + path.sep);
 }

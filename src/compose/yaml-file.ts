@@ -86,11 +86,6 @@ export function lineOfPath(y: YamlFile, path: readonly (string | number)[]): num
   return undefined;
 }
 
-/** Whether `path` names a node in the document (so its line is this file's). */
-export function hasPath(y: YamlFile, path: readonly (string | number)[]): boolean {
-  return y.doc.hasIn(path);
-}
-
 function keyOf(node: unknown): string | number | undefined {
   if (isScalar(node)) return typeof node.value === 'number' ? String(node.value) : (node.value as string);
   return undefined;

@@ -171,6 +171,19 @@ describe('discovery and override', () => {
     expect(e.data).toMatchObject({ file: 'stacks/s/compose.override.yaml', line: 4 });
   });
 
+  it('a merged value that fails is located in the override file that set it last', async () => {
+    const e = await loadError({
+      'stacks/s/compose.yaml': 'services:\n  a:\n    image: x\n    user: root\n',
+      'stacks/s/compose.override.yaml': 'services:\n  a:\n    command: "a; b"\n',
+    });
+    expect(e.data).toMatchObject({ file: 'stacks/s/compose.override.yaml', line: 3 });
+    const base = await loadError({
+      'stacks/s/compose.yaml': 'services:\n  a:\n    image: x\n    scale: 2\n    deploy:\n      replicas: 3\n',
+      'stacks/s/compose.override.yaml': 'services:\n  a:\n    user: root\n',
+    });
+    expect(base.data).toMatchObject({ file: 'stacks/s/compose.yaml', line: 4 });
+  });
+
   it('a stack without a compose file fails clearly', async () => {
     const e = await loadError({ 'stacks/s/README.md': 'hi' });
     expect(e.message).toContain('has no compose file');
@@ -486,17 +499,25 @@ describe('stack-level fields', () => {
   });
 
   it.each([
-    ['{"version": 1,\n "stack": "s",\n}', 'is not valid JSON', 3],
+    ['{"version": 1,\n "stack": "s",\n}', 'not valid JSON', 3],
     [lock({ version: 2 }), 'version', undefined],
-    [lock({ extra: true }), 'extra: unknown key', undefined],
-    [lock({ stack: 'other' }), 'says it locks stack "other"', undefined],
-    [lock({ images: { x: { digest: 'md5:1' } } }), 'images.x.digest', undefined],
+    [lock({ extra: true }), 'extra', undefined],
+    [lock({ stack: 'other' }), 'the lock of stack "other"', undefined],
+    [lock({ images: { x: { digest: 'md5' } } }), 'images.x.digest', undefined],
   ])('refuses an invalid lock %#', async (text, message, line) => {
     const e = await loadError(compose('services: {a: {image: x}}', { 'locks/s.lock.json': text }));
-    expect(e.code).toBe('SchemaError');
+    expect(e.code).toBe('InvalidLockFile');
     expect(e.data.file).toBe('locks/s.lock.json');
+    expect(e.message).toMatch(/^locks\/s\.lock\.json(:\d+)?: /);
     expect(e.message).toContain(message);
     if (line !== undefined) expect(e.data.line).toBe(line);
+  });
+
+  it('matches lock keys by normalized reference too, and leaves digest references alone', async () => {
+    const l = JSON.stringify({ version: 1, stack: 's', composeSha256: 'a'.repeat(64), images: { 'docker.io/library/redis:7': { digest: `sha256:${'e'.repeat(64)}` } } });
+    const s = await load({ ...compose(`services: {a: {image: "redis:7"}, b: {image: "redis@sha256:${'f'.repeat(64)}"}}`), 'locks/s.lock.json': l });
+    expect(svc(s, 'a').pinnedImage).toBe(`redis:7@sha256:${'e'.repeat(64)}`);
+    expect(svc(s, 'b').pinnedImage).toBeUndefined();
   });
 
   it('inputsHash covers the host-local env file', async () => {

@@ -33,10 +33,15 @@ it('loads and hashes 200 small stacks in well under a second', async () => {
   const root = makeTree(twoHundredStacks());
   const revision = { commit: 'c0ffee' };
   await loadDesiredState({ root, host: 'h', revision }); // warm-up: module JIT, fs cache
-  const started = performance.now();
-  const state = await loadDesiredState({ root, host: 'h', revision });
-  const ms = performance.now() - started;
-  console.log(`loadDesiredState: 200 stacks, 400 services in ${ms.toFixed(0)} ms`);
+  // Best of three: the machine is shared, and the figure should be the code's cost, not the scheduler's.
+  let ms = Infinity;
+  let state = await loadDesiredState({ root, host: 'h', revision });
+  for (let run = 0; run < 3; run++) {
+    const started = performance.now();
+    state = await loadDesiredState({ root, host: 'h', revision });
+    ms = Math.min(ms, performance.now() - started);
+  }
+  console.log(`loadDesiredState: 200 stacks, 400 services in ${ms.toFixed(0)} ms (best of 3)`);
   expect(state.errors).toEqual([]);
   expect(state.stacks).toHaveLength(200);
   expect(state.stacks.every((s) => s.services.length === 2 && s.services.every((x) => x.configHash.length === 64))).toBe(true);
