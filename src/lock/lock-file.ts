@@ -99,25 +99,26 @@ export async function readLockFile(root: string, stack: string): Promise<LockFil
  * holds exactly these bytes. Returns whether it wrote.
  */
 export async function writeLockFile(root: string, lock: LockFile): Promise<'written' | 'unchanged'> {
-  const target = path.join(root, lockFilePath(lock.stack));
+  const rel = lockFilePath(lock.stack);
+  const target = path.join(root, rel);
   const bytes = Buffer.from(renderLockFile(lock), 'utf8');
-  const current = await readFile(target).catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'ENOENT') return undefined;
-    throw e;
-  });
-  if (current?.equals(bytes)) return 'unchanged';
-  await mkdir(path.dirname(target), { recursive: true });
   const temp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
+    const current = await readFile(target).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return undefined;
+      throw e;
+    });
+    if (current?.equals(bytes)) return 'unchanged';
+    await mkdir(path.dirname(target), { recursive: true });
     await writeFile(temp, bytes, { flag: 'wx' });
     await rename(temp, target);
+    return 'written';
   } catch (e) {
     await rm(temp, { force: true });
-    throw new DriftdError('LockWriteError', `cannot write ${lockFilePath(lock.stack)} under ${root}: ${(e as Error).message}; check the folder's permissions`, {
-      file: lockFilePath(lock.stack),
+    throw new DriftdError('LockWriteError', `cannot write ${rel} under ${root}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; check that locks/ is a writable folder`, {
+      file: rel,
     });
   }
-  return 'written';
 }
 
 /** The entry for an image: the key as written first, then any key naming the same image. */

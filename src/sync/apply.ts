@@ -23,13 +23,14 @@ function runOptions(deps: ApplyDeps, stack: string) {
 
 /**
  * Writes the stack's deploy dir, pulls every image, then `up -d --remove-orphans`. A failed pull
- * throws before any container is touched. `serviceRevisions` keeps the revision labels of services
+ * throws before any container is touched. Only `changed` services are pulled. `serviceRevisions` keeps the revision labels of services
  * whose config did not change, so that Compose leaves their containers alone.
  */
 export async function applyStack(
   deps: ApplyDeps,
   target: StackTarget,
   serviceRevisions: Record<string, { revision: string; ref?: string }>,
+  changed: readonly string[],
   log: ComposeLog,
 ): Promise<void> {
   const stack: DesiredStack = target.stack;
@@ -46,9 +47,12 @@ export async function applyStack(
     composeYaml: toComposeYaml(model),
   });
   const opts = runOptions(deps, stack.name);
-  const pull = await deps.compose.run(composePullArgs(), opts);
-  log.output += pull.stdout + pull.stderr;
-  assertComposeOk(pull, 'pull', stack.name);
+  // Only changed services pull: a tag that moved under an unchanged service must not recreate it.
+  if (changed.length > 0) {
+    const pull = await deps.compose.run(composePullArgs({ services: changed }), opts);
+    log.output += pull.stdout + pull.stderr;
+    assertComposeOk(pull, 'pull', stack.name);
+  }
   const up = await deps.compose.run(composeUpArgs(), opts);
   log.output += up.stdout + up.stderr;
   assertComposeOk(up, 'up', stack.name);

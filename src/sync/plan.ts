@@ -2,7 +2,8 @@ import type { LiveStackSummary, PlanInput, StackPlan, StackTarget, SyncPlan } fr
 
 const key = (stack: string, revision: string): string => `${stack}@${revision}`;
 
-function changedServices(target: StackTarget, live: LiveStackSummary | undefined): string[] {
+/** Services whose live containers do not carry the target's config hash or replica count. */
+export function changedServices(target: StackTarget, live: LiveStackSummary | undefined): string[] {
   return target.stack.services
     .filter((svc) => {
       const l = live?.services[svc.name];

@@ -19,7 +19,7 @@ import { applyStack, pruneStack, type ComposeLog } from './apply.js';
 import { waitHealthy } from './health-gate.js';
 import { summarizeLive } from './live-summary.js';
 import type { LiveStackSummary, StackPlan, StackTarget, SyncPlan } from './model.js';
-import { planSync } from './plan.js';
+import { changedServices, planSync } from './plan.js';
 
 export type StackResult = 'unchanged' | 'recorded' | 'deployed' | 'rolled-back' | 'failed' | 'skipped' | 'awaiting-approval' | 'pruned' | 'abandoned';
 
@@ -62,7 +62,7 @@ export interface ReconcileResult {
   exitCode: 0 | 2;
 }
 
-const FAILED_RESULTS: ReadonlySet<StackResult> = new Set(['failed', 'awaiting-approval', 'abandoned']);
+const FAILED_RESULTS: ReadonlySet<StackResult> = new Set(['failed', 'rolled-back', 'awaiting-approval', 'abandoned']);
 
 function redactor(stacks: readonly DesiredStack[]): (text: string) => string {
   const values = secretIndexFromStacks(stacks).values;
@@ -289,6 +289,7 @@ async function applyWithJournal(
       { compose: await deps.compose(), dataDir: deps.config.dataDir, timeoutMs: deps.config.composeTimeoutMs },
       target,
       unchangedServiceRevisions(target, live),
+      changedServices(target, live),
       log,
     );
   } catch (e) {
