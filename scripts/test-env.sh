@@ -13,7 +13,7 @@ readonly REGISTRY_URL="http://$REGISTRY_ADDR"
 readonly IMAGE_REPO_PREFIX=driftd
 readonly CONTENT_LABEL=io.driftd.test.content
 readonly LOCAL_DOCKER_SOCK=/var/run/docker.sock
-# "<repository> <tag>" relative to the registry; the build recipe is in write_image_context.
+# "<repository> <tag>" relative to the registry; the build recipe is in write_image_recipe.
 readonly TEST_IMAGES=("app 1.0" "app 1.1" "app 2.0" "app unhealthy" "worker 1.0")
 
 if [[ $(id -u) -eq 0 ]]; then
@@ -68,7 +68,7 @@ install_packages() {
   fi
   local need_update=0
   for pkg in "${missing[@]}"; do
-    if ! apt-cache policy "$pkg" 2>/dev/null | grep -q 'Candidate: [^(]'; then need_update=1; fi
+    [[ $(apt-cache policy "$pkg" 2>/dev/null) == *"Candidate: "[!\(]* ]] || need_update=1
   done
   if ((need_update)); then
     say "apt-get update (a package list is missing)"
@@ -153,6 +153,9 @@ ensure_engine() {
   fi
   if [[ -n ${DOCKER_HOST:-} && ${DOCKER_HOST} != "unix://$LOCAL_DOCKER_SOCK" ]]; then
     die "no Docker engine answers at DOCKER_HOST=$DOCKER_HOST; start it, or unset DOCKER_HOST to let this script start a local one"
+  fi
+  if [[ -S $LOCAL_DOCKER_SOCK && ! -w $LOCAL_DOCKER_SOCK ]]; then
+    die "$LOCAL_DOCKER_SOCK exists but user $(id -un) may not use it; add the user to the docker group and log in again, or run as root"
   fi
   if ! can_provision; then
     manual_install_hint
@@ -308,56 +311,59 @@ registry_state() {
 # ---------------------------------------------------------------------------------------------
 # Test images
 
-# Writes a build context for <repo> <tag> into <dir>: busybox and its applets, then the
-# image's own files. Everything that defines the image's content is in <dir>/Dockerfile and
-# <dir>/files, so hashing those (plus busybox) tells whether a pushed image is current.
-write_image_context() {
-  local dir=$1 repo=$2 tag=$3 busybox=$4 applet
-  mkdir -p "$dir/base/bin" "$dir/base/etc" "$dir/base/tmp" "$dir/files"
-  chmod 1777 "$dir/base/tmp"
-  cp "$busybox" "$dir/base/bin/busybox"
-  for applet in $("$busybox" --list); do
-    [[ $applet == busybox ]] || ln -s busybox "$dir/base/bin/$applet"
-  done
-  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$dir/base/etc/passwd"
-  printf 'root:x:0:\nnogroup:x:65534:\n' >"$dir/base/etc/group"
+# One build context serves every image: base/ (busybox, its applets, /etc, /tmp), written once
+# and only when something must be built, plus files-<repo>-<tag>/ and <repo>-<tag>.Dockerfile.
+readonly BASE_PASSWD='root:x:0:0:root:/root:/bin/sh
+nobody:x:65534:65534:nobody:/nonexistent:/bin/false'
+readonly BASE_GROUP='root:x:0:
+nogroup:x:65534:'
 
-  local common='FROM scratch
+write_base() { # <context dir> <busybox>
+  local dir=$1/base busybox=$2
+  [[ -d $dir ]] && return 0
+  mkdir -p "$dir/bin" "$dir/etc" "$dir/tmp"
+  chmod 1777 "$dir/tmp"
+  cp "$busybox" "$dir/bin/busybox"
+  (
+    cd "$dir/bin"
+    local applet
+    for applet in $(./busybox --list); do
+      [[ $applet == busybox ]] || ln -s busybox "$applet"
+    done
+  )
+  printf '%s\n' "$BASE_PASSWD" >"$dir/etc/passwd"
+  printf '%s\n' "$BASE_GROUP" >"$dir/etc/group"
+}
+
+# Writes what defines the image besides base/: its own files and its Dockerfile.
+write_image_recipe() { # <context dir> <repo> <tag>
+  local ctx=$1 repo=$2 tag=$3
+  local files="files-$repo-$tag" dockerfile="$ctx/$repo-$tag.Dockerfile"
+  local common="FROM scratch
 COPY base/ /
-ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+COPY $files/ /"
   case "$repo:$tag" in
-    app:unhealthy)
-      # Same files as an app, but nothing listens on 8080: its health check fails.
-      mkdir -p "$dir/files/www"
-      printf 'driftd app %s\n' "$tag" >"$dir/files/www/index.html"
-      cat >"$dir/Dockerfile" <<EOF
-$common
-COPY files/ /
-EXPOSE 8080
-HEALTHCHECK --interval=2s --timeout=2s --retries=3 CMD ["wget", "-q", "-O-", "http://127.0.0.1:8080/"]
-STOPSIGNAL SIGKILL
-CMD ["sleep", "86400"]
-EOF
-      ;;
     app:*)
-      mkdir -p "$dir/files/www"
-      printf 'driftd app %s\n' "$tag" >"$dir/files/www/index.html"
-      # busybox httpd as PID 1 ignores SIGTERM; SIGKILL keeps `compose down` from waiting 10 s.
-      cat >"$dir/Dockerfile" <<EOF
+      mkdir -p "$ctx/$files/www"
+      printf 'driftd app %s\n' "$tag" >"$ctx/$files/www/index.html"
+      # app:unhealthy has the same health check, but nothing listens on 8080.
+      local cmd='["httpd", "-f", "-p", "8080", "-h", "/www"]'
+      [[ $tag != unhealthy ]] || cmd='["sleep", "86400"]'
+      # busybox as PID 1 ignores SIGTERM; SIGKILL keeps `compose down` from waiting 10 s.
+      cat >"$dockerfile" <<EOF
 $common
-COPY files/ /
 EXPOSE 8080
 HEALTHCHECK --interval=2s --timeout=2s --retries=3 CMD ["wget", "-q", "-O-", "http://127.0.0.1:8080/"]
 STOPSIGNAL SIGKILL
-CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]
+CMD $cmd
 EOF
       ;;
     worker:*)
-      mkdir -p "$dir/files/etc"
-      printf 'driftd worker %s\n' "$tag" >"$dir/files/etc/driftd-worker-version"
-      cat >"$dir/Dockerfile" <<EOF
+      mkdir -p "$ctx/$files/etc"
+      printf 'driftd worker %s\n' "$tag" >"$ctx/$files/etc/driftd-worker-version"
+      cat >"$dockerfile" <<EOF
 $common
-COPY files/ /
 CMD ["sh", "-c", "trap 'exit 0' TERM INT; cat /etc/driftd-worker-version; while :; do sleep 1 & wait \$!; done"]
 EOF
       ;;
@@ -365,21 +371,29 @@ EOF
   esac
 }
 
-content_hash() { # <context dir> <busybox sha256>
-  local dir=$1
+recipe_hash() { # <context dir> <repo> <tag> <busybox sha256>
+  local ctx=$1 repo=$2 tag=$3
   {
-    printf 'busybox %s\n' "$2"
-    cat "$dir/Dockerfile"
-    (cd "$dir/files" && find . -type f | LC_ALL=C sort | xargs sha256sum)
+    printf 'busybox %s\n%s\n%s\n' "$4" "$BASE_PASSWD" "$BASE_GROUP"
+    cat "$ctx/$repo-$tag.Dockerfile"
+    (cd "$ctx/files-$repo-$tag" && find . -type f | LC_ALL=C sort | xargs sha256sum)
   } | sha256sum | cut -c1-32
 }
 
-local_image_state() { # <ref> → "<content label> <repo digests…>" or "missing"
-  $DOCKER image inspect --format "{{index .Config.Labels \"$CONTENT_LABEL\"}} {{join .RepoDigests \" \"}}" "$1" 2>/dev/null || echo missing
+# For each ref prints "<content label> <repo digests…>", or "missing"; one engine call for all.
+local_image_states() {
+  local ref line
+  local -A found=()
+  while read -r line; do
+    for ref in "$@"; do
+      if [[ $line == *"\"$ref\""* ]]; then found[$ref]=${line#* }; fi
+    done
+  done < <($DOCKER image inspect --format "{{json .RepoTags}} {{index .Config.Labels \"$CONTENT_LABEL\"}} {{join .RepoDigests \" \"}}" "$@" 2>/dev/null || true)
+  for ref in "$@"; do printf '%s\n' "${found[$ref]:-missing}"; done
 }
 
 ensure_images() {
-  local busybox busybox_sha spec repo tag ref i work hash state reg_digest reg_label local_label local_digests
+  local busybox busybox_sha spec repo tag ref i ctx hash reg_digest reg_label local_label local_digests
   busybox=$(find_static_busybox) || true
   [[ -n $busybox ]] || {
     can_provision || {
@@ -391,44 +405,47 @@ ensure_images() {
   }
   busybox_sha=$(sha256sum "$busybox" | cut -d' ' -f1)
 
-  local refs=()
+  local names=() refs=()
   for spec in "${TEST_IMAGES[@]}"; do
     read -r repo tag <<<"$spec"
-    refs+=("$IMAGE_REPO_PREFIX/$repo:$tag")
+    names+=("$IMAGE_REPO_PREFIX/$repo:$tag")
+    refs+=("$REGISTRY_ADDR/$IMAGE_REPO_PREFIX/$repo:$tag")
   done
-  local registry_lines=()
-  mapfile -t registry_lines < <(registry_state "${refs[@]}")
+  local registry_lines=() local_lines=()
+  mapfile -t registry_lines < <(registry_state "${names[@]}")
   ((${#registry_lines[@]} == ${#refs[@]})) || die "could not read the test images' state from $REGISTRY_URL"
+  mapfile -t local_lines < <(local_image_states "${refs[@]}")
 
-  work=$(mktemp -d)
-  # shellcheck disable=SC2064 # expand now: $work is local
-  trap "rm -rf '$work'" EXIT
+  ctx=$(mktemp -d)
+  # shellcheck disable=SC2064 # expand now: $ctx is local
+  trap "rm -rf '$ctx'" EXIT
   : >"$BUILD_LOG"
   for i in "${!TEST_IMAGES[@]}"; do
     read -r repo tag <<<"${TEST_IMAGES[$i]}"
-    ref="$REGISTRY_ADDR/$IMAGE_REPO_PREFIX/$repo:$tag"
-    write_image_context "$work/$i" "$repo" "$tag" "$busybox"
-    hash=$(content_hash "$work/$i" "$busybox_sha")
+    ref=${refs[$i]}
+    write_image_recipe "$ctx" "$repo" "$tag"
+    hash=$(recipe_hash "$ctx" "$repo" "$tag" "$busybox_sha")
     read -r reg_digest reg_label <<<"${registry_lines[$i]}"
-    state=$(local_image_state "$ref")
-    read -r local_label local_digests <<<"$state"
-    [[ $state != missing ]] || local_label=""
+    read -r local_label local_digests <<<"${local_lines[$i]}"
+    [[ ${local_lines[$i]} != missing ]] || local_label=""
 
     if [[ $reg_digest != missing && $reg_label == "$hash" ]]; then
-      if [[ $local_label == "$hash" && " $local_digests " == *" $REGISTRY_ADDR/$IMAGE_REPO_PREFIX/$repo@$reg_digest "* ]]; then
+      if [[ $local_label == "$hash" && " $local_digests " == *" ${ref%:*}@$reg_digest "* ]]; then
         say "image $ref: up to date ($reg_digest)"
       else
         $DOCKER pull "$ref" >>"$BUILD_LOG" 2>&1 || die "pulling $ref from the test registry failed; see $BUILD_LOG"
-        say "image $ref: pulled from the test registry, local copy was missing or stale ($reg_digest)"
+        say "image $ref: pulled from the test registry, the local copy was missing or stale ($reg_digest)"
       fi
       continue
     fi
 
     local action=pushed
     if [[ $local_label != "$hash" ]]; then
-      printf 'LABEL %s="%s"\n' "$CONTENT_LABEL" "$hash" >>"$work/$i/Dockerfile"
+      write_base "$ctx" "$busybox"
+      printf 'LABEL %s="%s"\n' "$CONTENT_LABEL" "$hash" >>"$ctx/$repo-$tag.Dockerfile"
       # The legacy builder needs neither buildx nor a base image; FROM scratch pulls nothing.
-      DOCKER_BUILDKIT=0 $DOCKER build --tag "$ref" "$work/$i" >>"$BUILD_LOG" 2>&1 || die "building $ref failed; see $BUILD_LOG"
+      DOCKER_BUILDKIT=0 $DOCKER build --tag "$ref" --file "$ctx/$repo-$tag.Dockerfile" "$ctx" >>"$BUILD_LOG" 2>&1 ||
+        die "building $ref failed; see $BUILD_LOG"
       action="built and pushed"
     fi
     local out digest

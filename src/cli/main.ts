@@ -86,27 +86,27 @@ export const COMMANDS: CommandSpec[] = [
     args: '<tag>',
     description: 'pin the host (or one stack) to a previous tag and apply it now',
     options: (c) => c.option('--stack <name>', 'pin only this stack').option('--json', 'JSON output'),
-    load: pending('rollback'),
+    load: async () => (await import('./commands/pins.js')).rollbackHandler,
   },
   {
     name: 'resume',
     description: 'remove a pin and track the ref policy again',
     options: (c) => c.option('--stack <name>', 'only this stack'),
-    load: pending('resume'),
+    load: async () => (await import('./commands/pins.js')).resumeHandler,
   },
   {
     name: 'approve',
     args: '<stack>',
     description: 'let a sync: manual stack apply its pending revision',
     options: (c) => c.option('--revision <sha>', 'the revision to approve (default: the pending one)'),
-    load: pending('approve'),
+    load: async () => (await import('./commands/pins.js')).approveHandler,
   },
-  { name: 'status', description: 'per-stack desired/deployed revision, sync, health, pin, last sync', options: (c) => c.option('--json', 'JSON output'), load: pending('status') },
+  { name: 'status', description: 'per-stack desired/deployed revision, sync, health, pin, last sync', options: (c) => c.option('--json', 'JSON output'), load: async () => (await import('./commands/status.js')).handler },
   {
     name: 'history',
     description: 'operation history from the state database',
     options: (c) => c.option('--stack <name>', 'only this stack').option('--limit <n>', 'at most n rows', '50').option('--json', 'JSON output'),
-    load: pending('history'),
+    load: async () => (await import('./commands/history.js')).handler,
   },
   {
     name: 'lock',
@@ -114,12 +114,12 @@ export const COMMANDS: CommandSpec[] = [
     options: (c) => stackOption(c).option('--check', 'report stale or outdated locks, write nothing').option('--offline', 'use local image digests when the registry is unreachable').option('--json', 'JSON output'),
     load: pending('lock'),
   },
-  { name: 'export', description: 'write a runtime export now', options: (c) => c.option('--json', 'JSON output'), load: pending('export') },
+  { name: 'export', description: 'write a runtime export now', options: (c) => c.option('--json', 'JSON output'), load: async () => (await import('./commands/export.js')).handler },
   {
     name: 'render',
     description: 'print the resolved Compose model driftd would deploy (secrets redacted)',
     options: (c) => stackOption(c).option('--json', 'JSON output'),
-    load: pending('render'),
+    load: async () => (await import('./commands/render.js')).handler,
   },
   {
     name: 'validate',
@@ -137,7 +137,8 @@ export function buildProgram(run: (spec: CommandSpec, opts: Record<string, unkno
     .showHelpAfterError('(run `driftd --help` for usage)')
     .exitOverride();
   for (const spec of COMMANDS) {
-    const cmd = addGlobalOptions(new Command(spec.name + (spec.args ? ` ${spec.args}` : '')).description(spec.description).exitOverride());
+    const cmd = addGlobalOptions(new Command(spec.name).description(spec.description).exitOverride());
+    if (spec.args) cmd.arguments(spec.args);
     (spec.options ?? ((c: Command) => c))(cmd);
     cmd.addOption(new Option('--no-color', 'plain output').hideHelp());
     cmd.action(async (...actionArgs: unknown[]) => {

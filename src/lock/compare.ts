@@ -32,20 +32,20 @@ function tryParse(ref: string): ImageRef | undefined {
 
 /**
  * match: the container's image carries the lock's platform digest or index digest for the locked
- * repository (or was created from one of them by digest). drift: the image has registry digests,
- * none of them the locked ones (another image, another build). unknown: no evidence either way
- * (the image is gone, or was built or loaded here and never had a registry digest).
+ * repository, in its RepoDigests or in the reference it was created from. drift: there are
+ * registry digests, none of them the locked ones (another image, another build). unknown: no
+ * evidence either way (the image is gone, or was built or loaded here without a registry digest).
  */
 export function compareImage(input: CompareImageInput): ImageComparison {
   const locked = new Set([input.lockEntry.digest, ...(input.lockEntry.indexDigest ? [input.lockEntry.indexDigest] : [])]);
   const container = tryParse(input.containerImageRef);
   const repo = (input.image !== undefined ? tryParse(input.image) : undefined) ?? container;
   if (!repo) return 'unknown';
-  if (container?.digest !== undefined && sameRepository(container, repo)) return locked.has(container.digest) ? 'match' : 'drift';
   const all = input.liveImage?.repoDigests ?? [];
-  const ours = all.map(parseRepoDigest).filter((d) => d !== undefined && sameRepository(d, repo));
-  if (ours.some((d) => d !== undefined && locked.has(d.digest))) return 'match';
-  return all.length > 0 ? 'drift' : 'unknown';
+  const evidence = all.map(parseRepoDigest).flatMap((d) => (d !== undefined && sameRepository(d, repo) ? [d.digest] : []));
+  if (container?.digest !== undefined && sameRepository(container, repo)) evidence.push(container.digest);
+  if (evidence.some((d) => locked.has(d))) return 'match';
+  return evidence.length > 0 || all.length > 0 ? 'drift' : 'unknown';
 }
 
 function liveDescription(container: LiveContainer, image: LiveImageDefaults | undefined): string {

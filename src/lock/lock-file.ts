@@ -114,7 +114,7 @@ export async function writeLockFile(root: string, lock: LockFile): Promise<'writ
     await rename(temp, target);
     return 'written';
   } catch (e) {
-    await rm(temp, { force: true });
+    await rm(temp, { force: true }).catch(() => undefined);
     throw new DriftdError('LockWriteError', `cannot write ${rel} under ${root}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; check that locks/ is a writable folder`, {
       file: rel,
     });

@@ -33,7 +33,7 @@ export function stack(name: string, services: DesiredService[], policy: Partial<
 }
 
 export function target(s: DesiredStack, commit = 'c2', pinnedTag?: string): StackTarget {
-  return { stack: s, revision: { commit, ref: 'v2', refKind: 'tag' }, ...(pinnedTag ? { pinnedTag } : {}) };
+  return { stack: s, revision: { commit, ref: 'v2', refKind: 'tag' }, root: '/snapshots/' + commit, ...(pinnedTag ? { pinnedTag } : {}) };
 }
 
 export function liveOf(s: DesiredStack, overrides: Partial<Record<string, Partial<LiveStackSummary['services'][string]>>> = {}): LiveStackSummary {

@@ -1,0 +1,60 @@
+import type { ResolvedConfig } from '../config/resolve.js';
+import { DriftdError } from '../errors/index.js';
+import { isValidStackName } from '../compose/index.js';
+import { openState, type StateStore } from '../state/index.js';
+import type { Logger } from '../util/logger.js';
+import { openSource } from './target.js';
+
+function checkStack(stack: string | undefined): void {
+  if (stack !== undefined && !isValidStackName(stack)) {
+    throw new DriftdError('InvalidStackName', `"${stack}" is not a valid stack name (lowercase letters, digits, "-" and "_", at most 63 characters)`, { stack });
+  }
+}
+
+function withState<T>(config: ResolvedConfig, fn: (state: StateStore) => T): T {
+  const state = openState(config.dataDir);
+  try {
+    return fn(state);
+  } finally {
+    state.close();
+  }
+}
+
+/** `driftd rollback <tag>`: checks the tag exists, then pins the host (or one stack) to it. The caller applies it. */
+export async function pin(opts: { config: ResolvedConfig; logger: Logger; tag: string; stack?: string; actor: string }): Promise<{ tag: string; commit: string }> {
+  checkStack(opts.stack);
+  const resolved = await openSource(opts.config, opts.logger).resolve({ kind: 'tag', tag: opts.tag });
+  withState(opts.config, (state) => {
+    state.setPin({ ...(opts.stack ? { stack: opts.stack } : {}), tag: opts.tag, commit: resolved.commit, by: opts.actor });
+    state.audit({ actor: opts.actor, trigger: 'cli', action: 'pin', ...(opts.stack ? { stack: opts.stack } : {}), detail: { tag: opts.tag, commit: resolved.commit } });
+  });
+  return { tag: opts.tag, commit: resolved.commit };
+}
+
+/** `driftd resume`: removes the pin; the next reconcile tracks the ref policy again. */
+export function resume(opts: { config: ResolvedConfig; stack?: string; actor: string }): { removed: boolean } {
+  checkStack(opts.stack);
+  return withState(opts.config, (state) => {
+    const removed = state.removePin(opts.stack);
+    if (removed) state.audit({ actor: opts.actor, trigger: 'cli', action: 'resume', ...(opts.stack ? { stack: opts.stack } : {}) });
+    return { removed };
+  });
+}
+
+/** `driftd approve <stack>`: approves one revision (the pending one unless given) of a `sync: manual` stack. */
+export function approve(opts: { config: ResolvedConfig; stack: string; revision?: string; actor: string }): { revision: string } {
+  checkStack(opts.stack);
+  return withState(opts.config, (state) => {
+    const revision = opts.revision ?? state.pending(opts.stack)?.revision;
+    if (!revision) {
+      throw new DriftdError('NotFound', `stack ${opts.stack} has no revision waiting for approval; run \`driftd sync\` first or pass --revision SHA`, { stack: opts.stack });
+    }
+    const full = /^[0-9a-f]{40}$/.test(revision) ? revision : state.pending(opts.stack)?.revision;
+    if (!full || !full.startsWith(revision)) {
+      throw new DriftdError('InvalidRef', `--revision must be the full 40-character commit id waiting for approval (see \`driftd status\`)`, { revision });
+    }
+    state.approve(opts.stack, full, opts.actor);
+    state.audit({ actor: opts.actor, trigger: 'cli', action: 'approve', stack: opts.stack, detail: { revision: full } });
+    return { revision: full };
+  });
+}
