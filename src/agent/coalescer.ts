@@ -1,4 +1,6 @@
-export type Trigger = 'schedule' | 'webhook' | 'watch' | 'startup' | 'api' | 'cli';
+import type { Trigger } from '../state/schema.js';
+
+export type { Trigger };
 
 /**
  * Runs one reconcile at a time. A trigger that arrives while a run is in flight does not start a

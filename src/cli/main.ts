@@ -79,7 +79,7 @@ export const COMMANDS: CommandSpec[] = [
     name: 'agent',
     description: 'run the long-running daemon (schedule, webhooks, HTTP API)',
     options: (c) => c.option('--interval <duration>', 'poll every duration instead of the cron schedule').option('--schedule <cron>', 'cron schedule (default "0 * * * *")'),
-    load: pending('agent'),
+    load: async () => (await import('./commands/agent.js')).handler,
   },
   {
     name: 'rollback',

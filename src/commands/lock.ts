@@ -141,7 +141,7 @@ async function checkLocks(opts: LockOptions, resolver: DigestResolver): Promise<
     return true;
   });
   await remember(resolver, opts.cache, resolved);
-  const now = new Map<string, RegistryDigest>([...resolved].map(([image, r]) => [image, r]));
+  const now = new Map<string, RegistryDigest>([...resolved].map(([image, r]) => [image, { digest: r.digest, ...(r.indexDigest ? { indexDigest: r.indexDigest } : {}) }]));
 
   return opts.desired.map((stack): LockStackResult => {
     const file = lockFilePath(stack.name);

@@ -47,7 +47,7 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
     ? undefined
     : await acquireLock(config.dataDir, 'reconcile', { wait: opts.waitForLock ?? true, timeoutMs: config.composeTimeoutMs * 2 });
   try {
-    if (!opts.dryRun) recoverInterruptedApplies(state, logger, opts.trigger, opts.actor);
+    const recovering = new Set(opts.dryRun ? [] : recoverInterruptedApplies(state, logger, opts.trigger, opts.actor));
     const source = opts.source ?? openSource(config, logger);
     const pins = state.pins().map((p) => ({ ...(p.stack ? { stack: p.stack } : {}), tag: p.tag }));
     let target;
@@ -71,6 +71,7 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
         trigger: opts.trigger,
         actor: opts.actor,
         command: opts.command,
+        recovering,
         ...(opts.signal ? { signal: opts.signal } : {}),
       },
       {

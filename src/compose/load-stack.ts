@@ -29,6 +29,13 @@ export interface LoadStackOptions {
   policy?: StackPolicy;
   /** Per-file size limit (default 1 MiB). */
   maxFileBytes?: number;
+  /** Do not read `locks/<stack>.lock.json` (validate checks locks on its own, so a bad lock hides nothing else). */
+  ignoreLock?: boolean;
+  /**
+   * Called with each compose file after interpolation and type casting, before driftd's own
+   * checks (validate runs the compose-spec schema here). Synchronous: `model` is changed afterwards.
+   */
+  onComposeFile?: (file: YamlFile, model: Record<string, unknown>) => void;
 }
 
 const TOP_LEVEL = new Set(['version', 'name', 'services', 'networks', 'volumes', 'configs', 'secrets']);
@@ -51,7 +58,7 @@ function checkTopLevel(model: Model, stack: string): void {
 }
 
 /** Picks the file and line for a model path: the file that defines the longest prefix, later files winning ties. */
-function locator(files: YamlFile[]): (p: (string | number)[]) => Where {
+export function locator(files: YamlFile[]): (p: (string | number)[]) => Where {
   return (p) => {
     let best: Where = {};
     let bestDepth = -1;
@@ -128,7 +135,7 @@ function loadStackInner(opts: LoadStackOptions, setYamls: (y: YamlFile[]) => voi
   }
   const warnings: string[] = discovery.ignored.map((f) => `${prefix}/${f} is ignored: ${prefix}/${discovery.files.join(' and ')} take precedence`);
 
-  const lockText = readRepoFile(root, lockFilePath(name), maxBytes);
+  const lockText = opts.ignoreLock ? undefined : readRepoFile(root, lockFilePath(name), maxBytes);
   const lock: LockFile | undefined = lockText ? parseLockFile(lockText.toString('utf8'), lockFilePath(name), name) : undefined;
 
   const dotenv = tree.files.get('.env');
@@ -154,6 +161,7 @@ function loadStackInner(opts: LoadStackOptions, setYamls: (y: YamlFile[]) => voi
     if (!isMapping(cfg)) throw composeError('ComposeLoadError', 'the top level of a compose file must be a mapping', { file: y.file, line: 1 });
     try {
       castTypes(cfg);
+      opts.onComposeFile?.(y, cfg);
       checkTopLevel(cfg, name);
       canonicalize(cfg);
       applyExtends(cfg);

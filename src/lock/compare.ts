@@ -6,7 +6,7 @@
 import type { DesiredStack, LockEntry } from '../compose/model.js';
 import type { Finding } from '../drift/model.js';
 import type { LiveContainer, LiveImageDefaults, LiveInventory } from '../live/model.js';
-import { governingEntry, outdatedFindings, shortDigest, staleLockFindings, stackImages, unpinnedFindings, type RegistryDigests } from './findings.js';
+import { governingEntry, outdatedFindings, shortDigest, stackImages, type RegistryDigests } from './findings.js';
 import { familiarName, parseImageRef, parseRepoDigest, sameRepository, type ImageRef } from './image-ref.js';
 import { formatPlatform } from './platform.js';
 
@@ -92,13 +92,10 @@ export interface ImageFindingsInput {
   registryDigests?: RegistryDigests;
 }
 
-/** Every lock/image finding of a stack for drift-check: lock-stale, image-unpinned, image-drift, image-outdated. */
+/**
+ * The image findings drift-check takes from the lock side (computeDrift's `imageChecks`):
+ * image-drift and image-outdated. lock-stale and image-unpinned are computeDrift's own.
+ */
 export function imageFindings(input: ImageFindingsInput): Finding[] {
-  const { stack } = input;
-  return [
-    ...(stack.lock ? staleLockFindings(stack, stack.lock) : []),
-    ...unpinnedFindings(stack, stack.lock, { floating: true }),
-    ...imageDriftFindings(stack, input.live),
-    ...outdatedFindings(stack, stack.lock, input.registryDigests),
-  ];
+  return [...imageDriftFindings(input.stack, input.live), ...outdatedFindings(input.stack, input.stack.lock, input.registryDigests)];
 }

@@ -114,7 +114,7 @@ export function createDigestResolver(opts: ResolverOptions): DigestResolver {
   const registryFailure = async (ref: ImageRef, image: string, reason: string, next: string, cause?: unknown): Promise<DriftdError> => {
     const creds = await opts.credentials?.credentialsFor(ref.registry).catch(() => undefined);
     const hint =
-      creds === undefined && opts.credentials !== undefined && /unauthori[sz]ed|denied|401|403/i.test(reason)
+      creds === undefined && opts.credentials !== undefined && /unauthori[sz]ed|denied|401|403|no basic auth credentials|authentication required/i.test(reason)
         ? `; there are no credentials for ${ref.registry} in ${opts.credentials.configFile} (run docker login ${ref.registry})`
         : '';
     return new DriftdError(

@@ -44,6 +44,8 @@ export interface ReconcileDeps {
   actor: string;
   command: string;
   signal?: AbortSignal;
+  /** Stacks whose last apply was interrupted: their health is verified even when nothing changed. */
+  recovering?: ReadonlySet<string>;
 }
 
 export interface ReconcileInput {
@@ -125,15 +127,23 @@ export function planFor(deps: Pick<ReconcileDeps, 'state'>, input: ReconcileInpu
     if (d) deployed[t.stack.name] = { revision: d.revision, inputsHash: d.inputsHash, configHashes: d.configHashes };
     if (state.isApproved(t.stack.name, t.revision.commit)) approvals.add(`${t.stack.name}@${t.revision.commit}`);
   }
+  // Only stacks this state DB deployed can "leave" the host: another driftd's stacks are not ours to prune.
+  const declared = new Set(input.targets.map((t) => t.stack.name));
+  const ours = Object.fromEntries(
+    Object.entries(live).map(([stack, summary]) => [
+      stack,
+      declared.has(stack) || !summary.managedByDriftd ? summary : { ...summary, managedByDriftd: state.currentDeployment(stack) !== undefined },
+    ]),
+  );
   return planSync({
     targets: input.targets,
     loadErrors: input.desired.errors.map((e) => ({ stack: e.stack, message: e.file ? `${e.file}${e.line ? `:${e.line}` : ''}: ${e.message}` : e.message })),
-    live,
+    live: ours,
     deployed,
     failedRevisions: new Set(state.failedRevisions().map((f) => `${f.stack}@${f.revision}`)),
     approvals,
     drifted,
-    prunePolicies: prunePolicies(input.desired, live),
+    prunePolicies: prunePolicies(input.desired, ours),
     only: input.only,
     force: input.force,
     allowMassPrune: input.allowMassPrune,
@@ -211,6 +221,7 @@ async function executeStack(deps: ReconcileDeps, p: StackPlan, live: LiveStackSu
   switch (p.action) {
     case 'none': {
       const target = p.target;
+      if (target && deps.recovering?.has(p.stack)) return verifyRecovered(deps, p, target, redact);
       const current = state.currentDeployment(p.stack);
       const health = healthOf(live);
       if (target && (current?.revision !== target.revision.commit || current.inputsHash !== target.stack.inputsHash)) {
@@ -276,7 +287,7 @@ async function applyWithJournal(
   action: 'deploy' | 'rollback',
   live: LiveStackSummary | undefined,
   redact: (t: string) => string,
-): Promise<{ op: number; ok: boolean; health: HealthStatus; message: string }> {
+): Promise<{ op: number; ok: boolean; health: HealthStatus; message: string; aborted?: boolean }> {
   const { state, logger } = deps;
   const name = target.stack.name;
   const from = state.currentDeployment(name)?.revision;
@@ -303,6 +314,10 @@ async function applyWithJournal(
     timeoutMs: target.stack.policy.healthTimeoutMs,
     ...(deps.signal ? { signal: deps.signal } : {}),
   });
+  if (!gate.ok && deps.signal?.aborted) {
+    // Stopping mid-gate: leave the journal open so the next start verifies this stack's health.
+    return { op, ok: false, health: gate.health, message: 'driftd stopped during the health gate; re-checked at next start', aborted: true };
+  }
   const message = gate.ok
     ? `${describeRevision(target)} is running and healthy (${Math.round(gate.waitedMs / 1000)} s)`
     : `health gate failed for ${describeRevision(target)}: ${gate.problems.join('; ')}`;
@@ -329,8 +344,9 @@ async function deployOne(deps: ReconcileDeps, p: StackPlan, live: LiveStackSumma
     logger.error({ stack: p.stack }, message);
     return { ...base, result: 'failed', message, health: healthOf(live) };
   }
+  if (first.aborted) return { ...base, result: 'abandoned', message: first.message, health: first.health };
   if (first.ok) {
-    state.clearFailed(p.stack);
+    state.clearFailed(p.stack, target.revision.commit);
     state.setPending(p.stack, null);
     return { ...base, result: 'deployed', message: first.message, health: 'Healthy' };
   }
@@ -340,6 +356,27 @@ async function deployOne(deps: ReconcileDeps, p: StackPlan, live: LiveStackSumma
     return { ...base, result: 'failed', message: `${first.message}; rollbackOnFailure is off, left as is`, health: first.health };
   }
   return rollbackAfterFailure(deps, target, first.message, redact);
+}
+
+/** An interrupted apply whose containers already match the target: run the health gate it never finished. */
+async function verifyRecovered(deps: ReconcileDeps, p: StackPlan, target: StackTarget, redact: (t: string) => string): Promise<StackOutcome> {
+  const { state } = deps;
+  const base = { stack: p.stack, action: p.action, revision: target.revision.commit };
+  const gate = await waitHealthy({
+    stack: target.stack,
+    list: () => listProjectContainers(deps.docker.docker, p.stack),
+    timeoutMs: target.stack.policy.healthTimeoutMs,
+    ...(deps.signal ? { signal: deps.signal } : {}),
+  });
+  if (gate.ok) {
+    state.recordDeployment(deploymentRecord(target, 'Healthy', 'succeeded'));
+    return { ...base, result: 'recorded', message: `interrupted apply of ${describeRevision(target)} verified: running and healthy`, health: 'Healthy' };
+  }
+  const why = `interrupted apply of ${describeRevision(target)} is not healthy: ${gate.problems.join('; ')}`;
+  state.recordDeployment(deploymentRecord(target, gate.health, 'failed'));
+  state.markRevisionFailed(p.stack, target.revision.commit, why);
+  if (!target.stack.policy.rollbackOnFailure) return { ...base, result: 'failed', message: why, health: gate.health };
+  return rollbackAfterFailure(deps, target, why, redact);
 }
 
 async function rollbackAfterFailure(deps: ReconcileDeps, failed: StackTarget, why: string, redact: (t: string) => string): Promise<StackOutcome> {

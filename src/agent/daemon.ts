@@ -1,0 +1,130 @@
+import type { Server } from 'node:http';
+import type { FSWatcher } from 'chokidar';
+import { openSource } from '../commands/target.js';
+import { sync, type SyncResult } from '../commands/sync.js';
+import type { ResolvedConfig } from '../config/resolve.js';
+import { describeError } from '../errors/index.js';
+import { createDockerClient, type DockerConnection } from '../live/docker-client.js';
+import { openState } from '../state/index.js';
+import type { Logger } from '../util/logger.js';
+import { Coalescer, type Trigger } from './coalescer.js';
+import { startHttp } from './http.js';
+import { backoffDelay, startSchedule, type Schedule } from './schedule.js';
+import { watchRefs } from './watch.js';
+
+export interface AgentOptions {
+  config: ResolvedConfig;
+  logger: Logger;
+  /** Overrides config.intervalMs / config.schedule (flags of `driftd agent`). */
+  intervalMs?: number;
+  schedule?: string;
+  docker?: DockerConnection;
+  /** Run once at start (default true). */
+  runAtStart?: boolean;
+}
+
+export interface LastRun {
+  at: string;
+  triggers: Trigger[];
+  ok: boolean;
+  exitCode?: number;
+  error?: string;
+  durationMs: number;
+}
+
+export interface AgentHandle {
+  trigger(t: Trigger): Promise<void>;
+  /** Finishes or safely abandons the stack in flight, then releases everything. */
+  stop(): Promise<void>;
+  readonly cycles: number;
+  readonly lastRun: LastRun | undefined;
+  readonly http?: Server;
+}
+
+/** The long-running daemon: schedule + webhooks + local-repo watch → one coalesced reconcile at a time. */
+export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
+  const { config, logger } = opts;
+  const state = openState(config.dataDir);
+  const source = openSource(config, logger);
+  const docker = opts.docker ?? createDockerClient(config);
+  let lastRun: LastRun | undefined;
+  let failures = 0;
+  let retry: NodeJS.Timeout | undefined;
+  const capMs = opts.intervalMs ?? config.intervalMs ?? 3_600_000;
+
+  const coalescer = new Coalescer(async (triggers, signal) => {
+    const started = Date.now();
+    const trigger = triggers[0] ?? 'schedule';
+    try {
+      const result: SyncResult = await sync({
+        config,
+        logger,
+        trigger,
+        actor: 'agent',
+        command: `driftd agent (${triggers.join(', ')})`,
+        state,
+        source,
+        docker,
+        signal,
+        waitForLock: true,
+      });
+      failures = 0;
+      lastRun = { at: new Date(started).toISOString(), triggers, ok: true, exitCode: result.exitCode, durationMs: Date.now() - started };
+      const changed = result.outcomes.filter((o) => o.result !== 'unchanged');
+      logger.info({ triggers, revision: result.revision, durationMs: lastRun.durationMs, changed: changed.map((o) => `${o.stack}:${o.result}`) }, 'reconcile finished');
+    } catch (e) {
+      failures += 1;
+      const delay = backoffDelay(failures, capMs);
+      lastRun = { at: new Date(started).toISOString(), triggers, ok: false, error: describeError(e), durationMs: Date.now() - started };
+      logger.error({ triggers, failures, retryInMs: delay }, `reconcile failed: ${describeError(e)}; retrying in ${Math.round(delay / 1000)} s`);
+      if (retry) clearTimeout(retry);
+      retry = setTimeout(() => void coalescer.trigger('schedule').catch(() => undefined), delay);
+    }
+  });
+  const fire = (t: Trigger): void => void coalescer.trigger(t).catch((e: unknown) => logger.error(describeError(e)));
+
+  const intervalMs = opts.intervalMs ?? (opts.schedule ? undefined : config.intervalMs);
+  const schedule: Schedule = startSchedule({
+    ...(intervalMs !== undefined ? { intervalMs } : { cron: opts.schedule ?? config.schedule }),
+    jitterMs: config.jitterMs,
+    tick: () => fire('schedule'),
+  });
+  const watcher: FSWatcher | undefined = config.repoIsLocal ? watchRefs(config.repo, () => fire('watch')) : undefined;
+  let http: Server | undefined;
+  if (config.httpListen) {
+    http = await startHttp(
+      config.httpListen,
+      {
+        health: () => ({ ok: true, busy: coalescer.busy, cycles: coalescer.runs, lastRun }),
+        status: () => ({ host: config.host, lastRun, stacks: state.stackStatuses(), pins: state.pins() }),
+        trigger: () => fire('webhook'),
+      },
+      config.webhookSecret,
+    );
+  }
+  logger.info(
+    { repo: source.repo, host: config.host, schedule: intervalMs !== undefined ? `every ${intervalMs} ms` : (opts.schedule ?? config.schedule), http: config.httpListen, watch: watcher !== undefined },
+    'driftd agent started',
+  );
+  if (opts.runAtStart !== false) fire('startup');
+
+  return {
+    trigger: (t) => coalescer.trigger(t),
+    get cycles() {
+      return coalescer.runs;
+    },
+    get lastRun() {
+      return lastRun;
+    },
+    ...(http ? { http } : {}),
+    async stop() {
+      schedule.stop();
+      if (retry) clearTimeout(retry);
+      await coalescer.stop();
+      await watcher?.close();
+      await new Promise<void>((resolve) => (http ? http.close(() => resolve()) : resolve()));
+      state.close();
+      logger.info('driftd agent stopped');
+    },
+  };
+}
