@@ -103,5 +103,6 @@ export function loadDesiredStateSync(opts: LoadDesiredStateOptions): DesiredStat
     stacks,
     errors,
     allStackNames: folders.filter(isValidStackName),
+    ...(fleet ? { policies: { ...fleet.policies } } : {}),
   };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compareImage, imageFindings } from '../../../src/lock/compare.js';
+import { staleLockFindings, unpinnedFindings } from '../../../src/lock/findings.js';
 import type { Finding } from '../../../src/drift/model.js';
 import { container, desired, fixture, image, inventory, lockOf, SHA_A, SHA_B, SHA_C, SHA_I, SHA_J, svc } from './helpers.js';
 
@@ -54,7 +55,7 @@ describe('compareImage (platform-aware)', () => {
   });
 });
 
-describe('imageFindings', () => {
+describe('imageFindings and the lock findings', () => {
   const kinds = (fs: Finding[]): string[] => fs.map((f) => `${f.kind}:${f.service ?? '-'}`);
   const appImage = image('sha256:img-app', [`127.0.0.1:5000/driftd/app@${SHA_A}`, `127.0.0.1:5000/driftd/app@${SHA_I}`]);
   const workerImage = image('sha256:img-worker', [`127.0.0.1:5000/driftd/worker@${SHA_C}`]);
@@ -99,12 +100,15 @@ describe('imageFindings', () => {
       [svc('a', 'nginx:1.27'), svc('b', 'redis'), svc('c', 'busybox:latest'), svc('d', `alpine:3.20@${SHA_C}`)],
       lock,
     );
-    const fs = imageFindings({ stack: s, live: inventory([], []) }).filter((f) => f.kind === 'image-unpinned');
+    // drift-check leaves these to computeDrift; lock --check uses unpinnedFindings directly.
+    expect(imageFindings({ stack: s, live: inventory([], []) })).toEqual([]);
+    const fs = unpinnedFindings(s, lock, { floating: true });
     expect(kinds(fs)).toEqual(['image-unpinned:a', 'image-unpinned:b', 'image-unpinned:c']);
+    expect(kinds(unpinnedFindings(s, lock, { floating: false }))).toEqual(['image-unpinned:a', 'image-unpinned:c']);
     expect(fs[0]!.message).toBe('image nginx:1.27 of service a has no entry in locks/mix.lock.json; pin a version tag and run driftd lock');
     expect(fs[1]!.message).toContain('has no tag (means :latest)');
     expect(fs[2]!.message).toContain('has no entry in locks/mix.lock.json and uses the floating tag :latest');
-    const nolock = imageFindings({ stack: desired('n', [svc('a', 'nginx:1.27')]), live: inventory([], []) });
+    const nolock = unpinnedFindings(desired('n', [svc('a', 'nginx:1.27')]), undefined, { floating: true });
     expect(nolock.map((f) => f.message)).toEqual(['image nginx:1.27 of service a is not locked (no locks/n.lock.json); pin a version tag and run driftd lock']);
   });
 
@@ -117,7 +121,8 @@ describe('imageFindings', () => {
   it('lock-stale when the compose inputs changed or the lock pins images no service uses', () => {
     const lock = lockOf('web', { '127.0.0.1:5000/driftd/app:1.0': { digest: SHA_A }, 'old:1': { digest: SHA_B } }, 'e'.repeat(64));
     const s = desired('web', [svc('app', '127.0.0.1:5000/driftd/app:1.0')], lock);
-    const fs = imageFindings({ stack: s, live: inventory([], []) });
+    expect(imageFindings({ stack: s, live: inventory([], []) })).toEqual([]);
+    const fs = staleLockFindings(s, lock);
     expect(kinds(fs)).toEqual(['lock-stale:-', 'lock-stale:-']);
     expect(fs[0]!.message).toContain('locks/web.lock.json was made for other compose inputs (composeSha256 eeeeeeeeeeee…, now ffffffffffff…)');
     expect(fs[1]!.message).toContain('pins old:1, which no service of the stack uses');
