@@ -112,7 +112,7 @@ export const COMMANDS: CommandSpec[] = [
     name: 'lock',
     description: 'resolve image tags to digests and write locks/; --check only reports',
     options: (c) => stackOption(c).option('--check', 'report stale or outdated locks, write nothing').option('--offline', 'use local image digests when the registry is unreachable').option('--json', 'JSON output'),
-    load: pending('lock'),
+    load: async () => (await import('./commands/lock.js')).handler,
   },
   { name: 'export', description: 'write a runtime export now', options: (c) => c.option('--json', 'JSON output'), load: async () => (await import('./commands/export.js')).handler },
   {
@@ -126,7 +126,7 @@ export const COMMANDS: CommandSpec[] = [
     args: '[path]',
     description: 'lint a desired-state repo; exit 0 clean, 2 findings, 1 error',
     options: (c) => c.option('--json', 'JSON output'),
-    load: pending('validate'),
+    load: async () => (await import('./commands/validate.js')).handler,
   },
 ];
 

@@ -7,6 +7,9 @@ import { createDockerClient, pingDocker, type DockerConnection } from '../live/d
 import { collectInventory } from '../live/inventory.js';
 import type { LiveInventory } from '../live/model.js';
 import { imageFindings } from '../lock/compare.js';
+import { createCredentialSource } from '../lock/docker-auth.js';
+import { registryDigests } from '../lock/outdated.js';
+import { createDigestResolver } from '../lock/resolver.js';
 import { buildExportFiles } from '../report/export-files.js';
 import { writeRuntimeExport } from '../report/runtime-export.js';
 import type { FileChange } from '../source/index.js';
@@ -14,7 +17,7 @@ import type { StateStore } from '../state/index.js';
 import type { Logger } from '../util/logger.js';
 import { VERSION } from '../version.js';
 import { loadTarget, openSource, type Target } from './target.js';
-import { openStateIfPresent } from './state-access.js';
+import { openStateForCaching } from './state-access.js';
 
 export interface DriftCheckOptions {
   config: ResolvedConfig;
@@ -105,7 +108,7 @@ export async function driftCheck(opts: DriftCheckOptions): Promise<DriftCheckRes
 
   const conn = opts.docker ?? createDockerClient(config);
   await pingDocker(conn.docker, conn.address);
-  const state = openStateIfPresent(config.dataDir);
+  const state = openStateForCaching(config.dataDir);
   try {
     let t = Date.now();
     const pins = state?.pins().map((p) => ({ ...(p.stack ? { stack: p.stack } : {}), tag: p.tag })) ?? [];
@@ -121,8 +124,16 @@ export async function driftCheck(opts: DriftCheckOptions): Promise<DriftCheckRes
 
     const deployed = deployedRevisions(state, target.desired.stacks);
     const changes = await revisionChanges(target, deployed, logger);
+    const registry = await registryDigests({
+      stacks: target.desired.stacks,
+      resolver: createDigestResolver({ docker: conn.docker, credentials: createCredentialSource(), logger }),
+      ...(state && !state.readonly ? { cache: state } : {}),
+      intervalMs: config.outdatedCheckIntervalMs,
+      logger,
+    });
+    for (const e of registry.errors) logger.warn({ image: e.image }, `image-outdated not checked: ${e.message}`);
     const imageChecks: Record<string, Finding[]> = {};
-    for (const stack of target.desired.stacks) imageChecks[stack.name] = imageFindings({ stack, live: inventory });
+    for (const stack of target.desired.stacks) imageChecks[stack.name] = imageFindings({ stack, live: inventory, registryDigests: registry.digests });
     const knownStacks = [...new Set(inventory.containers.map((c) => c.labels['io.driftd.stack']).filter((s): s is string => !!s))];
     const drift = computeDrift({
       desired: target.desired,

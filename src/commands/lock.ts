@@ -11,7 +11,7 @@ import { describeError, isDriftdError } from '../errors/index.js';
 import type { Logger } from '../util/logger.js';
 import { createCredentialSource, type CredentialSource } from '../lock/docker-auth.js';
 import type { DigestCache } from '../lock/digest-cache.js';
-import { outdatedFindings, stackImages, staleLockFindings, unpinnedFindings, type RegistryDigest } from '../lock/findings.js';
+import { outdatedFindings, registryDigestOf, stackImages, staleLockFindings, unpinnedFindings, type RegistryDigest } from '../lock/findings.js';
 import { normalizeImageRef } from '../lock/image-ref.js';
 import { findLockEntry, lockFilePath, readLockFile, writeLockFile } from '../lock/lock-file.js';
 import { formatPlatform } from '../lock/platform.js';
@@ -79,7 +79,7 @@ async function remember(resolver: DigestResolver, cache: DigestCache | undefined
   const platform = formatPlatform(await resolver.platform());
   for (const [image, r] of resolved) {
     if (r.source !== 'registry') continue;
-    cache.putCachedDigest({ imageRef: normalizeImageRef(image), platform, digest: r.digest, ...(r.indexDigest ? { indexDigest: r.indexDigest } : {}) });
+    cache.putCachedDigest({ imageRef: normalizeImageRef(image), platform, ...registryDigestOf(r) });
   }
 }
 
@@ -88,7 +88,7 @@ function buildLock(stack: DesiredStack, resolved: Map<string, ResolvedImage>): L
   for (const [image] of stackImages(stack)) {
     const r = resolved.get(image);
     if (!r) continue;
-    images[image] = { digest: r.digest, platform: r.platform, ...(r.indexDigest ? { indexDigest: r.indexDigest } : {}) };
+    images[image] = { ...registryDigestOf(r), platform: r.platform };
   }
   return { version: 1, stack: stack.name, composeSha256: stack.composeSha256, images };
 }
@@ -141,7 +141,7 @@ async function checkLocks(opts: LockOptions, resolver: DigestResolver): Promise<
     return true;
   });
   await remember(resolver, opts.cache, resolved);
-  const now = new Map<string, RegistryDigest>([...resolved].map(([image, r]) => [image, { digest: r.digest, ...(r.indexDigest ? { indexDigest: r.indexDigest } : {}) }]));
+  const now = new Map<string, RegistryDigest>([...resolved].map(([image, r]) => [image, registryDigestOf(r)]));
 
   return opts.desired.map((stack): LockStackResult => {
     const file = lockFilePath(stack.name);

@@ -13,3 +13,15 @@ export function openStateIfPresent(dataDir: string): StateStore | undefined {
     throw e;
   }
 }
+
+/**
+ * drift-check writes only caches (registry answers): open read-write when the data dir allows it,
+ * else fall back to read-only (or nothing) so a read-only data dir never breaks a report.
+ */
+export function openStateForCaching(dataDir: string): StateStore | undefined {
+  try {
+    return openState(dataDir);
+  } catch {
+    return openStateIfPresent(dataDir);
+  }
+}

@@ -20,7 +20,7 @@ export interface LoadDesiredStateOptions {
 }
 
 /** Folder names under stacks/ (directories and symlinks; loadStack refuses the latter). */
-function stackFolders(root: string): string[] {
+export function stackFolders(root: string): string[] {
   try {
     const entries = readdirSync(path.join(root, 'stacks'), { withFileTypes: true });
     return entries.filter((e) => e.isDirectory() || e.isSymbolicLink()).map((e) => e.name).sort();

@@ -5,7 +5,7 @@
 import type { DesiredService, DesiredStack, DesiredState, StackLoadError } from '../compose/model.js';
 import { LABEL_REF, LABEL_REVISION, LABEL_STACK } from '../compose/render.js';
 import { COMPOSE_LABELS } from '../live/inspect-mapper.js';
-import { isFloatingRef, parseImageRef } from '../lock/image-ref.js';
+import { unpinnedFindings } from '../lock/findings.js';
 import type { LiveContainer, LiveInventory } from '../live/model.js';
 import { compareContainer, type FieldDrift } from './config-drift.js';
 import { oneShotServices } from './compose-names.js';
@@ -104,32 +104,8 @@ function lockFindings(stack: DesiredStack, out: FindingList): void {
       live: stack.lock.composeSha256,
     });
   }
-  for (const service of stack.services) {
-    if (service.pinnedImage !== undefined) continue;
-    let floating: boolean;
-    try {
-      const ref = parseImageRef(service.image);
-      if (ref.digest !== undefined) continue;
-      floating = isFloatingRef(ref);
-    } catch {
-      floating = true;
-    }
-    const reason = floating
-      ? `uses "${service.image}", a tag that can move`
-      : stack.lock
-        ? `uses "${service.image}", which has no entry in ${lockFile}`
-        : undefined;
-    // A tagged image in a stack that has no lock at all is a choice, not a finding.
-    if (reason === undefined) continue;
-    out.add({
-      kind: 'image-unpinned',
-      service: service.name,
-      severity: 'warning',
-      message: `service ${service.name} ${reason}; pin a version and run "driftd lock --stack ${stack.name}"`,
-      desired: 'name:tag@digest',
-      live: service.image,
-    });
-  }
+  // One definition of "unpinned" for drift-check and `lock --check` (DESIGN §3: no lock entry, :latest, or no tag).
+  for (const { stack: _stack, ...f } of unpinnedFindings(stack, stack.lock, { floating: true })) out.add(f);
 }
 
 function revisionFinding(

@@ -14,6 +14,11 @@ export interface RegistryDigest {
   indexDigest?: string | undefined;
 }
 
+/** The part of a resolution that says what the tag points at. */
+export function registryDigestOf(r: RegistryDigest): RegistryDigest {
+  return { digest: r.digest, ...(r.indexDigest ? { indexDigest: r.indexDigest } : {}) };
+}
+
 /** Registry answers by image reference (any spelling of the reference finds its answer). */
 export type RegistryDigests = ReadonlyMap<string, RegistryDigest>;
 

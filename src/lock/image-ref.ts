@@ -111,13 +111,6 @@ export function normalizeImageRef(ref: string): string {
   return formatFull(parseImageRef(ref));
 }
 
-/** `name:tag@digest` in familiar form (an implicit :latest made explicit), for deploying exactly what was locked. */
-export function pinImageRef(ref: string, digest: string): string {
-  const parsed = parseImageRef(ref);
-  const tag = effectiveTag(parsed);
-  return formatFamiliar({ ...parsed, ...(tag !== undefined ? { tag } : {}), digest });
-}
-
 /** True for `:latest` and for references with neither tag nor digest (DESIGN §3 image-unpinned). */
 export function isFloatingRef(ref: ImageRef): boolean {
   return ref.digest === undefined && effectiveTag(ref) === DEFAULT_TAG;

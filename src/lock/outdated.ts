@@ -7,7 +7,7 @@ import type { DesiredStack } from '../compose/model.js';
 import { describeError, isDriftdError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import type { DigestCache } from './digest-cache.js';
-import { stackImages, type RegistryDigest } from './findings.js';
+import { registryDigestOf, stackImages, type RegistryDigest } from './findings.js';
 import { findLockEntry } from './lock-file.js';
 import { normalizeImageRef } from './image-ref.js';
 import { formatPlatform } from './platform.js';
@@ -51,14 +51,14 @@ export async function registryDigests(opts: RegistryDigestsOptions): Promise<Reg
     const key = normalizeImageRef(image);
     const hit = opts.cache?.getCachedDigest(key, platform, intervalMs, now());
     if (hit) {
-      result.digests.set(image, { digest: hit.digest, ...(hit.indexDigest ? { indexDigest: hit.indexDigest } : {}) });
+      result.digests.set(image, registryDigestOf(hit));
       result.cached += 1;
       continue;
     }
     try {
       const resolved = await opts.resolver.resolve(image);
       if (resolved.source !== 'registry') continue;
-      const answer = { digest: resolved.digest, ...(resolved.indexDigest ? { indexDigest: resolved.indexDigest } : {}) };
+      const answer = registryDigestOf(resolved);
       result.digests.set(image, answer);
       result.fetched += 1;
       opts.cache?.putCachedDigest({ imageRef: key, platform, ...answer });

@@ -25,16 +25,6 @@ export function formatPlatform(p: Platform): string {
   return [n.os, n.architecture, n.variant].filter((s) => s !== undefined).join('/');
 }
 
-export function parsePlatform(text: string): Platform | undefined {
-  const [os, architecture, variant, extra] = text.split('/');
-  if (!os || !architecture || extra !== undefined) return undefined;
-  return normalizePlatform({ os, architecture, ...(variant ? { variant } : {}) });
-}
-
-export function samePlatform(a: Platform, b: Platform): boolean {
-  return formatPlatform(a) === formatPlatform(b);
-}
-
 /**
  * The host platform as the engine reports it: `version()` gives Os/Arch, `info()` the kernel's
  * machine name ("armv7l"), which is the only place the arm variant shows.

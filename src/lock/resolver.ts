@@ -6,7 +6,7 @@
 import type Dockerode from 'dockerode';
 import { z } from 'zod';
 import { DriftdError, isDriftdError } from '../errors/index.js';
-import { dockerAddress, toDockerError } from '../live/docker-call.js';
+import { dockerAddress, parseDockerResponse, toDockerError } from '../live/docker-call.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { toAuthConfig, type CredentialSource } from './docker-auth.js';
 import {
@@ -99,7 +99,7 @@ export function createDigestResolver(opts: ResolverOptions): DigestResolver {
       } catch (e) {
         throw toDockerError(e, 'version/info', address);
       }
-      const parsed = engineFactsSchema.parse(raw);
+      const parsed = parseDockerResponse(engineFactsSchema, raw, 'version/info', address);
       const insecure = new Set(
         Object.entries(parsed.info.RegistryConfig?.IndexConfigs ?? {})
           .filter(([, c]) => c.Secure === false)
@@ -155,7 +155,7 @@ export function createDigestResolver(opts: ResolverOptions): DigestResolver {
       if (dockerError.code === 'DockerUnreachable') throw dockerError;
       throw await registryFailure(ref, image, reason, `there is no local copy of ${image} to lock offline either; pull it first`, e);
     }
-    const local = localImageSchema.parse(raw);
+    const local = parseDockerResponse(localImageSchema, raw, 'image inspect', address);
     const repoDigests = (local.RepoDigests ?? []).map(parseRepoDigest).filter((d) => d !== undefined && sameRepository(d, ref));
     const digest = ref.digest ?? repoDigests[0]?.digest;
     if (digest === undefined) {
@@ -193,7 +193,7 @@ export function createDigestResolver(opts: ResolverOptions): DigestResolver {
     async platform() {
       return (await engineFacts()).platform;
     },
-    resolve(image) {
+    async resolve(image) {
       const key = normalizeImageRef(image);
       let hit = memo.get(key);
       if (!hit) {

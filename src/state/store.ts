@@ -56,6 +56,11 @@ export interface IntegrityResult {
  */
 export class StateStore {
   readonly file: string;
+
+  /** True when opened read-only (writes would fail). */
+  get readonly(): boolean {
+    return this.#db.readonly;
+  }
   readonly #db: Database.Database;
   readonly #now: () => Date;
   readonly #owner = processIdentity();

@@ -8,6 +8,7 @@ import {
   type DistributionAnswer,
 } from '../../../src/lock/distribution.js';
 import { parseIndex } from '../../../src/lock/registry-http.js';
+import { sha256 } from '../../../src/util/hash.js';
 import { fixture, fixtureText } from './helpers.js';
 
 // Recorded from dockerd 20.10 and the distribution v2 registry of the test environment:
@@ -60,6 +61,11 @@ describe('interpretDistribution (recorded engine answers)', () => {
 });
 
 describe('resolveFromIndex (recorded registry bodies)', () => {
+  it('the recorded bodies are byte-exact: they hash to the digests the registry gave them', () => {
+    expect(`sha256:${sha256(fixtureText('registry-manifest-list.json'))}`).toBe(MANIFEST_LIST);
+    expect(`sha256:${sha256(fixtureText('registry-oci-index.json'))}`).toBe(OCI_INDEX);
+  });
+
   it.each([
     ['registry-manifest-list.json', MANIFEST_LIST],
     ['registry-oci-index.json', OCI_INDEX],

@@ -9,7 +9,6 @@ import {
   normalizeImageRef,
   parseImageRef,
   parseRepoDigest,
-  pinImageRef,
   sameRepository,
 } from '../../../src/lock/image-ref.js';
 
@@ -86,12 +85,6 @@ describe('names and tags', () => {
     expect(familiarName(ref)).toBe(familiar);
     expect(effectiveTag(ref)).toBe(tag);
     expect(isFloatingRef(ref)).toBe(floating);
-  });
-
-  it('pins a reference to a digest in familiar form', () => {
-    expect(pinImageRef('nginx:1.27', D)).toBe(`nginx:1.27@${D}`);
-    expect(pinImageRef('docker.io/library/nginx', D)).toBe(`nginx:latest@${D}`);
-    expect(pinImageRef('127.0.0.1:5000/driftd/app:1.0', D)).toBe(`127.0.0.1:5000/driftd/app:1.0@${D}`);
   });
 
   it('compares repositories across spellings and parses repo digests', () => {
