@@ -1,3 +1,4 @@
+import { loadStack } from '../compose/index.js';
 import type { DesiredStack, DesiredState } from '../compose/model.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { computeDrift, type DeployedRevision } from '../drift/compute-drift.js';
@@ -85,6 +86,44 @@ async function revisionChanges(target: Target, deployed: Record<string, Deployed
   return out;
 }
 
+/**
+ * A stack behind its target is compared field by field with the revision it runs: the new tag then
+ * shows as revision-behind (with the diff), and config-drift keeps meaning "changed by hand".
+ */
+async function withDeployedVersions(
+  target: Target,
+  deployed: Record<string, DeployedRevision>,
+  changes: Record<string, FileChange[]>,
+  config: ResolvedConfig,
+  logger: Logger,
+): Promise<DesiredState> {
+  const stacks: DesiredStack[] = [];
+  for (const stack of target.desired.stacks) {
+    const from = deployed[stack.name]?.revision;
+    if (!from || !changes[stack.name]?.length) {
+      stacks.push(stack);
+      continue;
+    }
+    try {
+      const snapshot = await target.source.materialize(from);
+      stacks.push(
+        await loadStack({
+          root: snapshot.dir,
+          name: stack.name,
+          envDir: config.envDir,
+          allowProcessEnv: config.allowProcessEnv,
+          maxFileBytes: config.validate.maxFileBytes,
+          policy: stack.policy,
+        }),
+      );
+    } catch (e) {
+      logger.debug({ stack: stack.name, err: (e as Error).message }, 'comparing with the target revision: the deployed one cannot be loaded');
+      stacks.push(stack);
+    }
+  }
+  return { ...target.desired, stacks };
+}
+
 function deployedRevisions(state: StateStore | undefined, stacks: readonly DesiredStack[]): Record<string, DeployedRevision> {
   const out: Record<string, DeployedRevision> = {};
   if (!state) return out;
@@ -135,8 +174,9 @@ export async function driftCheck(opts: DriftCheckOptions): Promise<DriftCheckRes
     const imageChecks: Record<string, Finding[]> = {};
     for (const stack of target.desired.stacks) imageChecks[stack.name] = imageFindings({ stack, live: inventory, registryDigests: registry.digests });
     const knownStacks = [...new Set(inventory.containers.map((c) => c.labels['io.driftd.stack']).filter((s): s is string => !!s))];
+    const compared = await withDeployedVersions(target, deployed, changes, config, logger);
     const drift = computeDrift({
-      desired: target.desired,
+      desired: compared,
       live: inventory,
       deployed,
       revisionChanges: changes,
