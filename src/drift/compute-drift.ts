@@ -5,7 +5,7 @@
 import type { DesiredService, DesiredStack, DesiredState, StackLoadError } from '../compose/model.js';
 import { LABEL_REF, LABEL_REVISION, LABEL_STACK } from '../compose/render.js';
 import { COMPOSE_LABELS } from '../live/inspect-mapper.js';
-import { unpinnedFindings } from '../lock/findings.js';
+import { staleLockFindings, unpinnedFindings } from '../lock/findings.js';
 import type { LiveContainer, LiveInventory } from '../live/model.js';
 import { compareContainer, type FieldDrift } from './config-drift.js';
 import { oneShotServices } from './compose-names.js';
@@ -93,19 +93,10 @@ class FindingList {
 
 // ---------------------------------------------------------------------- repo-side findings
 
+/** lock-stale and image-unpinned: the same definitions as `driftd lock --check` (DESIGN §3). */
 function lockFindings(stack: DesiredStack, out: FindingList): void {
-  const lockFile = `locks/${stack.name}.lock.json`;
-  if (stack.lock && stack.lock.composeSha256 !== stack.composeSha256) {
-    out.add({
-      kind: 'lock-stale',
-      severity: 'warning',
-      message: `${lockFile} was written for other compose inputs; run "driftd lock --stack ${stack.name}" to refresh it`,
-      desired: stack.composeSha256,
-      live: stack.lock.composeSha256,
-    });
-  }
-  // One definition of "unpinned" for drift-check and `lock --check` (DESIGN §3: no lock entry, :latest, or no tag).
-  for (const { stack: _stack, ...f } of unpinnedFindings(stack, stack.lock, { floating: true })) out.add(f);
+  const found = [...(stack.lock ? staleLockFindings(stack, stack.lock) : []), ...unpinnedFindings(stack, stack.lock, { floating: true })];
+  for (const { stack: _stack, ...f } of found) out.add(f);
 }
 
 function revisionFinding(

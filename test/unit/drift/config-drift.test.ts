@@ -6,13 +6,13 @@ import type { LiveContainer, LiveContainerConfig, LiveImageDefaults } from '../.
 import { redactValue } from '../../../src/util/redact.js';
 import {
   desiredService,
-  desiredStack,
   desiredState,
   ENV_FILE_SECRET,
   imageDefaults,
   inventory,
   liveConfig,
   liveContainer,
+  lockedStack,
   SECRET,
   WORKDIR,
 } from './fixtures.js';
@@ -26,12 +26,12 @@ interface Case {
   image?: Partial<LiveImageDefaults> | null;
   /** config-drift fields expected, in order; [] = none. */
   fields: string[];
-  /** Other finding kinds expected. */
+  /** Other finding kinds expected (the stack is locked: image-unpinned only for a floating reference). */
   kinds?: string[];
 }
 
 function run(c: Case): Finding[] {
-  const stack = desiredStack({ services: [desiredService(c.service)], ...c.stack });
+  const stack = lockedStack({ services: [desiredService(c.service)], ...c.stack });
   const container = liveContainer(c.container, c.config);
   const images = c.image === null ? [] : [imageDefaults(c.image ?? {})];
   const result = computeDrift({ desired: desiredState([stack]), live: inventory([container], images) });
@@ -199,7 +199,7 @@ describe('config drift, field by field', () => {
   it('without the working dir label, relative bind sources are compared by target only', () => {
     const labels = { ...liveContainer().labels };
     delete labels['com.docker.compose.project.working_dir'];
-    const stack = desiredStack();
+    const stack = lockedStack();
     const container = liveContainer({ labels }, { mounts: liveConfig().mounts.map((m) => (m.type === 'bind' ? { ...m, source: '/somewhere/conf' } : m)) });
     const live = inventory([container]);
     delete live.projects.shop!.workingDir;
@@ -214,7 +214,7 @@ describe('config drift, field by field', () => {
   ])('network_mode %s against container:<id of %s>', (mode, targetName, targetService, fields) => {
     const db = desiredService({ name: 'db', ports: [], mounts: [], labels: {}, raw: {} });
     const cache = desiredService({ name: 'cache', ports: [], mounts: [], labels: {}, raw: {} });
-    const stack = desiredStack({ services: [desiredService({ networkMode: mode, networks: [] }), db, cache] });
+    const stack = lockedStack({ services: [desiredService({ networkMode: mode, networks: [] }), db, cache] });
     const targetId = 'd'.repeat(64);
     const web = liveContainer({}, { networks: [], networkMode: `container:${targetId}` });
     const target = liveContainer({ id: targetId, name: targetName, service: targetService }, { ports: [], mounts: liveConfig().mounts.filter((m) => m.target === '/cache') });
@@ -226,7 +226,7 @@ describe('config drift, field by field', () => {
   });
 
   it('replicas that drifted the same way give one finding naming both containers', () => {
-    const stack = desiredStack({ services: [desiredService({ replicas: 2 })] });
+    const stack = lockedStack({ services: [desiredService({ replicas: 2 })] });
     const a = liveContainer({ name: 'shop_web_1' }, { privileged: true });
     const b = liveContainer({ name: 'shop_web_2', number: 2 }, { privileged: true });
     const result = computeDrift({ desired: desiredState([stack]), live: inventory([a, b]) });

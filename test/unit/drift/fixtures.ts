@@ -46,6 +46,17 @@ export function desiredStack(over: Partial<DesiredStack> = {}): DesiredStack {
   };
 }
 
+/**
+ * desiredStack() with the lock `driftd lock` would write for it (every service image pinned, same
+ * compose inputs), so DESIGN §3 leaves only floating references (`:latest`, no tag) image-unpinned.
+ * Config comparison reads the services, not the lock: pinnedImage stays whatever `over` says.
+ */
+export function lockedStack(over: Partial<DesiredStack> = {}): DesiredStack {
+  const stack = desiredStack(over);
+  const images = Object.fromEntries(stack.services.map((s) => [s.image, { digest: `sha256:${'d'.repeat(64)}` }]));
+  return { ...stack, lock: stack.lock ?? { version: 1, stack: stack.name, composeSha256: stack.composeSha256, images } };
+}
+
 export function desiredState(stacks: DesiredStack[] = [desiredStack()], over: Partial<DesiredState> = {}): DesiredState {
   return {
     host: 'web-01',
