@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { describeError, isDriftdError, notImplemented } from '../errors/index.js';
+import { describeError, isDriftdError } from '../errors/index.js';
 import type { GlobalFlags } from '../config/resolve.js';
 import { createContext, type Handler } from './context.js';
 import { VERSION } from '../version.js';
@@ -51,9 +51,6 @@ interface CommandSpec {
   options?: (cmd: Command) => Command;
   load: () => Promise<Handler>;
 }
-
-const pending = (name: string) => (): Promise<Handler> =>
-  Promise.resolve(() => Promise.reject(notImplemented(name)));
 
 const stackOption = (cmd: Command): Command => cmd.option('--stack <name>', 'limit to this stack (repeatable)', collect);
 

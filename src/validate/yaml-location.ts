@@ -17,12 +17,17 @@ function deref(doc: Document, node: unknown): unknown {
   return isAlias(node) ? node.resolve(doc) : node;
 }
 
+/** `<<` (the yaml package turns it into a symbol when merge keys are on). */
+function isMergeKey(key: unknown): boolean {
+  return isScalar(key) && (key.value === '<<' || typeof key.value === 'symbol');
+}
+
 function findPair(doc: Document, map: YAMLMap, key: string, seen = new Set<unknown>()): Pair | undefined {
   if (seen.has(map)) return undefined;
   seen.add(map);
-  for (const pair of map.items) if (isScalar(pair.key) && String(pair.key.value) === key) return pair;
+  for (const pair of map.items) if (!isMergeKey(pair.key) && isScalar(pair.key) && String(pair.key.value) === key) return pair;
   for (const pair of map.items) {
-    if (!isScalar(pair.key) || pair.key.value !== '<<') continue;
+    if (!isMergeKey(pair.key)) continue;
     const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
     for (const source of sources) {
       const target = deref(doc, source);
@@ -37,12 +42,19 @@ interface Walk {
   /** How many segments of the path were found. */
   depth: number;
   line?: number;
+  /** Offset where the found key's value (or the found item) ends. */
+  end?: number;
   node: unknown;
+}
+
+function endOf(node: unknown): number | undefined {
+  return isNode(node) ? node.range?.[1] : undefined;
 }
 
 function walk(y: YamlFile, path: readonly Segment[]): Walk {
   let node: unknown = y.doc.contents;
   let line: number | undefined;
+  let end: number | undefined;
   let depth = 0;
   for (const seg of path) {
     node = deref(y.doc, node);
@@ -51,17 +63,19 @@ function walk(y: YamlFile, path: readonly Segment[]): Walk {
       if (!pair) break;
       const start = isNode(pair.key) ? pair.key.range?.[0] : undefined;
       if (start !== undefined) line = lineAt(y, start);
+      end = endOf(pair.value) ?? endOf(pair.key);
       node = pair.value;
     } else if (isSeq(node)) {
       const item: unknown = node.items[Number(seg)];
       if (item === undefined) break;
       const start = isNode(item) ? item.range?.[0] : undefined;
       if (start !== undefined) line = lineAt(y, start);
+      end = endOf(item);
       node = item;
     } else break;
     depth++;
   }
-  return { depth, node, ...(line !== undefined ? { line } : {}) };
+  return { depth, node, ...(line !== undefined ? { line } : {}), ...(end !== undefined ? { end } : {}) };
 }
 
 function at(y: YamlFile, line: number | undefined): Location {
@@ -71,6 +85,15 @@ function at(y: YamlFile, line: number | undefined): Location {
 /** Line of the key (or item) at `path` in one file, or of its deepest written parent. */
 export function lineOfKey(y: YamlFile, path: readonly Segment[]): number | undefined {
   return walk(y, path).line;
+}
+
+/** Lines from the key at `path` (or its deepest written parent) to the end of its value. */
+export function spanOfKey(y: YamlFile, path: readonly Segment[]): { line: number; endLine: number } | undefined {
+  const w = walk(y, path);
+  if (w.line === undefined) return undefined;
+  // A block value's range ends at the start of the next line: step back one character.
+  const endLine = w.end !== undefined && w.end > 0 ? lineAt(y, w.end - 1) : w.line;
+  return { line: w.line, endLine: Math.max(w.line, endLine) };
 }
 
 /**
