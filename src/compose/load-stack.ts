@@ -58,7 +58,7 @@ function checkTopLevel(model: Model, stack: string): void {
 }
 
 /** Picks the file and line for a model path: the file that defines the longest prefix, later files winning ties. */
-export function locator(files: YamlFile[]): (p: (string | number)[]) => Where {
+function locator(files: YamlFile[]): (p: (string | number)[]) => Where {
   return (p) => {
     let best: Where = {};
     let bestDepth = -1;
