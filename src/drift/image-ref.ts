@@ -2,15 +2,8 @@
  * Image reference comparison for config drift, on top of the engine-compatible parser in
  * src/lock/image-ref: "nginx", "nginx:latest" and "docker.io/library/nginx:latest" are one image.
  */
-import { effectiveTag, parseImageRef, parseRepoDigest, sameRepository, type ImageRef } from '../lock/image-ref.js';
+import { effectiveTag, parseRepoDigest, sameRepository, tryParseImageRef } from '../lock/image-ref.js';
 
-function tryParse(ref: string): ImageRef | undefined {
-  try {
-    return parseImageRef(ref);
-  } catch {
-    return undefined;
-  }
-}
 
 /** Config.Image holds an image ID when a container was created from one. */
 export function isImageId(ref: string): boolean {
@@ -23,8 +16,8 @@ export function isImageId(ref: string): boolean {
  * business, decided from repo digests, not from the text of the reference).
  */
 export function sameImageRef(a: string, b: string): boolean {
-  const x = tryParse(a);
-  const y = tryParse(b);
+  const x = tryParseImageRef(a);
+  const y = tryParseImageRef(b);
   if (!x || !y) return a === b;
   if (!sameRepository(x, y)) return false;
   const tx = effectiveTag(x);
@@ -35,7 +28,7 @@ export function sameImageRef(a: string, b: string): boolean {
 
 /** Does an image (by its repo tags and digests) answer to the reference? */
 export function imageCarriesRef(ref: string, repoTags: readonly string[], repoDigests: readonly string[]): boolean {
-  const r = tryParse(ref);
+  const r = tryParseImageRef(ref);
   if (!r) return false;
   if (r.digest !== undefined) {
     return repoDigests.some((entry) => {

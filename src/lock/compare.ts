@@ -7,7 +7,7 @@ import type { DesiredStack, LockEntry } from '../compose/model.js';
 import type { Finding } from '../drift/model.js';
 import type { LiveContainer, LiveImageDefaults, LiveInventory } from '../live/model.js';
 import { governingEntry, outdatedFindings, shortDigest, stackImages, type RegistryDigests } from './findings.js';
-import { familiarName, parseImageRef, parseRepoDigest, sameRepository, type ImageRef } from './image-ref.js';
+import { familiarName, parseRepoDigest, sameRepository, tryParseImageRef } from './image-ref.js';
 import { formatPlatform } from './platform.js';
 
 export type ImageComparison = 'match' | 'drift' | 'unknown';
@@ -22,13 +22,6 @@ export interface CompareImageInput {
   image?: string;
 }
 
-function tryParse(ref: string): ImageRef | undefined {
-  try {
-    return parseImageRef(ref);
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * match: the container's image carries the lock's platform digest or index digest for the locked
@@ -38,8 +31,8 @@ function tryParse(ref: string): ImageRef | undefined {
  */
 export function compareImage(input: CompareImageInput): ImageComparison {
   const locked = new Set([input.lockEntry.digest, ...(input.lockEntry.indexDigest ? [input.lockEntry.indexDigest] : [])]);
-  const container = tryParse(input.containerImageRef);
-  const repo = (input.image !== undefined ? tryParse(input.image) : undefined) ?? container;
+  const container = tryParseImageRef(input.containerImageRef);
+  const repo = (input.image !== undefined ? tryParseImageRef(input.image) : undefined) ?? container;
   if (!repo) return 'unknown';
   const all = input.liveImage?.repoDigests ?? [];
   const evidence = all.map(parseRepoDigest).flatMap((d) => (d !== undefined && sameRepository(d, repo) ? [d.digest] : []));

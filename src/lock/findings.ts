@@ -6,7 +6,7 @@
 import type { DesiredService, DesiredStack, LockEntry, LockFile } from '../compose/model.js';
 import type { Finding } from '../drift/model.js';
 import { findLockEntry, lockFilePath } from './lock-file.js';
-import { effectiveTag, isFloatingRef, normalizeImageRef, parseImageRef, type ImageRef } from './image-ref.js';
+import { effectiveTag, isFloatingRef, normalizeImageRef, tryParseImageRef } from './image-ref.js';
 
 /** What a registry says a tag resolves to now. */
 export interface RegistryDigest {
@@ -25,14 +25,6 @@ export type RegistryDigests = ReadonlyMap<string, RegistryDigest>;
 export function shortDigest(digest: string): string {
   const [algo, hex] = digest.split(':');
   return hex === undefined ? digest : `${algo}:${hex.slice(0, 12)}`;
-}
-
-function tryParse(ref: string): ImageRef | undefined {
-  try {
-    return parseImageRef(ref);
-  } catch {
-    return undefined;
-  }
 }
 
 function tryNormalize(ref: string): string | undefined {
@@ -79,7 +71,7 @@ export function stackImages(stack: DesiredStack): [string, DesiredService[]][] {
 export function governingEntry(lock: LockFile | undefined, image: string): LockEntry | undefined {
   const entry = findLockEntry(lock, image);
   if (entry) return entry;
-  const digest = tryParse(image)?.digest;
+  const digest = tryParseImageRef(image)?.digest;
   return digest !== undefined ? { digest } : undefined;
 }
 
@@ -125,7 +117,7 @@ export function unpinnedFindings(stack: DesiredStack, lock: LockFile | undefined
   const findings: Finding[] = [];
   for (const service of stack.services) {
     if (service.image === '') continue;
-    const parsed = tryParse(service.image);
+    const parsed = tryParseImageRef(service.image);
     const reasons: string[] = [];
     if (!governingEntry(lock, service.image)) {
       reasons.push(lock ? `has no entry in ${lockFilePath(stack.name)}` : `is not locked (no ${lockFilePath(stack.name)})`);

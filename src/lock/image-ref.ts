@@ -75,6 +75,15 @@ export function parseImageRef(ref: string): ImageRef {
   return { registry, repository, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) };
 }
 
+/** parseImageRef for callers that treat an unparseable reference as "no evidence" rather than an error. */
+export function tryParseImageRef(ref: string): ImageRef | undefined {
+  try {
+    return parseImageRef(ref);
+  } catch {
+    return undefined;
+  }
+}
+
 /** "docker.io/library/nginx", "127.0.0.1:5000/driftd/app": the repository with its registry. */
 export function fullName(ref: ImageRef): string {
   return `${ref.registry}/${ref.repository}`;
