@@ -18,6 +18,7 @@ import { collectInventory } from '../../../src/live/inventory.js';
 import type { LiveInventory } from '../../../src/live/model.js';
 import { loadRecording, RecordedDocker, type Recording } from '../live/recorded-docker.js';
 import { desiredState } from './fixtures.js';
+import { makeService } from '../../support/desired-model.js';
 
 const PROJECT = 'driftdfx';
 const DB_PASSWORD = 'hunter2-planted-secret';
@@ -25,20 +26,7 @@ const FROM_FILE = 'from-env-file-value-42';
 const APP_HEALTH = ['CMD', 'wget', '-q', '-O-', 'http://127.0.0.1:8080/'];
 
 function service(over: Partial<DesiredService> & Pick<DesiredService, 'name' | 'image'>): DesiredService {
-  return {
-    environment: {},
-    secretEnvKeys: [],
-    ports: [],
-    mounts: [],
-    labels: {},
-    networks: ['default'],
-    privileged: false,
-    replicas: 1,
-    mountedFiles: [],
-    configHash: `hash-${over.name}`,
-    raw: {},
-    ...over,
-  };
+  return makeService(over);
 }
 
 function fixtureStack(web: Partial<DesiredService> = {}): DesiredStack {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { DesiredService, DesiredStack, LockFile } from '../../../src/compose/model.js';
 import type { LiveContainer, LiveImageDefaults, LiveInventory } from '../../../src/live/model.js';
+import { makeService } from '../../support/desired-model.js';
 
 /** A recorded JSON fixture (test/unit/lock/fixtures), parsed. */
 export function fixture<T = unknown>(name: string): T {
@@ -19,21 +20,7 @@ export const SHA_J = `sha256:${'2'.repeat(64)}`;
 export const COMPOSE_SHA = 'f'.repeat(64);
 
 export function svc(name: string, image: string): DesiredService {
-  return {
-    name,
-    image,
-    environment: {},
-    secretEnvKeys: [],
-    ports: [],
-    mounts: [],
-    labels: {},
-    networks: ['default'],
-    privileged: false,
-    replicas: 1,
-    mountedFiles: [],
-    configHash: `hash-${name}`,
-    raw: {},
-  };
+  return makeService({ name, image });
 }
 
 export function desired(name: string, services: DesiredService[], lock?: LockFile, composeSha256 = COMPOSE_SHA): DesiredStack {

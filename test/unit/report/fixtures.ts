@@ -1,6 +1,7 @@
 import type { DesiredService, DesiredStack } from '../../../src/compose/model.js';
 import type { DriftReport, Finding, StackStatus } from '../../../src/drift/model.js';
 import type { LiveContainer, LiveInventory } from '../../../src/live/model.js';
+import { makeService } from '../../support/desired-model.js';
 
 /** Planted secrets: none of them may appear in any output. */
 export const SECRET_PASSWORD = 'pl4nted-Passw0rd-9f2c';
@@ -8,21 +9,7 @@ export const SECRET_FROM_ENV_FILE = 'envfile-only-value-77aa';
 export const SECRET_OLD = 'old-s3cret-value-1234';
 
 export function service(overrides: Partial<DesiredService> & { name: string }): DesiredService {
-  return {
-    image: 'nginx:1.27',
-    environment: {},
-    secretEnvKeys: [],
-    ports: [],
-    mounts: [],
-    labels: {},
-    networks: ['default'],
-    privileged: false,
-    replicas: 1,
-    mountedFiles: [],
-    configHash: 'h',
-    raw: {},
-    ...overrides,
-  };
+  return makeService({ configHash: 'h', ...overrides });
 }
 
 export function stack(name: string, files: string[], services: DesiredService[]): DesiredStack {

@@ -1,22 +1,9 @@
 import type { DesiredService, DesiredStack, StackPolicy } from '../../../src/compose/model.js';
 import type { LiveStackSummary, PlanInput, StackTarget } from '../../../src/sync/model.js';
+import { makeService } from '../../support/desired-model.js';
 
 export function service(name: string, configHash: string, replicas = 1): DesiredService {
-  return {
-    name,
-    image: 'app:1.0',
-    environment: {},
-    secretEnvKeys: [],
-    ports: [],
-    mounts: [],
-    labels: {},
-    networks: ['default'],
-    privileged: false,
-    replicas,
-    mountedFiles: [],
-    configHash,
-    raw: {},
-  };
+  return makeService({ name, image: 'app:1.0', configHash, replicas });
 }
 
 export function stack(name: string, services: DesiredService[], policy: Partial<StackPolicy> = {}): DesiredStack {
