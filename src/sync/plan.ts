@@ -97,19 +97,17 @@ export function planSync(input: PlanInput): SyncPlan {
     .map(([stack]) => stack)
     .sort();
   const prunable = leaving.filter((stack) => input.prunePolicies[stack]?.prune === true);
-  const managed = Object.values(input.live).filter((s) => s.managedByDriftd).length;
-  const massPrune = prunable.length > 0 && prunable.length === managed && declared.size === 0;
-  if (massPrune && !input.allowMassPrune) {
+  // A revision that declares nothing for this host looks exactly like an emptied or broken snapshot:
+  // any prune it asks for is a mass prune, whether or not some other stack stays (prune: false, or
+  // another driftd's stacks on a shared engine).
+  const refuseMassPrune = prunable.length > 0 && declared.size === 0 && !input.allowMassPrune;
+  if (refuseMassPrune) {
     warnings.push(`refusing to prune every managed stack at once (${prunable.join(', ')}): the target revision declares no stack for this host; pass --allow-mass-prune if that is intended`);
   }
   for (const stack of leaving) {
-    const canPrune = prunable.includes(stack) && (!massPrune || input.allowMassPrune);
-    plans.push({
-      stack,
-      action: canPrune ? 'prune' : 'skip',
-      reason: canPrune ? 'no longer declared for this host; prune: true' : 'no longer declared for this host; prune is off, left running',
-      changedServices: [],
-    });
+    const canPrune = prunable.includes(stack) && !refuseMassPrune;
+    const why = !prunable.includes(stack) ? 'prune is off, left running' : canPrune ? 'prune: true' : 'mass prune refused, left running';
+    plans.push({ stack, action: canPrune ? 'prune' : 'skip', reason: `no longer declared for this host; ${why}`, changedServices: [] });
   }
   plans.sort((a, b) => a.stack.localeCompare(b.stack));
   return { stacks: plans, warnings };

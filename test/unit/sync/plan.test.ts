@@ -126,6 +126,15 @@ describe('planSync', () => {
     expect(allowed.stacks.map((s) => s.action)).toEqual(['prune', 'prune']);
   });
 
+  it('refuses a prune from a revision that declares nothing even when another managed stack stays', () => {
+    const a = liveOf(stack('a', [service('a', 'h')]));
+    const kept = liveOf(stack('kept', [service('k', 'h')]));
+    const refused = planSync(input({ live: { a, kept }, prunePolicies: { a: { prune: true }, kept: { prune: false } } }));
+    expect(only(refused, 'a')).toMatchObject({ action: 'skip', reason: 'no longer declared for this host; mass prune refused, left running' });
+    expect(only(refused, 'kept')).toMatchObject({ action: 'skip', reason: 'no longer declared for this host; prune is off, left running' });
+    expect(refused.warnings).toEqual([expect.stringMatching(/refusing to prune every managed stack at once \(a\)/)]);
+  });
+
   it('limits the plan to --stack', () => {
     const other = stack('other', [service('o', 'h')]);
     const plan = planSync(input({ targets: [target(web), target(other)], only: ['other'] }));
