@@ -47,7 +47,7 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
     ? undefined
     : await acquireLock(config.dataDir, 'reconcile', { wait: opts.waitForLock ?? true, timeoutMs: config.composeTimeoutMs * 2 });
   try {
-    const recovering = new Set(opts.dryRun ? [] : recoverInterruptedApplies(state, logger, opts.trigger, opts.actor));
+    const recovering = new Set(opts.dryRun ? [] : await recoverInterruptedApplies(state, logger, opts.trigger, opts.actor, config.composeTimeoutMs));
     const source = opts.source ?? openSource(config, logger);
     const pins = state.pins().map((p) => ({ ...(p.stack ? { stack: p.stack } : {}), tag: p.tag }));
     let target;

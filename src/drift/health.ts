@@ -24,7 +24,7 @@ export function containerHealth(c: LiveContainer, oneShot: boolean): ContainerHe
   switch (c.state) {
     case 'running':
       if (c.health === 'unhealthy') {
-        return { health: 'Degraded', finding: { kind: 'container-unhealthy', severity: 'error', detail: 'its health check is failing' } };
+        return { health: 'Degraded', finding: { kind: 'container-unhealthy', severity: 'error', detail: 'is unhealthy: its health check is failing' } };
       }
       return { health: c.health === 'starting' ? 'Progressing' : 'Healthy' };
     case 'exited': {

@@ -18,6 +18,7 @@ import { scrubText } from '../util/redact.js';
 import { applyStack, pruneStack, type ComposeLog } from './apply.js';
 import { waitHealthy } from './health-gate.js';
 import { summarizeLive } from './live-summary.js';
+import { waitForComposeRuns } from './orphaned-compose.js';
 import type { LiveStackSummary, StackPlan, StackTarget, SyncPlan } from './model.js';
 import { changedServices, planSync } from './plan.js';
 
@@ -94,9 +95,12 @@ function unchangedServiceRevisions(target: StackTarget, live: LiveStackSummary |
 }
 
 /** Recovery: an apply that never ended (the agent was killed) is recorded and its stack re-evaluated, never replayed blindly. */
-export function recoverInterruptedApplies(state: StateStore, logger: Logger, trigger: Trigger, actor: string): string[] {
+export async function recoverInterruptedApplies(state: StateStore, logger: Logger, trigger: Trigger, actor: string, composeTimeoutMs: number): Promise<string[]> {
   const recovered: string[] = [];
   for (const entry of state.openJournals()) {
+    if (!(await waitForComposeRuns(entry.stack, composeTimeoutMs))) {
+      logger.warn({ stack: entry.stack }, `a Compose run left by the interrupted apply of ${entry.stack} is still going after ${Math.round(composeTimeoutMs / 1000)} s; re-evaluating anyway`);
+    }
     const op = state.startOperation({
       trigger,
       actor,
@@ -184,7 +188,8 @@ export async function reconcile(deps: ReconcileDeps, input: ReconcileInput): Pro
     const status = statusAfter(p, outcome);
     if (status) state.setStackStatus(status);
   }
-  const exitCode = outcomes.some((o) => FAILED_RESULTS.has(o.result) || (o.result === 'skipped' && isProblemSkip(o))) ? 2 : 0;
+  const unconverged = plan.warnings.length > 0;
+  const exitCode = unconverged || outcomes.some((o) => FAILED_RESULTS.has(o.result) || (o.result === 'skipped' && isProblemSkip(o))) ? 2 : 0;
   return { plan, outcomes, exitCode };
 }
 
@@ -340,9 +345,13 @@ async function deployOne(deps: ReconcileDeps, p: StackPlan, live: LiveStackSumma
     // A failed pull or `up` that Compose refused: the running containers were not touched by the pull;
     // an invalid model is not retried until a newer revision appears.
     const message = redact(describeError(e));
-    if (isDriftdError(e) && (e.data as { action?: string }).action !== 'pull') state.markRevisionFailed(p.stack, target.revision.commit, message);
     logger.error({ stack: p.stack }, message);
-    return { ...base, result: 'failed', message, health: healthOf(live) };
+    const pullFailed = isDriftdError(e) && (e.data as { action?: string }).action === 'pull';
+    if (pullFailed) return { ...base, result: 'failed', message, health: healthOf(live) };
+    // Compose may have stopped or recreated containers before it failed: roll back like a failed health gate.
+    state.markRevisionFailed(p.stack, target.revision.commit, message);
+    if (!target.stack.policy.rollbackOnFailure) return { ...base, result: 'failed', message, health: 'Degraded' };
+    return rollbackAfterFailure(deps, target, message, redact);
   }
   if (first.aborted) return { ...base, result: 'abandoned', message: first.message, health: first.health };
   if (first.ok) {
