@@ -151,14 +151,20 @@ export async function driftCheck(opts: DriftCheckOptions): Promise<DriftCheckRes
   try {
     let t = Date.now();
     const pins = state?.pins().map((p) => ({ ...(p.stack ? { stack: p.stack } : {}), tag: p.tag })) ?? [];
-    const target = await loadTarget({ config, logger, pins, ...(opts.stacks ? { stacks: opts.stacks } : {}) }).catch((e: unknown) =>
+    const targetLoad = loadTarget({ config, logger, pins, ...(opts.stacks ? { stacks: opts.stacks } : {}) }).catch((e: unknown) =>
       explainSourceFailure(e, config, logger),
     );
+    // The engine lists (and, with --stack, inspects) while this process reads the repo.
+    const filtered = opts.stacks !== undefined && opts.stacks.length > 0;
+    const inventoryLoad = collectInventory(conn.docker, {
+      projects: filtered ? opts.stacks : targetLoad.then((x) => [...x.desired.stacks.map((s) => s.name), ...x.desired.errors.map((e) => e.stack)]),
+    });
+    // Awaited below; when both fail, the repo's error is the one reported.
+    inventoryLoad.catch(() => undefined);
+    const target = await targetLoad;
     for (const w of target.warnings) logger.warn(w);
-    t = lap('desired', t);
-
-    const names = [...target.desired.stacks.map((s) => s.name), ...target.desired.errors.map((e) => e.stack)];
-    const inventory = await collectInventory(conn.docker, { projects: names });
+    lap('desired', t);
+    const inventory = await inventoryLoad;
     t = lap('inventory', t);
 
     const deployed = deployedRevisions(state, target.desired.stacks);

@@ -54,7 +54,7 @@ describe('collectInventory', () => {
     expect([count('list'), count('version'), count('networks'), count('volumes')]).toEqual([1, 1, 1, 1]);
     expect(count('container ')).toBe(40);
     expect(count('image ')).toBe(2);
-    expect(docker.maxInFlight).toBeLessThanOrEqual(8);
+    expect(docker.maxInFlight).toBeLessThanOrEqual(16);
     expect(inv.takenAt).toBe('2024-01-01T00:00:00.000Z');
     expect(inv.engine).toEqual({ version: '20.10.24', apiVersion: '1.41', os: 'linux', arch: 'amd64' });
     expect(inv.containers.every((c) => c.config !== undefined)).toBe(true);
@@ -86,6 +86,26 @@ describe('collectInventory', () => {
     expect(inv.containers).toHaveLength(6);
     expect(inv.networks.map((n) => n.name)).toEqual(['p1_default']);
     expect(inv.volumes.map((v) => v.name)).toEqual(['p1_data']);
+  });
+
+  it('projects may be a promise: the lists start at once, the inspects wait for the names', async () => {
+    const docker = new RecordedDocker(world(6, (i) => (i === 5 ? undefined : `p${i % 2}`)));
+    let release: (names: string[]) => void = () => undefined;
+    const names = new Promise<string[]>((resolve) => (release = resolve));
+    const pending = collectInventory(docker, { projects: names });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(docker.calls.filter((c) => c.startsWith('container '))).toEqual([]);
+    expect(docker.calls).toContain('list');
+    release(['p1']);
+    const inv = await pending;
+    expect(docker.calls.filter((c) => c.startsWith('container ')).sort()).toEqual(['container id1', 'container id3']);
+    expect(inv.networks.map((n) => n.name)).toEqual(['p1_default']);
+  });
+
+  it('a projects promise that rejects rejects the inventory with its error', async () => {
+    const docker = new RecordedDocker(world(2));
+    const failure = new Error('repo unreachable');
+    await expect(collectInventory(docker, { projects: Promise.reject(failure) })).rejects.toBe(failure);
   });
 
   it('a predicate chooses containers to inspect', async () => {
