@@ -55,10 +55,18 @@ function summarize(stacks: StackStatus[], unmanaged: Finding[]): DriftSummary {
   };
 }
 
+const HEALTH_KINDS: ReadonlySet<string> = new Set(['container-unhealthy', 'container-not-running']);
+
+/**
+ * 1: a stack could not be evaluated. 2: drift — a stack OutOfSync, a container down or unhealthy
+ * (error severity), or an undeclared project running here. Hygiene warnings (image-unpinned,
+ * lock-stale, image-outdated) and transient states (restarting, health starting) do not count.
+ */
 export function exitCodeFor(report: DriftReport): 0 | 1 | 2 {
   if (report.summary.unknown > 0) return 1;
   const unmanaged = report.unmanaged.some((f) => f.severity !== 'info');
-  return report.summary.outOfSync > 0 || unmanaged ? 2 : 0;
+  const down = report.stacks.some((s) => s.findings.some((f) => HEALTH_KINDS.has(f.kind) && f.severity === 'error'));
+  return report.summary.outOfSync > 0 || unmanaged || down ? 2 : 0;
 }
 
 /** Repo unreachable: the reason, plus the last revision driftd could read, if any. */

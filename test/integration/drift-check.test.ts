@@ -166,14 +166,14 @@ describe('driftd drift-check on stacks deployed from a test repo', () => {
     }
   });
 
-  it('a stopped container → container-not-running (health Degraded; sync stays Synced, so exit 0)', async () => {
+  it('a stopped container → container-not-running (health Degraded; sync stays Synced; exit 2)', async () => {
     await (await onlyContainer(env.docker, S.stopped, 'worker')).stop({ t: 5 });
     const { run, report } = await host.check([S.stopped], ['--ref-tag', 'v1.0.0']);
     const stack = stackOf(report, S.stopped);
     expect(summarizeFindings(driftFindings(stack))).toEqual(['container-not-running worker']);
     expect(driftFindings(stack)[0]).toMatchObject({ severity: 'error', live: { state: 'exited', exitCode: 0 } });
     expect(stack).toMatchObject({ sync: 'Synced', health: 'Degraded' });
-    expect(run.code).toBe(0);
+    expect(run.code).toBe(2);
   });
 
   it('a failing health check → container-unhealthy', async () => {
@@ -187,7 +187,7 @@ describe('driftd drift-check on stacks deployed from a test repo', () => {
     expect(summarizeFindings(driftFindings(stack))).toEqual(['container-unhealthy web']);
     expect(driftFindings(stack)[0]).toMatchObject({ severity: 'error', live: { state: 'running', health: 'unhealthy' } });
     expect(stack).toMatchObject({ sync: 'Synced', health: 'Degraded' });
-    expect(run.code).toBe(0);
+    expect(run.code).toBe(2);
   });
 
   it('a service recreated by hand with one env value changed → exactly one config-drift naming that key', async () => {
