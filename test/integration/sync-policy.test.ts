@@ -144,11 +144,13 @@ describe('sync policies', () => {
     // A revision that declares no stack for this host at all: refused, unless explicitly allowed.
     w.repo.remove('stacks').writeFleet(fleetYaml(w.host, [], policies));
     await w.release('v1.2.0');
-    const refused = await w.json<SyncJson>('sync');
+    // The host is left unconverged on purpose: exit 2, like any stack that could not be synced.
+    const refused = await w.json<SyncJson>('sync', [], 2);
     expect(refused.warnings.join('\n')).toMatch(/refusing to prune every managed stack at once/);
     expect(refused.outcomes.filter((x) => x.result === 'pruned')).toEqual([]);
     expect((await projectContainers(env.docker, o)).worker?.state).toBe('running');
     const text = await w.run('sync');
+    expect(text.code).toBe(2);
     expect(text.stdout).toMatch(/warning: refusing to prune every managed stack at once .*--allow-mass-prune/);
 
     const allowed = await w.json<SyncJson>('sync', ['--allow-mass-prune']);
