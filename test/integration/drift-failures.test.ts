@@ -62,7 +62,14 @@ describe('drift-check cannot evaluate', () => {
       for (const args of [[], ['--json']]) {
         const run = await host.run('drift-check', ['--stack', stack, ...args]);
         expect(run.code).toBe(1);
-        expect(run.stdout).toBe('');
+        if (args.includes('--json')) {
+          // A JSON caller still gets a report: no stacks, and why (with the last known revision).
+          const report = JSON.parse(run.stdout) as { revisionError?: string; stacks: unknown[] };
+          expect(report.stacks).toEqual([]);
+          expect(report.revisionError).toContain(`; last known revision v1.0.0 ${v1.slice(0, 12)} (`);
+        } else {
+          expect(run.stdout).toBe('');
+        }
         expect(run.stderr).toMatch(/^driftd: .+\n$/);
         expect(run.stderr).toContain(`127.0.0.1:${server.port}`);
         expect(run.stderr).toMatch(/ECONNREFUSED|connection refused|cannot reach/i);
