@@ -1,7 +1,7 @@
 import { loadStack, stackFolders } from '../../compose/index.js';
 import type { DesiredStack } from '../../compose/model.js';
 import { formatLockResults, lock } from '../../commands/lock.js';
-import { openStateIfPresent } from '../../commands/state-access.js';
+import { openStateForCaching } from '../../commands/state-access.js';
 import { describeError, DriftdError } from '../../errors/index.js';
 import { createDockerClient, pingDocker } from '../../live/docker-client.js';
 import { stableStringify } from '../../util/hash.js';
@@ -31,7 +31,7 @@ export const handler: Handler = async (ctx, opts) => {
   }
   const conn = createDockerClient(config);
   await pingDocker(conn.docker, conn.address);
-  const state = openStateIfPresent(config.dataDir);
+  const state = openStateForCaching(config.dataDir);
   try {
     const result = await lock({
       root: config.repo,
@@ -40,7 +40,7 @@ export const handler: Handler = async (ctx, opts) => {
       check: flag(opts, 'check'),
       offline: flag(opts, 'offline'),
       logger: ctx.logger,
-      ...(state ? { cache: state } : {}),
+      ...(state && !state.readonly ? { cache: state } : {}),
     });
     ctx.out(flag(opts, 'json') ? stableStringify(result, 2) : formatLockResults(result));
     return loadFailed ? 1 : result.exitCode;
