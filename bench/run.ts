@@ -1,0 +1,118 @@
+/**
+ * `npm run bench`: driftd vs the naive Compose loop on the real engine (see BENCHMARKS.md).
+ * Never fails on timing: exits 0 unless something crashed (then 1), after removing everything
+ * it created — also on Ctrl-C.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { detectComposeCli } from '../src/live/compose-cli.js';
+import { createDockerClient, pingDocker } from '../src/live/docker-client.js';
+import { randomName } from '../test/support/docker-resources.js';
+import { GitServer } from '../test/support/git-server.js';
+import { TEST_ENV_HINT, TEST_IMAGES } from '../test/support/test-env.js';
+import { writeAgentChild } from './agent-runner.js';
+import { parseBenchArgs } from './args.js';
+import { Cleanup } from './cleanup.js';
+import { ComposeSpy } from './compose-spy.js';
+import { createBenchNetwork, describeRemoved, removeAbandonedBenchResources, removeRunResources, type BenchRun } from './docker.js';
+import { cleanEnv, REPO_ROOT } from './driftd.js';
+import { benchGitPolls, type GitPollResult } from './git-history.js';
+import { describeMachine, loadAverage } from './machine.js';
+import { assertGnuTime, removeTimeScratch } from './proc.js';
+import { fmtMs } from './format.js';
+import { benchmarksMarkdown, latestMarkdown, type BenchResult } from './report.js';
+import { benchStackCount, type StackCountResult } from './scenarios.js';
+import { measureImportCosts } from './startup.js';
+import { evaluateTargets } from './targets.js';
+
+const RESULTS_DIR = path.join(REPO_ROOT, 'bench', 'results');
+const BENCHMARKS_MD = path.join(REPO_ROOT, 'BENCHMARKS.md');
+
+const log = (line: string): void => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
+
+async function main(argv: string[]): Promise<void> {
+  const opts = parseBenchArgs(argv);
+  const started = Date.now();
+  const loadStart = loadAverage();
+  assertGnuTime();
+  const cleanup = new Cleanup();
+  cleanup.onSignals();
+  cleanup.add('GNU time scratch folder', removeTimeScratch);
+  try {
+    const conn = createDockerClient({});
+    await pingDocker(conn.docker, conn.address);
+    const image = await conn.docker.getImage(TEST_IMAGES.worker10).inspect().catch(() => undefined);
+    if (!image) throw new Error(`image ${TEST_IMAGES.worker10} is missing: ${TEST_ENV_HINT}`);
+    const compose = await detectComposeCli({ timeoutMs: 30_000 });
+    const machine = await describeMachine(compose);
+    log(`${machine.nproc} CPUs, ${machine.compose}, docker ${machine.docker}`);
+
+    const abandoned = await removeAbandonedBenchResources(conn.docker);
+    if (abandoned.containers.length + abandoned.networks.length > 0) log(`removed leftovers of killed bench runs: ${describeRemoved(abandoned)}`);
+
+    const run: BenchRun = { tag: randomName(4), pid: process.pid };
+    const workDir = mkdtempSync(path.join(os.tmpdir(), 'driftd-bench-'));
+    cleanup.add(`temp folder ${workDir}`, () => rmSync(workDir, { recursive: true, force: true }));
+    const server = await GitServer.start();
+    cleanup.add('loopback Git server', () => server.close());
+    cleanup.add(`Docker resources of bench run ${run.tag}`, async () => log(`removed ${describeRemoved(await removeRunResources(conn.docker, run))}`));
+    const network = await createBenchNetwork(conn.docker, run);
+
+    let git: GitPollResult | null = null;
+    if (opts.git) {
+      log(`git: building ${opts.git.commits} commits / ${opts.git.tags} tags with fast-import, polling ×${opts.reps.fast}…`);
+      git = await benchGitPolls(server, opts.git, opts.reps.fast, workDir);
+    }
+
+    const ctx = {
+      run,
+      docker: conn.docker,
+      server,
+      compose,
+      network,
+      workDir,
+      agentChild: writeAgentChild(workDir),
+      env: cleanEnv(),
+      spy: ComposeSpy.create(workDir),
+      cleanup,
+      reps: opts.reps,
+      agentCycles: opts.agentCycles,
+      log,
+    };
+    log(`process start: importing each dependency and entry point alone ×${opts.reps.slow}…`);
+    const importCosts = await measureImportCosts(opts.reps.slow);
+    const stackCounts: StackCountResult[] = [];
+    for (const n of opts.stacks) stackCounts.push(await benchStackCount(ctx, n));
+
+    const result: BenchResult = {
+      date: new Date().toISOString(),
+      command: `npm run bench${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}`,
+      durationMs: Date.now() - started,
+      machine,
+      load: { start: loadStart, end: loadAverage() },
+      options: { stacks: opts.stacks, reps: opts.reps, agentCycles: opts.agentCycles, git: opts.git ? { commits: opts.git.commits, tags: opts.git.tags } : null },
+      stackCounts,
+      git,
+      importCosts,
+      targets: evaluateTargets(stackCounts, git ?? undefined),
+    };
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    writeFileSync(path.join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
+    const md = latestMarkdown(result);
+    writeFileSync(path.join(RESULTS_DIR, 'latest.md'), md);
+    if (opts.writeBenchmarks) {
+      const previous = existsSync(BENCHMARKS_MD) ? readFileSync(BENCHMARKS_MD, 'utf8') : undefined;
+      writeFileSync(BENCHMARKS_MD, benchmarksMarkdown(result, previous, opts.note));
+    }
+    console.log(md);
+    log(`done in ${fmtMs(result.durationMs)}: bench/results/latest.{md,json}${opts.writeBenchmarks ? ', BENCHMARKS.md' : ' (BENCHMARKS.md not rewritten: pass --write-benchmarks)'}`);
+  } finally {
+    await cleanup.run();
+  }
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  console.error(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+  process.exitCode = 1;
+});
