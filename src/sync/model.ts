@@ -57,6 +57,8 @@ export interface StackPlan {
   ref?: string;
   /** Services whose driftd config hash differs from the live label (will be recreated). */
   changedServices: string[];
+  /** A skip that leaves the stack off its target because of a problem (failed before, invalid): sync exits 2. */
+  problem?: boolean;
   target?: StackTarget;
 }
 

@@ -64,7 +64,7 @@ function planTarget(input: PlanInput, target: StackTarget): StackPlan {
   }
   if (policy.sync === 'off') return { ...base, action: 'skip', reason: `sync: off (${diff}); reported only` };
   if (input.failedRevisions.has(key(name, commit)) && !input.force) {
-    return { ...base, action: 'skip', reason: `revision ${commit.slice(0, 12)} failed before; waiting for a newer revision or --force` };
+    return { ...base, action: 'skip', problem: true, reason: `revision ${commit.slice(0, 12)} failed before; waiting for a newer revision or --force` };
   }
   if (policy.sync === 'manual' && !input.approvals.has(key(name, commit))) {
     return { ...base, action: 'await-approval', reason: `${diff}; sync: manual, run \`driftd approve ${name}\`` };
@@ -88,7 +88,7 @@ export function planSync(input: PlanInput): SyncPlan {
     if (selected(target.stack.name)) plans.push(planTarget(input, target));
   }
   for (const err of input.loadErrors) {
-    if (selected(err.stack)) plans.push({ stack: err.stack, action: 'skip', reason: `invalid at target revision: ${err.message}`, changedServices: [] });
+    if (selected(err.stack)) plans.push({ stack: err.stack, action: 'skip', problem: true, reason: `invalid at target revision: ${err.message}`, changedServices: [] });
   }
 
   const declared = new Set([...input.targets.map((t) => t.stack.name), ...input.loadErrors.map((e) => e.stack)]);

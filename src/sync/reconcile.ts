@@ -189,7 +189,8 @@ export async function reconcile(deps: ReconcileDeps, input: ReconcileInput): Pro
     if (status) state.setStackStatus(status);
   }
   const unconverged = plan.warnings.length > 0;
-  const exitCode = unconverged || outcomes.some((o) => FAILED_RESULTS.has(o.result) || (o.result === 'skipped' && isProblemSkip(o))) ? 2 : 0;
+  const problems = new Set(plan.stacks.filter((p) => p.problem).map((p) => p.stack));
+  const exitCode = unconverged || outcomes.some((o) => FAILED_RESULTS.has(o.result) || (o.result === 'skipped' && problems.has(o.stack))) ? 2 : 0;
   return { plan, outcomes, exitCode };
 }
 
@@ -198,7 +199,7 @@ const SYNCED_RESULTS: ReadonlySet<StackResult> = new Set(['unchanged', 'recorded
 /** What `driftd status` shows after this run; nothing for stacks that left the host. */
 function statusAfter(p: StackPlan, o: StackOutcome): Parameters<StateStore['setStackStatus']>[0] | undefined {
   if (o.result === 'pruned') return undefined;
-  const invalid = !p.target && o.result === 'skipped' && /invalid at target revision/.test(o.message);
+  const invalid = !p.target && p.problem === true;
   if (!p.target && !invalid) return undefined;
   return {
     stack: p.stack,
@@ -207,10 +208,6 @@ function statusAfter(p: StackPlan, o: StackOutcome): Parameters<StateStore['setS
     reason: o.message,
     ...(p.revision ? { revision: p.revision } : {}),
   };
-}
-
-function isProblemSkip(o: StackOutcome): boolean {
-  return /failed before|invalid at target revision/.test(o.message);
 }
 
 function healthOf(live: LiveStackSummary | undefined): HealthStatus {

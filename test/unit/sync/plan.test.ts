@@ -58,7 +58,7 @@ describe('planSync', () => {
 
   it('does not retry a revision that failed its health gate, unless forced', () => {
     const failed = new Set(['web@c2']);
-    expect(only(planSync(input({ targets: [target(web)], failedRevisions: failed })), 'web')).toMatchObject({ action: 'skip' });
+    expect(only(planSync(input({ targets: [target(web)], failedRevisions: failed })), 'web')).toMatchObject({ action: 'skip', problem: true });
     expect(only(planSync(input({ targets: [target(web)], failedRevisions: failed, force: true })), 'web').action).toBe('deploy');
     expect(only(planSync(input({ targets: [target(web, 'c3')], failedRevisions: failed })), 'web').action).toBe('deploy');
   });
@@ -95,7 +95,7 @@ describe('planSync', () => {
 
   it('skips a stack that failed to load, and plans the others', () => {
     const plan = planSync(input({ targets: [target(web)], loadErrors: [{ stack: 'broken', message: 'compose.yaml:3: bad' }] }));
-    expect(only(plan, 'broken')).toMatchObject({ action: 'skip', reason: 'invalid at target revision: compose.yaml:3: bad' });
+    expect(only(plan, 'broken')).toMatchObject({ action: 'skip', problem: true, reason: 'invalid at target revision: compose.yaml:3: bad' });
     expect(only(plan, 'web').action).toBe('deploy');
   });
 
