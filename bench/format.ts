@@ -1,6 +1,8 @@
 /** Number and count formatting shared by the report and the target checks. */
 
 export const fmtMs = (ms: number): string => (!Number.isFinite(ms) ? '–' : Math.abs(ms) >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`);
+/** "+412 ms" / "−1.20 s": a difference. */
+export const fmtDeltaMs = (ms: number): string => `${ms < 0 ? '−' : '+'}${fmtMs(Math.abs(ms))}`;
 export const fmtMb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;
 export const fmtPct = (x: number): string => `${(x * 100).toFixed(1)} %`;
 

@@ -1,5 +1,5 @@
 /** The bench's outputs: the Markdown tables (bench/results/latest.md, BENCHMARKS.md) and the JSON. */
-import { countBy, fmtMb, fmtMs, fmtPct, kindsText } from './format.js';
+import { countBy, fmtDeltaMs, fmtMb, fmtMs, fmtPct, kindsText } from './format.js';
 import type { GitPollResult, PollSample } from './git-history.js';
 import type { Machine } from './machine.js';
 import type { LoopRun } from './naive.js';
@@ -85,7 +85,7 @@ function oneChangeTable(counts: readonly StackCountResult[]): string {
         spread(driftdOverCompose(c.oneChange.driftdSync)),
         spread(nw),
         spread(summarize(c.oneChange.naive.map((r) => r.changedStackMs))),
-        `+${fmtMs(changeOverheadMs(c))}`,
+        fmtDeltaMs(changeOverheadMs(c)),
         ratio(nw.median, dw.median),
       ];
     }),

@@ -1,5 +1,5 @@
 /** The targets of issue 7, checked against a bench result (at N = 200, where the issue sets them). */
-import { fmtMb, fmtMs, fmtPct, kindsText } from './format.js';
+import { fmtDeltaMs, fmtMb, fmtMs, fmtPct, kindsText } from './format.js';
 import type { GitPollResult } from './git-history.js';
 import type { StackCountResult } from './scenarios.js';
 import { summarize } from './stats.js';
@@ -56,7 +56,7 @@ export function evaluateTargets(counts: readonly StackCountResult[], git: GitPol
   });
   atN(`one-stack change ≤ one Compose run + 200 ms (driftd sync − the naive loop's \`up -d\` of the changed stack, medians)`, (r) => {
     const over = changeOverheadMs(r);
-    return { measured: `+${fmtMs(over)}`, ok: over <= 200 };
+    return { measured: fmtDeltaMs(over), ok: over <= 200 };
   });
   atN(`drift-check at ${TARGET_N} stacks ≤ 2 s, process start included (median)`, (r) => {
     const wall = median(r.driftCheck.driftd.map((x) => x.wallMs));
