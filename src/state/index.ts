@@ -2,7 +2,7 @@
 export { openState, statePath, STATE_FILE, type OpenStateOptions } from './open.js';
 export { StateStore, MAX_OUTPUT_CHARS, type IntegrityResult } from './store.js';
 export { acquireLock, lockPath, type LockOptions, type ReleaseLock } from './lockfile.js';
-export { isProcessAlive, processIdentity } from './process-identity.js';
+export { isProcessAlive, pidExists, processIdentity } from './process-identity.js';
 export { SCHEMA_VERSION } from './migrations.js';
 export {
   ACTIONS,

@@ -28,7 +28,7 @@ export function identityPid(identity: string): number | undefined {
 export function isProcessAlive(identity: string): boolean {
   const pid = identityPid(identity);
   if (pid === undefined) return false;
-  if (!signalable(pid)) return false;
+  if (!pidExists(pid)) return false;
   if (!identity.startsWith('linux:')) return true;
   const [, boot, , start] = identity.split(':');
   if (boot !== bootId()) return false;
@@ -37,7 +37,8 @@ export function isProcessAlive(identity: string): boolean {
   return now === undefined || now === start;
 }
 
-function signalable(pid: number): boolean {
+/** Does a process with this pid exist (in this pid namespace)? */
+export function pidExists(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -7,22 +7,13 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DriftdError } from '../../src/errors/index.js';
 import { createGitSource, type GitSource } from '../../src/source/index.js';
 import { GitServer, type ServedRepo } from '../support/git-server.js';
 import { RepoBuilder } from '../support/repo-builder.js';
+import { rejection } from '../support/rejection.js';
 
 const AUTH = { username: 'driftd', password: 'tok-3f9a1c' };
 
-async function rejection(p: Promise<unknown>): Promise<DriftdError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof DriftdError) return e;
-    throw e;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('Git source over smart HTTP', () => {
   let server: GitServer;

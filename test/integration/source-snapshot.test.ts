@@ -6,19 +6,10 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DriftdError } from '../../src/errors/index.js';
 import { createGitSource, type GitSource } from '../../src/source/index.js';
 import { RepoBuilder } from '../support/repo-builder.js';
+import { rejection } from '../support/rejection.js';
 
-async function rejection(p: Promise<unknown>): Promise<DriftdError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof DriftdError) return e;
-    throw e;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('snapshots', () => {
   let repo: RepoBuilder;

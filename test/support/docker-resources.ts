@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import { createDockerClient } from '../../src/live/docker-client.js';
 import { REGISTRY_HOST, REGISTRY_URL, TEST_LABEL, TEST_RUN_LABEL } from './test-env.js';
+import { pidExists } from '../../src/state/process-identity.js';
 
 export const COMPOSE_PROJECT_LABEL = 'com.docker.compose.project';
 
@@ -45,14 +46,6 @@ function runOfLabel(value: string): TestRun | undefined {
   return m ? { tag: m[1]!, pid: Number(m[2]) } : undefined;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** The engine the tests use: DOCKER_HOST if set, else the local socket. */
 export function testDockerClient(): Docker {
@@ -132,7 +125,7 @@ export async function removeAbandonedTestResources(docker: Docker, run: TestRun)
   for (const c of await docker.listContainers({ all: true, filters: { label: [TEST_RUN_LABEL] } })) {
     const owner = runOfLabel(c.Labels[TEST_RUN_LABEL] ?? '');
     const project = c.Labels[COMPOSE_PROJECT_LABEL];
-    if (project && (!owner || !pidAlive(owner.pid))) deadProjects.add(project);
+    if (project && (!owner || !pidExists(owner.pid))) deadProjects.add(project);
   }
   return removeDockerResources(docker, ({ labels, createdMs }) => {
     const project = labels[COMPOSE_PROJECT_LABEL];
@@ -143,7 +136,7 @@ export async function removeAbandonedTestResources(docker: Docker, run: TestRun)
     if (project && deadProjects.has(project)) return true;
     if (labels[TEST_LABEL] !== undefined && runLabel === undefined) return true;
     const owner = runLabel === undefined ? undefined : runOfLabel(runLabel);
-    if (owner && !pidAlive(owner.pid)) return true;
+    if (owner && !pidExists(owner.pid)) return true;
     return Date.now() - createdMs > STALE_AFTER_MS;
   });
 }

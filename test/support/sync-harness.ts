@@ -16,18 +16,11 @@ import { COMPOSE_PROJECT_LABEL } from './docker-resources.js';
 import { currentTestRun } from './docker.js';
 import { GitServer, type ServedRepo } from './git-server.js';
 import { RepoBuilder } from './repo-builder.js';
+import { pidExists } from '../../src/state/process-identity.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BUILD_CACHE = path.join(REPO_ROOT, 'node_modules', '.cache', 'driftd-sync-tests');
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Compiles src/ once per vitest run into a private copy of the package (bin/driftd.js,
@@ -43,7 +36,7 @@ export async function buildCli(): Promise<string> {
   mkdirSync(BUILD_CACHE, { recursive: true });
   for (const old of readdirSync(BUILD_CACHE)) {
     const pid = Number(/-(\d+)$/.exec(old)?.[1]);
-    if (!pidAlive(pid)) rmSync(path.join(BUILD_CACHE, old), { recursive: true, force: true });
+    if (!pidExists(pid)) rmSync(path.join(BUILD_CACHE, old), { recursive: true, force: true });
   }
   mkdirSync(path.join(dir, 'bin'), { recursive: true });
   const r = await execFileCapture(path.join(REPO_ROOT, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json', '--outDir', path.join(dir, 'dist')], {

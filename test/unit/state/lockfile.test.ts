@@ -1,9 +1,9 @@
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DriftdError } from '../../../src/errors/index.js';
 import { acquireLock, lockPath } from '../../../src/state/lockfile.js';
 import { child, tempDir } from './helpers.js';
+import { rejection } from '../../support/rejection.js';
 
 /** utime + stime of a Linux process, in clock ticks. */
 function cpuTicks(pid: number): number {
@@ -12,15 +12,6 @@ function cpuTicks(pid: number): number {
   return Number(fields[11]) + Number(fields[12]);
 }
 
-async function rejection(p: Promise<unknown>): Promise<DriftdError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(DriftdError);
-    return e as DriftdError;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 describe('acquireLock in one process', () => {
   it('a held lock is busy for a second caller, free again after release; release is idempotent', async () => {
