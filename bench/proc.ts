@@ -45,15 +45,17 @@ export function parseGnuTime(text: string): Pick<Measured, 'userMs' | 'sysMs' | 
 let scratch: string | undefined;
 let seq = 0;
 
-/** Removes the folder GNU time writes into (call once at exit). */
-export function removeTimeScratch(): void {
-  if (scratch) rmSync(scratch, { recursive: true, force: true });
-  scratch = undefined;
+/** The folder GNU time writes into: made on first use, removed when the process exits (Ctrl-C included). */
+function timeScratch(): string {
+  if (scratch) return scratch;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'driftd-bench-time-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  scratch = dir;
+  return dir;
 }
 
 export function runMeasured(file: string, args: readonly string[], opts: RunOptions = {}): Promise<Measured> {
-  scratch ??= mkdtempSync(path.join(os.tmpdir(), 'driftd-bench-time-'));
-  const out = path.join(scratch, `${seq++}.txt`);
+  const out = path.join(timeScratch(), `${seq++}.txt`);
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     const child = spawn(GNU_TIME, ['-o', out, '-f', '%U %S %M', file, ...args], {

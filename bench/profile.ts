@@ -1,7 +1,7 @@
 /**
  * Where a driftd process spends its time: runs it under `node --cpu-prof` and condenses the
- * .cpuprofile into the top functions by self time, the top driftd functions by total
- * (inclusive) time, and self time per package or driftd file.
+ * .cpuprofile into the top functions by self time, the driftd functions that cost the most
+ * (their own time plus the library code they call), and self time per package or driftd file.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -39,7 +39,7 @@ export interface ProfileEntry {
 export interface ProfileSummary {
   totalMs: number;
   topSelf: ProfileEntry[];
-  /** Inclusive time of driftd's own functions (dist/), each counted once per call path. */
+  /** driftd's functions (dist/) by the time spent in them and in the library code they call. */
   topDriftd: ProfileEntry[];
   /** Self time per npm package, driftd file, node internals, GC… */
   byLocation: ProfileEntry[];
@@ -93,24 +93,19 @@ export function summarizeProfile(profile: CpuProfile, count = 15): ProfileSummar
     add(where, location(frame), us);
   }
 
-  const inclusive = new Map<string, number>();
-  const walk = (id: number, onPath: Set<string>): number => {
+  // Every sample goes to the innermost driftd function on its stack: library calls count for the
+  // driftd function that made them (parseYamlFile includes the yaml parser), driftd callees do not.
+  const driftd = new Map<string, number>();
+  const walk = (id: number, owner: string | undefined): void => {
     const node = byId.get(id)!;
-    const key = label(node.callFrame);
-    const fresh = !onPath.has(key);
-    if (fresh) onPath.add(key);
-    let total = selfUs.get(id) ?? 0;
-    for (const child of node.children ?? []) total += walk(child, onPath);
-    if (fresh) {
-      onPath.delete(key);
-      if (node.callFrame.url.startsWith(DIST_URL)) add(inclusive, key, total);
-    }
-    return total;
+    const mine = node.callFrame.url.startsWith(DIST_URL) ? label(node.callFrame) : owner;
+    if (mine) add(driftd, mine, selfUs.get(id) ?? 0);
+    for (const child of node.children ?? []) walk(child, mine);
   };
   const childIds = new Set(profile.nodes.flatMap((n) => n.children ?? []));
-  for (const n of profile.nodes) if (!childIds.has(n.id)) walk(n.id, new Set());
+  for (const n of profile.nodes) if (!childIds.has(n.id)) walk(n.id, undefined);
 
-  return { totalMs: Math.round((profile.endTime - profile.startTime) / 1000), topSelf: top(self, count), topDriftd: top(inclusive, count), byLocation: top(where, count) };
+  return { totalMs: Math.round((profile.endTime - profile.startTime) / 1000), topSelf: top(self, count), topDriftd: top(driftd, count), byLocation: top(where, count) };
 }
 
 /** Runs `run(nodeArgs)` with --cpu-prof into a new folder under `parent` and summarizes the profile it wrote. */

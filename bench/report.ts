@@ -110,15 +110,14 @@ function driftCheckTable(counts: readonly StackCountResult[]): string {
 function initialTable(counts: readonly StackCountResult[]): string {
   const one = (r: ProcessRun | LoopRun): string => `${fmtMs(r.wallMs)} (CPU ${fmtMs(r.cpuMs)})`;
   return table(
-    ['N', 'driftd sync (pull + up + health gate per stack)', 'Compose runs inside it', 'naive loop (git pull + `up -d` per stack)', 'driftd peak RSS (sync, no change)'],
-    counts.map((c) => [
-      String(c.n),
-      one(c.initialDeploy.driftd),
-      composeSummary([c.initialDeploy.driftd]),
-      one(c.initialDeploy.naive),
-      fmtMb(Math.max(...c.noChange.driftdSync.map((r) => r.maxRssKb)) * 1024),
-    ]),
+    ['N', 'driftd sync (pull + up + health gate per stack)', 'Compose runs inside it', 'naive loop (git pull + `up -d` per stack)'],
+    counts.map((c) => [String(c.n), one(c.initialDeploy.driftd), composeSummary([c.initialDeploy.driftd]), one(c.initialDeploy.naive)]),
   );
+}
+
+function cliPeakRss(counts: readonly StackCountResult[]): string {
+  const peaks = counts.map((c) => `${fmtMb(Math.max(...c.noChange.driftdSync.map((r) => r.maxRssKb)) * 1024)} at N=${c.n}`);
+  return `For comparison, the peak RSS of a no-change \`driftd sync\` process (GNU time): ${peaks.join(', ')}.`;
 }
 
 function memoryTable(counts: readonly StackCountResult[]): string {
@@ -178,7 +177,7 @@ function entries(list: readonly ProfileEntry[], count: number): string {
 function profileTable(n: number, profiles: StackCountResult['profiles']): string {
   const row = (what: string, p: ProfileSummary): string[] => [what, fmtMs(p.totalMs), entries(p.byLocation, 8), entries(p.topSelf, 10), entries(p.topDriftd, 10)];
   return table(
-    [`N=${n}, one run each`, 'profiled', 'self time by location', 'top functions by self time', 'top driftd functions by total time'],
+    [`N=${n}, one run each`, 'profiled', 'self time by location', 'top functions by self time', 'driftd functions by time in them and the libraries they call'],
     [row('`driftd sync` (no change)', profiles.sync), row('`driftd sync` (one stack changed)', profiles.oneChange), row('`driftd drift-check`', profiles.driftCheck)],
   );
 }
@@ -206,6 +205,7 @@ export function resultTables(r: BenchResult): string {
       : 'Skipped (--skip-git).',
     '## 5. Agent memory\n\nprocess.memoryUsage() in the child process running the agent (plain node on dist/, after a forced GC).',
     memoryTable(r.stackCounts),
+    cliPeakRss(r.stackCounts),
     '## Where the time goes\n\nProcess start: each runtime dependency and driftd entry point imported alone in a fresh `node` (bare node for reference). A command pays for every module its entry point imports.',
     importTable(r.importCosts),
     `CPU profiles (\`node --cpu-prof\`; module loading shows up as node internals, see the import table for which module costs what):`,
@@ -242,9 +242,11 @@ export function benchmarksMarkdown(r: BenchResult, previous: string | undefined,
     '',
     'driftd against the loop it replaces ("every hour: `git pull && docker compose up -d` for every stack"), on the real engine:',
     'N one-service stacks of the test worker image (`bash scripts/test-env.sh` provides it), served from a loopback `git http-backend`,',
-    'deployed once, then measured in the same run. Reproduce with `npm run bench` (options: `--stacks 10,50,200`, `--reps N`,',
-    '`--agent-cycles N`, `--skip-git`); it writes `bench/results/latest.{md,json}` and this file, and removes every container,',
-    'network and temp folder it created. It is a benchmark, not a test: it never fails on timing.',
+    'deployed once, then measured in the same run. Reproduce with `npm run bench` (options: `--stacks 10,50,200`, `--reps N`',
+    '(default 5 for driftd, 3 for the naive loop), `--agent-cycles 100`, `--git-commits 5000`, `--git-tags 500`, `--skip-git`,',
+    '`--note TEXT`, `--[no-]write-benchmarks`); it writes `bench/results/latest.{md,json}` and, when it measured every default',
+    'stack count, this file; it removes every container, network and temp folder it created, also on Ctrl-C. It is a benchmark,',
+    'not a test: it never fails on timing.',
     '',
     '## Run',
     '',

@@ -19,7 +19,7 @@ import { createBenchNetwork, describeRemoved, removeAbandonedBenchResources, rem
 import { cleanEnv, REPO_ROOT } from './driftd.js';
 import { benchGitPolls, type GitPollResult } from './git-history.js';
 import { describeMachine, loadAverage } from './machine.js';
-import { assertGnuTime, removeTimeScratch } from './proc.js';
+import { assertGnuTime } from './proc.js';
 import { fmtMs } from './format.js';
 import { benchmarksMarkdown, latestMarkdown, type BenchResult } from './report.js';
 import { benchStackCount, type StackCountResult } from './scenarios.js';
@@ -38,7 +38,6 @@ async function main(argv: string[]): Promise<void> {
   assertGnuTime();
   const cleanup = new Cleanup();
   cleanup.onSignals();
-  cleanup.add('GNU time scratch folder', removeTimeScratch);
   try {
     const conn = createDockerClient({});
     await pingDocker(conn.docker, conn.address);
