@@ -1,15 +1,19 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { renderStack, toComposeYaml } from '../compose/index.js';
-import type { DesiredStack } from '../compose/model.js';
+import type { DesiredService, DesiredStack } from '../compose/model.js';
 import { assertComposeOk, composeDownArgs, composePullArgs, composeUpArgs, type ComposeCli } from '../live/compose-cli.js';
 import { DEPLOY_COMPOSE_FILE, deployDirFor, removeDeployDir, syncDeployDir } from './deploy-dir.js';
 import type { StackTarget } from './model.js';
+import type { PullSelection } from './pull-check.js';
+import type { PullCandidate } from './pull-decision.js';
 
 export interface ApplyDeps {
   compose: ComposeCli;
   dataDir: string;
   timeoutMs: number;
+  /** Which of the changed services need `compose pull` (pull-check.ts); the rest are already here. */
+  choosePulls: (candidates: readonly PullCandidate[]) => Promise<PullSelection>;
 }
 
 export interface ComposeLog {
@@ -17,14 +21,17 @@ export interface ComposeLog {
   output: string;
 }
 
-function runOptions(deps: ApplyDeps, stack: string) {
+type ComposeDeps = Pick<ApplyDeps, 'compose' | 'dataDir' | 'timeoutMs'>;
+
+function runOptions(deps: ComposeDeps, stack: string) {
   return { cwd: deployDirFor(deps.dataDir, stack), projectName: stack, files: [DEPLOY_COMPOSE_FILE], timeoutMs: deps.timeoutMs };
 }
 
 /**
- * Writes the stack's deploy dir, pulls every image, then `up -d --remove-orphans`. A failed pull
- * throws before any container is touched. Only `changed` services are pulled. `serviceRevisions` keeps the revision labels of services
- * whose config did not change, so that Compose leaves their containers alone.
+ * Writes the stack's deploy dir, pulls the images of `changed` services that need it, then
+ * `up -d --remove-orphans`. A failed pull throws before any container is touched.
+ * `serviceRevisions` keeps the revision labels of services whose config did not change, so that
+ * Compose leaves their containers alone.
  */
 export async function applyStack(
   deps: ApplyDeps,
@@ -48,8 +55,13 @@ export async function applyStack(
   });
   const opts = runOptions(deps, stack.name);
   // Only changed services pull: a tag that moved under an unchanged service must not recreate it.
-  if (changed.length > 0) {
-    const pull = await deps.compose.run(composePullArgs({ services: changed }), opts);
+  const candidates = stack.services
+    .filter((s) => changed.includes(s.name))
+    .map((s) => ({ service: s.name, image: s.pinnedImage ?? s.image, ...pullPolicyOf(s) }));
+  const pulls = await deps.choosePulls(candidates);
+  if (pulls.notes.length > 0) log.output += `driftd: ${pulls.notes.join('\ndriftd: ')}\n`;
+  if (pulls.pull.length > 0) {
+    const pull = await deps.compose.run(composePullArgs({ services: pulls.pull }), opts);
     log.output += pull.stdout + pull.stderr;
     assertComposeOk(pull, 'pull', stack.name);
   }
@@ -58,8 +70,13 @@ export async function applyStack(
   assertComposeOk(up, 'up', stack.name);
 }
 
+function pullPolicyOf(s: DesiredService): { pullPolicy?: string } {
+  const policy = s.raw.pull_policy;
+  return typeof policy === 'string' ? { pullPolicy: policy } : {};
+}
+
 /** Removes a stack that left this host: `compose down` from its deploy dir, then the dir. */
-export async function pruneStack(deps: ApplyDeps, stack: string, log: ComposeLog): Promise<void> {
+export async function pruneStack(deps: ComposeDeps, stack: string, log: ComposeLog): Promise<void> {
   const opts = runOptions(deps, stack);
   if (!existsSync(path.join(opts.cwd, DEPLOY_COMPOSE_FILE))) {
     // The deploy dir is gone (data dir wiped): an empty model makes every container an orphan to remove.

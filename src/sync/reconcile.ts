@@ -9,18 +9,21 @@ import type { DockerConnection } from '../live/docker-client.js';
 import { collectInventory } from '../live/inventory.js';
 import type { LiveInventory } from '../live/model.js';
 import { listProjectContainers } from '../live/project-containers.js';
+import { createCredentialSource } from '../lock/docker-auth.js';
+import { createDigestResolver, type DigestResolver } from '../lock/resolver.js';
 import { secretIndexFromStacks } from '../report/secrets.js';
 import type { GitSource } from '../source/index.js';
 import type { StateStore } from '../state/index.js';
 import type { Trigger } from '../state/schema.js';
 import type { Logger } from '../util/logger.js';
 import { scrubText } from '../util/redact.js';
-import { applyStack, pruneStack, type ComposeLog } from './apply.js';
+import { applyStack, pruneStack, type ApplyDeps, type ComposeLog } from './apply.js';
 import { waitHealthy } from './health-gate.js';
 import { summarizeLive } from './live-summary.js';
 import { waitForComposeRuns } from './orphaned-compose.js';
 import type { LiveStackSummary, StackPlan, StackTarget, SyncPlan } from './model.js';
 import { changedServices, planSync } from './plan.js';
+import { servicesToPull } from './pull-check.js';
 
 export type StackResult = 'unchanged' | 'recorded' | 'deployed' | 'rolled-back' | 'failed' | 'skipped' | 'awaiting-approval' | 'pruned' | 'abandoned';
 
@@ -282,6 +285,16 @@ async function pruneOne(deps: ReconcileDeps, p: StackPlan, redact: (t: string) =
   }
 }
 
+function pullChooser(deps: ReconcileDeps): ApplyDeps['choosePulls'] {
+  const { docker, address } = deps.docker;
+  let resolver: DigestResolver | undefined;
+  return (candidates) =>
+    servicesToPull(
+      { docker, address, resolver: () => (resolver ??= createDigestResolver({ docker, credentials: createCredentialSource(), logger: deps.logger })) },
+      candidates,
+    );
+}
+
 /** Applies one target under a journal entry; returns the health-gate verdict. Throws on Compose failure. */
 async function applyWithJournal(
   deps: ReconcileDeps,
@@ -299,7 +312,7 @@ async function applyWithJournal(
   logger.info({ stack: name, revision: target.revision.commit, action }, `${action === 'rollback' ? 'rolling back' : 'deploying'} ${name} to ${describeRevision(target)}`);
   try {
     await applyStack(
-      { compose: await deps.compose(), dataDir: deps.config.dataDir, timeoutMs: deps.config.composeTimeoutMs },
+      { compose: await deps.compose(), dataDir: deps.config.dataDir, timeoutMs: deps.config.composeTimeoutMs, choosePulls: pullChooser(deps) },
       target,
       unchangedServiceRevisions(target, live),
       changedServices(target, live),

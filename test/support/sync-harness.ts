@@ -323,6 +323,7 @@ export interface ServiceSpec {
   image: string;
   environment?: Record<string, string>;
   volumes?: string[];
+  pullPolicy?: string;
 }
 
 /**
@@ -336,6 +337,7 @@ export function composeFile(services: Record<string, ServiceSpec>, labels: Reado
   const lines = ['services:'];
   for (const [name, svc] of Object.entries(services)) {
     lines.push(`  ${name}:`, `    image: ${svc.image}`, '    network_mode: none');
+    if (svc.pullPolicy) lines.push(`    pull_policy: ${svc.pullPolicy}`);
     if (Object.keys(labels).length > 0) lines.push('    labels:', ...Object.entries(labels).map(([k, v]) => `      ${k}: "${v}"`));
     if (svc.environment) {
       lines.push('    environment:');
