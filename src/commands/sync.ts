@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { describeError } from '../errors/index.js';
 import { detectComposeCli, type ComposeCli } from '../live/compose-cli.js';
@@ -32,9 +33,15 @@ export interface SyncResult extends ReconcileResult {
   warnings: string[];
 }
 
+/** Detects Compose only when a stack needs it, reusing the data dir's remembered detection. */
 export function composeDetector(config: ResolvedConfig): () => Promise<ComposeCli> {
   return () =>
-    detectComposeCli({ command: config.composeCommand, ...(config.dockerHost ? { dockerHost: config.dockerHost } : {}), timeoutMs: 30_000 });
+    detectComposeCli({
+      command: config.composeCommand,
+      ...(config.dockerHost ? { dockerHost: config.dockerHost } : {}),
+      timeoutMs: 30_000,
+      cacheDir: path.join(config.dataDir, 'cache'),
+    });
 }
 
 /** One reconcile now, under the host's reconcile lock (a second sync waits, never runs in parallel). */

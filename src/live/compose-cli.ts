@@ -1,6 +1,10 @@
+import { stat } from 'node:fs/promises';
+import { isDeepStrictEqual } from 'node:util';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { DriftdError } from '../errors/index.js';
 import { execFileCapture, type ExecResult } from '../util/exec.js';
+import { forgetDetection, readCachedDetection, saveDetection, type ComposeCliName, type Detection } from './compose-detect-cache.js';
+import { composeFingerprint, hasComposePlugin, SYSTEM_PLUGIN_DIRS, type ComposeFingerprint } from './compose-fingerprint.js';
 
 /**
  * The Compose CLI driftd shells out to (with argv arrays, never a shell). Two generations are
@@ -28,7 +32,10 @@ export interface ComposeCli {
   version: string;
   /** The program and leading arguments, e.g. ["docker", "compose"] or ["docker-compose"]. */
   command: readonly string[];
-  /** Runs `<command> --ansi never --project-name P --file F… <args>`. Never rejects on exit code. */
+  /**
+   * Runs `<command> --ansi never --project-name P --file F… <args>`. Never rejects on exit code;
+   * rejects with ComposeNotFound when the program is gone (and forgets the detection).
+   */
   run(args: readonly string[], opts: ComposeRunOptions): Promise<ExecResult>;
 }
 
@@ -40,9 +47,22 @@ export interface DetectComposeOptions {
   /** Base environment for every run (default process.env). */
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
+  /**
+   * Folder where a successful detection is remembered across processes (driftd: `<data-dir>/cache`),
+   * reused while nothing in its fingerprint (compose-fingerprint.ts) changed. Without it, only this
+   * process remembers.
+   */
+  cacheDir?: string;
 }
 
-const CANDIDATES: Record<Exclude<ComposeCommandSetting, 'auto'>, readonly string[]> = {
+/** Where this host's Docker CLI looks for plugins besides its config dir. */
+export interface ComposeHostLayout {
+  systemPluginDirs: readonly string[];
+}
+
+export type ComposeCliDetector = (opts?: DetectComposeOptions) => Promise<ComposeCli>;
+
+const CANDIDATES: Record<ComposeCliName, readonly string[]> = {
   'docker compose': ['docker', 'compose'],
   'docker-compose': ['docker-compose'],
 };
@@ -93,13 +113,15 @@ async function probe(command: readonly string[], env: NodeJS.ProcessEnv, timeout
   return { ok: false, reason: firstLine(result.stderr) || firstLine(result.stdout) || `exit code ${result.code}` };
 }
 
-function makeCli(command: readonly string[], version: string, baseEnv: NodeJS.ProcessEnv): ComposeCli {
+const isDir = (dir: string): Promise<boolean> => stat(dir).then((s) => s.isDirectory(), () => false);
+
+function makeCli(command: readonly string[], version: string, baseEnv: NodeJS.ProcessEnv, onGone: () => Promise<void>): ComposeCli {
   const [file, ...lead] = command as [string, ...string[]];
   return {
     kind: composeKindOf(version),
     version,
     command,
-    run(args, opts) {
+    async run(args, opts) {
       const argv = [
         ...lead,
         '--ansi',
@@ -109,46 +131,89 @@ function makeCli(command: readonly string[], version: string, baseEnv: NodeJS.Pr
         ...opts.files.flatMap((f) => ['--file', f]),
         ...args,
       ];
-      return execFileCapture(file, argv, {
-        cwd: opts.cwd,
-        env: { ...baseEnv, ...opts.env },
-        ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
-      });
+      try {
+        return await execFileCapture(file, argv, {
+          cwd: opts.cwd,
+          env: { ...baseEnv, ...opts.env },
+          ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+        });
+      } catch (e) {
+        // spawn says ENOENT for a missing cwd too; only a missing program (or its interpreter) voids the detection.
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || !(await isDir(opts.cwd))) throw e;
+        await onGone();
+        throw new DriftdError(
+          'ComposeNotFound',
+          `\`${command.join(' ')}\` can no longer be started (${(e as Error).message}); reinstall Compose or set compose.command, then sync again: the Compose CLI is detected anew`,
+          { command, version },
+          { cause: e },
+        );
+      }
     },
   };
 }
 
-async function detect(opts: DetectComposeOptions): Promise<ComposeCli> {
-  const setting = opts.command ?? 'auto';
-  const env = { ...(opts.env ?? process.env), ...(opts.dockerHost ? { DOCKER_HOST: opts.dockerHost } : {}) };
-  const timeoutMs = opts.timeoutMs ?? 30_000;
+async function detect(setting: ComposeCommandSetting, env: NodeJS.ProcessEnv, timeoutMs: number, fingerprint: ComposeFingerprint): Promise<Detection> {
   const names = setting === 'auto' ? (['docker compose', 'docker-compose'] as const) : ([setting] as const);
   const tried: string[] = [];
   for (const name of names) {
-    const command = CANDIDATES[name];
-    const result = await probe(command, env, timeoutMs);
-    if (result.ok) return makeCli(command, result.version, env);
+    // Without a plugin file Docker's CLI can only fail `docker compose`. A forced setting is asked
+    // anyway: a `docker` that is not Docker's CLI (podman's) may answer it without one.
+    if (setting === 'auto' && name === 'docker compose' && !hasComposePlugin(fingerprint)) {
+      tried.push(`\`docker compose\`: no compose plugin in ${fingerprint.plugins.map((p) => p.dir).join(', ')}`);
+      continue;
+    }
+    const result = await probe(CANDIDATES[name], env, timeoutMs);
+    if (result.ok) return { name, version: result.version };
     tried.push(`\`${name} version\`: ${result.reason}`);
   }
   const what = setting === 'auto' ? 'no Docker Compose CLI found' : `compose.command is "${setting}" but it does not work`;
   throw new DriftdError('ComposeNotFound', `${what} (${tried.join('; ')}); ${INSTALL_HINT}`, { command: setting, tried });
 }
 
-const cache = new Map<string, Promise<ComposeCli>>();
+/**
+ * A detector with its own in-process memory: a fresh one behaves like a new process. Every call
+ * re-reads the fingerprint (a few stat calls), so an agent notices a Compose upgrade too.
+ */
+export function createComposeCliDetector(layout: ComposeHostLayout = { systemPluginDirs: SYSTEM_PLUGIN_DIRS }): ComposeCliDetector {
+  const memo = new Map<string, { fingerprint: ComposeFingerprint; cli: Promise<ComposeCli> }>();
+
+  return async (opts = {}) => {
+    const setting = opts.command ?? 'auto';
+    const env = { ...(opts.env ?? process.env), ...(opts.dockerHost ? { DOCKER_HOST: opts.dockerHost } : {}) };
+    const fingerprint = await composeFingerprint({ setting, env, systemPluginDirs: layout.systemPluginDirs });
+    const key = JSON.stringify([opts.cacheDir ?? '', fingerprint.setting, fingerprint.dockerHost, fingerprint.path]);
+    const held = memo.get(key);
+    if (held && isDeepStrictEqual(held.fingerprint, fingerprint)) return held.cli;
+
+    const { cacheDir } = opts;
+    const forget = async (): Promise<void> => {
+      if (memo.get(key) === entry) memo.delete(key);
+      if (cacheDir) await forgetDetection(cacheDir);
+    };
+    const find = async (): Promise<ComposeCli> => {
+      let found = cacheDir ? await readCachedDetection(cacheDir, fingerprint) : undefined;
+      if (!found) {
+        found = await detect(setting, env, opts.timeoutMs ?? 30_000, fingerprint);
+        if (cacheDir) await saveDetection(cacheDir, fingerprint, found);
+      }
+      return makeCli(CANDIDATES[found.name], found.version, env, forget);
+    };
+    const entry = { fingerprint, cli: find() };
+    memo.set(key, entry);
+    // A failed detection is not remembered: the next call tries again.
+    entry.cli.catch(() => memo.get(key) === entry && memo.delete(key));
+    return entry.cli;
+  };
+}
+
+const processDetector = createComposeCliDetector();
 
 /**
- * Finds the Compose CLI once per process (per setting, DOCKER_HOST and PATH). Throws
- * ComposeNotFound saying what to install; a failed detection is retried on the next call.
+ * Finds the Compose CLI: remembered per process, and across processes in `cacheDir`, while
+ * nothing that decides the answer changed. Throws ComposeNotFound saying what to install.
  */
 export function detectComposeCli(opts: DetectComposeOptions = {}): Promise<ComposeCli> {
-  const key = JSON.stringify([opts.command ?? 'auto', opts.dockerHost ?? '', (opts.env ?? process.env).PATH ?? '']);
-  let found = cache.get(key);
-  if (!found) {
-    found = detect(opts);
-    found.catch(() => cache.delete(key));
-    cache.set(key, found);
-  }
-  return found;
+  return processDetector(opts);
 }
 
 // ---------------------------------------------------------------------------------------------
