@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { FSWatcher } from 'chokidar';
+import { DesiredMemo } from '../commands/desired-memo.js';
 import { openSource } from '../commands/target.js';
 import { sync, type SyncResult } from '../commands/sync.js';
 import type { ResolvedConfig } from '../config/resolve.js';
@@ -47,6 +48,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const state = openState(config.dataDir);
   const source = openSource(config, logger);
   const docker = opts.docker ?? createDockerClient(config);
+  const desiredMemo = new DesiredMemo();
   let lastRun: LastRun | undefined;
   let failures = 0;
   let retry: NodeJS.Timeout | undefined;
@@ -67,6 +69,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
         docker,
         signal,
         waitForLock: true,
+        desiredMemo,
       });
       failures = 0;
       lastRun = { at: new Date(started).toISOString(), triggers, ok: true, exitCode: result.exitCode, durationMs: Date.now() - started };

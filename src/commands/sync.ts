@@ -7,6 +7,7 @@ import { reconcile, recoverInterruptedApplies, type ReconcileResult } from '../s
 import { acquireLock, openState, type StateStore } from '../state/index.js';
 import type { Trigger } from '../state/schema.js';
 import type { Logger } from '../util/logger.js';
+import type { DesiredMemo } from './desired-memo.js';
 import { loadTarget, openSource } from './target.js';
 import type { GitSource } from '../source/index.js';
 
@@ -26,6 +27,8 @@ export interface SyncOptions {
   signal?: AbortSignal;
   /** Wait for a reconcile already running on this host (default) or fail with LockBusy. */
   waitForLock?: boolean;
+  /** The agent's memory of the last desired state, reused while the commit and host inputs stay the same. */
+  desiredMemo?: DesiredMemo;
 }
 
 export interface SyncResult extends ReconcileResult {
@@ -59,7 +62,14 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
     const pins = state.pins().map((p) => ({ ...(p.stack ? { stack: p.stack } : {}), tag: p.tag }));
     let target;
     try {
-      target = await loadTarget({ config, logger, source, pins, ...(opts.stacks?.length ? { stacks: opts.stacks } : {}) });
+      target = await loadTarget({
+        config,
+        logger,
+        source,
+        pins,
+        ...(opts.stacks?.length ? { stacks: opts.stacks } : {}),
+        ...(opts.desiredMemo ? { memo: opts.desiredMemo } : {}),
+      });
     } catch (e) {
       // Git down, auth refused, tag missing: nothing is applied or removed; status says why.
       const reason = describeError(e);

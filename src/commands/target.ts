@@ -4,6 +4,7 @@ import type { RefPolicy, ResolvedConfig } from '../config/resolve.js';
 import { createGitSource, type GitSource, type Snapshot } from '../source/index.js';
 import type { StackTarget } from '../sync/model.js';
 import type { Logger } from '../util/logger.js';
+import type { DesiredMemo } from './desired-memo.js';
 
 export interface PinView {
   stack?: string;
@@ -44,7 +45,17 @@ function withSnapshotProblems(desired: DesiredState, snapshot: Snapshot): Desire
   return { ...desired, stacks: desired.stacks.filter((s) => !broken.has(s.name)), errors: [...desired.errors, ...extra] };
 }
 
-async function loadAt(config: ResolvedConfig, snapshot: Snapshot, revision: Revision, stacks?: string[]): Promise<DesiredState> {
+async function loadAt(config: ResolvedConfig, snapshot: Snapshot, revision: Revision, stacks?: string[], memo?: DesiredMemo): Promise<DesiredState> {
+  const key = memo?.key({
+    commit: snapshot.commit,
+    host: config.host,
+    envDir: config.envDir,
+    allowProcessEnv: config.allowProcessEnv,
+    maxFileBytes: config.validate.maxFileBytes,
+    ...(stacks ? { stacks } : {}),
+  });
+  const remembered = key === undefined ? undefined : memo?.get(key);
+  if (remembered) return remembered;
   const desired = await loadDesiredState({
     root: snapshot.dir,
     host: config.host,
@@ -54,7 +65,9 @@ async function loadAt(config: ResolvedConfig, snapshot: Snapshot, revision: Revi
     maxFileBytes: config.validate.maxFileBytes,
     ...(stacks && stacks.length > 0 ? { stacks } : {}),
   });
-  return withSnapshotProblems(desired, snapshot);
+  const loaded = withSnapshotProblems(desired, snapshot);
+  if (key !== undefined) memo?.set(key, loaded);
+  return loaded;
 }
 
 /**
@@ -68,6 +81,8 @@ export async function loadTarget(opts: {
   pins?: PinView[];
   source?: GitSource;
   policy?: RefPolicy;
+  /** A long-running caller's memory of the last load (the agent); each CLI run loads afresh. */
+  memo?: DesiredMemo;
 }): Promise<Target> {
   const { config, logger } = opts;
   const source = opts.source ?? openSource(config, logger);
@@ -76,7 +91,7 @@ export async function loadTarget(opts: {
   const poll = await source.poll(policy);
   const revision: Revision = { commit: poll.revision.commit, ref: poll.revision.ref, refKind: poll.revision.refKind };
   const warnings = [...poll.warnings.map((w) => w.message), ...poll.snapshot.problems.map((p) => p.message)];
-  const desired = await loadAt(config, poll.snapshot, revision, opts.stacks);
+  const desired = await loadAt(config, poll.snapshot, revision, opts.stacks, opts.memo);
 
   const targets: StackTarget[] = desired.stacks.map((stack) => ({ stack, revision, root: poll.snapshot.dir, ...(hostPin ? { pinnedTag: hostPin.tag } : {}) }));
   const errors = [...desired.errors];
