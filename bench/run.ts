@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { detectComposeCli } from '../src/live/compose-cli.js';
 import { createDockerClient, pingDocker } from '../src/live/docker-client.js';
-import { randomName } from '../test/support/docker-resources.js';
+import { randomName, testDockerClient } from '../test/support/docker-resources.js';
 import { GitServer } from '../test/support/git-server.js';
 import { TEST_ENV_HINT, TEST_IMAGES } from '../test/support/test-env.js';
 import { writeAgentChild } from './agent-runner.js';
@@ -41,13 +41,15 @@ async function main(argv: string[]): Promise<void> {
   try {
     const conn = createDockerClient({});
     await pingDocker(conn.docker, conn.address);
+    // The bench's own containers and network are made and removed with dockerode, like the tests'.
+    const docker = testDockerClient();
     const image = await conn.docker.getImage(TEST_IMAGES.worker10).inspect().catch(() => undefined);
     if (!image) throw new Error(`image ${TEST_IMAGES.worker10} is missing: ${TEST_ENV_HINT}`);
     const compose = await detectComposeCli({ timeoutMs: 30_000 });
     const machine = await describeMachine(compose);
     log(`${machine.nproc} CPUs, ${machine.compose}, docker ${machine.docker}`);
 
-    const abandoned = await removeAbandonedBenchResources(conn.docker);
+    const abandoned = await removeAbandonedBenchResources(docker);
     if (abandoned.containers.length + abandoned.networks.length > 0) log(`removed leftovers of killed bench runs: ${describeRemoved(abandoned)}`);
 
     const run: BenchRun = { tag: randomName(4), pid: process.pid };
@@ -55,8 +57,8 @@ async function main(argv: string[]): Promise<void> {
     cleanup.add(`temp folder ${workDir}`, () => rmSync(workDir, { recursive: true, force: true }));
     const server = await GitServer.start();
     cleanup.add('loopback Git server', () => server.close());
-    cleanup.add(`Docker resources of bench run ${run.tag}`, async () => log(`removed ${describeRemoved(await removeRunResources(conn.docker, run))}`));
-    const network = await createBenchNetwork(conn.docker, run);
+    cleanup.add(`Docker resources of bench run ${run.tag}`, async () => log(`removed ${describeRemoved(await removeRunResources(docker, run))}`));
+    const network = await createBenchNetwork(docker, run);
 
     let git: GitPollResult | null = null;
     if (opts.git) {
@@ -66,7 +68,7 @@ async function main(argv: string[]): Promise<void> {
 
     const ctx = {
       run,
-      docker: conn.docker,
+      docker,
       server,
       compose,
       network,

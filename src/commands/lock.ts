@@ -4,10 +4,10 @@
  * locks without writing. Every image is resolved before anything is written, so a registry
  * failure leaves every lock file as it was.
  */
-import type Dockerode from 'dockerode';
 import type { DesiredStack, LockFile } from '../compose/model.js';
 import type { Finding } from '../drift/model.js';
 import { describeError, isDriftdError } from '../errors/index.js';
+import type { EngineApi } from '../live/engine-api.js';
 import type { Logger } from '../util/logger.js';
 import { createCredentialSource, type CredentialSource } from '../lock/docker-auth.js';
 import type { DigestCache } from '../lock/digest-cache.js';
@@ -43,7 +43,7 @@ export interface LockOptions {
   root: string;
   /** The selected stacks, already loaded (and filtered by --stack) by the caller. */
   desired: DesiredStack[];
-  docker: Dockerode;
+  docker: EngineApi;
   check: boolean;
   /** Registry unreachable: lock from the local images' repo digests (write) or skip the outdated check (check), with a warning. */
   offline: boolean;

@@ -5,8 +5,9 @@
  */
 import type { z } from 'zod';
 import { DriftdError, isDriftdError } from '../errors/index.js';
+import { SSH_FAILED } from './engine-ssh.js';
 
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'EPERM', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE']);
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'EPERM', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE', SSH_FAILED]);
 
 interface ModemLike {
   socketPath?: unknown;
@@ -15,9 +16,13 @@ interface ModemLike {
   protocol?: unknown;
 }
 
-/** Where the client talks to, for error messages: the socket path or protocol://host:port. */
-export function dockerAddress(modem: unknown): string {
-  const m = (modem ?? {}) as ModemLike;
+/**
+ * Where the client talks to, for error messages: our EngineClient's address, else (a Dockerode
+ * instance, as in tests) read from its modem: the socket path or protocol://host:port.
+ */
+export function dockerAddress(docker: { address?: unknown; modem?: unknown }): string {
+  if (typeof docker.address === 'string') return docker.address;
+  const m = (docker.modem ?? {}) as ModemLike;
   if (typeof m.socketPath === 'string' && m.socketPath !== '') return `unix://${m.socketPath}`;
   if (typeof m.host === 'string' && m.host !== '') {
     const protocol = typeof m.protocol === 'string' ? m.protocol : 'http';
@@ -36,7 +41,8 @@ export function httpStatusOf(err: unknown): number | undefined {
   return typeof status === 'number' ? status : undefined;
 }
 
-function reasonOf(err: unknown): string {
+/** The error's message on one line: for an HTTP error of the engine, the engine's own words. */
+export function dockerErrorReason(err: unknown): string {
   const message = errorField(err, 'message');
   const text = typeof message === 'string' ? message : String(err);
   return text.replace(/\s+/g, ' ').trim();
@@ -48,14 +54,14 @@ export function toDockerError(err: unknown, what: string, address: string): Drif
   if (httpStatusOf(err) === undefined && typeof code === 'string' && CONNECTION_CODES.has(code)) {
     return new DriftdError(
       'DockerUnreachable',
-      `cannot reach Docker at ${address}: ${reasonOf(err)}; start Docker or set DOCKER_HOST`,
+      `cannot reach Docker at ${address}: ${dockerErrorReason(err)}; start Docker or set DOCKER_HOST`,
       { address, operation: what },
       { cause: err },
     );
   }
   return new DriftdError(
     'DockerApiError',
-    `Docker API call "${what}" at ${address} failed: ${reasonOf(err)}; check the engine's logs and retry`,
+    `Docker API call "${what}" at ${address} failed: ${dockerErrorReason(err)}; check the engine's logs and retry`,
     { address, operation: what, status: httpStatusOf(err) },
     { cause: err },
   );

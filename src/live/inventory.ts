@@ -6,6 +6,7 @@
  * engine answers inspects faster with more in flight, and each one is cheap).
  */
 import { callDocker, dockerAddress, parseDockerResponse } from './docker-call.js';
+import type { EngineApi } from './engine-api.js';
 import {
   containerInspectSchema,
   containerListSchema,
@@ -25,15 +26,9 @@ import {
 import { mapLimit } from './map-limit.js';
 import type { LiveContainer, LiveImageDefaults, LiveInventory, LiveProject } from './model.js';
 
-/** The part of dockerode this module uses; a `Dockerode` instance satisfies it. */
-export interface DockerApi {
-  modem?: unknown;
-  listContainers(options: { all: boolean }): Promise<unknown>;
-  getContainer(id: string): { inspect(): Promise<unknown> };
+/** The engine calls this module makes (EngineClient and a Dockerode instance satisfy it). */
+export interface DockerApi extends Pick<EngineApi, 'address' | 'listContainers' | 'getContainer' | 'listNetworks' | 'listVolumes' | 'version'> {
   getImage(name: string): { inspect(): Promise<unknown> };
-  listNetworks(options: { filters: { label: string[] } }): Promise<unknown>;
-  listVolumes(options: { filters: { label: string[] } }): Promise<unknown>;
-  version(): Promise<unknown>;
 }
 
 export interface InventoryOptions {
@@ -92,7 +87,7 @@ function byName<T extends { name: string }>(a: T, b: T): number {
  * left without defaults (images), never an error.
  */
 export async function collectInventory(docker: DockerApi, opts: InventoryOptions = {}): Promise<LiveInventory> {
-  const address = opts.address ?? dockerAddress(docker.modem);
+  const address = opts.address ?? dockerAddress(docker);
   const concurrency = opts.concurrency ?? 16;
 
   const [versionRaw, listRaw, networksRaw, volumesRaw, projects] = await Promise.all([

@@ -1,16 +1,14 @@
 import { callDocker, dockerAddress, parseDockerResponse } from './docker-call.js';
 import { containerListSchema } from './docker-schemas.js';
 import { COMPOSE_LABELS, mapContainerSummary } from './inspect-mapper.js';
+import type { EngineApi } from './engine-api.js';
 import type { LiveContainer } from './model.js';
 
-export interface ContainerLister {
-  modem?: unknown;
-  listContainers(options: { all: boolean; filters?: { label: string[] } }): Promise<unknown>;
-}
+export type ContainerLister = Pick<EngineApi, 'address' | 'listContainers'>;
 
 /** One list call for one Compose project's containers (stopped ones included); no inspects. */
 export async function listProjectContainers(docker: ContainerLister, project: string): Promise<LiveContainer[]> {
-  const address = dockerAddress(docker.modem);
+  const address = dockerAddress(docker);
   const raw = await callDocker('list containers', address, () =>
     docker.listContainers({ all: true, filters: { label: [`${COMPOSE_LABELS.project}=${project}`] } }),
   );

@@ -8,9 +8,9 @@
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type Dockerode from 'dockerode';
 import { z } from 'zod';
 import { DriftdError } from '../errors/index.js';
+import type { AuthConfig } from '../live/engine-api.js';
 import { execFileCapture } from '../util/exec.js';
 import { DEFAULT_REGISTRY } from './image-ref.js';
 
@@ -23,8 +23,8 @@ export interface RegistryCredentials {
   identityToken?: string;
 }
 
-/** The engine's `X-Registry-Auth` payload (dockerode base64-encodes it). */
-export function toAuthConfig(creds: RegistryCredentials): Dockerode.AuthConfig {
+/** The engine's `X-Registry-Auth` payload (the engine client encodes it). */
+export function toAuthConfig(creds: RegistryCredentials): AuthConfig {
   if (creds.identityToken !== undefined) return { identitytoken: creds.identityToken, serveraddress: creds.serverAddress };
   return { username: creds.username ?? '', password: creds.password ?? '', serveraddress: creds.serverAddress };
 }

@@ -3,10 +3,10 @@
  * (with the operator's registry credentials), reading the index from the registry when the
  * tag is multi-platform. One request per distinct image per resolver: create one per run.
  */
-import type Dockerode from 'dockerode';
 import { z } from 'zod';
 import { DriftdError, isDriftdError } from '../errors/index.js';
-import { dockerAddress, parseDockerResponse, toDockerError } from '../live/docker-call.js';
+import { dockerAddress, dockerErrorReason, parseDockerResponse, toDockerError } from '../live/docker-call.js';
+import type { EngineApi } from '../live/engine-api.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { toAuthConfig, type CredentialSource } from './docker-auth.js';
 import {
@@ -36,7 +36,7 @@ export interface DigestResolver {
 }
 
 export interface ResolverOptions {
-  docker: Dockerode;
+  docker: EngineApi;
   /** Registry credentials; anonymous access when absent. */
   credentials?: CredentialSource;
   /** When the registry cannot answer, fall back to the local image's repo digests. */
@@ -77,17 +77,10 @@ const localImageSchema = z
 
 const NEXT_STEP = 'check that the registry is reachable and the tag exists, or use --offline to lock from local images';
 
-/** The engine's own words from a failed call: dockerode puts the daemon's JSON message on `json`. */
-function engineReason(err: unknown): string {
-  const e = err as { json?: { message?: unknown }; message?: unknown };
-  const text = typeof e.json?.message === 'string' ? e.json.message : typeof e.message === 'string' ? e.message : String(err);
-  return text.replace(/\s+/g, ' ').trim();
-}
-
 export function createDigestResolver(opts: ResolverOptions): DigestResolver {
   const { docker } = opts;
   const logger = opts.logger ?? silentLogger;
-  const address = dockerAddress(docker.modem);
+  const address = dockerAddress(docker);
   const memo = new Map<string, Promise<ResolvedImage>>();
   let facts: Promise<EngineFacts> | undefined;
 
@@ -95,7 +88,7 @@ export function createDigestResolver(opts: ResolverOptions): DigestResolver {
     facts ??= (async () => {
       let raw: { version: unknown; info: unknown };
       try {
-        raw = { version: await docker.version(), info: (await docker.info()) as unknown };
+        raw = { version: await docker.version(), info: await docker.info() };
       } catch (e) {
         throw toDockerError(e, 'version/info', address);
       }
@@ -138,7 +131,7 @@ export function createDigestResolver(opts: ResolverOptions): DigestResolver {
       });
       entries = parseIndex(fetched.body, image);
     } catch (e) {
-      const reason = isDriftdError(e) && typeof e.data.reason === 'string' ? e.data.reason : engineReason(e);
+      const reason = isDriftdError(e) && typeof e.data.reason === 'string' ? e.data.reason : dockerErrorReason(e);
       const warning = `the index of ${image} could not be read from the registry (${reason}); recorded the index digest as the platform digest too`;
       logger.warn({ image }, warning);
       return { source: 'registry', warning, ...indexOnlyResolution(indexDigest, host) };
@@ -179,8 +172,8 @@ export function createDigestResolver(opts: ResolverOptions): DigestResolver {
       if (isDriftdError(e)) throw e;
       const dockerError = toDockerError(e, 'distribution', address);
       if (dockerError.code === 'DockerUnreachable') throw dockerError;
-      if (opts.offline) return fromLocalImage(ref, image, engineReason(e));
-      throw await registryFailure(ref, image, engineReason(e), NEXT_STEP, e);
+      if (opts.offline) return fromLocalImage(ref, image, dockerErrorReason(e));
+      throw await registryFailure(ref, image, dockerErrorReason(e), NEXT_STEP, e);
     }
     const parsed = distributionSchema.safeParse(raw);
     if (!parsed.success) throw await registryFailure(ref, image, 'the engine gave an unexpected distribution answer', NEXT_STEP);

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lock, type LockOptions } from '../../src/commands/lock.js';
 import { loadStack } from '../../src/compose/index.js';
 import type { DesiredStack } from '../../src/compose/model.js';
+import { createDockerClient } from '../../src/live/docker-client.js';
 import { collectInventory } from '../../src/live/inventory.js';
 import { compareImage, imageFindings } from '../../src/lock/compare.js';
 import { createCredentialSource } from '../../src/lock/docker-auth.js';
@@ -28,6 +29,8 @@ import { REGISTRY_URL, TEST_IMAGES, TEST_REPOS } from '../support/test-env.js';
 import { desired, svc } from '../unit/lock/helpers.js';
 
 const docker = testDockerClient();
+/** What `driftd lock` uses: driftd's own engine client (dockerode above makes and removes test images). */
+const engine = createDockerClient({ dockerHost: process.env.DOCKER_HOST }).docker;
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => undefined);
@@ -45,7 +48,7 @@ async function anonymous() {
 }
 
 async function run(root: string, stacks: DesiredStack[], over: Partial<LockOptions> = {}) {
-  return lock({ root, desired: stacks, docker, check: false, offline: false, logger: silentLogger, credentials: await anonymous(), ...over });
+  return lock({ root, desired: stacks, docker: engine, check: false, offline: false, logger: silentLogger, credentials: await anonymous(), ...over });
 }
 
 async function docker_(args: string[], input?: string): Promise<string> {
@@ -193,7 +196,7 @@ describe('driftd lock with the real registry', () => {
     const state = openState(await tempDir('driftd-lock-state-'));
     cleanups.push(() => Promise.resolve(state.close()));
     const ask = async (now: Date) =>
-      registryDigests({ stacks: [locked], resolver: createDigestResolver({ docker, credentials: await anonymous() }), cache: state, intervalMs: 3_600_000, now: () => now });
+      registryDigests({ stacks: [locked], resolver: createDigestResolver({ docker: engine, credentials: await anonymous() }), cache: state, intervalMs: 3_600_000, now: () => now });
     const live = { takenAt: '', engine: { version: '', apiVersion: '', os: 'linux', arch: 'amd64' }, containers: [], projects: {}, images: {}, networks: [], volumes: [] };
 
     const first = await ask(new Date());
@@ -218,9 +221,9 @@ describe('driftd lock with the real registry', () => {
     await run(root, [desired('multi', [svc('app', ref)])]);
     expect((await readLockFile(root, 'multi'))!.images[ref]).toEqual({ digest: amd64, indexDigest, platform: 'linux/amd64' });
 
-    const arm = createDigestResolver({ docker, credentials: await anonymous(), platform: { os: 'linux', architecture: 'arm64' } });
+    const arm = createDigestResolver({ docker: engine, credentials: await anonymous(), platform: { os: 'linux', architecture: 'arm64' } });
     expect(await arm.resolve(ref)).toEqual({ source: 'registry', digest: arm64, indexDigest, platform: 'linux/arm64' });
-    const riscv = createDigestResolver({ docker, credentials: await anonymous(), platform: { os: 'linux', architecture: 'riscv64' } });
+    const riscv = createDigestResolver({ docker: engine, credentials: await anonymous(), platform: { os: 'linux', architecture: 'riscv64' } });
     await expect(riscv.resolve(ref)).rejects.toThrow(`image ${ref} has no variant for this host's platform linux/riscv64 (it offers linux/amd64, linux/arm64)`);
 
     // What the engine keeps after pulling the tag matches the lock, platform-aware.

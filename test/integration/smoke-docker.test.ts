@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { DriftdError } from '../../src/errors/index.js';
-import { createDockerClient, dockerOptionsFor, pingDocker } from '../../src/live/docker-client.js';
+import { createDockerClient, pingDocker } from '../../src/live/docker-client.js';
 import { useDockerTestScope } from '../support/docker.js';
 import { TEST_IMAGES, TEST_LABEL } from '../support/test-env.js';
 
-describe('dockerode against the real engine', () => {
+describe('the engine client against the real engine', () => {
   const env = useDockerTestScope();
 
   it('pings the engine and lists a container it just created', async () => {
@@ -15,7 +15,7 @@ describe('dockerode against the real engine', () => {
     const created = await env.docker.createContainer({ name, Image: TEST_IMAGES.worker10, Labels: { ...env.labels } });
     await created.start();
 
-    const listed = await docker.listContainers({ filters: { label: [`${TEST_LABEL}=1`] } });
+    const listed = (await docker.listContainers({ filters: { label: [`${TEST_LABEL}=1`] } })) as { Id: string; Names: string[]; State: string; Labels: Record<string, string> }[];
     const mine = listed.find((c) => c.Id === created.id);
     expect(mine?.Names).toEqual([`/${name}`]);
     expect(mine?.State).toBe('running');
@@ -53,27 +53,5 @@ describe('dockerode against the real engine', () => {
     } finally {
       server.close();
     }
-  });
-});
-
-describe('dockerOptionsFor (DOCKER_HOST syntax)', () => {
-  const unset = { socketPath: undefined, host: undefined, port: undefined, protocol: undefined, username: undefined };
-  it.each([
-    ['unix:///var/run/docker.sock', {}, { ...unset, socketPath: '/var/run/docker.sock' }],
-    ['tcp://10.0.0.5:2375', {}, { ...unset, protocol: 'http', host: '10.0.0.5', port: '2375' }],
-    ['tcp://docker.internal', {}, { ...unset, protocol: 'http', host: 'docker.internal', port: 2375 }],
-    ['tcp://docker.internal:2376', {}, { ...unset, protocol: 'https', host: 'docker.internal', port: '2376' }],
-    ['tcp://docker.internal:4243', { DOCKER_TLS_VERIFY: '1' }, { ...unset, protocol: 'https', host: 'docker.internal', port: '4243' }],
-    ['ssh://ops@build-01', {}, { ...unset, protocol: 'ssh', host: 'build-01', port: 22, username: 'ops' }],
-  ])('%s %j', (address, env, expected) => {
-    expect(dockerOptionsFor(address, env)).toEqual(expected);
-  });
-
-  it.each([
-    ['unix://relative.sock', 'the socket path must be absolute'],
-    ['docker.sock', 'not a URL'],
-    ['ftp://host', 'unsupported scheme "ftp:"'],
-  ])('refuses %s', (address, reason) => {
-    expect(() => dockerOptionsFor(address, {})).toThrow(`invalid Docker host "${address}": ${reason}`);
   });
 });

@@ -4,8 +4,7 @@
  * with test/support/docker.ts. Tests import from docker.ts, which re-exports what they need.
  */
 import { randomBytes } from 'node:crypto';
-import type Docker from 'dockerode';
-import { createDockerClient } from '../../src/live/docker-client.js';
+import Docker from 'dockerode';
 import { REGISTRY_HOST, REGISTRY_URL, TEST_LABEL, TEST_RUN_LABEL } from './test-env.js';
 import { pidExists } from '../../src/state/process-identity.js';
 
@@ -47,9 +46,12 @@ function runOfLabel(value: string): TestRun | undefined {
 }
 
 
-/** The engine the tests use: DOCKER_HOST if set, else the local socket. */
+/**
+ * The engine the tests use (DOCKER_HOST if set, else the local socket) through dockerode: a
+ * client independent of driftd's own, for setting up and checking what the tests need.
+ */
 export function testDockerClient(): Docker {
-  return createDockerClient({ dockerHost: process.env.DOCKER_HOST }).docker;
+  return new Docker();
 }
 
 export interface Removed {

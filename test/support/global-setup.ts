@@ -7,7 +7,7 @@
 import type { TestProject } from 'vitest/node';
 import { createDockerClient, pingDocker } from '../../src/live/docker-client.js';
 import { detectComposeCli } from '../../src/live/compose-cli.js';
-import { newTestRun, registryDigest, removeAbandonedTestResources, type Removed } from './docker-resources.js';
+import { newTestRun, registryDigest, removeAbandonedTestResources, testDockerClient, type Removed } from './docker-resources.js';
 import { REGISTRY_URL, TEST_ENV_HINT, TEST_IMAGES } from './test-env.js';
 
 async function need(what: string, check: () => Promise<unknown>): Promise<void> {
@@ -23,8 +23,8 @@ const summary = (r: Removed): string =>
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const dockerHost = process.env.DOCKER_HOST;
-  const { docker, address } = createDockerClient({ dockerHost });
-  await need('a Docker engine', () => pingDocker(docker, address));
+  const engine = createDockerClient({ dockerHost });
+  await need('a Docker engine', () => pingDocker(engine.docker, engine.address));
   await need('a Compose CLI', () => detectComposeCli({ dockerHost }));
   await need(`the test registry at ${REGISTRY_URL}`, async () => {
     const res = await fetch(`${REGISTRY_URL}/v2/`, { signal: AbortSignal.timeout(5000) }).catch((e: Error) => {
@@ -40,6 +40,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   const run = newTestRun();
   project.provide('driftdTestRun', run);
+  const docker = testDockerClient();
   const leftovers = await removeAbandonedTestResources(docker, run);
   if (leftovers.containers.length + leftovers.networks.length + leftovers.volumes.length) {
     console.warn(`integration setup: removed leftovers of earlier runs: ${summary(leftovers)}`);

@@ -1,10 +1,10 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type Dockerode from 'dockerode';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatLockResults, lock, type LockOptions } from '../../../src/commands/lock.js';
 import { DriftdError } from '../../../src/errors/index.js';
+import type { EngineApi } from '../../../src/live/engine-api.js';
 import { MemoryDigestCache } from '../../../src/lock/digest-cache.js';
 import { normalizeImageRef } from '../../../src/lock/image-ref.js';
 import { renderLockFile, writeLockFile } from '../../../src/lock/lock-file.js';
@@ -40,7 +40,7 @@ afterEach(async () => {
 });
 
 function run(resolver: DigestResolver, over: Partial<LockOptions>) {
-  return lock({ root, desired: [], docker: {} as Dockerode, check: false, offline: false, logger: silentLogger, resolver, ...over });
+  return lock({ root, desired: [], docker: {} as EngineApi, check: false, offline: false, logger: silentLogger, resolver, ...over });
 }
 
 describe('lock (write)', () => {
