@@ -8,6 +8,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3 make g+
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY bin ./bin
+COPY scripts ./scripts
 RUN npm ci && npm run build && npm prune --omit=dev
 
 FROM docker:27.3-cli AS dockercli

@@ -4,15 +4,14 @@
  * `await trigger('schedule')` again and again, timing each cycle (wall, process.cpuUsage) and
  * sampling process.memoryUsage() after start, after the first cycle and after the last.
  *
- * It runs on plain `node` against dist/ — what production runs. agent-runner.ts transpiles this
+ * It runs on plain `node` against dist/bundle/ — what production runs. agent-runner.ts transpiles this
  * file to JavaScript first, because loading it through tsx would add tsx's loader thread (~45 MB
  * RSS) to every memory sample. Hence only `import type` from src/ and node: built-ins here.
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type * as DaemonModule from '../src/agent/daemon.js';
+import type * as EmbedModule from '../src/agent/embed.js';
 import type * as ResolveModule from '../src/config/resolve.js';
-import type * as LoggerModule from '../src/util/logger.js';
 
 export interface AgentChildInput {
   /** Absolute path of the built dist/ folder. */
@@ -56,9 +55,8 @@ async function load<T>(distDir: string, file: string): Promise<T> {
 }
 
 async function main(input: AgentChildInput): Promise<AgentChildOutput> {
-  const { startAgent } = await load<typeof DaemonModule>(input.distDir, 'agent/daemon.js');
-  const { resolveConfig } = await load<typeof ResolveModule>(input.distDir, 'config/resolve.js');
-  const { createLogger } = await load<typeof LoggerModule>(input.distDir, 'util/logger.js');
+  // The bundle production runs (bin/driftd.js loads bundle/main.js; this is its agent entry).
+  const { startAgent, resolveConfig, createLogger } = await load<typeof EmbedModule>(input.distDir, 'bundle/agent.js');
   const config = resolveConfig({ flags: input.flags });
   const logger = createLogger({ level: config.logLevel, pretty: false });
 

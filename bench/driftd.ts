@@ -1,6 +1,6 @@
 /** Runs the built driftd CLI (bin/driftd.js, as installed: process start included) against a bench repo. */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { GlobalFlags } from '../src/config/resolve.js';
 import { runMeasured, type Measured } from './proc.js';
 
@@ -40,8 +40,19 @@ export function cleanEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessE
   return Object.fromEntries(Object.entries(base).filter(([k]) => !k.startsWith('DRIFTD_')));
 }
 
+/**
+ * Under --cpu-prof the CLI runs from tsc's output (one file per module) instead of the bundle
+ * bin/driftd.js loads, so that profile frames name driftd's files and the libraries apart.
+ */
+const UNBUNDLED_CLI = [
+  '--input-type=module',
+  '-e',
+  `const { main } = await import(${JSON.stringify(pathToFileURL(path.join(DIST_DIR, 'cli', 'main.js')).href)}); process.exitCode = await main(process.argv.slice(1));`,
+];
+
 export function runDriftd(command: 'sync' | 'drift-check', t: DriftdTarget, env: NodeJS.ProcessEnv, nodeArgs: readonly string[] = []): Promise<Measured> {
-  return runMeasured(process.execPath, [...nodeArgs, BIN, command, ...cliArgs(driftdFlags(t)), '--json'], { env });
+  const entry = nodeArgs.some((a) => a.startsWith('--cpu-prof')) ? UNBUNDLED_CLI : [BIN];
+  return runMeasured(process.execPath, [...nodeArgs, ...entry, command, ...cliArgs(driftdFlags(t)), '--json'], { env });
 }
 
 export interface SyncOutput {

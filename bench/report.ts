@@ -203,12 +203,12 @@ export function resultTables(r: BenchResult): string {
     r.git
       ? `A repo of ${r.git.shape.commits} commits and ${r.git.shape.tags} tags (${r.git.shape.stacks} stacks; built with git fast-import in ${fmtMs(r.git.buildMs)}), polled with driftd's Git source (policy: highest v-prefixed semver tag) over the loopback git http-backend.\n\n${gitTable(r.git)}`
       : 'Skipped (--skip-git).',
-    '## 5. Agent memory\n\nprocess.memoryUsage() in the child process running the agent (plain node on dist/, after a forced GC).',
+    '## 5. Agent memory\n\nprocess.memoryUsage() in the child process running the agent (plain node on dist/bundle/agent.js, the bundle production runs, after a forced GC).',
     memoryTable(r.stackCounts),
     cliPeakRss(r.stackCounts),
     '## Where the time goes\n\nProcess start: each runtime dependency and driftd entry point imported alone in a fresh `node` (bare node for reference). A command pays for every module its entry point imports.',
     importTable(r.importCosts),
-    `CPU profiles (\`node --cpu-prof\`; module loading shows up as node internals, see the import table for which module costs what):`,
+    `CPU profiles (\`node --cpu-prof\`, run from tsc's unbundled output so that frames name driftd's files and the libraries apart — module loading costs more there than in the bundle the timed runs use; it shows up as node internals, see the import table for which module costs what):`,
     ...r.stackCounts.slice(-1).map((c) => profileTable(c.n, c.profiles)),
     '## Initial deploy (not part of the targets)',
     initialTable(r.stackCounts),

@@ -24,8 +24,19 @@ globalThis.gc();
 process.stdout.write(JSON.stringify({ ms, rss: process.memoryUsage().rss }));
 `;
 
-/** driftd's entry points as the CLI and the agent load them. */
-export const ENTRY_POINTS = ['dist/cli/main.js', 'dist/cli/commands/sync.js', 'dist/cli/commands/drift-check.js', 'dist/agent/daemon.js'];
+/**
+ * driftd's entry points: the bundle the CLI and the agent load (every command starts with
+ * main.js; agent.js holds the agent and everything a reconcile runs), then tsc's unbundled
+ * output of the same code for comparison.
+ */
+export const ENTRY_POINTS = [
+  'dist/bundle/main.js',
+  'dist/bundle/agent.js',
+  'dist/cli/main.js',
+  'dist/cli/commands/sync.js',
+  'dist/cli/commands/drift-check.js',
+  'dist/agent/daemon.js',
+];
 
 function runtimeDependencies(): string[] {
   const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };

@@ -2,7 +2,8 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const entry = new URL('../dist/cli/main.js', import.meta.url);
+// dist/bundle/ is tsc's dist/ joined by scripts/bundle.ts: a few files to load instead of hundreds.
+const entry = new URL('../dist/bundle/main.js', import.meta.url);
 if (!existsSync(fileURLToPath(entry))) {
   process.stderr.write('driftd is not built yet: run `npm run build` (or `npm ci`) in the driftd checkout.\n');
   process.exit(1);

@@ -13,12 +13,13 @@ import type Docker from 'dockerode';
 import { stringify } from 'yaml';
 import { assertComposeOk, detectComposeCli } from '../../src/live/compose-cli.js';
 import { execFileCapture, type ExecResult } from '../../src/util/exec.js';
+import { buildDriftd } from '../support/build-driftd.js';
 import { COMPOSE_PROJECT_LABEL, pollUntil } from '../support/docker.js';
 import { APP_PORT, TEST_IMAGES } from '../support/test-env.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = path.join(ROOT, 'bin', 'driftd.js');
-const BUILT_ENTRY = path.join(ROOT, 'dist', 'cli', 'main.js');
+const BUILT_ENTRY = path.join(ROOT, 'dist', 'bundle', 'main.js');
 export const SERVICE_LABEL = 'com.docker.compose.service';
 
 function newestMtime(dir: string): number {
@@ -31,7 +32,7 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-/** `tsc -p tsconfig.build.json` unless dist/ is newer than every file in src/ (tsc rewrites every output). */
+/** `npm run build` unless the bundle is newer than every file in src/ (the build rewrites every output). */
 export async function ensureBuilt(): Promise<void> {
   let built = 0;
   try {
@@ -40,9 +41,7 @@ export async function ensureBuilt(): Promise<void> {
     // not built yet
   }
   if (built > newestMtime(path.join(ROOT, 'src'))) return;
-  const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  const r = await execFileCapture(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: ROOT, timeoutMs: 300_000 });
-  if (r.code !== 0) throw new Error(`building driftd failed:\n${r.stdout}${r.stderr}`);
+  await buildDriftd();
 }
 
 /** The test process's environment without driftd settings (so only the flags a test passes count). */

@@ -1,6 +1,6 @@
 /**
  * The built CLI on a planted repo, a missing path and this project's own example repo. Runs
- * `node bin/driftd.js` (build first: `npx tsc -p tsconfig.build.json`).
+ * `node bin/driftd.js` (build first: `npm run build`).
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -33,7 +33,7 @@ describe('driftd validate (built CLI)', () => {
   let root: string;
 
   beforeAll(() => {
-    if (!existsSync(path.join(REPO, 'dist/cli/main.js'))) throw new Error('build driftd first: npx tsc -p tsconfig.build.json');
+    if (!existsSync(path.join(REPO, 'dist/bundle/main.js'))) throw new Error('build driftd first: npm run build');
     root = mkdtempSync(path.join(os.tmpdir(), 'driftd-validate-cli-'));
     plantRepo(root);
   });

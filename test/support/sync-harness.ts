@@ -8,22 +8,20 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, chmodSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import type Docker from 'dockerode';
-import { execFileCapture } from '../../src/util/exec.js';
+import { buildDriftd, REPO_ROOT } from './build-driftd.js';
 import { COMPOSE_PROJECT_LABEL } from './docker-resources.js';
 import { currentTestRun } from './docker.js';
 import { GitServer, type ServedRepo } from './git-server.js';
 import { RepoBuilder } from './repo-builder.js';
 import { pidExists } from '../../src/state/process-identity.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BUILD_CACHE = path.join(REPO_ROOT, 'node_modules', '.cache', 'driftd-sync-tests');
 
 
 /**
- * Compiles src/ once per vitest run into a private copy of the package (bin/driftd.js,
+ * Builds src/ (tsc + bundle) once per vitest run into a private copy of the package (bin/driftd.js,
  * dist/, package.json) and returns its bin/driftd.js. Not the shared dist/: other engineers
  * rebuild that while tests run, and a half-written module there breaks a CLI run at random.
  * Type errors elsewhere in the tree do not stop the build (tsc still emits); a missing output does.
@@ -39,14 +37,7 @@ export async function buildCli(): Promise<string> {
     if (!pidExists(pid)) rmSync(path.join(BUILD_CACHE, old), { recursive: true, force: true });
   }
   mkdirSync(path.join(dir, 'bin'), { recursive: true });
-  const r = await execFileCapture(path.join(REPO_ROOT, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json', '--outDir', path.join(dir, 'dist')], {
-    cwd: REPO_ROOT,
-    timeoutMs: 300_000,
-  });
-  if (!existsSync(path.join(dir, 'dist', 'cli', 'main.js'))) {
-    throw new Error(`building driftd failed (tsc -p tsconfig.build.json): ${r.stdout}${r.stderr}`);
-  }
-  if (r.code !== 0) console.warn(`tsc reported errors (output still emitted, tests go on):\n${r.stdout}`);
+  await buildDriftd(path.join(dir, 'dist'));
   copyFileSync(path.join(REPO_ROOT, 'package.json'), path.join(dir, 'package.json'));
   copyFileSync(path.join(REPO_ROOT, 'bin', 'driftd.js'), bin);
   writeFileSync(path.join(dir, '.built'), '');
