@@ -1,5 +1,5 @@
 /**
- * The live-state model: what the Docker engine runs now. Produced by src/live (dockerode),
+ * The live-state model: what the Docker engine runs now. Produced by src/live (Engine API),
  * consumed by src/drift and src/sync. Plain data so the drift engine stays pure.
  */
 
