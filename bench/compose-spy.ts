@@ -72,8 +72,13 @@ export class ComposeSpy {
 
   /** The environment of a driftd process whose Compose calls go to `logFile`. */
   env(base: NodeJS.ProcessEnv, logFile: string): NodeJS.ProcessEnv {
-    rmSync(logFile, { force: true });
+    ComposeSpy.reset(logFile);
     return { ...base, PATH: `${this.binDir}:${base.PATH ?? ''}`, [LOG_VAR]: logFile };
+  }
+
+  /** Forgets the calls logged so far. */
+  static reset(logFile: string): void {
+    rmSync(logFile, { force: true });
   }
 
   static read(logFile: string): ComposeCall[] {

@@ -40,13 +40,15 @@ function table(header: string[], rows: string[][]): string {
 }
 
 /** "2× version, 1× pull, 1× up: 3.36 s (…)": the Compose processes of each run and their total wall time. */
-function composeSummary(runs: readonly ProcessRun[]): string {
+type WithCompose = Pick<ProcessRun, 'wallMs' | 'compose'>;
+
+function composeSummary(runs: readonly WithCompose[]): string {
   const calls = runs.map((r) => r.compose ?? []);
   const ms = summarize(calls.map((c) => c.reduce((n, x) => n + x.wallMs, 0)));
   return `${kindsText(calls.map((c) => countBy(c.map((x) => x.command))))}: ${spread(ms)}`;
 }
 
-function driftdOverCompose(runs: readonly ProcessRun[]): Summary {
+function driftdOverCompose(runs: readonly WithCompose[]): Summary {
   return summarize(runs.map((r) => r.wallMs - (r.compose ?? []).reduce((n, x) => n + x.wallMs, 0)));
 }
 
@@ -75,7 +77,20 @@ function noChangeTable(counts: readonly StackCountResult[]): string {
 
 function oneChangeTable(counts: readonly StackCountResult[]): string {
   return table(
-    ['N', 'driftd sync wall', 'Compose runs inside driftd sync', 'driftd sync minus its Compose runs', 'naive loop wall', "naive `up -d` of the changed stack", 'driftd − one Compose run', 'naive / driftd (wall)'],
+    [
+      'N',
+      'driftd sync wall',
+      'Compose runs inside driftd sync',
+      'driftd sync minus its Compose runs',
+      'agent cycle wall (in-process)',
+      'Compose runs inside the agent cycle',
+      'agent cycle minus its Compose runs',
+      'naive loop wall',
+      "naive `up -d` of the changed stack",
+      'driftd sync − one Compose run',
+      'agent cycle − one Compose run',
+      'naive / driftd sync (wall)',
+    ],
     counts.map((c) => {
       const [dw, nw] = [wall(c.oneChange.driftdSync), wall(c.oneChange.naive)];
       return [
@@ -83,9 +98,13 @@ function oneChangeTable(counts: readonly StackCountResult[]): string {
         spread(dw),
         composeSummary(c.oneChange.driftdSync),
         spread(driftdOverCompose(c.oneChange.driftdSync)),
+        spread(wall(c.oneChange.agent)),
+        composeSummary(c.oneChange.agent),
+        spread(driftdOverCompose(c.oneChange.agent)),
         spread(nw),
         spread(summarize(c.oneChange.naive.map((r) => r.changedStackMs))),
-        fmtDeltaMs(changeOverheadMs(c)),
+        fmtDeltaMs(changeOverheadMs(c, 'driftdSync')),
+        fmtDeltaMs(changeOverheadMs(c, 'agent')),
         ratio(nw.median, dw.median),
       ];
     }),

@@ -9,6 +9,7 @@ import type Docker from 'dockerode';
 import type { ComposeCli } from '../src/live/compose-cli.js';
 import type { GitServer } from '../test/support/git-server.js';
 import { requestKinds } from './git-history.js';
+import { agentChangeCycles, type AgentChangeRun } from './agent-change.js';
 import { runAgentChild } from './agent-runner.js';
 import type { AgentChildOutput } from './agent-child.js';
 import type { Cleanup } from './cleanup.js';
@@ -42,7 +43,7 @@ export interface StackCountResult {
   noChange: { driftdSync: ProcessRun[]; naive: LoopRun[] };
   agent: AgentChildOutput;
   /** naive runs carry the wall time of the changed stack's Compose run. */
-  oneChange: { driftdSync: ProcessRun[]; naive: (LoopRun & { changedStackMs: number })[] };
+  oneChange: { driftdSync: ProcessRun[]; agent: AgentChangeRun[]; naive: (LoopRun & { changedStackMs: number })[] };
   driftCheck: { driftd: ProcessRun[]; naive: LoopRun[] };
   /** One extra run of each driftd case under node --cpu-prof. */
   profiles: { sync: ProfileSummary; driftCheck: ProfileSummary; oneChange: ProfileSummary };
@@ -141,6 +142,15 @@ export async function benchStackCount(ctx: ScenarioContext, n: number): Promise<
     return sync((r) => (r.code === 0 && r.check === expected ? undefined : `expected only ${stack} deployed`), nodeArgs);
   };
   const changeSync = await times(ctx.reps.fast, () => changeOne());
+  log(`N=${n}: one stack changed, agent in-process cycle ×${ctx.reps.fast}…`);
+  const changeAgent = await agentChangeCycles({
+    distDir: DIST_DIR,
+    flags: driftdFlags(target),
+    env: ctx.spy.env(ctx.env, composeLog),
+    composeLog,
+    reps: ctx.reps.fast,
+    change: () => repo.change(),
+  });
   const oneChangeProfile = (await profiled(dir, changeOne)).profile;
 
   log(`N=${n}: removing driftd's containers; naive loop deploys its own…`);
@@ -164,7 +174,7 @@ export async function benchStackCount(ctx: ScenarioContext, n: number): Promise<
     initialDeploy: { driftd: initialDriftd, naive: naiveInitial },
     noChange: { driftdSync: noChangeSync, naive: naiveNoChange },
     agent,
-    oneChange: { driftdSync: changeSync, naive: naiveChange },
+    oneChange: { driftdSync: changeSync, agent: changeAgent, naive: naiveChange },
     driftCheck: { driftd: driftChecks, naive: naiveCheck },
     profiles: { sync: syncProfile, driftCheck: driftCheckProfile, oneChange: oneChangeProfile },
   };
