@@ -87,6 +87,14 @@ async function settleAll(work: Promise<void>[]): Promise<void> {
   if (failed) throw failed.reason;
 }
 
+/**
+ * mkdir and writeFile create with `mode` minus the process umask; a chmod is needed only when the
+ * umask takes bits away (half the system calls of materializing a snapshot under the usual 022).
+ */
+function umaskKeeps(mode: number): boolean {
+  return (mode & ~process.umask()) === mode;
+}
+
 function safeName(name: string): boolean {
   return name !== '' && name !== '.' && name !== '..' && !name.includes('/') && !name.includes('\0');
 }
@@ -108,8 +116,8 @@ class Writer {
 
   async tree(rel: string, oid: string): Promise<void> {
     const dir = path.join(this.root, rel);
-    await mkdir(dir);
-    await chmod(dir, 0o755);
+    await mkdir(dir, { mode: 0o755 });
+    if (!umaskKeeps(0o755)) await chmod(dir, 0o755);
     const entries = await readTreeEntries(this.store, oid);
     await settleAll(entries.map((e) => this.entry(`${rel}/${e.path}`, e)));
   }
@@ -130,8 +138,9 @@ class Writer {
     if (content.length > this.maxFileBytes) {
       return this.refuse(file, 'FileTooLarge', `is ${content.length} bytes, over the ${this.maxFileBytes}-byte limit (validate.maxFileBytes)`);
     }
-    await writeFile(full, content);
-    await chmod(full, e.mode === MODE_EXECUTABLE ? 0o755 : 0o644);
+    const mode = e.mode === MODE_EXECUTABLE ? 0o755 : 0o644;
+    await writeFile(full, content, { mode });
+    if (!umaskKeeps(mode)) await chmod(full, mode);
   }
 }
 

@@ -48,6 +48,20 @@ describe('snapshots', () => {
     expect(JSON.parse(readFileSync(path.join(snap.dir, 'locks/edge.lock.json'), 'utf8'))).toMatchObject({ stack: 'edge' });
   });
 
+  it.each([0o077, 0o000])('file and folder modes do not depend on the process umask (%o)', async (umask) => {
+    repo.writeSimpleStack('edge').write('stacks/edge/run.sh', '#!/bin/sh\n', 0o755);
+    const commit = await repo.commit();
+    const saved = process.umask(umask);
+    try {
+      const snap = await source.materialize(commit);
+      expect(statSync(path.join(snap.dir, 'stacks/edge')).mode & 0o777).toBe(0o755);
+      expect(statSync(path.join(snap.dir, 'stacks/edge/run.sh')).mode & 0o777).toBe(0o755);
+      expect(statSync(path.join(snap.dir, 'stacks/edge/compose.yaml')).mode & 0o777).toBe(0o644);
+    } finally {
+      process.umask(saved);
+    }
+  });
+
   it('a commit without fleet.yaml or locks/ materializes what it has', async () => {
     repo.writeSimpleStack('only');
     const snap = await source.materialize(await repo.commit());
