@@ -1,13 +1,18 @@
 /**
- * The agent's memory of the last desired state it loaded. A poll that finds the same commit
- * reuses it instead of reading and parsing every compose file again, as long as nothing else
- * the load depends on changed: the host-local env files (by identity: size, mtime, inode), the
- * process environment when compose files may read it, and the load options. In memory only:
- * the model holds resolved secrets, which never go to disk outside the deploy dirs.
+ * The agent's memory of the desired state it loaded, at two levels:
+ * - the whole state: a poll that finds the same commit reuses it instead of reading and parsing
+ *   every compose file again;
+ * - each stack: at a new commit, a stack whose folder and lock have the same Git object ids
+ *   (recorded in the snapshot) is reused, so a tag that changes one stack loads one stack.
+ * Both apply only while nothing else a load reads changed: the host-local env files (by identity:
+ * size, mtime, inode), the process environment when compose files may read it, the fleet policy
+ * and the load options. In memory only: the model holds resolved secrets, which never go to disk
+ * outside the deploy dirs.
  */
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { DesiredState } from '../compose/model.js';
+import type { StackMemo } from '../compose/index.js';
+import type { DesiredStack, DesiredState } from '../compose/model.js';
 import { hashObject } from '../util/hash.js';
 
 export interface DesiredMemoInputs {
@@ -19,7 +24,16 @@ export interface DesiredMemoInputs {
   stacks?: readonly string[];
 }
 
-/** Name, size, mtime and inode of every file in the env dir: a changed host-local value changes this. */
+function fileIdentity(file: string): string {
+  try {
+    const s = statSync(file, { bigint: true });
+    return `${s.size}:${s.mtimeNs}:${s.ino}`;
+  } catch {
+    return '(none)';
+  }
+}
+
+/** Name and identity of every file in the env dir: a changed host-local value changes this. */
 function envDirFingerprint(envDir: string): string[] {
   let names: string[];
   try {
@@ -27,26 +41,24 @@ function envDirFingerprint(envDir: string): string[] {
   } catch {
     return ['(unreadable)'];
   }
-  return names.map((name) => {
-    try {
-      const s = statSync(path.join(envDir, name), { bigint: true });
-      return `${name}:${s.size}:${s.mtimeNs}:${s.ino}`;
-    } catch {
-      return `${name}:(gone)`;
-    }
-  });
+  return names.map((name) => `${name}:${fileIdentity(path.join(envDir, name))}`);
+}
+
+function processEnvFingerprint(allowed: boolean, env: NodeJS.ProcessEnv): string {
+  return allowed ? hashObject(Object.entries(env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : '';
 }
 
 export class DesiredMemo {
   #key: string | undefined;
   #value: DesiredState | undefined;
+  readonly #stacks = new Map<string, { key: string; stack: DesiredStack }>();
 
   key(inputs: DesiredMemoInputs, env: NodeJS.ProcessEnv = process.env): string {
     return hashObject({
       ...inputs,
       stacks: inputs.stacks ? [...inputs.stacks].sort() : [],
       envFiles: envDirFingerprint(inputs.envDir),
-      processEnv: inputs.allowProcessEnv ? Object.entries(env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) : [],
+      processEnv: processEnvFingerprint(inputs.allowProcessEnv, env),
     });
   }
 
@@ -55,9 +67,36 @@ export class DesiredMemo {
     return this.#key === key ? this.#value : undefined;
   }
 
-  /** Remembers one state only: the agent never needs an older one back. */
+  /** Remembers one state only (the agent never needs an older one back) and the stacks it holds. */
   set(key: string, value: DesiredState): void {
     this.#key = key;
     this.#value = value;
+    const current = new Set(value.stacks.map((s) => s.name));
+    for (const name of this.#stacks.keys()) if (!current.has(name)) this.#stacks.delete(name);
+  }
+
+  /**
+   * Per-stack reuse for loading a snapshot: undefined when the snapshot has no object ids (written
+   * by an older driftd), so every stack loads.
+   */
+  stackMemo(inputs: Omit<DesiredMemoInputs, 'commit' | 'stacks'> & { oids?: Readonly<Record<string, string>> }, env: NodeJS.ProcessEnv = process.env): StackMemo | undefined {
+    const { oids } = inputs;
+    if (!oids) return undefined;
+    const shared = { host: inputs.host, maxFileBytes: inputs.maxFileBytes, processEnv: processEnvFingerprint(inputs.allowProcessEnv, env) };
+    return {
+      key: (name, policy) => {
+        const tree = oids[`stacks/${name}`];
+        if (tree === undefined) return undefined;
+        const envFile = fileIdentity(path.join(inputs.envDir, `${name}.env`));
+        return hashObject({ ...shared, tree, lock: oids[`locks/${name}.lock.json`] ?? null, policy, envFile });
+      },
+      get: (name, key) => {
+        const hit = this.#stacks.get(name);
+        return hit?.key === key ? hit.stack : undefined;
+      },
+      set: (name, key, stack) => {
+        this.#stacks.set(name, { key, stack });
+      },
+    };
   }
 }

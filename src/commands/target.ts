@@ -46,24 +46,17 @@ function withSnapshotProblems(desired: DesiredState, snapshot: Snapshot): Desire
 }
 
 async function loadAt(config: ResolvedConfig, snapshot: Snapshot, revision: Revision, stacks?: string[], memo?: DesiredMemo): Promise<DesiredState> {
-  const key = memo?.key({
-    commit: snapshot.commit,
-    host: config.host,
-    envDir: config.envDir,
-    allowProcessEnv: config.allowProcessEnv,
-    maxFileBytes: config.validate.maxFileBytes,
-    ...(stacks ? { stacks } : {}),
-  });
+  const inputs = { host: config.host, envDir: config.envDir, allowProcessEnv: config.allowProcessEnv, maxFileBytes: config.validate.maxFileBytes };
+  const key = memo?.key({ ...inputs, commit: snapshot.commit, ...(stacks ? { stacks } : {}) });
   const remembered = key === undefined ? undefined : memo?.get(key);
   if (remembered) return remembered;
+  const stackMemo = memo?.stackMemo({ ...inputs, ...(snapshot.oids ? { oids: snapshot.oids } : {}) });
   const desired = await loadDesiredState({
+    ...inputs,
     root: snapshot.dir,
-    host: config.host,
     revision,
-    envDir: config.envDir,
-    allowProcessEnv: config.allowProcessEnv,
-    maxFileBytes: config.validate.maxFileBytes,
     ...(stacks && stacks.length > 0 ? { stacks } : {}),
+    ...(stackMemo ? { stackMemo } : {}),
   });
   const loaded = withSnapshotProblems(desired, snapshot);
   if (key !== undefined) memo?.set(key, loaded);

@@ -1,5 +1,5 @@
 /** The compose layer's public API: from a desired-state tree to DesiredState, and back to a compose file. */
-export { loadDesiredState, loadDesiredStateSync, stackFolders, type LoadDesiredStateOptions } from './load-desired-state.js';
+export { loadDesiredState, loadDesiredStateSync, stackFolders, type LoadDesiredStateOptions, type StackMemo } from './load-desired-state.js';
 export { loadStack, loadStackSync, type LoadStackOptions } from './load-stack.js';
 export { renderStack, toComposeYaml, LABEL_CONFIG_HASH, LABEL_REF, LABEL_REVISION, LABEL_STACK, type RenderStackOptions } from './render.js';
 export { describeStackLoadError, type ComposeErrorData } from './errors.js';

@@ -1,7 +1,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { DriftdError } from '../errors/index.js';
-import type { DesiredStack, DesiredState, Revision, StackLoadError } from './model.js';
+import type { DesiredStack, DesiredState, Revision, StackLoadError, StackPolicy } from './model.js';
 import { toStackLoadError } from './errors.js';
 import { FLEET_FILE, parseFleet, policyFor, stacksForHost, type Fleet } from './fleet.js';
 import { loadStackSync } from './load-stack.js';
@@ -17,6 +17,16 @@ export interface LoadDesiredStateOptions {
   /** Only these stacks (`--stack`); each must be declared for the host. */
   stacks?: string[];
   maxFileBytes?: number;
+  /** Stacks loaded before from identical inputs, reused instead of loaded again (the agent between commits). */
+  stackMemo?: StackMemo;
+}
+
+/** A store of loaded stacks keyed by everything their load reads; see src/commands/desired-memo.ts. */
+export interface StackMemo {
+  /** The key of the stack's inputs, or undefined when they cannot be identified (the stack is then loaded). */
+  key(name: string, policy: StackPolicy): string | undefined;
+  get(name: string, key: string): DesiredStack | undefined;
+  set(name: string, key: string, stack: DesiredStack): void;
 }
 
 /** Folder names under stacks/ (directories and symlinks; loadStack refuses the latter). */
@@ -77,16 +87,22 @@ export function loadDesiredStateSync(opts: LoadDesiredStateOptions): DesiredStat
   }
 
   const results = selected.map((name): DesiredStack | StackLoadError => {
+    const policy = policyFor(fleet, name);
+    const key = opts.stackMemo?.key(name, policy);
+    const remembered = key === undefined ? undefined : opts.stackMemo?.get(name, key);
+    if (remembered) return remembered;
     try {
-      return loadStackSync({
+      const stack = loadStackSync({
         root,
         name,
         maxFileBytes: maxBytes,
-        policy: policyFor(fleet, name),
+        policy,
         ...(opts.envDir !== undefined ? { envDir: opts.envDir } : {}),
         ...(opts.allowProcessEnv ? { allowProcessEnv: true } : {}),
         ...(opts.processEnv ? { processEnv: opts.processEnv } : {}),
       });
+      if (key !== undefined) opts.stackMemo?.set(name, key, stack);
+      return stack;
     } catch (e) {
       return toStackLoadError(e, name);
     }

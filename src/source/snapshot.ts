@@ -32,6 +32,12 @@ export interface Snapshot {
   dir: string;
   /** Files left out; each stack named here must be treated as failed for this revision. */
   problems: SnapshotProblem[];
+  /**
+   * Git object ids of `stacks/<name>` (trees), `locks/<file>` and `fleet.yaml` (blobs): equal ids
+   * mean equal content at any commit, so a caller can reuse what it derived from them. Absent in
+   * snapshots written by older driftd versions.
+   */
+  oids?: Record<string, string>;
 }
 
 /** Written inside each snapshot, so a reused snapshot reports the same problems. */
@@ -52,6 +58,7 @@ const manifestSchema = z.object({
       message: z.string(),
     }),
   ),
+  oids: z.record(z.string(), z.string().regex(/^[0-9a-f]{40}$/)).optional(),
 });
 
 const MODE_EXECUTABLE = '100755';
@@ -99,8 +106,14 @@ function safeName(name: string): boolean {
   return name !== '' && name !== '.' && name !== '..' && !name.includes('/') && !name.includes('\0');
 }
 
+/** The repo paths whose object ids a snapshot records (see Snapshot.oids). */
+function recordsOid(file: string): boolean {
+  return file === 'fleet.yaml' || /^stacks\/[^/]+$/.test(file) || /^locks\/[^/]+$/.test(file);
+}
+
 class Writer {
   readonly problems: SnapshotProblem[] = [];
+  readonly oids: Record<string, string> = {};
 
   constructor(
     private readonly store: ObjectStore,
@@ -124,6 +137,7 @@ class Writer {
 
   async entry(file: string, e: TreeEntry): Promise<void> {
     if (!safeName(e.path)) return this.refuse(file, 'UnsafePath', 'has a name that is not a plain file name');
+    if (recordsOid(file)) this.oids[file] = e.oid;
     if (e.type === 'tree') return this.tree(file, e.oid);
     if (e.type === 'commit') return this.refuse(file, 'UnsafePath', 'is a Git submodule, which driftd does not fetch');
     const content = await readBlobBytes(this.store, e.oid);
@@ -147,7 +161,7 @@ class Writer {
 async function readManifest(dir: string): Promise<Snapshot | undefined> {
   try {
     const m = await readJsonFile(path.join(dir, MANIFEST), manifestSchema);
-    return m ? { commit: m.commit, dir, problems: m.problems } : undefined;
+    return m ? { commit: m.commit, dir, problems: m.problems, ...(m.oids ? { oids: m.oids } : {}) } : undefined;
   } catch {
     return undefined;
   }
@@ -158,7 +172,7 @@ export function existingSnapshot(dataDir: string, commit: string): Promise<Snaps
   return readManifest(path.join(snapshotsDir(dataDir), commit));
 }
 
-async function writeSnapshot(store: ObjectStore, commit: string, tmp: string, maxFileBytes: number): Promise<SnapshotProblem[]> {
+async function writeSnapshot(store: ObjectStore, commit: string, tmp: string, maxFileBytes: number): Promise<Pick<Snapshot, 'problems' | 'oids'>> {
   const tree = await commitTree(store, commit);
   const writer = new Writer(store, tmp, maxFileBytes);
   const wanted = (await readTreeEntries(store, tree)).filter((e) => ['stacks', 'locks', 'fleet.yaml'].includes(e.path));
@@ -172,8 +186,9 @@ async function writeSnapshot(store: ObjectStore, commit: string, tmp: string, ma
   }
   await settleAll(wanted.map((e) => writer.entry(e.path, e)));
   const problems = writer.problems.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
-  await writeJsonAtomic(path.join(tmp, MANIFEST), { version: 1, commit, problems });
-  return problems;
+  const oids = Object.fromEntries(Object.entries(writer.oids).sort(([a], [b]) => (a < b ? -1 : 1)));
+  await writeJsonAtomic(path.join(tmp, MANIFEST), { version: 1, commit, problems, oids });
+  return { problems, oids };
 }
 
 /** Materializes `commit` from `store` (reusing an existing snapshot). Throws GitRefNotFound when the commit is not in the store. */
@@ -186,9 +201,9 @@ export async function materializeSnapshot(store: ObjectStore, dataDir: string, c
   await mkdir(snapshotsDir(dataDir), { recursive: true });
   const tmp = path.join(snapshotsDir(dataDir), `${TMP_PREFIX}${commit}-${randomBytes(4).toString('hex')}`);
   await mkdir(tmp);
-  let problems: SnapshotProblem[];
+  let written: Pick<Snapshot, 'problems' | 'oids'>;
   try {
-    problems = await writeSnapshot(store, commit, tmp, maxFileBytes);
+    written = await writeSnapshot(store, commit, tmp, maxFileBytes);
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     throw e;
@@ -206,7 +221,7 @@ export async function materializeSnapshot(store: ObjectStore, dataDir: string, c
     await rm(dir, { recursive: true, force: true });
     await rename(tmp, dir);
   }
-  return { commit, dir, problems };
+  return { commit, dir, ...written };
 }
 
 /** Removes every snapshot whose commit is not in `keep`, and temp dirs left by crashed runs. Returns the removed commits. */

@@ -2,6 +2,7 @@
  * Materialized snapshots: complete-or-absent, immutable, reused, garbage-collected; unsafe
  * content fails alone; and the 200-stack performance budget.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, utimesSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -39,7 +40,12 @@ describe('snapshots', () => {
       .write('docs/x.md', 'no\n');
     const commit = await repo.commit();
     const snap = await source.materialize(commit);
-    expect(snap).toEqual({ commit, dir: path.join(dataDir, 'snapshots', commit), problems: [] });
+    // Object ids of each stack folder, lock and fleet.yaml, as Git has them (equal id = equal content at any commit).
+    const oid = (p: string): string => execFileSync('git', ['-C', repo.dir, 'rev-parse', `${commit}:${p}`], { encoding: 'utf8' }).trim();
+    const oids = { 'fleet.yaml': oid('fleet.yaml'), 'locks/edge.lock.json': oid('locks/edge.lock.json'), 'stacks/edge': oid('stacks/edge') };
+    expect(snap).toEqual({ commit, dir: path.join(dataDir, 'snapshots', commit), problems: [], oids });
+    // A reused snapshot reports them too.
+    expect((await createGitSource({ repo: repo.dir, dataDir, timeoutMs: 1000, maxFileBytes: 4096 }).materialize(commit)).oids).toEqual(oids);
     expect(readdirSync(snap.dir).sort()).toEqual(['.driftd-snapshot.json', 'fleet.yaml', 'locks', 'stacks']);
     expect(statSync(path.join(snap.dir, 'stacks/edge/scripts/entry.sh')).mode & 0o777).toBe(0o755);
     expect(statSync(path.join(snap.dir, 'stacks/edge/compose.yaml')).mode & 0o777).toBe(0o644);

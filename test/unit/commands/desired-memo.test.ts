@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DesiredMemo, type DesiredMemoInputs } from '../../../src/commands/desired-memo.js';
+import type { DesiredStack } from '../../../src/compose/model.js';
 import { loadTarget } from '../../../src/commands/target.js';
 import { resolveConfig } from '../../../src/config/resolve.js';
 import { createLogger } from '../../../src/util/logger.js';
@@ -118,5 +119,72 @@ describe('loadTarget with a memo (the agent between polls)', () => {
     const second = await loadTarget({ config: config(), logger, memo });
     expect(second.revision.commit).not.toBe(first.revision.commit);
     expect(second.desired.stacks[0]?.services[0]?.image).toBe('nginx:1.28');
+  });
+});
+
+describe('loadTarget with a memo at a new commit: only the stacks whose inputs changed are loaded again', () => {
+  let repo: RepoBuilder;
+  let dataDir: string;
+  let envDir: string;
+  const logger = createLogger({ level: 'silent' });
+  const D = `sha256:${'b'.repeat(64)}`;
+  let tag = 0;
+
+  const compose = (image: string): string => `services:\n  app:\n    image: ${image}\n    environment:\n      LEVEL: \${LEVEL:-0}\n`;
+  const release = async (): Promise<void> => {
+    await repo.commit(`release ${++tag}`);
+    await repo.tag(`v2.0.${tag}`);
+  };
+  const config = () => resolveConfig({ flags: { repo: repo.dir, dataDir, host: 'h', config: '/dev/null' }, env: {} });
+  const byName = (t: Awaited<ReturnType<typeof loadTarget>>): Record<string, DesiredStack> => Object.fromEntries(t.desired.stacks.map((s) => [s.name, s]));
+
+  beforeAll(async () => {
+    repo = await RepoBuilder.create();
+    repo.writeStack('a', { 'compose.yaml': compose('nginx:1.27') }).writeStack('b', { 'compose.yaml': compose('redis:7') });
+    await release();
+    dataDir = mkdtempSync(path.join(os.tmpdir(), 'driftd-memo-stacks-'));
+    envDir = path.join(dataDir, 'env');
+    mkdirSync(envDir);
+  });
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it.each<[string, () => void, string]>([
+    ['a change in its folder', () => repo.writeStack('b', { 'compose.yaml': compose('redis:7.2') }), 'redis:7.2'],
+    ['its lock file', () => repo.writeLock('b', { version: 1, stack: 'b', composeSha256: 'c'.repeat(64), images: { 'redis:7.2': { digest: D } } }), `redis:7.2@${D}`],
+    ['its fleet policy', () => repo.writeFleet('stacks:\n  b:\n    healthTimeout: 33s\n'), `redis:7.2@${D}`],
+  ])('b is loaded again after %s, a is reused', async (_what, edit, image) => {
+    const memo = new DesiredMemo();
+    const before = byName(await loadTarget({ config: config(), logger, memo }));
+    edit();
+    await release();
+    const t = await loadTarget({ config: config(), logger, memo });
+    expect(t.desired.errors).toEqual([]);
+    const after = byName(t);
+    expect(after.a).toBe(before.a);
+    expect(after.b).not.toBe(before.b);
+    expect(after.b?.services[0]?.pinnedImage ?? after.b?.services[0]?.image).toBe(image);
+  });
+
+  it('a host-local env file of b is a reason to load b again, not a', async () => {
+    const memo = new DesiredMemo();
+    const before = byName(await loadTarget({ config: config(), logger, memo }));
+    writeFileSync(path.join(envDir, 'b.env'), 'LEVEL=7\n');
+    repo.write('README.md', `release ${tag + 1}\n`);
+    await release();
+    const after = byName(await loadTarget({ config: config(), logger, memo }));
+    expect(after.a).toBe(before.a);
+    expect(after.b?.services[0]?.environment.LEVEL).toBe('7');
+  });
+
+  it('fleet policy is part of the reused stack: a new healthTimeout shows', async () => {
+    const memo = new DesiredMemo();
+    await loadTarget({ config: config(), logger, memo });
+    repo.writeFleet('stacks:\n  b:\n    healthTimeout: 44s\n');
+    await release();
+    expect(byName(await loadTarget({ config: config(), logger, memo })).b?.policy.healthTimeoutMs).toBe(44_000);
+  });
+
+  it('a snapshot without object ids (older driftd) gives no per-stack memo', () => {
+    expect(new DesiredMemo().stackMemo({ host: 'h', envDir, allowProcessEnv: false, maxFileBytes: 1 })).toBeUndefined();
   });
 });
