@@ -150,7 +150,10 @@ export function createGitSource(opts: GitSourceOptions): GitSource {
   }
 
   async function materialize(commit: string): Promise<Snapshot> {
-    return materializeSnapshot(store(), opts.dataDir, commit, maxFileBytes);
+    // The last good revision is usually the previous poll's: most of its stack folders are unchanged.
+    const good = await loadLastGood(opts.dataDir, repo);
+    const base = good && good.commit !== commit ? await existingSnapshot(opts.dataDir, good.commit) : undefined;
+    return materializeSnapshot(store(), opts.dataDir, commit, maxFileBytes, base);
   }
 
   async function poll(policy: RefPolicy): Promise<PollResult> {

@@ -9,7 +9,7 @@
  * stacks are materialized. Only a bad `fleet.yaml` (shared by every stack) fails the snapshot.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, link, mkdir, readdir, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { TreeEntry } from 'isomorphic-git';
 import { z } from 'zod';
@@ -38,6 +38,8 @@ export interface Snapshot {
    * snapshots written by older driftd versions.
    */
   oids?: Record<string, string>;
+  /** The size limit the snapshot was written with (files over it were refused). */
+  maxFileBytes?: number;
 }
 
 /** Written inside each snapshot, so a reused snapshot reports the same problems. */
@@ -59,6 +61,7 @@ const manifestSchema = z.object({
     }),
   ),
   oids: z.record(z.string(), z.string().regex(/^[0-9a-f]{40}$/)).optional(),
+  maxFileBytes: z.number().int().positive().optional(),
 });
 
 const MODE_EXECUTABLE = '100755';
@@ -106,9 +109,26 @@ function safeName(name: string): boolean {
   return name !== '' && name !== '.' && name !== '..' && !name.includes('/') && !name.includes('\0');
 }
 
+const STACK_FOLDER = /^stacks\/[^/]+$/;
+
 /** The repo paths whose object ids a snapshot records (see Snapshot.oids). */
 function recordsOid(file: string): boolean {
-  return file === 'fleet.yaml' || /^stacks\/[^/]+$/.test(file) || /^locks\/[^/]+$/.test(file);
+  return file === 'fleet.yaml' || STACK_FOLDER.test(file) || /^locks\/[^/]+$/.test(file);
+}
+
+/** A folder of an older snapshot copied by hard links (snapshots are never written after their rename). */
+async function linkTree(from: string, to: string): Promise<void> {
+  await mkdir(to, { mode: 0o755 });
+  if (!umaskKeeps(0o755)) await chmod(to, 0o755);
+  const entries = await readdir(from, { withFileTypes: true });
+  await settleAll(
+    entries.map(async (d) => {
+      const [src, dst] = [path.join(from, d.name), path.join(to, d.name)];
+      if (d.isDirectory()) return linkTree(src, dst);
+      if (d.isSymbolicLink()) return symlink(await readlink(src), dst);
+      return link(src, dst);
+    }),
+  );
 }
 
 class Writer {
@@ -119,7 +139,25 @@ class Writer {
     private readonly store: ObjectStore,
     private readonly root: string,
     private readonly maxFileBytes: number,
+    /** An older snapshot whose stack folders with the same tree id are linked instead of read from Git. */
+    private readonly base?: Snapshot,
   ) {}
+
+  /** Links `file` (a stack folder) from the base snapshot when it has the same tree; false when it cannot. */
+  private async reuse(file: string, oid: string): Promise<boolean> {
+    const base = this.base;
+    if (!base || base.oids?.[file] !== oid || base.maxFileBytes !== this.maxFileBytes || !STACK_FOLDER.test(file)) return false;
+    try {
+      await linkTree(path.join(base.dir, file), path.join(this.root, file));
+    } catch {
+      // The base was removed meanwhile (or cannot be linked across file systems): write from Git.
+      await rm(path.join(this.root, file), { recursive: true, force: true });
+      return false;
+    }
+    // Same content, same limit: the same files were refused.
+    this.problems.push(...base.problems.filter((p) => p.file.startsWith(`${file}/`)));
+    return true;
+  }
 
   private refuse(file: string, code: SnapshotProblem['code'], reason: string): void {
     const { stack } = ownerOf(file);
@@ -138,6 +176,7 @@ class Writer {
   async entry(file: string, e: TreeEntry): Promise<void> {
     if (!safeName(e.path)) return this.refuse(file, 'UnsafePath', 'has a name that is not a plain file name');
     if (recordsOid(file)) this.oids[file] = e.oid;
+    if (e.type === 'tree' && (await this.reuse(file, e.oid))) return;
     if (e.type === 'tree') return this.tree(file, e.oid);
     if (e.type === 'commit') return this.refuse(file, 'UnsafePath', 'is a Git submodule, which driftd does not fetch');
     const content = await readBlobBytes(this.store, e.oid);
@@ -161,7 +200,7 @@ class Writer {
 async function readManifest(dir: string): Promise<Snapshot | undefined> {
   try {
     const m = await readJsonFile(path.join(dir, MANIFEST), manifestSchema);
-    return m ? { commit: m.commit, dir, problems: m.problems, ...(m.oids ? { oids: m.oids } : {}) } : undefined;
+    return m ? { commit: m.commit, dir, problems: m.problems, ...(m.oids ? { oids: m.oids } : {}), ...(m.maxFileBytes ? { maxFileBytes: m.maxFileBytes } : {}) } : undefined;
   } catch {
     return undefined;
   }
@@ -172,9 +211,9 @@ export function existingSnapshot(dataDir: string, commit: string): Promise<Snaps
   return readManifest(path.join(snapshotsDir(dataDir), commit));
 }
 
-async function writeSnapshot(store: ObjectStore, commit: string, tmp: string, maxFileBytes: number): Promise<Pick<Snapshot, 'problems' | 'oids'>> {
+async function writeSnapshot(store: ObjectStore, commit: string, tmp: string, maxFileBytes: number, base?: Snapshot): Promise<Pick<Snapshot, 'problems' | 'oids' | 'maxFileBytes'>> {
   const tree = await commitTree(store, commit);
-  const writer = new Writer(store, tmp, maxFileBytes);
+  const writer = new Writer(store, tmp, maxFileBytes, base);
   const wanted = (await readTreeEntries(store, tree)).filter((e) => ['stacks', 'locks', 'fleet.yaml'].includes(e.path));
   for (const e of wanted) {
     if (e.path !== 'fleet.yaml' && e.type !== 'tree') {
@@ -187,12 +226,15 @@ async function writeSnapshot(store: ObjectStore, commit: string, tmp: string, ma
   await settleAll(wanted.map((e) => writer.entry(e.path, e)));
   const problems = writer.problems.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   const oids = Object.fromEntries(Object.entries(writer.oids).sort(([a], [b]) => (a < b ? -1 : 1)));
-  await writeJsonAtomic(path.join(tmp, MANIFEST), { version: 1, commit, problems, oids });
-  return { problems, oids };
+  await writeJsonAtomic(path.join(tmp, MANIFEST), { version: 1, commit, problems, oids, maxFileBytes });
+  return { problems, oids, maxFileBytes };
 }
 
-/** Materializes `commit` from `store` (reusing an existing snapshot). Throws GitRefNotFound when the commit is not in the store. */
-export async function materializeSnapshot(store: ObjectStore, dataDir: string, commit: string, maxFileBytes: number): Promise<Snapshot> {
+/**
+ * Materializes `commit` from `store` (reusing an existing snapshot; stack folders unchanged since
+ * `base` are hard-linked from it). Throws GitRefNotFound when the commit is not in the store.
+ */
+export async function materializeSnapshot(store: ObjectStore, dataDir: string, commit: string, maxFileBytes: number, base?: Snapshot): Promise<Snapshot> {
   if (!COMMIT_PATTERN.test(commit)) throw new DriftdError('InvalidRef', `"${commit}" is not a full 40-character commit id`, { commit });
   const dir = path.join(snapshotsDir(dataDir), commit);
   const existing = await readManifest(dir);
@@ -201,9 +243,9 @@ export async function materializeSnapshot(store: ObjectStore, dataDir: string, c
   await mkdir(snapshotsDir(dataDir), { recursive: true });
   const tmp = path.join(snapshotsDir(dataDir), `${TMP_PREFIX}${commit}-${randomBytes(4).toString('hex')}`);
   await mkdir(tmp);
-  let written: Pick<Snapshot, 'problems' | 'oids'>;
+  let written: Pick<Snapshot, 'problems' | 'oids' | 'maxFileBytes'>;
   try {
-    written = await writeSnapshot(store, commit, tmp, maxFileBytes);
+    written = await writeSnapshot(store, commit, tmp, maxFileBytes, base);
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     throw e;

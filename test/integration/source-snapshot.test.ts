@@ -43,7 +43,7 @@ describe('snapshots', () => {
     // Object ids of each stack folder, lock and fleet.yaml, as Git has them (equal id = equal content at any commit).
     const oid = (p: string): string => execFileSync('git', ['-C', repo.dir, 'rev-parse', `${commit}:${p}`], { encoding: 'utf8' }).trim();
     const oids = { 'fleet.yaml': oid('fleet.yaml'), 'locks/edge.lock.json': oid('locks/edge.lock.json'), 'stacks/edge': oid('stacks/edge') };
-    expect(snap).toEqual({ commit, dir: path.join(dataDir, 'snapshots', commit), problems: [], oids });
+    expect(snap).toEqual({ commit, dir: path.join(dataDir, 'snapshots', commit), problems: [], oids, maxFileBytes: 4096 });
     // A reused snapshot reports them too.
     expect((await createGitSource({ repo: repo.dir, dataDir, timeoutMs: 1000, maxFileBytes: 4096 }).materialize(commit)).oids).toEqual(oids);
     expect(readdirSync(snap.dir).sort()).toEqual(['.driftd-snapshot.json', 'fleet.yaml', 'locks', 'stacks']);
@@ -66,6 +66,58 @@ describe('snapshots', () => {
     } finally {
       process.umask(saved);
     }
+  });
+
+  describe('a new revision links the stack folders that did not change from the last good one', () => {
+    const inode = (dir: string, file: string): number => statSync(path.join(dir, file)).ino;
+
+    it('unchanged folders are hard links (modes, symlinks, nested files intact); changed ones are written from Git', async () => {
+      repo
+        .writeSimpleStack('same')
+        .write('stacks/same/bin/run.sh', '#!/bin/sh\n', 0o755)
+        .symlink('stacks/same/current.yaml', 'compose.yaml')
+        .writeSimpleStack('edited');
+      await repo.commit();
+      await repo.tag('v1');
+      const first = (await source.poll({ kind: 'tag', tag: 'v1' })).snapshot;
+      repo.write('stacks/edited/compose.yaml', 'services:\n  app:\n    image: nginx:1.28\n');
+      await repo.commit();
+      await repo.tag('v2');
+      const second = (await source.poll({ kind: 'tag', tag: 'v2' })).snapshot;
+
+      expect(inode(second.dir, 'stacks/same/compose.yaml')).toBe(inode(first.dir, 'stacks/same/compose.yaml'));
+      expect(inode(second.dir, 'stacks/same/bin/run.sh')).toBe(inode(first.dir, 'stacks/same/bin/run.sh'));
+      expect(statSync(path.join(second.dir, 'stacks/same/bin/run.sh')).mode & 0o777).toBe(0o755);
+      expect(readlinkSync(path.join(second.dir, 'stacks/same/current.yaml'))).toBe('compose.yaml');
+      expect(inode(second.dir, 'stacks/edited/compose.yaml')).not.toBe(inode(first.dir, 'stacks/edited/compose.yaml'));
+      expect(readFileSync(path.join(second.dir, 'stacks/edited/compose.yaml'), 'utf8')).toContain('nginx:1.28');
+      // Removing the old snapshot leaves the new one whole.
+      rmSync(first.dir, { recursive: true, force: true });
+      expect(readFileSync(path.join(second.dir, 'stacks/same/bin/run.sh'), 'utf8')).toBe('#!/bin/sh\n');
+    });
+
+    it('a linked folder keeps its refused files as problems; another size limit writes it afresh', async () => {
+      repo.writeSimpleStack('big').write('stacks/big/blob.bin', 'x'.repeat(5000)).writeSimpleStack('other');
+      await repo.commit();
+      await repo.tag('v1');
+      const first = (await source.poll({ kind: 'tag', tag: 'v1' })).snapshot;
+      expect(first.problems.map((p) => p.file)).toEqual(['stacks/big/blob.bin']);
+      repo.write('stacks/other/compose.yaml', 'services:\n  app:\n    image: nginx:1.28\n');
+      await repo.commit();
+      await repo.tag('v2');
+      const second = (await source.poll({ kind: 'tag', tag: 'v2' })).snapshot;
+      expect(second.problems).toEqual(first.problems);
+      expect(inode(second.dir, 'stacks/big/compose.yaml')).toBe(inode(first.dir, 'stacks/big/compose.yaml'));
+
+      repo.write('stacks/other/compose.yaml', 'services:\n  app:\n    image: nginx:1.29\n');
+      await repo.commit();
+      await repo.tag('v3');
+      const roomier = createGitSource({ repo: repo.dir, dataDir, timeoutMs: 1000, maxFileBytes: 8192 });
+      const third = (await roomier.poll({ kind: 'tag', tag: 'v3' })).snapshot;
+      expect(third.problems).toEqual([]);
+      expect(readFileSync(path.join(third.dir, 'stacks/big/blob.bin'), 'utf8')).toHaveLength(5000);
+      expect(inode(third.dir, 'stacks/big/compose.yaml')).not.toBe(inode(second.dir, 'stacks/big/compose.yaml'));
+    });
   });
 
   it('a commit without fleet.yaml or locks/ materializes what it has', async () => {
