@@ -26,9 +26,13 @@ export interface PullSelection {
 const localImageSchema = z.object({ RepoDigests: z.array(z.string()).nullish() }).loose();
 
 async function localImage(deps: PullCheckDeps, image: string): Promise<LocalImage> {
-  const raw = await callDocker(`inspect image ${image}`, deps.address, () => deps.docker.getImage(localLookupRef(image)).inspect(), true);
-  if (raw === undefined) return undefined;
-  return { repoDigests: parseDockerResponse(localImageSchema, raw, 'image inspect', deps.address).RepoDigests ?? [] };
+  try {
+    const raw = await callDocker(`inspect image ${image}`, deps.address, () => deps.docker.getImage(localLookupRef(image)).inspect(), true);
+    if (raw === undefined) return undefined;
+    return { repoDigests: parseDockerResponse(localImageSchema, raw, 'image inspect', deps.address).RepoDigests ?? [] };
+  } catch (e) {
+    return { error: describeError(e) };
+  }
 }
 
 async function registryAnswer(deps: PullCheckDeps, image: string): Promise<RegistryAnswer> {
@@ -40,7 +44,7 @@ async function registryAnswer(deps: PullCheckDeps, image: string): Promise<Regis
   }
 }
 
-/** Docker being unreachable throws (DockerUnreachable); a registry that cannot answer means "pull". */
+/** Never throws: whatever cannot be asked (engine or registry) means "pull", whose failure leaves the stack as it was. */
 export async function servicesToPull(deps: PullCheckDeps, candidates: readonly PullCandidate[]): Promise<PullSelection> {
   const decided = await Promise.all(
     candidates.map(async (c) => {

@@ -21,15 +21,16 @@ export interface PullCandidate {
   pullPolicy?: string;
 }
 
-/** What the engine has: the local image's RepoDigests, or undefined when it has no such image. */
-export type LocalImage = { repoDigests: readonly string[] } | undefined;
+/** What the engine has: the local image's RepoDigests, undefined when it has no such image, or why it could not say. */
+export type LocalImage = { repoDigests: readonly string[] } | { error: string } | undefined;
+type PresentImage = { repoDigests: readonly string[] };
 
 /** The registry's answer for a tag: its index and platform digests, or why it could not answer. */
 export type RegistryAnswer = { digests: readonly string[] } | { error: string };
 
 export type PullVerdict = { kind: 'pull' | 'skip'; reason: string };
 /** `ask-registry` carries the local image the registry's answer is compared with. */
-export type PullStep = PullVerdict | { kind: 'ask-registry'; local: NonNullable<LocalImage> };
+export type PullStep = PullVerdict | { kind: 'ask-registry'; local: PresentImage };
 
 const NEVER = new Set(['never', 'build']);
 const WHEN_MISSING = new Set(['missing', 'if_not_present']);
@@ -45,12 +46,14 @@ export function pullStep(c: PullCandidate, local: LocalImage): PullStep {
   const policy = c.pullPolicy?.toLowerCase();
   if (policy !== undefined && NEVER.has(policy)) return { kind: 'skip', reason: `pull_policy: ${policy}` };
   if (local === undefined) return { kind: 'pull', reason: 'not on this host' };
+  // The pull then runs and fails (or not) before any container is touched, as it always did.
+  if ('error' in local) return { kind: 'pull', reason: `the local image could not be inspected (${local.error})` };
   if (policy !== undefined && WHEN_MISSING.has(policy)) return { kind: 'skip', reason: `pull_policy: ${policy} and present on this host` };
   if (parseImageRef(c.image).digest !== undefined) return { kind: 'skip', reason: 'pinned by digest and present on this host' };
   return { kind: 'ask-registry', local };
 }
 
-function pulledBy(ref: ImageRef, local: NonNullable<LocalImage>, digests: readonly string[]): boolean {
+function pulledBy(ref: ImageRef, local: PresentImage, digests: readonly string[]): boolean {
   return local.repoDigests.some((entry) => {
     const d = parseRepoDigest(entry);
     return d !== undefined && sameRepository(d, ref) && digests.includes(d.digest);
@@ -58,7 +61,7 @@ function pulledBy(ref: ImageRef, local: NonNullable<LocalImage>, digests: readon
 }
 
 /** The decision once the registry has answered for a tag `pullStep` could not settle. */
-export function pullAfterRegistry(c: PullCandidate, local: NonNullable<LocalImage>, answer: RegistryAnswer): PullVerdict {
+export function pullAfterRegistry(c: PullCandidate, local: PresentImage, answer: RegistryAnswer): PullVerdict {
   if ('error' in answer) return { kind: 'pull', reason: `the registry could not be asked (${answer.error})` };
   if (pulledBy(parseImageRef(c.image), local, answer.digests)) return { kind: 'skip', reason: "the local image is the registry's current one" };
   return { kind: 'pull', reason: 'the registry has a newer image for the tag' };

@@ -20,6 +20,8 @@ describe('pullStep: what the local image alone decides', () => {
     ['present, if_not_present', candidate('app:1', 'if_not_present'), present, 'skip', /if_not_present/],
     ['present, pinned', candidate(`127.0.0.1:5000/driftd/app:1.0@${D1}`), present, 'skip', /pinned by digest/],
     ['present, pinned, always', candidate(`app@${D2}`, 'always'), { repoDigests: [] }, 'skip', /pinned by digest/],
+    ['engine could not say', candidate('app:1', 'missing'), { error: 'Docker API call failed' }, 'pull', /could not be inspected \(Docker API call failed\)/],
+    ['engine could not say, never', candidate('app:1', 'never'), { error: 'boom' }, 'skip', /never/],
   ] as const)('%s → %s', (_what, c, local, kind, reason) => {
     const step = pullStep(c, local);
     expect(step.kind).toBe(kind);
