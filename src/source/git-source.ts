@@ -151,9 +151,11 @@ export function createGitSource(opts: GitSourceOptions): GitSource {
 
   async function materialize(commit: string): Promise<Snapshot> {
     // The last good revision is usually the previous poll's: most of its stack folders are unchanged.
-    const good = await loadLastGood(opts.dataDir, repo);
-    const base = good && good.commit !== commit ? await existingSnapshot(opts.dataDir, good.commit) : undefined;
-    return materializeSnapshot(store(), opts.dataDir, commit, maxFileBytes, base);
+    const lastGoodSnapshot = async (): Promise<Snapshot | undefined> => {
+      const good = await loadLastGood(opts.dataDir, repo);
+      return good && good.commit !== commit ? existingSnapshot(opts.dataDir, good.commit) : undefined;
+    };
+    return materializeSnapshot(store(), opts.dataDir, commit, maxFileBytes, lastGoodSnapshot);
   }
 
   async function poll(policy: RefPolicy): Promise<PollResult> {

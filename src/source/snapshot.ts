@@ -232,9 +232,16 @@ async function writeSnapshot(store: ObjectStore, commit: string, tmp: string, ma
 
 /**
  * Materializes `commit` from `store` (reusing an existing snapshot; stack folders unchanged since
- * `base` are hard-linked from it). Throws GitRefNotFound when the commit is not in the store.
+ * the snapshot `base` finds are hard-linked from it — looked up only when something is written).
+ * Throws GitRefNotFound when the commit is not in the store.
  */
-export async function materializeSnapshot(store: ObjectStore, dataDir: string, commit: string, maxFileBytes: number, base?: Snapshot): Promise<Snapshot> {
+export async function materializeSnapshot(
+  store: ObjectStore,
+  dataDir: string,
+  commit: string,
+  maxFileBytes: number,
+  base: () => Promise<Snapshot | undefined> = () => Promise.resolve(undefined),
+): Promise<Snapshot> {
   if (!COMMIT_PATTERN.test(commit)) throw new DriftdError('InvalidRef', `"${commit}" is not a full 40-character commit id`, { commit });
   const dir = path.join(snapshotsDir(dataDir), commit);
   const existing = await readManifest(dir);
@@ -245,7 +252,7 @@ export async function materializeSnapshot(store: ObjectStore, dataDir: string, c
   await mkdir(tmp);
   let written: Pick<Snapshot, 'problems' | 'oids' | 'maxFileBytes'>;
   try {
-    written = await writeSnapshot(store, commit, tmp, maxFileBytes, base);
+    written = await writeSnapshot(store, commit, tmp, maxFileBytes, await base());
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     throw e;

@@ -4,6 +4,7 @@
  * container, a broken health check that is rolled back and not retried until --force.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Operation } from '../../src/state/schema.js';
 import { execFileCapture } from '../../src/util/exec.js';
 import { useDockerTestScope } from '../support/docker.js';
 import { fleetYaml, projectContainers, SyncWorld, type ProjectContainer } from '../support/sync-harness.js';
@@ -11,16 +12,6 @@ import { TEST_IMAGES } from '../support/test-env.js';
 
 interface SyncJson {
   outcomes: { stack: string; action: string; result: string; message: string; health?: string }[];
-}
-
-interface HistoryRow {
-  id: number;
-  stack: string | null;
-  action: string;
-  result: string;
-  revision: string | null;
-  message: string | null;
-  command: string;
 }
 
 describe('sync lifecycle: deploy, change one mounted file, failed health gate and rollback', () => {
@@ -109,7 +100,7 @@ describe('sync lifecycle: deploy, change one mounted file, failed health gate an
   it('v1.2.0 breaks one stack health check: rolled back to v1.1.0, in history, not retried until --force', async () => {
     writeStacks('greeting = bonjour\n', TEST_IMAGES.appUnhealthy);
     commits['v1.2.0'] = await world.release('v1.2.0');
-    const lastId = (await world.json<HistoryRow[]>('history', ['--limit', '1']))[0]!.id;
+    const lastId = (await world.json<Operation[]>('history', ['--limit', '1']))[0]!.id;
 
     const r = await world.json<SyncJson>('sync', [], 2);
     expect(r.outcomes.find((o) => o.stack === b)).toMatchObject({
@@ -126,7 +117,7 @@ describe('sync lifecycle: deploy, change one mounted file, failed health gate an
     expect(after[c]!.worker!.id).toBe(before[c]!.worker!.id);
 
     // History, oldest first: the failed attempt, then the rollback.
-    const rows = (await world.json<HistoryRow[]>('history', ['--stack', b])).filter((h) => h.id > lastId).reverse();
+    const rows = (await world.json<Operation[]>('history', ['--stack', b])).filter((h) => h.id > lastId).reverse();
     expect(rows.map((h) => [h.action, h.result, h.revision])).toEqual([
       ['deploy', 'failed', commits['v1.2.0']],
       ['rollback', 'succeeded', commits['v1.1.0']],
@@ -147,7 +138,7 @@ describe('sync lifecycle: deploy, change one mounted file, failed health gate an
     const forced = await world.json<SyncJson>('sync', ['--force'], 2);
     expect(forced.outcomes.find((o) => o.stack === b)).toMatchObject({ action: 'deploy', result: 'rolled-back' });
     expect(world.projectCalls().filter((call) => call.command === 'up').map((call) => call.project)).toEqual([b, b]);
-    const forcedRows = (await world.json<HistoryRow[]>('history', ['--stack', b, '--limit', '2'])).reverse();
+    const forcedRows = (await world.json<Operation[]>('history', ['--stack', b, '--limit', '2'])).reverse();
     expect(forcedRows.map((h) => [h.action, h.result, h.revision, h.command])).toEqual([
       ['deploy', 'failed', commits['v1.2.0'], 'driftd sync --force'],
       ['rollback', 'succeeded', commits['v1.1.0'], 'driftd sync --force'],

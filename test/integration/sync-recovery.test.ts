@@ -3,21 +3,10 @@
  * of an apply followed by a restart, and two syncs started at the same time.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Operation } from '../../src/state/schema.js';
 import { pollUntil, useDockerTestScope } from '../support/docker.js';
 import { fleetYaml, projectContainers, SyncWorld, type ComposeCall } from '../support/sync-harness.js';
 import { TEST_IMAGES } from '../support/test-env.js';
-
-interface HistoryRow {
-  id: number;
-  stack: string | null;
-  action: string;
-  result: string;
-  revision: string | null;
-  message: string | null;
-  startedAt: string;
-  finishedAt: string | null;
-  owner: string;
-}
 
 interface SyncJson {
   outcomes: { stack: string; action: string; result: string; message: string; health?: string; revision?: string }[];
@@ -75,7 +64,7 @@ describe('sync crash safety and exclusion', () => {
     ]);
 
     // History: the killed deploy is abandoned, the restart recorded a recovery, then re-evaluated.
-    const history = (await w.json<HistoryRow[]>('history', ['--stack', stack])).reverse();
+    const history = (await w.json<Operation[]>('history', ['--stack', stack])).reverse();
     const killedOp = history.find((h) => h.action === 'deploy' && h.revision === v11 && h.result === 'abandoned');
     expect(killedOp?.message).toMatch(/never finished \(driftd was stopped\); re-evaluating the stack against live state/);
     const recover = history.find((h) => h.action === 'recover');
@@ -104,9 +93,9 @@ describe('sync crash safety and exclusion', () => {
     for (const r of results) expect(r.code, r.stdout + r.stderr).toBe(0);
 
     // Each stack was deployed exactly once, and the two deploy operations do not overlap.
-    const deploys = (await w.json<HistoryRow[]>('history')).filter((h) => h.action === 'deploy').reverse();
+    const deploys = (await w.json<Operation[]>('history')).filter((h) => h.action === 'deploy').reverse();
     expect(deploys.map((d) => `${d.stack} ${d.result}`).sort()).toEqual([`${s1} succeeded`, `${s2} succeeded`].sort());
-    const [first, second] = deploys as [HistoryRow, HistoryRow];
+    const [first, second] = deploys as [Operation, Operation];
     expect(first.owner).not.toBe(second.owner);
     expect(Date.parse(second.startedAt)).toBeGreaterThanOrEqual(Date.parse(first.finishedAt!));
 
