@@ -12,7 +12,6 @@ readonly REGISTRY_ADDR=127.0.0.1:5000
 readonly REGISTRY_URL="http://$REGISTRY_ADDR"
 readonly IMAGE_REPO_PREFIX=driftd
 readonly CONTENT_LABEL=io.driftd.test.content
-readonly LOCAL_DOCKER_SOCK=/var/run/docker.sock
 # "<repository> <tag>" relative to the registry; the build recipe is in write_image_recipe.
 readonly TEST_IMAGES=("app 1.0" "app 1.1" "app 2.0" "app unhealthy" "worker 1.0")
 
@@ -23,7 +22,6 @@ else
   STATE_DIR=${DRIFTD_TEST_STATE_DIR:-${TMPDIR:-/tmp}/driftd-test-$(id -u)}
   LOG_DIR=$STATE_DIR
 fi
-readonly DOCKERD_LOG=$LOG_DIR/driftd-test-dockerd.log
 readonly REGISTRY_LOG=$LOG_DIR/driftd-test-registry.log
 readonly BUILD_LOG=$STATE_DIR/build.log
 
@@ -80,6 +78,33 @@ install_packages() {
 
 # ---------------------------------------------------------------------------------------------
 # Docker engine
+#
+# DRIFTD_TEST_ENGINE selects the pair (versions in scripts/test-matrix.env):
+#   modern (default): Engine 26 + the Compose v2 plugin, on the default socket /var/run/docker.sock;
+#   legacy: Engine 20.10 + Compose v1, a second dockerd on its own socket, data root and exec
+#           root (LEGACY_DOCKER_HOST), so both engines can run side by side.
+
+# shellcheck source=test-matrix.env
+. "$(dirname "${BASH_SOURCE[0]}")/test-matrix.env"
+readonly TEST_ENGINE=${DRIFTD_TEST_ENGINE:-modern}
+readonly CACHE_DIR=$STATE_DIR/cache
+readonly ENGINE_DIR=/opt/driftd-test/engine-modern
+readonly COMPOSE_PLUGIN_DIR=/usr/local/lib/docker/cli-plugins
+readonly LEGACY_RUN_DIR=/run/driftd-test/legacy
+readonly LEGACY_DOCKER_HOST=unix://$LEGACY_RUN_DIR/docker.sock
+readonly LEGACY_BRIDGE=driftd-legacy0
+case $TEST_ENGINE in
+  modern)
+    DOCKER_SOCK=/var/run/docker.sock
+    ;;
+  legacy)
+    DOCKER_SOCK=$LEGACY_RUN_DIR/docker.sock
+    export DOCKER_HOST=$LEGACY_DOCKER_HOST
+    ;;
+  *) die "DRIFTD_TEST_ENGINE must be modern or legacy, not '$TEST_ENGINE'" ;;
+esac
+readonly DOCKER_SOCK
+DOCKERD_LOG=$LOG_DIR/driftd-test-dockerd-$TEST_ENGINE.log
 
 DOCKER=docker
 
@@ -91,7 +116,7 @@ engine_api_version() {
       res.on("data", (c) => (body += c));
       res.on("end", () => { try { console.log(JSON.parse(body).ApiVersion); } catch { process.exit(1); } });
     }).on("error", () => process.exit(1));
-  ' "$LOCAL_DOCKER_SOCK"
+  ' "$DOCKER_SOCK"
 }
 
 # Picks a client that talks to the engine. /usr/local/bin/docker may be newer than Debian's
@@ -105,7 +130,8 @@ docker_answers() {
       return 0
     fi
   done
-  [[ -S $LOCAL_DOCKER_SOCK && -z ${DOCKER_HOST:-} ]] || return 1
+  [[ -S $DOCKER_SOCK ]] || return 1
+  [[ -z ${DOCKER_HOST:-} || $DOCKER_HOST == "unix://$DOCKER_SOCK" ]] || return 1
   api=$(engine_api_version 2>/dev/null) || return 1
   for client in docker /usr/bin/docker; do
     command -v "$client" >/dev/null 2>&1 || continue
@@ -123,21 +149,101 @@ iptables_works() {
   command -v iptables >/dev/null 2>&1 && iptables -t nat -L -n >/dev/null 2>&1 && iptables -t filter -L -n >/dev/null 2>&1
 }
 
+# apt-get on a private trixie source list: bookworm's own lists and sources stay untouched.
+apt_modern() { # <apt-get|apt-cache> <args…>
+  local tool=$1
+  shift
+  "$tool" -o Dir::Etc::sourcelist="$CACHE_DIR/apt/sources.list" -o Dir::Etc::sourceparts=- \
+    -o Dir::State::Lists="$CACHE_DIR/apt/lists" -o Dir::Cache="$CACHE_DIR/apt/cache" "$@"
+}
+
+# Downloads <package> whose version starts with <prefix> from the modern suite into $CACHE_DIR/debs
+# (kept: a re-run downloads nothing) and prints the .deb's path.
+modern_deb() { # <package> <version prefix>
+  local pkg=$1 prefix=$2 deb version
+  deb=$(find "$CACHE_DIR/debs" -maxdepth 1 -name "${pkg}_${prefix}*_amd64.deb" 2>/dev/null | LC_ALL=C sort | tail -n 1)
+  if [[ -n $deb ]]; then
+    printf '%s\n' "$deb"
+    return 0
+  fi
+  mkdir -p "$CACHE_DIR/apt/lists/partial" "$CACHE_DIR/apt/cache/archives/partial" "$CACHE_DIR/debs"
+  if [[ ! -s $CACHE_DIR/apt/sources.list ]]; then
+    printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian %s main\n' \
+      "$MODERN_SUITE" >"$CACHE_DIR/apt/sources.list"
+  fi
+  if [[ -z $(find "$CACHE_DIR/apt/lists" -maxdepth 1 -name "*${MODERN_SUITE}*Packages*" 2>/dev/null) ]]; then
+    apt_modern apt-get update -qq >/dev/null 2>&1 || die "apt-get update of Debian $MODERN_SUITE's package list failed (a private list in $CACHE_DIR/apt)"
+  fi
+  version=$(apt_modern apt-cache policy "$pkg" | awk '/Candidate:/ {print $2}')
+  [[ $version == "$prefix"* ]] ||
+    die "Debian $MODERN_SUITE offers $pkg ${version:-(none)}, not $prefix*; update scripts/test-matrix.env"
+  (cd "$CACHE_DIR/debs" && apt_modern apt-get download -qq "$pkg=$version" >/dev/null 2>&1) ||
+    die "apt-get download $pkg=$version from Debian $MODERN_SUITE failed"
+  find "$CACHE_DIR/debs" -maxdepth 1 -name "${pkg}_${prefix}*_amd64.deb" | LC_ALL=C sort | tail -n 1
+}
+
+# dockerd + docker-proxy of the modern engine in $ENGINE_DIR, and the Compose v2 plugin where
+# the Docker CLI looks for plugins. Both are static Go binaries that need only libc ≥ 2.34.
+ensure_modern_binaries() {
+  local deb tmp want
+  want="$MODERN_ENGINE_PACKAGE $MODERN_ENGINE_VERSION"
+  if [[ ! -x $ENGINE_DIR/dockerd || $(cat "$ENGINE_DIR/.package" 2>/dev/null) != "$want"* ]]; then
+    can_provision || die "the modern test engine is missing in $ENGINE_DIR; run this script as root on Debian"
+    deb=$(modern_deb "$MODERN_ENGINE_PACKAGE" "$MODERN_ENGINE_VERSION")
+    tmp=$(mktemp -d)
+    dpkg-deb -x "$deb" "$tmp"
+    mkdir -p "$ENGINE_DIR"
+    install -m 0755 "$tmp/usr/sbin/dockerd" "$tmp/usr/sbin/docker-proxy" "$ENGINE_DIR/"
+    printf '%s %s\n' "$want" "$(basename "$deb")" >"$ENGINE_DIR/.package"
+    rm -rf "$tmp"
+    say "modern engine: unpacked $(basename "$deb") into $ENGINE_DIR"
+  fi
+  if ! docker compose version 2>/dev/null | grep -q "version v\?$MODERN_COMPOSE_VERSION"; then
+    can_provision || die "the Compose v2 plugin $MODERN_COMPOSE_VERSION* is missing; run this script as root on Debian"
+    deb=$(modern_deb "$MODERN_COMPOSE_PACKAGE" "$MODERN_COMPOSE_VERSION")
+    tmp=$(mktemp -d)
+    dpkg-deb -x "$deb" "$tmp"
+    mkdir -p "$COMPOSE_PLUGIN_DIR"
+    install -m 0755 "$tmp/usr/libexec/docker/cli-plugins/docker-compose" "$COMPOSE_PLUGIN_DIR/docker-compose"
+    rm -rf "$tmp"
+    say "compose v2: installed the plugin from $(basename "$deb") into $COMPOSE_PLUGIN_DIR"
+  fi
+}
+
 start_dockerd() {
-  local args=() pid i
-  if iptables_works; then
-    say "iptables: works, dockerd manages its rules"
+  local args=() bin pid i
+  if [[ $TEST_ENGINE == modern ]]; then
+    bin=$ENGINE_DIR/dockerd
+    # 2,048 /24 networks (the default pools hold about 30): a host with a network per stack
+    # needs hundreds. docker-proxy must be the engine's own version.
+    args+=(--userland-proxy-path "$ENGINE_DIR/docker-proxy" --default-address-pool base=172.16.0.0/13,size=24)
+    if iptables_works; then
+      say "iptables: works, dockerd manages its rules"
+    else
+      args+=(--iptables=false)
+      say "iptables: unusable here, starting dockerd with --iptables=false (published ports still work through docker-proxy)"
+    fi
   else
-    args+=(--iptables=false)
-    say "iptables: unusable here, starting dockerd with --iptables=false (published ports still work through docker-proxy)"
+    bin=/usr/sbin/dockerd
+    mkdir -p "$LEGACY_RUN_DIR" "$STATE_DIR/legacy-engine"
+    # A second engine beside the modern one: its own socket, roots, bridge and address pool, and
+    # no iptables rules (the modern engine owns them; published ports go through docker-proxy).
+    if ! ip link show "$LEGACY_BRIDGE" >/dev/null 2>&1; then
+      ip link add "$LEGACY_BRIDGE" type bridge
+      ip addr add 172.31.254.1/24 dev "$LEGACY_BRIDGE"
+    fi
+    ip link set "$LEGACY_BRIDGE" up
+    args+=(--host "$LEGACY_DOCKER_HOST" --data-root "$STATE_DIR/legacy-engine" --exec-root "$LEGACY_RUN_DIR/exec"
+      --pidfile "$LEGACY_RUN_DIR/docker.pid" --bridge "$LEGACY_BRIDGE" --iptables=false --ip-masq=false
+      --default-address-pool base=172.24.0.0/14,size=24)
   fi
   mkdir -p "$(dirname "$DOCKERD_LOG")"
-  setsid nohup dockerd ${args[@]+"${args[@]}"} >>"$DOCKERD_LOG" 2>&1 </dev/null 9>&- &
+  setsid nohup "$bin" ${args[@]+"${args[@]}"} >>"$DOCKERD_LOG" 2>&1 </dev/null 9>&- &
   pid=$!
-  echo "$pid" >"$STATE_DIR/dockerd.pid"
+  echo "$pid" >"$STATE_DIR/dockerd-$TEST_ENGINE.pid"
   for ((i = 0; i < 120; i++)); do
     if docker_answers; then
-      say "dockerd: started (pid $pid, log $DOCKERD_LOG)"
+      say "dockerd ($TEST_ENGINE): started (pid $pid, log $DOCKERD_LOG)"
       return 0
     fi
     kill -0 "$pid" 2>/dev/null || die "dockerd exited during start-up; see $DOCKERD_LOG: $(tail -n 3 "$DOCKERD_LOG" | tr '\n' ' ')"
@@ -146,24 +252,38 @@ start_dockerd() {
   die "dockerd (pid $pid) did not answer 'docker info' within 60 s; see $DOCKERD_LOG"
 }
 
+engine_summary() { $DOCKER version --format 'server {{.Server.Version}}, API {{.Server.APIVersion}}'; }
+
 ensure_engine() {
+  if [[ $TEST_ENGINE == modern ]] && can_provision; then
+    # Debian's bookworm docker.io brings what both engines run on (containerd, runc, tini,
+    # iptables) and the legacy engine itself; docker-compose is Compose v1 for the legacy pair.
+    install_packages docker.io docker-compose docker-registry busybox-static git iptables
+    ensure_modern_binaries
+  fi
   if docker_answers; then
-    say "docker engine: already running ($($DOCKER version --format 'server {{.Server.Version}}, API {{.Server.APIVersion}}'), client $(command -v "$DOCKER"))"
+    local server
+    server=$(engine_summary)
+    say "docker engine ($TEST_ENGINE): already running ($server, client $(command -v "$DOCKER"))"
+    local want=$MODERN_ENGINE_VERSION
+    [[ $TEST_ENGINE == modern ]] || want=$LEGACY_ENGINE_VERSION
+    [[ $server == "server $want"* ]] ||
+      say "WARNING: this engine is not the $TEST_ENGINE pair's ($want*); the tests run against it as it is"
     return 0
   fi
-  if [[ -n ${DOCKER_HOST:-} && ${DOCKER_HOST} != "unix://$LOCAL_DOCKER_SOCK" ]]; then
+  if [[ $TEST_ENGINE == modern && -n ${DOCKER_HOST:-} && ${DOCKER_HOST} != "unix://$DOCKER_SOCK" ]]; then
     die "no Docker engine answers at DOCKER_HOST=$DOCKER_HOST; start it, or unset DOCKER_HOST to let this script start a local one"
   fi
-  if [[ -S $LOCAL_DOCKER_SOCK && ! -w $LOCAL_DOCKER_SOCK ]]; then
-    die "$LOCAL_DOCKER_SOCK exists but user $(id -un) may not use it; add the user to the docker group and log in again, or run as root"
+  if [[ -S $DOCKER_SOCK && ! -w $DOCKER_SOCK ]]; then
+    die "$DOCKER_SOCK exists but user $(id -un) may not use it; add the user to the docker group and log in again, or run as root"
   fi
   if ! can_provision; then
     manual_install_hint
-    die "no Docker engine answers at unix://$LOCAL_DOCKER_SOCK"
+    die "no Docker engine answers at unix://$DOCKER_SOCK"
   fi
-  install_packages docker.io docker-compose docker-registry busybox-static git iptables
+  [[ $TEST_ENGINE == modern ]] || install_packages docker.io docker-compose docker-registry busybox-static git iptables
   start_dockerd
-  say "docker engine: $($DOCKER version --format 'server {{.Server.Version}}, API {{.Server.APIVersion}}'), client $(command -v "$DOCKER")"
+  say "docker engine ($TEST_ENGINE): $(engine_summary), client $(command -v "$DOCKER")"
 }
 
 ensure_insecure_loopback_registry() {
@@ -193,7 +313,12 @@ ensure_tool() { # <description> <package> <check command...>
   say "$what: installed ($pkg)"
 }
 
-compose_cli_works() { $DOCKER compose version || docker-compose version; }
+compose_cli_works() {
+  if [[ $TEST_ENGINE == modern ]]; then $DOCKER compose version; else docker-compose version; fi
+}
+compose_summary() {
+  if [[ $TEST_ENGINE == modern ]]; then $DOCKER compose version --short; else docker-compose version --short; fi
+}
 git_http_backend_works() { [[ -x "$(git --exec-path)/git-http-backend" ]]; }
 
 find_static_busybox() {
@@ -471,11 +596,16 @@ main() {
   fi
   ensure_engine
   ensure_insecure_loopback_registry
-  ensure_tool "compose cli (docker compose or docker-compose)" docker-compose compose_cli_works
+  if [[ $TEST_ENGINE == modern ]]; then
+    compose_cli_works >/dev/null 2>&1 || die "the Compose v2 plugin does not answer \`docker compose version\`"
+  else
+    ensure_tool "compose v1 (docker-compose)" docker-compose compose_cli_works
+  fi
   ensure_tool "git http-backend" git git_http_backend_works
   ensure_registry
   ensure_images
-  say "ready: registry $REGISTRY_ADDR, images under $REGISTRY_ADDR/$IMAGE_REPO_PREFIX/ (see test/support/test-env.ts)"
+  say "ready ($TEST_ENGINE): engine $(engine_summary), compose $(compose_summary), registry $REGISTRY_ADDR, images under $REGISTRY_ADDR/$IMAGE_REPO_PREFIX/ (see test/support/test-env.ts)"
+  [[ $TEST_ENGINE == modern ]] || say "legacy engine: run tests with DOCKER_HOST=$LEGACY_DOCKER_HOST DRIFTD_COMPOSE_COMMAND=docker-compose"
 }
 
 main "$@"
