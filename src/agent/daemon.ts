@@ -11,6 +11,7 @@ import { openState } from '../state/index.js';
 import type { Logger } from '../util/logger.js';
 import { Coalescer, type Trigger } from './coalescer.js';
 import { startHttp } from './http.js';
+import { httpSettings } from './http-settings.js';
 import { backoffDelay, startSchedule, type Schedule } from './schedule.js';
 import { watchRefs } from './watch.js';
 
@@ -46,6 +47,9 @@ export interface AgentHandle {
 /** The long-running daemon: schedule + webhooks + local-repo watch → one coalesced reconcile at a time. */
 export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const { config, logger } = opts;
+  // Every refusal to start (a named secret missing or empty, a public address without tokens)
+  // comes before anything is opened, created or listened on.
+  const httpConfig = httpSettings(config.http);
   // A reconcile is a burst of short-lived garbage (API answers, plans) between long idle waits.
   // V8 answers bursts by doubling the young generation up to 2×16 MB and keeps it for the rest of
   // the process; an agent gains nothing from that, so it stays at its initial size (bench: RSS
@@ -100,19 +104,15 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   });
   const watcher: FSWatcher | undefined = config.repoIsLocal ? watchRefs(config.repo, () => fire('watch')) : undefined;
   let http: Server | undefined;
-  if (config.httpListen) {
-    http = await startHttp(
-      config.httpListen,
-      {
-        health: () => ({ ok: true, busy: coalescer.busy, cycles: coalescer.runs, lastRun }),
-        status: () => ({ host: config.host, lastRun, stacks: state.stackStatuses(), pins: state.pins() }),
-        trigger: () => fire('webhook'),
-      },
-      config.webhookSecret,
-    );
+  if (httpConfig) {
+    http = await startHttp(httpConfig, {
+      health: () => ({ ok: true, busy: coalescer.busy, cycles: coalescer.runs, lastRun }),
+      status: () => ({ host: config.host, lastRun, stacks: state.stackStatuses(), pins: state.pins() }),
+      trigger: () => fire('webhook'),
+    });
   }
   logger.info(
-    { repo: source.repo, host: config.host, schedule: intervalMs !== undefined ? `every ${intervalMs} ms` : (opts.schedule ?? config.schedule), http: config.httpListen, watch: watcher !== undefined },
+    { repo: source.repo, host: config.host, schedule: intervalMs !== undefined ? `every ${intervalMs} ms` : (opts.schedule ?? config.schedule), http: httpConfig?.listen, watch: watcher !== undefined },
     'driftd agent started',
   );
   if (opts.runAtStart !== false) fire('startup');

@@ -1,6 +1,9 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { DriftdError } from '../errors/index.js';
+import { readGuard, signatureMatches, webhookDecision, type Denial } from './http-auth.js';
+import type { HttpSettings } from './http-settings.js';
+
+export { parseListen } from './http-settings.js';
 
 export interface AgentApi {
   health(): unknown;
@@ -9,74 +12,126 @@ export interface AgentApi {
   trigger(): void;
 }
 
-const MAX_BODY = 1024 * 1024;
-
-export function parseListen(listen: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(listen);
-  const port = Number(m?.[3]);
-  if (!m || port > 65535) throw new DriftdError('ConfigError', `http.listen "${listen}" must be host:port, e.g. 127.0.0.1:9797`, { key: 'http.listen' });
-  return { host: m[1] ?? m[2] ?? '127.0.0.1', port };
+/**
+ * What one client can cost the agent (docs/security.md): slow or held connections are cut by
+ * the header and request timeouts, the connection count is capped, and at most a few signed
+ * webhook bodies (1 MiB each) are buffered at once; everything else is answered from headers.
+ */
+export interface HttpLimits {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** How often Node looks for connections past their header/request timeout. */
+  checkIntervalMs: number;
+  maxConnections: number;
+  maxHeaderBytes: number;
+  maxBodyBytes: number;
+  maxBodiesInFlight: number;
 }
 
-function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
+export const HTTP_LIMITS: HttpLimits = {
+  headersTimeoutMs: 5_000,
+  requestTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5_000,
+  checkIntervalMs: 1_000,
+  maxConnections: 64,
+  maxHeaderBytes: 8 * 1024,
+  maxBodyBytes: 1024 * 1024,
+  maxBodiesInFlight: 8,
+};
 
-/** A webhook is accepted with `Authorization: Bearer <secret>` or a GitHub/Gitea-style `X-Hub-Signature-256` HMAC. */
-export function webhookAuthorized(secret: string | undefined, headers: IncomingMessage['headers'], body: Buffer): boolean {
-  if (!secret) return true;
-  const auth = headers.authorization;
-  if (typeof auth === 'string' && auth.startsWith('Bearer ') && safeEqual(auth.slice(7), secret)) return true;
-  const sig = headers['x-hub-signature-256'];
-  if (typeof sig === 'string') return safeEqual(sig, `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`);
-  return false;
-}
-
-function send(res: ServerResponse, code: number, body: unknown): void {
-  res.writeHead(code, { 'content-type': 'application/json' });
+/**
+ * Sends a JSON answer. `close` ends the connection after it: used whenever the request body was
+ * not read, so Node does not keep reading (and discarding) what a client still sends.
+ */
+function send(res: ServerResponse, code: number, body: unknown, close = false): void {
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'cache-control': 'no-store' };
+  if (code === 401) headers['www-authenticate'] = 'Bearer realm="driftd"';
+  if (close) headers.connection = 'close';
+  res.writeHead(code, headers);
   res.end(`${JSON.stringify(body)}\n`);
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
+const deny = (res: ServerResponse, d: Denial, close = false): void => send(res, d.status, { error: d.error }, close);
+
+class BodyTooLarge extends Error {}
+
+function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY) {
-        reject(new Error('body too large'));
-        req.destroy();
+      if (size > max) {
+        req.pause();
+        reject(new BodyTooLarge());
       } else chunks.push(c);
     });
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
+    // A client that goes away (or is cut by the request timeout) mid-body: nothing more will come.
+    req.on('close', () => reject(new Error('connection closed before the body ended')));
   });
 }
 
-/** GET /healthz, GET /status, POST /webhook (and POST /sync): the agent's small HTTP surface. */
-export function startHttp(listen: string, api: AgentApi, secret?: string): Promise<Server> {
-  const { host, port } = parseListen(listen);
-  const server = createServer((req, res) => {
-    const url = (req.url ?? '/').split('?')[0];
-    if (req.method === 'GET' && url === '/healthz') return send(res, 200, api.health());
-    if (req.method === 'GET' && url === '/status') return send(res, 200, api.status());
-    if (req.method === 'POST' && (url === '/webhook' || url === '/sync')) {
-      readBody(req).then(
+/** The request handler: routes, each behind its guard. Exported so the server can be wrapped or tested alone. */
+export function httpHandler(settings: HttpSettings, api: AgentApi, limits: HttpLimits = HTTP_LIMITS): RequestListener {
+  const readAllowed = readGuard(settings.readToken);
+  let bodiesInFlight = 0;
+  const tooLarge = { status: 413, error: `request body over ${limits.maxBodyBytes} bytes` };
+
+  const webhook = (req: IncomingMessage, res: ServerResponse): void => {
+    const decision = webhookDecision(settings.webhookSecret, req.headers);
+    if (decision.kind === 'deny') return deny(res, decision.denial, true);
+    if (decision.kind === 'accept') {
+      api.trigger();
+      return send(res, 202, { queued: true }, true);
+    }
+    if (Number(req.headers['content-length'] ?? 0) > limits.maxBodyBytes) return deny(res, tooLarge, true);
+    if (bodiesInFlight >= limits.maxBodiesInFlight) return deny(res, { status: 503, error: 'too many signed webhooks in flight; retry' }, true);
+    bodiesInFlight += 1;
+    readBody(req, limits.maxBodyBytes)
+      .then(
         (body) => {
-          if (!webhookAuthorized(secret, req.headers, body)) return send(res, 401, { error: 'webhook secret does not match' });
+          if (!signatureMatches(settings.webhookSecret as string, decision.signature, body)) return deny(res, { status: 401, error: 'the webhook signature does not match' });
           api.trigger();
           return send(res, 202, { queued: true });
         },
-        () => send(res, 413, { error: 'request body over 1 MiB' }),
-      );
-      return undefined;
+        (e: unknown) => (e instanceof BodyTooLarge ? deny(res, tooLarge, true) : req.destroy()),
+      )
+      .finally(() => (bodiesInFlight -= 1));
+    return undefined;
+  };
+
+  return (req, res) => {
+    const url = (req.url ?? '/').split('?')[0];
+    if (req.method === 'GET' && url === '/healthz') return send(res, 200, api.health());
+    if (req.method === 'GET' && (url === '/status' || url === '/api/status')) {
+      const denial = readAllowed(req.headers);
+      return denial ? deny(res, denial) : send(res, 200, api.status());
     }
-    return send(res, 404, { error: 'not found: use GET /healthz, GET /status or POST /webhook' });
-  });
+    if (req.method === 'POST' && (url === '/webhook' || url === '/sync')) return webhook(req, res);
+    return send(res, 404, { error: 'not found: use GET /healthz, GET /status or POST /webhook' }, req.method !== 'GET');
+  };
+}
+
+/** GET /healthz (open), GET /status and /api/status (read token), POST /webhook and /sync (webhook secret). */
+export function startHttp(settings: HttpSettings, api: AgentApi, limits: HttpLimits = HTTP_LIMITS): Promise<Server> {
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: limits.checkIntervalMs,
+      maxHeaderSize: limits.maxHeaderBytes,
+    },
+    httpHandler(settings, api, limits),
+  );
+  server.maxConnections = limits.maxConnections;
+  // A connection idle this long (no request, no bytes) is closed even between the checks above.
+  server.setTimeout(limits.requestTimeoutMs);
   return new Promise((resolve, reject) => {
-    server.once('error', (e) => reject(new DriftdError('ConfigError', `cannot listen on ${listen}: ${e.message}`, { key: 'http.listen' })));
-    server.listen(port, host, () => resolve(server));
+    server.once('error', (e) => reject(new DriftdError('ConfigError', `cannot listen on ${settings.listen}: ${e.message}`, { key: 'http.listen' })));
+    server.listen(settings.port, settings.host, () => resolve(server));
   });
 }

@@ -6,6 +6,7 @@ import type { ZodError } from 'zod';
 import { configError, DriftdError } from '../errors/index.js';
 import { parseDuration } from '../util/duration.js';
 import { configFileSchema, type ConfigFile } from './schema.js';
+import { secretSetting, type SecretSetting } from './secret-setting.js';
 
 export type RefPolicy =
   | { kind: 'tag'; tag: string }
@@ -42,11 +43,33 @@ export interface ResolvedConfig {
   intervalMs?: number;
   healthTimeoutMs: number;
   outdatedCheckIntervalMs: number;
-  httpListen?: string;
-  webhookSecret?: string;
+  /** The agent's HTTP API; its secrets are checked when the agent starts (agent/http-settings.ts). */
+  http: HttpConfig;
   validate: Required<NonNullable<ConfigFile['validate']>>;
   allowProcessEnv: boolean;
   configFile?: string;
+}
+
+export interface HttpConfig {
+  listen?: string;
+  /** Guards every read endpoint (GET /status, and /metrics and the page to come). */
+  readToken?: SecretSetting;
+  /** Guards POST /webhook and POST /sync (Bearer or X-Hub-Signature-256). */
+  webhookSecret?: SecretSetting;
+  /** Guards POST /approve/<stack> (to come); accepted and checked now. */
+  writeToken?: SecretSetting;
+}
+
+function resolveHttp(env: NodeJS.ProcessEnv, http: ConfigFile['http'] = {}): HttpConfig {
+  const readToken = secretSetting('http.readToken', env, http.readTokenEnv, http.readTokenFile);
+  const webhookSecret = secretSetting('http.webhookSecret', env, http.webhookSecretEnv, http.webhookSecretFile);
+  const writeToken = secretSetting('http.writeToken', env, http.writeTokenEnv, http.writeTokenFile);
+  return {
+    ...(http.listen ? { listen: http.listen } : {}),
+    ...(readToken ? { readToken } : {}),
+    ...(webhookSecret ? { webhookSecret } : {}),
+    ...(writeToken ? { writeToken } : {}),
+  };
 }
 
 /** Flags as parsed by the CLI; every field optional. */
@@ -195,8 +218,7 @@ export function resolveConfig(opts: ResolveOptions): ResolvedConfig {
     ...(intervalSetting !== undefined ? { intervalMs: parseDuration(intervalSetting, 'interval') } : {}),
     healthTimeoutMs: dur(file.healthTimeout, '120s', 'healthTimeout'),
     outdatedCheckIntervalMs: dur(file.outdatedCheckInterval, '6h', 'outdatedCheckInterval'),
-    ...(file.http?.listen ? { httpListen: file.http.listen } : {}),
-    ...(file.http?.webhookSecretEnv && env[file.http.webhookSecretEnv] ? { webhookSecret: env[file.http.webhookSecretEnv] } : {}),
+    http: resolveHttp(env, file.http),
     validate: {
       latest: file.validate?.latest ?? true,
       privileged: file.validate?.privileged ?? true,

@@ -46,7 +46,18 @@ export const configFileSchema = z
     interval: duration.optional(),
     healthTimeout: duration.optional(),
     outdatedCheckInterval: duration.optional(),
-    http: z.object({ listen: z.string().optional(), webhookSecretEnv: z.string().optional() }).strict().optional(),
+    http: z
+      .object({
+        listen: z.string().min(1).optional(),
+        readTokenEnv: z.string().min(1).optional(),
+        readTokenFile: z.string().min(1).optional(),
+        webhookSecretEnv: z.string().min(1).optional(),
+        webhookSecretFile: z.string().min(1).optional(),
+        writeTokenEnv: z.string().min(1).optional(),
+        writeTokenFile: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
     validate: z
       .object({
         latest: z.boolean().optional(),

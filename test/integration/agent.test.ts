@@ -118,10 +118,10 @@ describe('driftd agent', () => {
       const port = await freePort();
       const dataDir = mkdtempSync(path.join(os.tmpdir(), 'driftd-agent-'));
       const configFile = path.join(dataDir, 'config.yaml');
-      writeFileSync(configFile, `http:\n  listen: 127.0.0.1:${port}\n  webhookSecretEnv: HOOK_SECRET\njitter: 0s\n`);
+      writeFileSync(configFile, `http:\n  listen: 127.0.0.1:${port}\n  webhookSecretEnv: HOOK_SECRET\n  readTokenEnv: READ_TOKEN\njitter: 0s\n`);
       const config = resolveConfig({
         flags: { repo: server.urlFor('agent.git'), dataDir, host: 'h1', config: configFile },
-        env: { HOOK_SECRET: 'hook' },
+        env: { HOOK_SECRET: 'hook', READ_TOKEN: 'r3ad' },
       });
       const agent = await startAgent({ config, logger: silentLogger, runAtStart: false, intervalMs: 3_600_000 });
       try {
@@ -139,7 +139,8 @@ describe('driftd agent', () => {
         expect(agent.cycles).toBeGreaterThanOrEqual(1);
         expect(agent.cycles).toBeLessThanOrEqual(2);
         expect(agent.lastRun?.ok).toBe(true);
-        const status = (await (await fetch(`${base}/status`)).json()) as { stacks: { stack: string; sync: string }[] };
+        expect((await fetch(`${base}/status`)).status).toBe(401);
+        const status = (await (await fetch(`${base}/status`, { headers: { authorization: 'Bearer r3ad' } })).json()) as { stacks: { stack: string; sync: string }[] };
         expect(status.stacks.find((s) => s.stack === stack)?.sync).toBe('Synced');
       } finally {
         await agent.stop();
