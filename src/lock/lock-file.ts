@@ -2,13 +2,13 @@
  * `locks/<stack>.lock.json` (DESIGN §5): validated on read, written deterministically
  * (sorted keys, two-space indent, trailing newline), atomically, and only when the bytes change.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import type { LockEntry, LockFile } from '../compose/model.js';
 import { DriftdError } from '../errors/index.js';
 import { stableStringify } from '../util/hash.js';
+import { SafeDir } from '../util/safe-write.js';
 import { DIGEST, normalizeImageRef } from './image-ref.js';
 
 const STACK_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -102,19 +102,21 @@ export async function writeLockFile(root: string, lock: LockFile): Promise<'writ
   const rel = lockFilePath(lock.stack);
   const target = path.join(root, rel);
   const bytes = Buffer.from(renderLockFile(lock), 'utf8');
-  const temp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     const current = await readFile(target).catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') return undefined;
       throw e;
     });
     if (current?.equals(bytes)) return 'unchanged';
-    await mkdir(path.dirname(target), { recursive: true });
-    await writeFile(temp, bytes, { flag: 'wx' });
-    await rename(temp, target);
+    // The checkout is the operator's, but its content is the repo's: a `locks` symlink is not followed.
+    const repo = SafeDir.openRoot(root);
+    try {
+      repo.withDir('locks', { create: 0o700 }, (d) => d.writeFile(path.basename(target), bytes, { mode: 0o600 }));
+    } finally {
+      repo.close();
+    }
     return 'written';
   } catch (e) {
-    await rm(temp, { force: true }).catch(() => undefined);
     throw new DriftdError('LockWriteError', `cannot write ${rel} under ${root}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; check that locks/ is a writable folder`, {
       file: rel,
     });

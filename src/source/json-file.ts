@@ -1,8 +1,7 @@
 /** Small JSON state files under the data dir: validated on read, replaced atomically on write. */
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+import { readFile } from 'node:fs/promises';
 import type { z } from 'zod';
+import { writeFileAtomic } from '../util/safe-write.js';
 
 /** The file's validated content, or undefined when it does not exist. Throws when it is unreadable or invalid. */
 export async function readJsonFile<S extends z.ZodType>(file: string, schema: S): Promise<z.infer<S> | undefined> {
@@ -24,10 +23,8 @@ export async function readJsonFile<S extends z.ZodType>(file: string, schema: S)
   return parsed.data;
 }
 
-/** Writes to a temp file next to `file`, then renames: readers see the old or the new content, never half. */
-export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`);
-  await rename(tmp, file);
+/** Replaces `file` atomically with the safe writer (mode 0600): readers see the old or the new content, never half. */
+export function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+  writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
+  return Promise.resolve();
 }

@@ -9,12 +9,14 @@
  * stacks are materialized. Only a bad `fleet.yaml` (shared by every stack) fails the snapshot.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, link, mkdir, readdir, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { readlinkSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { TreeEntry } from 'isomorphic-git';
 import { z } from 'zod';
 import { DriftdError } from '../errors/index.js';
-import { readJsonFile, writeJsonAtomic } from './json-file.js';
+import { checkTree, removeSafely, SafeDir, type TreeNode } from '../util/safe-write.js';
+import { readJsonFile } from './json-file.js';
 import { commitTree, readBlobBytes, readTreeEntries, type ObjectStore } from './object-store.js';
 
 export interface SnapshotProblem {
@@ -44,13 +46,15 @@ export interface Snapshot {
 
 /** Written inside each snapshot, so a reused snapshot reports the same problems. */
 const MANIFEST = '.driftd-snapshot.json';
+/** 2: trees checked as a whole (duplicates, link chains). Snapshots of older versions are written again. */
+const MANIFEST_VERSION = 2;
 const COMMIT_PATTERN = /^[0-9a-f]{40}$/;
 const TMP_PREFIX = '.tmp-';
 /** A temp dir this old belongs to a crashed run, not to one still writing. */
 const STALE_TMP_MS = 60 * 60 * 1000;
 
 const manifestSchema = z.object({
-  version: z.literal(1),
+  version: z.literal(MANIFEST_VERSION),
   commit: z.string().regex(COMMIT_PATTERN),
   problems: z.array(
     z.object({
@@ -66,6 +70,8 @@ const manifestSchema = z.object({
 
 const MODE_EXECUTABLE = '100755';
 const MODE_SYMLINK = '120000';
+/** Folders and files of a snapshot: stack files keep Git's modes (containers read them through bind mounts as any user); the data dir above is 0700. */
+const DIR_MODE = 0o755;
 
 function snapshotsDir(dataDir: string): string {
   return path.join(dataDir, 'snapshots');
@@ -82,31 +88,10 @@ function ownerOf(file: string): { stack?: string; scope?: string } {
   return {};
 }
 
-/** A symlink is kept only when its target, resolved inside the repo, stays in the link's stack folder (or in locks/). */
-export function symlinkEscapes(file: string, target: string): boolean {
-  const { scope } = ownerOf(file);
-  // The stack folder itself must be a real folder.
-  if (!scope || file === scope || target.startsWith('/') || target.includes('\0')) return true;
-  const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(file), target));
-  return resolved !== scope && !resolved.startsWith(`${scope}/`);
-}
-
 /** Waits for every write (none keeps running after a failure, so the temp dir can be removed), then throws the first error. */
 async function settleAll(work: Promise<void>[]): Promise<void> {
   const failed = (await Promise.allSettled(work)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
-}
-
-/**
- * mkdir and writeFile create with `mode` minus the process umask; a chmod is needed only when the
- * umask takes bits away (half the system calls of materializing a snapshot under the usual 022).
- */
-function umaskKeeps(mode: number): boolean {
-  return (mode & ~process.umask()) === mode;
-}
-
-function safeName(name: string): boolean {
-  return name !== '' && name !== '.' && name !== '..' && !name.includes('/') && !name.includes('\0');
 }
 
 const STACK_FOLDER = /^stacks\/[^/]+$/;
@@ -117,18 +102,22 @@ function recordsOid(file: string): boolean {
 }
 
 /** A folder of an older snapshot copied by hard links (snapshots are never written after their rename). */
-async function linkTree(from: string, to: string): Promise<void> {
-  await mkdir(to, { mode: 0o755 });
-  if (!umaskKeeps(0o755)) await chmod(to, 0o755);
-  const entries = await readdir(from, { withFileTypes: true });
-  await settleAll(
-    entries.map(async (d) => {
-      const [src, dst] = [path.join(from, d.name), path.join(to, d.name)];
-      if (d.isDirectory()) return linkTree(src, dst);
-      if (d.isSymbolicLink()) return symlink(await readlink(src), dst);
-      return link(src, dst);
-    }),
-  );
+function linkTree(from: SafeDir, to: SafeDir): void {
+  for (const d of from.list()) {
+    if (d.isDirectory()) {
+      to.mkdir(d.name, DIR_MODE);
+      from.withDir(d.name, {}, (src) => to.withDir(d.name, {}, (dst) => linkTree(src, dst)));
+    } else if (d.isSymbolicLink()) to.symlink(readlinkSync(from.at(d.name)), d.name);
+    else to.linkFrom(from, d.name, d.name);
+  }
+}
+
+/** One entry of the commit's tree, with its full repo path. */
+interface Planned extends TreeNode {
+  oid: string;
+  mode: string;
+  /** A stack folder linked from the base snapshot instead of read from Git. */
+  reuse?: boolean;
 }
 
 class Writer {
@@ -137,21 +126,30 @@ class Writer {
 
   constructor(
     private readonly store: ObjectStore,
-    private readonly root: string,
+    private readonly root: SafeDir,
     private readonly maxFileBytes: number,
     /** An older snapshot whose stack folders with the same tree id are linked instead of read from Git. */
     private readonly base?: Snapshot,
   ) {}
 
-  /** Links `file` (a stack folder) from the base snapshot when it has the same tree; false when it cannot. */
-  private async reuse(file: string, oid: string): Promise<boolean> {
+  private canReuse(file: string, oid: string): boolean {
     const base = this.base;
-    if (!base || base.oids?.[file] !== oid || base.maxFileBytes !== this.maxFileBytes || !STACK_FOLDER.test(file)) return false;
+    return !!base && base.oids?.[file] === oid && base.maxFileBytes === this.maxFileBytes && STACK_FOLDER.test(file);
+  }
+
+  /** Links `file` (a stack folder) from the base snapshot; false when it cannot (then it is written from Git). */
+  private reuse(file: string): boolean {
+    const base = this.base as Snapshot;
     try {
-      await linkTree(path.join(base.dir, file), path.join(this.root, file));
+      const from = SafeDir.openRoot(base.dir);
+      try {
+        from.withDir(file, {}, (src) => this.root.withDir(file, { create: DIR_MODE }, (dst) => linkTree(src, dst)));
+      } finally {
+        from.close();
+      }
     } catch {
       // The base was removed meanwhile (or cannot be linked across file systems): write from Git.
-      await rm(path.join(this.root, file), { recursive: true, force: true });
+      this.root.withDir(path.posix.dirname(file), {}, (d) => d.remove(path.posix.basename(file)));
       return false;
     }
     // Same content, same limit: the same files were refused.
@@ -161,39 +159,87 @@ class Writer {
 
   private refuse(file: string, code: SnapshotProblem['code'], reason: string): void {
     const { stack } = ownerOf(file);
-    if (file === 'fleet.yaml') throw new DriftdError(code, `fleet.yaml ${reason}; fix it in the repo`, { file });
+    if (file === 'fleet.yaml' || file === 'stacks' || file === 'locks') throw new DriftdError(code, `${file} ${reason}; fix it in the repo`, { file });
+    if (this.problems.some((p) => p.file === file)) return;
     this.problems.push({ ...(stack ? { stack } : {}), file, code, message: `${file} ${reason}; fix it in the repo` });
   }
 
-  async tree(rel: string, oid: string): Promise<void> {
-    const dir = path.join(this.root, rel);
-    await mkdir(dir, { mode: 0o755 });
-    if (!umaskKeeps(0o755)) await chmod(dir, 0o755);
-    const entries = await readTreeEntries(this.store, oid);
-    await settleAll(entries.map((e) => this.entry(`${rel}/${e.path}`, e)));
-  }
-
-  async entry(file: string, e: TreeEntry): Promise<void> {
-    if (!safeName(e.path)) return this.refuse(file, 'UnsafePath', 'has a name that is not a plain file name');
+  /** Reads the whole tree below `file` into `out` (nothing is written yet). */
+  async collect(file: string, e: TreeEntry, out: Planned[], allowReuse = true): Promise<void> {
     if (recordsOid(file)) this.oids[file] = e.oid;
-    if (e.type === 'tree' && (await this.reuse(file, e.oid))) return;
-    if (e.type === 'tree') return this.tree(file, e.oid);
-    if (e.type === 'commit') return this.refuse(file, 'UnsafePath', 'is a Git submodule, which driftd does not fetch');
-    const content = await readBlobBytes(this.store, e.oid);
-    const full = path.join(this.root, file);
-    if (e.mode === MODE_SYMLINK) {
-      const target = Buffer.from(content).toString('utf8');
-      if (file === 'fleet.yaml') return this.refuse(file, 'UnsafePath', `is a symlink to "${target}", not a regular file`);
-      if (symlinkEscapes(file, target)) return this.refuse(file, 'UnsafePath', `is a symlink to "${target}" that leaves its stack folder`);
-      await symlink(target, full);
+    if (e.type === 'commit') {
+      out.push({ path: file, kind: 'other', oid: e.oid, mode: e.mode });
       return;
     }
-    if (content.length > this.maxFileBytes) {
-      return this.refuse(file, 'FileTooLarge', `is ${content.length} bytes, over the ${this.maxFileBytes}-byte limit (validate.maxFileBytes)`);
+    if (e.type === 'blob') {
+      const target = e.mode === MODE_SYMLINK ? Buffer.from(await readBlobBytes(this.store, e.oid)).toString('utf8') : undefined;
+      out.push({ path: file, kind: target === undefined ? 'file' : 'link', oid: e.oid, mode: e.mode, ...(target === undefined ? {} : { target }) });
+      return;
     }
-    const mode = e.mode === MODE_EXECUTABLE ? 0o755 : 0o644;
-    await writeFile(full, content, { mode });
-    if (!umaskKeeps(mode)) await chmod(full, mode);
+    const reuse = allowReuse && this.canReuse(file, e.oid);
+    if (reuse) {
+      out.push({ path: file, kind: 'dir', oid: e.oid, mode: e.mode, reuse });
+      return;
+    }
+    let entries: TreeEntry[];
+    try {
+      entries = await readTreeEntries(this.store, e.oid);
+    } catch (err) {
+      // isomorphic-git refuses "..", ".git" and "/" in names and unknown modes: this folder alone fails.
+      out.push({ path: file, kind: 'other', oid: e.oid, mode: e.mode });
+      return this.refuse(file, 'UnsafePath', `is a Git tree driftd cannot read safely (${err instanceof Error ? err.message : String(err)})`);
+    }
+    out.push({ path: file, kind: 'dir', oid: e.oid, mode: e.mode });
+    await settleAll(entries.map((c) => this.collect(`${file}/${c.path}`, c, out, allowReuse)));
+  }
+
+  /** Checks the collected tree as a whole (duplicates, link chains), then writes what is safe. */
+  async write(nodes: readonly Planned[]): Promise<void> {
+    const refused = checkTree(nodes, (p) => ownerOf(p).scope);
+    for (const n of nodes) if (n.kind === 'other' && !refused.has(n.path)) refused.set(n.path, 'is a Git submodule, which driftd does not fetch');
+    for (const [file, reason] of [...refused].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      this.refuse(file, 'UnsafePath', file === 'fleet.yaml' && reason.startsWith('is a symlink') ? `${reason.replace(/;.*$/, '')}, not a regular file` : reason);
+    }
+    const gone = [...refused.keys()];
+    const reused: string[] = [];
+    const skipped = (p: string) => [...gone, ...reused].some((g) => p === g || p.startsWith(`${g}/`));
+    const files: Planned[] = [];
+    // Sorted by path, a folder comes before what is in it.
+    for (const n of [...nodes].sort((a, b) => (a.path < b.path ? -1 : 1))) {
+      if (skipped(n.path)) continue;
+      const [parent, name] = [path.posix.dirname(n.path), path.posix.basename(n.path)];
+      if (n.reuse && this.reuse(n.path)) {
+        reused.push(n.path);
+      } else if (n.reuse) {
+        const fresh: Planned[] = [];
+        await this.collect(n.path, { path: name, oid: n.oid, mode: n.mode, type: 'tree' }, fresh, false);
+        await this.write(fresh);
+        reused.push(n.path);
+      } else if (n.kind === 'dir') {
+        this.root.withDir(parent, {}, (d) => d.mkdir(name, DIR_MODE));
+      } else if (n.kind === 'link') {
+        this.root.withDir(parent, {}, (d) => d.symlink(n.target as string, name));
+      } else if (n.kind === 'file') {
+        files.push(n);
+      }
+    }
+    // One open of each folder for all its files, after their blobs are read (no folder stays open across an await).
+    const byFolder = new Map<string, Planned[]>();
+    for (const n of files) byFolder.set(path.posix.dirname(n.path), [...(byFolder.get(path.posix.dirname(n.path)) ?? []), n]);
+    await settleAll([...byFolder].map(([folder, list]) => this.writeFiles(folder, list)));
+  }
+
+  private async writeFiles(folder: string, list: readonly Planned[]): Promise<void> {
+    const contents = await Promise.all(list.map((n) => readBlobBytes(this.store, n.oid)));
+    this.root.withDir(folder, {}, (d) => {
+      list.forEach((n, i) => {
+        const content = contents[i] as Uint8Array;
+        if (content.length > this.maxFileBytes) {
+          return this.refuse(n.path, 'FileTooLarge', `is ${content.length} bytes, over the ${this.maxFileBytes}-byte limit (validate.maxFileBytes)`);
+        }
+        d.writeFile(path.posix.basename(n.path), content, { mode: n.mode === MODE_EXECUTABLE ? 0o755 : 0o644 });
+      });
+    });
   }
 }
 
@@ -211,7 +257,7 @@ export function existingSnapshot(dataDir: string, commit: string): Promise<Snaps
   return readManifest(path.join(snapshotsDir(dataDir), commit));
 }
 
-async function writeSnapshot(store: ObjectStore, commit: string, tmp: string, maxFileBytes: number, base?: Snapshot): Promise<Pick<Snapshot, 'problems' | 'oids' | 'maxFileBytes'>> {
+async function writeSnapshot(store: ObjectStore, commit: string, tmp: SafeDir, maxFileBytes: number, base?: Snapshot): Promise<Pick<Snapshot, 'problems' | 'oids' | 'maxFileBytes'>> {
   const tree = await commitTree(store, commit);
   const writer = new Writer(store, tmp, maxFileBytes, base);
   const wanted = (await readTreeEntries(store, tree)).filter((e) => ['stacks', 'locks', 'fleet.yaml'].includes(e.path));
@@ -223,10 +269,12 @@ async function writeSnapshot(store: ObjectStore, commit: string, tmp: string, ma
       throw new DriftdError('UnsafePath', `fleet.yaml must be a file at commit ${commit.slice(0, 12)}; fix it in the repo`, { file: e.path });
     }
   }
-  await settleAll(wanted.map((e) => writer.entry(e.path, e)));
+  const nodes: Planned[] = [];
+  await settleAll(wanted.map((e) => writer.collect(e.path, e, nodes)));
+  await writer.write(nodes);
   const problems = writer.problems.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   const oids = Object.fromEntries(Object.entries(writer.oids).sort(([a], [b]) => (a < b ? -1 : 1)));
-  await writeJsonAtomic(path.join(tmp, MANIFEST), { version: 1, commit, problems, oids, maxFileBytes });
+  tmp.writeFile(MANIFEST, `${JSON.stringify({ version: MANIFEST_VERSION, commit, problems, oids, maxFileBytes }, null, 2)}\n`, { mode: 0o644 });
   return { problems, oids, maxFileBytes };
 }
 
@@ -247,30 +295,40 @@ export async function materializeSnapshot(
   const existing = await readManifest(dir);
   if (existing) return existing;
 
-  await mkdir(snapshotsDir(dataDir), { recursive: true });
-  const tmp = path.join(snapshotsDir(dataDir), `${TMP_PREFIX}${commit}-${randomBytes(4).toString('hex')}`);
-  await mkdir(tmp);
-  let written: Pick<Snapshot, 'problems' | 'oids' | 'maxFileBytes'>;
+  const root = SafeDir.openRoot(snapshotsDir(dataDir), { create: 0o700 });
   try {
-    written = await writeSnapshot(store, commit, tmp, maxFileBytes, await base());
-  } catch (e) {
-    await rm(tmp, { recursive: true, force: true });
-    throw e;
-  }
-  try {
-    await rename(tmp, dir);
-  } catch {
-    // Another process materialized the same commit first: theirs is identical.
-    const theirs = await readManifest(dir);
-    if (theirs) {
-      await rm(tmp, { recursive: true, force: true });
-      return theirs;
+    const tmpName = `${TMP_PREFIX}${commit}-${randomBytes(4).toString('hex')}`;
+    root.mkdir(tmpName, 0o755);
+    let written: Pick<Snapshot, 'problems' | 'oids' | 'maxFileBytes'>;
+    try {
+      const baseSnapshot = await base();
+      const tmp = root.openDir(tmpName);
+      try {
+        written = await writeSnapshot(store, commit, tmp, maxFileBytes, baseSnapshot);
+      } finally {
+        tmp.close();
+      }
+    } catch (e) {
+      root.remove(tmpName);
+      throw e;
     }
-    // A dir without a manifest was not made by a completed rename (someone edited it): replace it.
-    await rm(dir, { recursive: true, force: true });
-    await rename(tmp, dir);
+    try {
+      root.rename(tmpName, root, commit);
+    } catch {
+      // Another process materialized the same commit first: theirs is identical.
+      const theirs = await readManifest(dir);
+      if (theirs) {
+        root.remove(tmpName);
+        return theirs;
+      }
+      // A dir without a (current) manifest was not made by a completed rename of this version: replace it.
+      root.remove(commit);
+      root.rename(tmpName, root, commit);
+    }
+    return { commit, dir, ...written };
+  } finally {
+    root.close();
   }
-  return { commit, dir, ...written };
 }
 
 /** Removes every snapshot whose commit is not in `keep`, and temp dirs left by crashed runs. Returns the removed commits. */
@@ -287,10 +345,10 @@ export async function removeSnapshots(dataDir: string, keep: ReadonlySet<string>
   for (const name of names.sort()) {
     const full = path.join(root, name);
     if (COMMIT_PATTERN.test(name) && !keep.has(name)) {
-      await rm(full, { recursive: true, force: true });
+      removeSafely(root, name);
       removed.push(name);
     } else if (name.startsWith(TMP_PREFIX) && now - (await stat(full)).mtimeMs > STALE_TMP_MS) {
-      await rm(full, { recursive: true, force: true });
+      removeSafely(root, name);
     }
   }
   return removed;

@@ -1,10 +1,11 @@
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
 import { DriftdError } from '../errors/index.js';
+import { writeFileAtomic } from '../util/safe-write.js';
 import { toStateError } from './errors.js';
 import { identityPid, isProcessAlive, processIdentity } from './process-identity.js';
 
@@ -99,13 +100,10 @@ function ownerPath(file: string): string {
 
 function writeOwner(file: string): void {
   const owner: Owner = { identity: processIdentity(), host: hostname(), since: new Date().toISOString() };
-  const tmp = `${ownerPath(file)}.${process.pid}.tmp`;
   try {
-    writeFileSync(tmp, `${JSON.stringify(owner)}\n`, { mode: 0o600 });
-    renameSync(tmp, ownerPath(file));
+    writeFileAtomic(ownerPath(file), `${JSON.stringify(owner)}\n`);
   } catch {
     // Only used for messages; the lock itself is held.
-    rmSync(tmp, { force: true });
   }
 }
 

@@ -149,7 +149,7 @@ describe('snapshots', () => {
       ['linky', 'stacks/linky/sibling.yaml', 'UnsafePath'],
       ['sub', 'stacks/sub/vendor', 'UnsafePath'],
     ]);
-    expect(snap.problems[2]?.message).toBe('stacks/linky/passwd is a symlink to "/etc/passwd" that leaves its stack folder; fix it in the repo');
+    expect(snap.problems[2]?.message).toBe('stacks/linky/passwd is a symlink to "/etc/passwd", an absolute path; symlinks must point to a file inside stacks/linky/; fix it in the repo');
     expect(snap.problems[0]?.message).toMatch(/over the 4096-byte limit/);
     expect(existsSync(path.join(snap.dir, 'stacks/linky/passwd'))).toBe(false);
     expect(lstatSync(path.join(snap.dir, 'stacks/linky/compose.yaml')).isFile()).toBe(true);
