@@ -120,6 +120,7 @@ async function withDeployedVersions(
           name: stack.name,
           envDir: config.envDir,
           allowProcessEnv: config.allowProcessEnv,
+        privateEnvNames: config.privateEnvNames,
           maxFileBytes: config.validate.maxFileBytes,
           policy: stack.policy,
         }),

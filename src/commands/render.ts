@@ -12,6 +12,7 @@ export interface RenderCommandOptions {
   stacks?: string[];
   format?: 'yaml' | 'json';
   allowProcessEnv?: boolean;
+  privateEnvNames?: readonly string[];
   maxFileBytes?: number;
 }
 
@@ -34,6 +35,7 @@ export async function render(opts: RenderCommandOptions): Promise<RenderResult> 
     ...(opts.envDir !== undefined ? { envDir: opts.envDir } : {}),
     ...(opts.stacks ? { stacks: opts.stacks } : {}),
     ...(opts.allowProcessEnv ? { allowProcessEnv: true } : {}),
+    ...(opts.privateEnvNames ? { privateEnvNames: opts.privateEnvNames } : {}),
     ...(opts.maxFileBytes !== undefined ? { maxFileBytes: opts.maxFileBytes } : {}),
   });
   const renderOpts = { revision: opts.revision.commit, ...(opts.revision.ref !== undefined ? { ref: opts.revision.ref } : {}), redact: true };

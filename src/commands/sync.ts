@@ -42,6 +42,8 @@ export function composeDetector(config: ResolvedConfig): () => Promise<ComposeCl
     detectComposeCli({
       command: config.composeCommand,
       ...(config.dockerHost ? { dockerHost: config.dockerHost } : {}),
+      passEnv: config.composePassEnv,
+      privateEnvNames: config.privateEnvNames,
       timeoutMs: 30_000,
       cacheDir: path.join(config.dataDir, 'cache'),
     });

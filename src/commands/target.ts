@@ -47,12 +47,14 @@ function withSnapshotProblems(desired: DesiredState, snapshot: Snapshot): Desire
 
 async function loadAt(config: ResolvedConfig, snapshot: Snapshot, revision: Revision, stacks?: string[], memo?: DesiredMemo): Promise<DesiredState> {
   const inputs = { host: config.host, envDir: config.envDir, allowProcessEnv: config.allowProcessEnv, maxFileBytes: config.validate.maxFileBytes };
+  const privateEnvNames = config.privateEnvNames;
   const key = memo?.key({ ...inputs, commit: snapshot.commit, ...(stacks ? { stacks } : {}) });
   const remembered = key === undefined ? undefined : memo?.get(key);
   if (remembered) return remembered;
   const stackMemo = memo?.stackMemo({ ...inputs, ...(snapshot.oids ? { oids: snapshot.oids } : {}) });
   const desired = await loadDesiredState({
     ...inputs,
+    privateEnvNames,
     root: snapshot.dir,
     revision,
     ...(stacks && stacks.length > 0 ? { stacks } : {}),
@@ -102,6 +104,7 @@ export async function loadTarget(opts: {
         name: pin.stack,
         envDir: config.envDir,
         allowProcessEnv: config.allowProcessEnv,
+        privateEnvNames: config.privateEnvNames,
         maxFileBytes: config.validate.maxFileBytes,
         policy: current.stack.policy,
       });

@@ -14,6 +14,7 @@ export interface LoadDesiredStateOptions {
   envDir?: string;
   allowProcessEnv?: boolean;
   processEnv?: NodeJS.ProcessEnv;
+  privateEnvNames?: readonly string[];
   /** Only these stacks (`--stack`); each must be declared for the host. */
   stacks?: string[];
   maxFileBytes?: number;
@@ -100,6 +101,7 @@ export function loadDesiredStateSync(opts: LoadDesiredStateOptions): DesiredStat
         ...(opts.envDir !== undefined ? { envDir: opts.envDir } : {}),
         ...(opts.allowProcessEnv ? { allowProcessEnv: true } : {}),
         ...(opts.processEnv ? { processEnv: opts.processEnv } : {}),
+        ...(opts.privateEnvNames ? { privateEnvNames: opts.privateEnvNames } : {}),
       });
       if (key !== undefined) opts.stackMemo?.set(name, key, stack);
       return stack;

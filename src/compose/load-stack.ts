@@ -1,5 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { withoutPrivateEnv } from '../util/child-env.js';
 import { sha256 } from '../util/hash.js';
 import type { DesiredService, DesiredStack, InputFile, LockFile, StackPolicy } from './model.js';
 import { composeError, withLocation, type Where } from './errors.js';
@@ -26,6 +27,8 @@ export interface LoadStackOptions {
   allowProcessEnv?: boolean;
   /** The process environment to use when allowed (default: process.env). */
   processEnv?: NodeJS.ProcessEnv;
+  /** Variables interpolation never reads even when allowed (driftd's credentials); DRIFTD_* never either. */
+  privateEnvNames?: readonly string[];
   policy?: StackPolicy;
   /** Per-file size limit (default 1 MiB). */
   maxFileBytes?: number;
@@ -143,7 +146,7 @@ function loadStackInner(opts: LoadStackOptions, setYamls: (y: YamlFile[]) => voi
   const env = buildInterpolationEnv({
     ...(dotenv ? { dotenv: { text: dotenv.content.toString('utf8'), file: `${prefix}/.env` } } : {}),
     ...(hostEnv ? { hostEnv } : {}),
-    ...(opts.allowProcessEnv ? { processEnv: opts.processEnv ?? process.env } : {}),
+    ...(opts.allowProcessEnv ? { processEnv: withoutPrivateEnv(opts.processEnv ?? process.env, opts.privateEnvNames) } : {}),
   });
   const missing = new Set<string>();
   const onMissing = (v: string) => missing.add(v);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { ZodError } from 'zod';
 import { configError, DriftdError } from '../errors/index.js';
+import { isDriftdEnvName } from '../util/child-env.js';
 import { parseDuration } from '../util/duration.js';
 import { configFileSchema, type ConfigFile } from './schema.js';
 import { secretSetting, type SecretSetting } from './secret-setting.js';
@@ -37,6 +38,10 @@ export interface ResolvedConfig {
   gitTimeoutMs: number;
   composeCommand: 'auto' | 'docker compose' | 'docker-compose';
   composeTimeoutMs: number;
+  /** `compose.passEnv`: variables Compose runs with besides its allowlist (src/util/child-env.ts). */
+  composePassEnv: string[];
+  /** Variables holding driftd's credentials (Git token/password, webhook secret): never given to Compose or interpolation. */
+  privateEnvNames: string[];
   dockerHost?: string;
   schedule: string;
   jitterMs: number;
@@ -194,6 +199,14 @@ export function resolveConfig(opts: ResolveOptions): ResolvedConfig {
   if (token) gitAuth = { username: username ?? 'driftd', password: token };
   else if (password || username) gitAuth = { username: username ?? '', password: password ?? '' };
 
+  const privateEnvNames = [git.tokenEnv ?? 'DRIFTD_GIT_TOKEN', git.passwordEnv ?? 'DRIFTD_GIT_PASSWORD', ...(file.http?.webhookSecretEnv ? [file.http.webhookSecretEnv] : [])];
+  const composePassEnv = file.compose?.passEnv ?? [];
+  for (const name of composePassEnv) {
+    if (isDriftdEnvName(name) || privateEnvNames.includes(name)) {
+      throw configError('compose.passEnv', `${name} holds driftd's own configuration or credentials and is never passed to Compose`, configPath);
+    }
+  }
+
   const dur = (v: string | number | undefined, fallback: string, what: string): number => parseDuration(v ?? fallback, what);
   const intervalSetting = pick<string | number>(env.DRIFTD_INTERVAL, file.interval);
 
@@ -212,6 +225,8 @@ export function resolveConfig(opts: ResolveOptions): ResolvedConfig {
     gitTimeoutMs: dur(git.timeout, '30s', 'git.timeout'),
     composeCommand: file.compose?.command ?? 'auto',
     composeTimeoutMs: dur(file.compose?.timeout, '10m', 'compose.timeout'),
+    composePassEnv,
+    privateEnvNames,
     ...(pick(env.DOCKER_HOST, file.docker?.host) ? { dockerHost: pick(env.DOCKER_HOST, file.docker?.host) } : {}),
     schedule: pick(env.DRIFTD_SCHEDULE, file.schedule) ?? '0 * * * *',
     jitterMs: dur(file.jitter, '5m', 'jitter'),

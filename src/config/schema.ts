@@ -37,6 +37,8 @@ export const configFileSchema = z
       .object({
         command: z.enum(['auto', 'docker compose', 'docker-compose']).optional(),
         timeout: duration.optional(),
+        /** Variables of driftd's environment Compose may see besides PATH, HOME, DOCKER_* and proxies. */
+        passEnv: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a variable name')).optional(),
       })
       .strict()
       .optional(),

@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { DriftdError } from '../errors/index.js';
+import { allowlistedEnv } from '../util/child-env.js';
 import { execFileCapture, type ExecResult } from '../util/exec.js';
 import { forgetDetection, readCachedDetection, saveDetection, type ComposeCliName, type Detection } from './compose-detect-cache.js';
 import { composeFingerprint, hasComposePlugin, SYSTEM_PLUGIN_DIRS, type ComposeFingerprint } from './compose-fingerprint.js';
@@ -44,8 +45,15 @@ export interface DetectComposeOptions {
   command?: ComposeCommandSetting;
   /** Passed to the CLI as DOCKER_HOST. */
   dockerHost?: string;
-  /** Base environment for every run (default process.env). */
+  /**
+   * Environment the CLI's allowlist is taken from (default process.env): PATH, HOME, DOCKER_*,
+   * proxy variables and `passEnv` only, never DRIFTD_* or `privateEnvNames` (src/util/child-env.ts).
+   */
   env?: NodeJS.ProcessEnv;
+  /** `compose.passEnv`: further variables Compose may see (for `${VAR}`/`environment: VAR` the repo uses). */
+  passEnv?: readonly string[];
+  /** Variables never passed (the configured Git and webhook credential variables). */
+  privateEnvNames?: readonly string[];
   timeoutMs?: number;
   /**
    * Folder where a successful detection is remembered across processes (driftd: `<data-dir>/cache`),
@@ -179,9 +187,12 @@ export function createComposeCliDetector(layout: ComposeHostLayout = { systemPlu
 
   return async (opts = {}) => {
     const setting = opts.command ?? 'auto';
-    const env = { ...(opts.env ?? process.env), ...(opts.dockerHost ? { DOCKER_HOST: opts.dockerHost } : {}) };
+    const env = {
+      ...allowlistedEnv(opts.env ?? process.env, { passEnv: opts.passEnv ?? [], privateNames: opts.privateEnvNames ?? [] }),
+      ...(opts.dockerHost ? { DOCKER_HOST: opts.dockerHost } : {}),
+    };
     const fingerprint = await composeFingerprint({ setting, env, systemPluginDirs: layout.systemPluginDirs });
-    const key = JSON.stringify([opts.cacheDir ?? '', fingerprint.setting, fingerprint.dockerHost, fingerprint.path]);
+    const key = JSON.stringify([opts.cacheDir ?? '', fingerprint.setting, fingerprint.dockerHost, fingerprint.path, Object.keys(env).sort()]);
     const held = memo.get(key);
     if (held && isDeepStrictEqual(held.fingerprint, fingerprint)) return held.cli;
 

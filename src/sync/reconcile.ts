@@ -411,6 +411,7 @@ async function rollbackAfterFailure(deps: ReconcileDeps, failed: StackTarget, wh
       name,
       envDir: deps.config.envDir,
       allowProcessEnv: deps.config.allowProcessEnv,
+      privateEnvNames: deps.config.privateEnvNames,
       maxFileBytes: deps.config.validate.maxFileBytes,
       policy: failed.stack.policy,
     });

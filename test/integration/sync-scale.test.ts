@@ -115,8 +115,8 @@ describe(`sync at scale: ${STACKS} stacks`, () => {
     // it were started, would go through the same logging wrapper as the CLI's.
     const config = resolveConfig({ flags: { repo: world.served.url, dataDir: world.dataDir, host: world.host, config: '/dev/null', logLevel: 'silent' }, env: {} });
     const logger = createLogger({ level: 'silent' });
-    const saved = { PATH: process.env.PATH, DRIFTD_TEST_COMPOSE_LOG: process.env.DRIFTD_TEST_COMPOSE_LOG };
-    Object.assign(process.env, { PATH: world.env().PATH, DRIFTD_TEST_COMPOSE_LOG: world.composeLog });
+    const saved = { PATH: process.env.PATH };
+    Object.assign(process.env, { PATH: world.env().PATH });
     const timings: number[] = [];
     try {
       for (let i = 0; i < 4; i++) {

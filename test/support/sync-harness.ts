@@ -62,12 +62,15 @@ function which(program: string): string | undefined {
  * ends (pid, nanosecond timestamps, exit code, argv), then exits with Compose's code.
  * For `docker`, only `docker compose …` is logged.
  */
-function wrapperScript(real: string, onlyCompose: boolean): string {
+function wrapperScript(real: string, onlyCompose: boolean, logFile: string): string {
+  // The log path is written into the script: driftd runs Compose with an allowlisted environment
+  // (src/util/child-env.ts), so a variable of the test's would not reach the wrapper.
+  const log = `'${logFile.replaceAll("'", "'\\''")}'`;
   const run = `s=$(date +%s%N)
-printf 'start\\t%s\\t%s\\t%s\\t%s\\n' "$$" "$PPID" "$s" "$*" >> "$DRIFTD_TEST_COMPOSE_LOG"
+printf 'start\\t%s\\t%s\\t%s\\t%s\\n' "$$" "$PPID" "$s" "$*" >> ${log}
 "${real}" "$@"
 rc=$?
-printf 'end\\t%s\\t%s\\t%s\\t%s\\t%s\\n' "$$" "$s" "$(date +%s%N)" "$rc" "$*" >> "$DRIFTD_TEST_COMPOSE_LOG"
+printf 'end\\t%s\\t%s\\t%s\\t%s\\t%s\\n' "$$" "$s" "$(date +%s%N)" "$rc" "$*" >> ${log}
 exit $rc
 `;
   return onlyCompose ? `#!/bin/sh\nif [ "$1" != compose ]; then exec "${real}" "$@"; fi\n${run}` : `#!/bin/sh\n${run}`;
@@ -115,6 +118,10 @@ export interface CliResult {
 export interface RunOptions {
   host?: string;
   dataDir?: string;
+  /** A config file instead of /dev/null. */
+  config?: string;
+  /** Variables added to the world's environment (DRIFTD_* included). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface RunningCli {
@@ -173,7 +180,7 @@ export class SyncWorld {
       const real = which(program);
       if (!real) continue;
       const file = path.join(this.binDir, program);
-      writeFileSync(file, wrapperScript(real, program === 'docker'));
+      writeFileSync(file, wrapperScript(real, program === 'docker', this.composeLog));
       chmodSync(file, 0o755);
     }
   }
@@ -198,7 +205,6 @@ export class SyncWorld {
     return {
       ...env,
       PATH: `${this.binDir}:${process.env.PATH ?? '/usr/bin:/bin'}`,
-      DRIFTD_TEST_COMPOSE_LOG: this.composeLog,
       DRIFTD_LOG_LEVEL: 'warn',
     };
   }
@@ -212,8 +218,8 @@ export class SyncWorld {
     const where = ['--data-dir', opts.dataDir ?? this.dataDir, '--host', opts.host ?? this.host];
     const child = spawn(
       process.execPath,
-      [this.cli, command, ...args, '--repo', this.served.url, ...where, '--config', '/dev/null'],
-      { cwd: this.dir, env: this.env(), stdio: ['ignore', 'pipe', 'pipe'] },
+      [this.cli, command, ...args, '--repo', this.served.url, ...where, '--config', opts.config ?? '/dev/null'],
+      { cwd: this.dir, env: { ...this.env(), ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const out: Buffer[] = [];
     const err: Buffer[] = [];

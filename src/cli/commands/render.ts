@@ -14,6 +14,7 @@ export const handler: Handler = async (ctx, opts) => {
     revision: { commit: poll.revision.commit, ref: poll.revision.ref, refKind: poll.revision.refKind },
     envDir: config.envDir,
     allowProcessEnv: config.allowProcessEnv,
+    privateEnvNames: config.privateEnvNames,
     maxFileBytes: config.validate.maxFileBytes,
     ...(stacks.length > 0 ? { stacks } : {}),
     format: flag(opts, 'json') ? 'json' : 'yaml',
