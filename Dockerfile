@@ -1,30 +1,65 @@
-# driftd agent image. Build: docker build -t driftd:dev .
-# Runs with the host's Docker socket mounted and its data dir as a volume (see deploy/agent.compose.yaml).
+# driftd agent image. Build: docker build -t driftd:0.1.0 --build-arg REVISION=$(git rev-parse HEAD) .
+# Runs with the host's Docker socket and its data dir at the same path inside and out (see
+# deploy/agent.compose.yaml and "Running the agent" in README.md).
+#
+# The base images are build arguments. The defaults come from Docker Hub; without Docker Hub,
+# scripts/build-base-image.sh builds equivalent local bases from Debian packages and prints the
+# --build-arg values for them (docs/image.md).
+ARG NODE_BUILD_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:20-bookworm-slim
+ARG DOCKER_CLI_IMAGE=docker:27.3-cli
+ARG COMPOSE_IMAGE=docker/compose-bin:v2.29.7
 
-FROM node:20-bookworm-slim AS build
+FROM ${NODE_BUILD_IMAGE} AS build
 WORKDIR /src
-# better-sqlite3 compiles from source.
-RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+# better-sqlite3 compiles from source; a local build base already has the tools.
+RUN command -v python3 && command -v make && command -v g++ || \
+    { apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*; }
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY bin ./bin
 COPY scripts ./scripts
-RUN npm ci && npm run build && npm prune --omit=dev
+# `npm ci` runs the prepare script (tsc + bundle). The compiler's objects are not needed at run time.
+RUN npm ci && test -f dist/bundle/main.js && npm prune --omit=dev && \
+    rm -rf node_modules/better-sqlite3/build/Release/obj* node_modules/better-sqlite3/build/Release/*.a \
+      node_modules/better-sqlite3/build/Release/test_extension.node node_modules/better-sqlite3/build/deps \
+      node_modules/better-sqlite3/deps node_modules/better-sqlite3/src
 
-FROM docker:27.3-cli AS dockercli
-FROM docker/compose-bin:v2.29.7 AS composebin
+FROM ${DOCKER_CLI_IMAGE} AS dockercli
+FROM ${COMPOSE_IMAGE} AS composebin
 
-FROM node:20-bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends git ca-certificates tini && rm -rf /var/lib/apt/lists/*
+FROM ${NODE_IMAGE}
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG CREATED=unknown
+# tini as PID 1 forwards SIGTERM to driftd and reaps the Compose processes it starts.
+RUN command -v tini || \
+    { apt-get update && apt-get install -y --no-install-recommends tini && rm -rf /var/lib/apt/lists/*; }
+# driftd runs as an unprivileged user; the Docker socket's group is added at run time (group_add).
+RUN groupadd --system --gid 10001 driftd && \
+    useradd --system --uid 10001 --gid driftd --home-dir /home/driftd --create-home --shell /usr/sbin/nologin driftd && \
+    install -d -m 0700 -o driftd -g driftd /var/lib/driftd
 COPY --from=dockercli /usr/local/bin/docker /usr/local/bin/docker
-COPY --from=composebin /docker-compose /usr/libexec/docker/cli-plugins/docker-compose
+COPY --from=composebin /docker-compose /usr/local/libexec/docker/cli-plugins/docker-compose
 WORKDIR /opt/driftd
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules
-COPY --from=build /src/dist ./dist
+COPY --from=build /src/dist/bundle ./dist/bundle
 COPY --from=build /src/bin ./bin
 RUN ln -s /opt/driftd/bin/driftd.js /usr/local/bin/driftd
-ENV DRIFTD_DATA_DIR=/var/lib/driftd
-VOLUME ["/var/lib/driftd"]
+ENV NODE_ENV=production \
+    DRIFTD_DATA_DIR=/var/lib/driftd \
+    DRIFTD_HEALTH_URL=http://127.0.0.1:9797/healthz
+USER driftd
+STOPSIGNAL SIGTERM
+# GET /healthz of the agent's HTTP API (http.listen); set DRIFTD_HEALTH_URL when it listens elsewhere.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["node", "-e", "fetch(process.env.DRIFTD_HEALTH_URL,{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+LABEL org.opencontainers.image.title="driftd" \
+      org.opencontainers.image.description="GitOps drift-and-sync agent for Docker Compose hosts" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}"
 ENTRYPOINT ["/usr/bin/tini", "--", "driftd"]
 CMD ["agent"]
