@@ -3,7 +3,7 @@
  * sync/health status and findings. Pure: no I/O, no clock, same input → same output.
  */
 import type { DesiredService, DesiredStack, DesiredState, StackLoadError } from '../compose/model.js';
-import { LABEL_REF, LABEL_REVISION, LABEL_STACK } from '../compose/render.js';
+import { LABEL_REF, LABEL_REVISION, LABEL_STACK, runsDriftdAgent } from '../compose/render.js';
 import { COMPOSE_LABELS } from '../live/inspect-mapper.js';
 import { staleLockFindings, unpinnedFindings } from '../lock/findings.js';
 import type { LiveContainer, LiveInventory } from '../live/model.js';
@@ -322,6 +322,8 @@ function unmanagedFindings(ctx: EvalContext, declared: ReadonlySet<string>, want
   for (const name of Object.keys(live.projects).sort()) {
     if (declared.has(name) || !wanted(name)) continue;
     const containers = [...(live.projects[name]?.containers ?? [])].sort((a, b) => a.name.localeCompare(b.name));
+    // The agent's own project is the operator's (deploy/agent.compose.yaml), not the repo's.
+    if (containers.some((c) => runsDriftdAgent(c.labels))) continue;
     const deployedByDriftd = known.has(name) || containers.some((c) => c.labels[LABEL_STACK] !== undefined);
     const why = deployedByDriftd
       ? 'driftd deployed it, but the repo no longer declares it for this host (it stays because prune is off)'
@@ -339,7 +341,7 @@ function unmanagedFindings(ctx: EvalContext, declared: ReadonlySet<string>, want
   // Plain `docker run` containers belong to no stack; `--stack` asks about stacks only.
   if (!filtered) {
     for (const c of live.containers) {
-      if (c.project !== undefined) continue;
+      if (c.project !== undefined || runsDriftdAgent(c.labels)) continue;
       findings.push({
         kind: 'stack-unmanaged',
         stack: `container:${c.name}`,

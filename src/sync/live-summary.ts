@@ -1,4 +1,4 @@
-import { LABEL_CONFIG_HASH, LABEL_REF, LABEL_REVISION, LABEL_STACK } from '../compose/index.js';
+import { LABEL_CONFIG_HASH, LABEL_REF, LABEL_REVISION, LABEL_STACK, runsDriftdAgent } from '../compose/index.js';
 import type { LiveInventory } from '../live/model.js';
 import type { LiveStackSummary } from './model.js';
 
@@ -8,6 +8,7 @@ export function summarizeLive(inventory: LiveInventory): Record<string, LiveStac
   for (const project of Object.values(inventory.projects)) {
     const summary: LiveStackSummary = { services: {}, managedByDriftd: false };
     for (const c of project.containers) {
+      if (runsDriftdAgent(c.labels)) summary.agent = true;
       if (!c.service) continue;
       if (c.labels[LABEL_STACK]) summary.managedByDriftd = true;
       const s = (summary.services[c.service] ??= { running: 0, total: 0, unhealthy: 0 });

@@ -26,6 +26,8 @@ export interface LiveStackSummary {
   services: Record<string, { configHash?: string; revision?: string; ref?: string; running: number; total: number; unhealthy: number }>;
   /** True when some container carries io.driftd.stack (driftd deployed it). */
   managedByDriftd: boolean;
+  /** True when some container carries io.driftd.agent=true: the project runs driftd itself. */
+  agent?: boolean;
 }
 
 export interface PlanInput {

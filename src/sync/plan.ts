@@ -2,6 +2,8 @@ import type { LiveStackSummary, PlanInput, StackPlan, StackTarget, SyncPlan } fr
 
 const key = (stack: string, revision: string): string => `${stack}@${revision}`;
 
+const AGENT_PROJECT = 'this Compose project runs the driftd agent itself (label io.driftd.agent=true); driftd never deploys over it: rename the stack or the agent\'s project';
+
 /** Services whose live containers do not carry the target's config hash or replica count. */
 export function changedServices(target: StackTarget, live: LiveStackSummary | undefined): string[] {
   return target.stack.services
@@ -85,7 +87,10 @@ export function planSync(input: PlanInput): SyncPlan {
   const warnings: string[] = [];
 
   for (const target of input.targets) {
-    if (selected(target.stack.name)) plans.push(planTarget(input, target));
+    if (!selected(target.stack.name)) continue;
+    // Deploying over the agent's own project would recreate the agent in the middle of this run.
+    if (input.live[target.stack.name]?.agent) plans.push({ stack: target.stack.name, action: 'skip', problem: true, reason: AGENT_PROJECT, changedServices: [] });
+    else plans.push(planTarget(input, target));
   }
   for (const err of input.loadErrors) {
     if (selected(err.stack)) plans.push({ stack: err.stack, action: 'skip', problem: true, reason: `invalid at target revision: ${err.message}`, changedServices: [] });
@@ -93,7 +98,7 @@ export function planSync(input: PlanInput): SyncPlan {
 
   const declared = new Set([...input.targets.map((t) => t.stack.name), ...input.loadErrors.map((e) => e.stack)]);
   const leaving = Object.entries(input.live)
-    .filter(([stack, summary]) => summary.managedByDriftd && !declared.has(stack) && selected(stack))
+    .filter(([stack, summary]) => summary.managedByDriftd && !summary.agent && !declared.has(stack) && selected(stack))
     .map(([stack]) => stack)
     .sort();
   const prunable = leaving.filter((stack) => input.prunePolicies[stack]?.prune === true);

@@ -332,6 +332,16 @@ describe('load errors, filters and unmanaged projects', () => {
     expect(result.unmanaged[0]?.severity).toBe('info');
   });
 
+  it('the agent itself (io.driftd.agent=true) is no unmanaged finding, as a project or as a plain container', () => {
+    const agentLabels = { ...liveContainer().labels, 'io.driftd.agent': 'true' };
+    const agent = liveContainer({ project: 'driftd', service: 'driftd', name: 'driftd-driftd-1', labels: agentLabels });
+    const plain = liveContainer({ name: 'driftd-run', labels: agentLabels });
+    delete plain.project;
+    const notAgent = liveContainer({ project: 'stray', name: 'stray_x_1', labels: { ...agentLabels, 'io.driftd.agent': 'yes' } });
+    const result = computeDrift({ desired: desiredState([]), live: inventory([agent, plain, notAgent]) });
+    expect(result.unmanaged.map((f) => f.stack)).toEqual(['stray']);
+  });
+
   it('a plain container outside any project is info', () => {
     const plain = liveContainer({ name: 'registry', image: 'registry:2' });
     delete plain.project;
