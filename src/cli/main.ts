@@ -69,6 +69,7 @@ export const COMMANDS: CommandSpec[] = [
         .option('--dry-run', 'print the plan, change nothing')
         .option('--force', 'retry a revision that failed before')
         .option('--allow-mass-prune', 'allow pruning every managed stack at once')
+        .option('--ignore-windows', 'apply even where a sync window forbids it now (audited)')
         .option('--json', 'JSON output'),
     load: async () => (await import('./commands/sync.js')).handler,
   },

@@ -21,6 +21,8 @@ export interface SyncOptions {
   dryRun?: boolean;
   force?: boolean;
   allowMassPrune?: boolean;
+  /** `--ignore-windows`: apply even when a sync window forbids it (each such apply is audited). */
+  ignoreWindows?: boolean;
   docker?: DockerConnection;
   source?: GitSource;
   state?: StateStore;
@@ -100,6 +102,8 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
         dryRun: opts.dryRun ?? false,
         force: opts.force ?? false,
         allowMassPrune: opts.allowMassPrune ?? false,
+        // The agent's triggers are automatic; a person at the CLI is a manual sync (Argo CD's manualSync).
+        windows: { manual: opts.trigger === 'cli' || opts.trigger === 'user', ignore: opts.ignoreWindows ?? false },
       },
     );
     return { ...result, revision: { commit: target.revision.commit, ...(target.revision.ref ? { ref: target.revision.ref } : {}) }, warnings: target.warnings };

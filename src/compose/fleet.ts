@@ -5,6 +5,8 @@ import { STACK_NAME_RE } from './safe-fs.js';
 import { schemaError } from './schema-error.js';
 import { lineOfPath, parseYamlFile, yamlToJs } from './yaml-file.js';
 import { parseDuration } from '../util/duration.js';
+import { checkSchema, DEFAULT_CHECKS_TIMEOUT_MS } from '../checks/model.js';
+import { syncWindowSchema, toSyncWindow } from '../windows/index.js';
 
 export const FLEET_FILE = 'fleet.yaml';
 
@@ -18,6 +20,10 @@ const policySchema = z
     selfHeal: z.boolean().optional(),
     healthTimeout: duration.optional(),
     rollbackOnFailure: z.boolean().optional(),
+    /** The stack's own windows: they govern this stack only, so they take no `stacks` filter. */
+    windows: z.array(syncWindowSchema.omit({ stacks: true })).optional(),
+    checks: z.array(checkSchema).optional(),
+    checksTimeout: duration.optional(),
   })
   .strict();
 
@@ -44,21 +50,28 @@ export function parseFleet(text: string): Fleet {
   if (!parsed.success) throw schemaError(parsed.error, FLEET_FILE, (p) => lineOfPath(y, p));
   const policies: Record<string, StackPolicy> = {};
   for (const [name, p] of Object.entries(parsed.data.stacks ?? {})) {
-    let healthTimeoutMs = DEFAULT_POLICY.healthTimeoutMs;
-    if (p?.healthTimeout !== undefined) {
+    // A value that zod cannot judge (a duration's text, a cron, a zone) fails with the file and line.
+    const checked = <T>(key: (string | number)[], fn: () => T): T => {
       try {
-        healthTimeoutMs = parseDuration(p.healthTimeout, `stacks.${name}.healthTimeout`);
+        return fn();
       } catch (e) {
-        const line = lineOfPath(y, ['stacks', name, 'healthTimeout']);
+        const line = lineOfPath(y, ['stacks', name, ...key]);
         throw composeError('SchemaError', (e as Error).message, { file: FLEET_FILE, ...(line !== undefined ? { line } : {}) });
       }
-    }
+    };
+    const healthTimeout = p?.healthTimeout;
+    const checksTimeout = p?.checksTimeout;
     policies[name] = {
       sync: p?.sync ?? DEFAULT_POLICY.sync,
       prune: p?.prune ?? DEFAULT_POLICY.prune,
       selfHeal: p?.selfHeal ?? DEFAULT_POLICY.selfHeal,
-      healthTimeoutMs,
+      healthTimeoutMs: healthTimeout === undefined ? DEFAULT_POLICY.healthTimeoutMs : checked(['healthTimeout'], () => parseDuration(healthTimeout, `stacks.${name}.healthTimeout`)),
       rollbackOnFailure: p?.rollbackOnFailure ?? DEFAULT_POLICY.rollbackOnFailure,
+      ...(p?.windows?.length ? { windows: p.windows.map((w, i) => checked(['windows', i], () => toSyncWindow({ ...w, stacks: [name] }, `stacks.${name}.windows[${i}]`))) } : {}),
+      ...(p?.checks?.length ? { checks: p.checks } : {}),
+      ...(p?.checks?.length || checksTimeout !== undefined
+        ? { checksTimeoutMs: checksTimeout === undefined ? DEFAULT_CHECKS_TIMEOUT_MS : checked(['checksTimeout'], () => parseDuration(checksTimeout, `stacks.${name}.checksTimeout`)) }
+        : {}),
     };
   }
   const fleet: Fleet = { policies };

@@ -3,6 +3,8 @@
  * interpolation, override merge, env_file expansion and (when a lock exists) digest pinning.
  * Produced by src/compose, consumed by src/drift, src/sync, src/report.
  */
+import type { CheckSpec } from '../checks/model.js';
+import type { SyncWindow } from '../windows/model.js';
 
 export interface PortMapping {
   /** Container port. */
@@ -77,6 +79,12 @@ export interface StackPolicy {
   selfHeal: boolean;
   healthTimeoutMs: number;
   rollbackOnFailure: boolean;
+  /** The stack's own sync windows (fleet.yaml `stacks.<s>.windows`), besides the config's host-wide ones. */
+  windows?: SyncWindow[];
+  /** Post-deploy checks run after Docker health, as part of the health gate. */
+  checks?: CheckSpec[];
+  /** How long the checks may keep failing before the gate fails (default 2m). */
+  checksTimeoutMs?: number;
 }
 
 export interface InputFile {

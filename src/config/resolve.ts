@@ -6,6 +6,7 @@ import type { ZodError } from 'zod';
 import { configError, DriftdError } from '../errors/index.js';
 import { isDriftdEnvName } from '../util/child-env.js';
 import { parseDuration } from '../util/duration.js';
+import { toSyncWindow, type SyncWindow } from '../windows/index.js';
 import { configFileSchema, type ConfigFile } from './schema.js';
 import { secretSetting, type SecretSetting } from './secret-setting.js';
 
@@ -53,6 +54,8 @@ export interface ResolvedConfig {
   validate: Required<NonNullable<ConfigFile['validate']>>;
   allowProcessEnv: boolean;
   configFile?: string;
+  /** Host-wide sync windows, validated (cron, zone, duration). */
+  windows: SyncWindow[];
 }
 
 export interface HttpConfig {
@@ -242,6 +245,7 @@ export function resolveConfig(opts: ResolveOptions): ResolvedConfig {
       maxFileBytes: file.validate?.maxFileBytes ?? 1024 * 1024,
     },
     allowProcessEnv: file.allowProcessEnv ?? false,
+    windows: (file.windows ?? []).map((w, i) => toSyncWindow(w, `windows[${i}]`)),
     ...(configPath ? { configFile: configPath } : {}),
   };
 }

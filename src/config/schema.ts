@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { syncWindowSchema } from '../windows/model.js';
 
 const duration = z.union([z.string().min(1), z.number().nonnegative()]);
 
@@ -71,6 +72,8 @@ export const configFileSchema = z
       .strict()
       .optional(),
     allowProcessEnv: z.boolean().optional(),
+    /** Host-wide sync windows (DESIGN §11); fleet.yaml can add per-stack ones. */
+    windows: z.array(syncWindowSchema).optional(),
   })
   .strict();
 

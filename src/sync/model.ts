@@ -49,6 +49,8 @@ export interface PlanInput {
   force: boolean;
   /** Allow pruning every managed stack at once (off by default: an empty snapshot must not wipe a host). */
   allowMassPrune: boolean;
+  /** Stacks a sync window holds back now → the reason (`waiting for sync window (opens at …)`). */
+  heldByWindow?: Readonly<Record<string, string>>;
 }
 
 export interface StackPlan {

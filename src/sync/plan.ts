@@ -77,6 +77,13 @@ function planTarget(input: PlanInput, target: StackTarget): StackPlan {
   return { ...base, action: 'deploy', reason: diff };
 }
 
+/** A deploy, rollback or prune that a sync window holds back waits (still reported, never applied). */
+function holdForWindow(input: PlanInput, plan: StackPlan): StackPlan {
+  const held = input.heldByWindow?.[plan.stack];
+  if (held === undefined || !(plan.action === 'deploy' || plan.action === 'rollback' || plan.action === 'prune')) return plan;
+  return { ...plan, action: 'skip', problem: true, reason: `${held}; ${plan.reason}` };
+}
+
 /**
  * Desired revision + live state + state DB → one action per stack, with the reason.
  * Pure: the same input always gives the same plan, and nothing here touches Docker or Git.
@@ -90,7 +97,7 @@ export function planSync(input: PlanInput): SyncPlan {
     if (!selected(target.stack.name)) continue;
     // Deploying over the agent's own project would recreate the agent in the middle of this run.
     if (input.live[target.stack.name]?.agent) plans.push({ stack: target.stack.name, action: 'skip', problem: true, reason: AGENT_PROJECT, changedServices: [] });
-    else plans.push(planTarget(input, target));
+    else plans.push(holdForWindow(input, planTarget(input, target)));
   }
   for (const err of input.loadErrors) {
     if (selected(err.stack)) plans.push({ stack: err.stack, action: 'skip', problem: true, reason: `invalid at target revision: ${err.message}`, changedServices: [] });
@@ -112,7 +119,7 @@ export function planSync(input: PlanInput): SyncPlan {
   for (const stack of leaving) {
     const canPrune = prunable.includes(stack) && !refuseMassPrune;
     const why = !prunable.includes(stack) ? 'prune is off, left running' : canPrune ? 'prune: true' : 'mass prune refused, left running';
-    plans.push({ stack, action: canPrune ? 'prune' : 'skip', reason: `no longer declared for this host; ${why}`, changedServices: [] });
+    plans.push(holdForWindow(input, { stack, action: canPrune ? 'prune' : 'skip', reason: `no longer declared for this host; ${why}`, changedServices: [] }));
   }
   plans.sort((a, b) => a.stack.localeCompare(b.stack));
   return { stacks: plans, warnings };

@@ -17,6 +17,7 @@ import type { StateStore } from '../state/index.js';
 import type { Trigger } from '../state/schema.js';
 import type { Logger } from '../util/logger.js';
 import { scrubText } from '../util/redact.js';
+import { evaluateWindows, waitingReason, windowsFor, type SyncWindow } from '../windows/index.js';
 import { applyStack, pruneStack, type ApplyDeps, type ComposeLog } from './apply.js';
 import { waitHealthy } from './health-gate.js';
 import { summarizeLive } from './live-summary.js';
@@ -59,6 +60,8 @@ export interface ReconcileInput {
   dryRun: boolean;
   force: boolean;
   allowMassPrune: boolean;
+  /** Sync windows: a manual sync (CLI) passes windows with `manualSync`; `ignore` (--ignore-windows, audited) passes all. */
+  windows?: { manual: boolean; ignore: boolean; nowMs?: number };
 }
 
 export interface ReconcileResult {
@@ -125,7 +128,7 @@ export async function recoverInterruptedApplies(state: StateStore, logger: Logge
   return recovered;
 }
 
-export function planFor(deps: Pick<ReconcileDeps, 'state'>, input: ReconcileInput, live: Record<string, LiveStackSummary>, drifted: Set<string>): SyncPlan {
+export function planFor(deps: Pick<ReconcileDeps, 'state' | 'config'>, input: ReconcileInput, live: Record<string, LiveStackSummary>, drifted: Set<string>): SyncPlan {
   const { state } = deps;
   const deployed: Record<string, { revision: string; inputsHash: string; configHashes: Record<string, string> }> = {};
   const approvals = new Set<string>();
@@ -154,7 +157,23 @@ export function planFor(deps: Pick<ReconcileDeps, 'state'>, input: ReconcileInpu
     only: input.only,
     force: input.force,
     allowMassPrune: input.allowMassPrune,
+    heldByWindow: input.windows?.ignore ? {} : heldByWindow(deps.config.windows, input, live),
   });
+}
+
+/** Stacks (declared or live) whose windows forbid an apply now → the reason status shows. */
+export function heldByWindow(hostWide: readonly SyncWindow[], input: ReconcileInput, live: Record<string, LiveStackSummary>): Record<string, string> {
+  const own = new Map(input.targets.map((t) => [t.stack.name, t.stack.policy.windows ?? []]));
+  const names = new Set([...own.keys(), ...Object.keys(live)]);
+  const out: Record<string, string> = {};
+  const now = input.windows?.nowMs ?? Date.now();
+  for (const stack of names) {
+    const windows = windowsFor(stack, hostWide, own.get(stack));
+    if (windows.length === 0) continue;
+    const verdict = evaluateWindows(windows, now, input.windows?.manual ?? false);
+    if (!verdict.allowed) out[stack] = waitingReason(verdict);
+  }
+  return out;
 }
 
 /** Stacks that left this host: their prune policy still comes from fleet.yaml's `stacks:` section. */
@@ -177,6 +196,7 @@ export async function reconcile(deps: ReconcileDeps, input: ReconcileInput): Pro
   const live = summarizeLive(inventory);
   const plan = planFor(deps, input, live, driftedStacks(input, inventory));
   for (const w of plan.warnings) logger.warn(w);
+  if (input.windows?.ignore && !input.dryRun) auditIgnoredWindows(deps, input, live, plan);
   if (input.dryRun) return { plan, outcomes: [], exitCode: plan.stacks.some((p) => p.action === 'await-approval') ? 2 : 0 };
 
   const redact = redactor(input.targets.map((t) => t.stack));
@@ -195,6 +215,17 @@ export async function reconcile(deps: ReconcileDeps, input: ReconcileInput): Pro
   const problems = new Set(plan.stacks.filter((p) => p.problem).map((p) => p.stack));
   const exitCode = unconverged || outcomes.some((o) => FAILED_RESULTS.has(o.result) || (o.result === 'skipped' && problems.has(o.stack))) ? 2 : 0;
   return { plan, outcomes, exitCode };
+}
+
+/** --ignore-windows: every apply that a window would have held back is in the audit trail. */
+function auditIgnoredWindows(deps: ReconcileDeps, input: ReconcileInput, live: Record<string, LiveStackSummary>, plan: SyncPlan): void {
+  const held = heldByWindow(deps.config.windows, { ...input, windows: { manual: true, ignore: false, ...(input.windows?.nowMs !== undefined ? { nowMs: input.windows.nowMs } : {}) } }, live);
+  for (const p of plan.stacks) {
+    const why = held[p.stack];
+    if (why === undefined || !(p.action === 'deploy' || p.action === 'rollback' || p.action === 'prune')) continue;
+    deps.logger.warn({ stack: p.stack }, `--ignore-windows: applying ${p.stack} although ${why}`);
+    deps.state.audit({ actor: deps.actor, trigger: deps.trigger, action: 'sync', stack: p.stack, detail: { ignoreWindows: true, window: why, planned: p.action } });
+  }
 }
 
 const SYNCED_RESULTS: ReadonlySet<StackResult> = new Set(['unchanged', 'recorded', 'deployed']);

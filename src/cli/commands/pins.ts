@@ -20,6 +20,8 @@ export const rollbackHandler: Handler = async (ctx, opts, args) => {
     command: `driftd rollback ${tag}${stack ? ` --stack ${stack}` : ''}`,
     ...(stack ? { stacks: [stack] } : {}),
     force: true,
+    // A rollback is the way out of an incident: sync windows do not hold it back (audited).
+    ignoreWindows: true,
   });
   printSync(ctx, result, flag(opts, 'json'), false);
   return result.exitCode;

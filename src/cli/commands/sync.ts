@@ -34,11 +34,12 @@ export const handler: Handler = async (ctx, opts) => {
     logger: ctx.logger,
     trigger: 'cli',
     actor: actor(),
-    command: ['driftd sync', ...stacks.map((s) => `--stack ${s}`), dryRun ? '--dry-run' : '', flag(opts, 'force') ? '--force' : ''].filter(Boolean).join(' '),
+    command: ['driftd sync', ...stacks.map((s) => `--stack ${s}`), dryRun ? '--dry-run' : '', flag(opts, 'force') ? '--force' : '', flag(opts, 'ignoreWindows') ? '--ignore-windows' : ''].filter(Boolean).join(' '),
     stacks,
     dryRun,
     force: flag(opts, 'force'),
     allowMassPrune: flag(opts, 'allowMassPrune'),
+    ignoreWindows: flag(opts, 'ignoreWindows'),
   });
   printSync(ctx, result, flag(opts, 'json'), dryRun);
   return result.exitCode;
