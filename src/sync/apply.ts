@@ -88,3 +88,10 @@ export async function pruneStack(deps: ComposeDeps, stack: string, log: ComposeL
   assertComposeOk(down, 'down', stack);
   removeDeployDir(deps.dataDir, stack);
 }
+
+/** `compose exec -T <service> <command…>` in the stack's deploy dir: a post-deploy `exec` check. */
+export async function execInService(deps: ComposeDeps, stack: string, service: string, command: readonly string[], timeoutMs: number): Promise<{ code: number; output: string }> {
+  const r = await deps.compose.run(['exec', '-T', service, ...command], { ...runOptions(deps, stack), timeoutMs });
+  if (r.timedOut) throw new Error(`no exit within ${Math.round(timeoutMs / 1000)} s`);
+  return { code: r.code, output: r.stdout + r.stderr };
+}

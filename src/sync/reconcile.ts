@@ -18,8 +18,10 @@ import type { Trigger } from '../state/schema.js';
 import type { Logger } from '../util/logger.js';
 import { scrubText } from '../util/redact.js';
 import { evaluateWindows, waitingReason, windowsFor, type SyncWindow } from '../windows/index.js';
-import { applyStack, pruneStack, type ApplyDeps, type ComposeLog } from './apply.js';
-import { waitHealthy } from './health-gate.js';
+import { DEFAULT_CHECKS_TIMEOUT_MS } from '../checks/model.js';
+import { describeFailures, runChecks, type CheckContext } from '../checks/run.js';
+import { applyStack, execInService, pruneStack, type ApplyDeps, type ComposeLog } from './apply.js';
+import { waitHealthy, type HealthGateResult } from './health-gate.js';
 import { summarizeLive } from './live-summary.js';
 import { waitForComposeRuns } from './orphaned-compose.js';
 import type { LiveStackSummary, StackPlan, StackTarget, SyncPlan } from './model.js';
@@ -326,6 +328,37 @@ function pullChooser(deps: ReconcileDeps): ApplyDeps['choosePulls'] {
     );
 }
 
+/** The variables a check may use: the tag and commit being verified. */
+function checkContext(deps: ReconcileDeps, target: StackTarget, redact: (t: string) => string): CheckContext {
+  return {
+    vars: { DRIFTD_TAG: target.revision.ref ?? '', DRIFTD_REVISION: target.revision.commit, DRIFTD_STACK: target.stack.name },
+    exec: async (service, command, timeoutMs) =>
+      execInService({ compose: await deps.compose(), dataDir: deps.config.dataDir, timeoutMs: deps.config.composeTimeoutMs }, target.stack.name, service, command, timeoutMs),
+    scrub: redact,
+  };
+}
+
+/**
+ * The health gate: every container running and healthy (Docker), then the stack's post-deploy
+ * checks, retried until `checksTimeout`. A failing check fails the gate like an unhealthy container.
+ */
+async function healthGate(deps: ReconcileDeps, target: StackTarget, redact: (t: string) => string): Promise<HealthGateResult> {
+  const gate = await waitHealthy({
+    stack: target.stack,
+    list: () => listProjectContainers(deps.docker.docker, target.stack.name),
+    timeoutMs: target.stack.policy.healthTimeoutMs,
+    ...(deps.signal ? { signal: deps.signal } : {}),
+  });
+  const checks = target.stack.policy.checks ?? [];
+  if (!gate.ok || checks.length === 0 || deps.signal?.aborted) return gate;
+  const verdict = await runChecks(checks, checkContext(deps, target, redact), {
+    timeoutMs: target.stack.policy.checksTimeoutMs ?? DEFAULT_CHECKS_TIMEOUT_MS,
+    ...(deps.signal ? { signal: deps.signal } : {}),
+  });
+  if (verdict.ok) return { ...gate, waitedMs: gate.waitedMs + verdict.waitedMs };
+  return { ok: false, health: 'Degraded', problems: describeFailures(verdict.results), waitedMs: gate.waitedMs + verdict.waitedMs };
+}
+
 /** Applies one target under a journal entry; returns the health-gate verdict. Throws on Compose failure. */
 async function applyWithJournal(
   deps: ReconcileDeps,
@@ -354,12 +387,7 @@ async function applyWithJournal(
     state.finishOperation(op, { result: 'failed', message: redact(describeError(e)), output: redact(log.output) });
     throw e;
   }
-  const gate = await waitHealthy({
-    stack: target.stack,
-    list: () => listProjectContainers(deps.docker.docker, name),
-    timeoutMs: target.stack.policy.healthTimeoutMs,
-    ...(deps.signal ? { signal: deps.signal } : {}),
-  });
+  const gate = await healthGate(deps, target, redact);
   if (!gate.ok && deps.signal?.aborted) {
     // Stopping mid-gate: leave the journal open so the next start verifies this stack's health.
     return { op, ok: false, health: gate.health, message: 'driftd stopped during the health gate; re-checked at next start', aborted: true };
@@ -412,12 +440,7 @@ async function deployOne(deps: ReconcileDeps, p: StackPlan, live: LiveStackSumma
 async function verifyRecovered(deps: ReconcileDeps, p: StackPlan, target: StackTarget, redact: (t: string) => string): Promise<StackOutcome> {
   const { state } = deps;
   const base = { stack: p.stack, action: p.action, revision: target.revision.commit };
-  const gate = await waitHealthy({
-    stack: target.stack,
-    list: () => listProjectContainers(deps.docker.docker, p.stack),
-    timeoutMs: target.stack.policy.healthTimeoutMs,
-    ...(deps.signal ? { signal: deps.signal } : {}),
-  });
+  const gate = await healthGate(deps, target, redact);
   if (gate.ok) {
     state.recordDeployment(deploymentRecord(target, 'Healthy', 'succeeded'));
     return { ...base, result: 'recorded', message: `interrupted apply of ${describeRevision(target)} verified: running and healthy`, health: 'Healthy' };
