@@ -1,9 +1,8 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { renderStack, toComposeYaml } from '../compose/index.js';
 import type { DesiredService, DesiredStack } from '../compose/model.js';
 import { assertComposeOk, composeDownArgs, composePullArgs, composeUpArgs, type ComposeCli } from '../live/compose-cli.js';
-import { DEPLOY_COMPOSE_FILE, deployDirFor, removeDeployDir, syncDeployDir } from './deploy-dir.js';
+import { DEPLOY_COMPOSE_FILE, deployDirFor, ensureDeployCompose, removeDeployDir, syncDeployDir } from './deploy-dir.js';
 import type { StackTarget } from './model.js';
 import type { PullSelection } from './pull-check.js';
 import type { PullCandidate } from './pull-decision.js';
@@ -78,11 +77,8 @@ function pullPolicyOf(s: DesiredService): { pullPolicy?: string } {
 /** Removes a stack that left this host: `compose down` from its deploy dir, then the dir. */
 export async function pruneStack(deps: ComposeDeps, stack: string, log: ComposeLog): Promise<void> {
   const opts = runOptions(deps, stack);
-  if (!existsSync(path.join(opts.cwd, DEPLOY_COMPOSE_FILE))) {
-    // The deploy dir is gone (data dir wiped): an empty model makes every container an orphan to remove.
-    mkdirSync(opts.cwd, { recursive: true });
-    writeFileSync(path.join(opts.cwd, DEPLOY_COMPOSE_FILE), 'services: {}\n');
-  }
+  // When the deploy dir is gone (data dir wiped), an empty model makes every container an orphan to remove.
+  ensureDeployCompose(deps.dataDir, stack);
   const down = await deps.compose.run(composeDownArgs(), opts);
   log.output += down.stdout + down.stderr;
   assertComposeOk(down, 'down', stack);

@@ -1,42 +1,97 @@
+/**
+ * Deploy dirs `<dataDir>/deploy/<stack>/`: the stack's files plus driftd's resolved compose file.
+ * They are bind-mounted into containers, so a container may plant symlinks in them at any time:
+ * every write goes through the safe writer (folders walked without following links, a planted
+ * link where a folder or file belongs is replaced, random exclusive temp names, fchmod).
+ */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import { closeSync, fchmodSync, fstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { removeSafely, SafeDir } from '../util/safe-write.js';
 
 export const DEPLOY_COMPOSE_FILE = 'driftd.compose.yaml';
 
 /** Files the deploy dir never takes from the stack folder: Compose must read only driftd's resolved file. */
 const NOT_COPIED = new Set(['.env', 'compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml', 'compose.override.yaml', 'compose.override.yml', 'docker-compose.override.yaml', 'docker-compose.override.yml']);
 
+/** `deploy/` itself is driftd's alone; a stack's folder is readable by its group as before, its subfolders by containers. */
+const DEPLOY_ROOT_MODE = 0o700;
+const STACK_DIR_MODE = 0o750;
+const SUBDIR_MODE = 0o755;
+const COMPOSE_FILE_MODE = 0o600;
+
 export function deployDirFor(dataDir: string, stack: string): string {
   return path.join(dataDir, 'deploy', stack);
 }
 
-function digestFile(file: string): string | undefined {
-  try {
-    return createHash('sha256').update(readFileSync(file)).digest('hex');
-  } catch {
-    return undefined;
-  }
+function sha(content: Uint8Array): string {
+  return createHash('sha256').update(content).digest('hex');
 }
 
-function listFiles(root: string, rel = ''): string[] {
-  const dir = path.join(root, rel);
-  if (!existsSync(dir)) return [];
+/**
+ * Files of a snapshot's stack folder (trusted: every link in it was checked to end at a regular file
+ * inside the folder), so a link is copied as the file it points to.
+ */
+function snapshotFiles(root: string, rel = ''): string[] {
   const out: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+  let entries;
+  try {
+    entries = readdirSync(path.join(root, rel), { withFileTypes: true });
+  } catch {
+    return out;
+  }
+  for (const entry of entries) {
     const r = rel ? `${rel}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) out.push(...listFiles(root, r));
-    else if (entry.isFile()) out.push(r);
+    if (entry.isDirectory()) out.push(...snapshotFiles(root, r));
+    else if (entry.isFile() || (entry.isSymbolicLink() && statSync(path.join(root, r), { throwIfNoEntry: false })?.isFile())) out.push(r);
   }
   return out;
 }
 
-function writeAtomic(file: string, content: Buffer | string, mode?: number): void {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.driftd-tmp`;
-  writeFileSync(tmp, content);
-  if (mode !== undefined) chmodSync(tmp, mode);
-  renameSync(tmp, file);
+/** Regular files in a deploy dir, walked without following links (a planted link is not a file of ours). */
+function deployedFiles(dir: SafeDir, rel = ''): string[] {
+  const out: string[] = [];
+  for (const entry of dir.list()) {
+    const r = rel ? `${rel}/${entry.name}` : entry.name;
+    if (entry.isFile()) out.push(r);
+    else if (entry.isDirectory()) {
+      try {
+        out.push(...dir.withDir(entry.name, {}, (sub) => deployedFiles(sub, r)));
+      } catch {
+        // Swapped for a link meanwhile: nothing of ours is in it.
+      }
+    }
+  }
+  return out;
+}
+
+/** Writes one file unless it already holds `content` with `mode` (then its inode stays). Returns whether it wrote. */
+function putFile(dir: SafeDir, name: string, content: Uint8Array, mode: number): boolean {
+  const fd = dir.openFile(name);
+  if (fd !== undefined) {
+    try {
+      const current = readFileSync(fd);
+      if (sha(current) === sha(content)) {
+        // fchmod on the descriptor we read: the file itself, never a link planted after the check.
+        if ((fstatSync(fd).mode & 0o777) !== mode) fchmodSync(fd, mode);
+        return false;
+      }
+    } catch {
+      // Swapped while we looked: write it afresh.
+    } finally {
+      closeQuietly(fd);
+    }
+  }
+  dir.writeFile(name, content, { mode, replace: true });
+  return true;
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // Already closed.
+  }
 }
 
 export interface DeployDirResult {
@@ -51,36 +106,53 @@ export interface DeployDirResult {
  * (same inode), so Compose sees the same bind sources and recreates only what really changed.
  */
 export function syncDeployDir(opts: { dataDir: string; stack: string; stackDir: string; composeYaml: string }): DeployDirResult {
-  const dir = deployDirFor(opts.dataDir, opts.stack);
-  mkdirSync(dir, { recursive: true, mode: 0o750 });
   const wanted = new Map<string, { source?: string; content?: string }>();
-  for (const rel of listFiles(opts.stackDir)) {
+  for (const rel of snapshotFiles(opts.stackDir)) {
     if (!NOT_COPIED.has(rel)) wanted.set(rel, { source: path.join(opts.stackDir, rel) });
   }
   wanted.set(DEPLOY_COMPOSE_FILE, { content: opts.composeYaml });
 
-  const written: string[] = [];
-  for (const [rel, spec] of wanted) {
-    const dest = path.join(dir, rel);
-    const content = spec.content !== undefined ? Buffer.from(spec.content) : readFileSync(spec.source as string);
-    const mode = spec.source ? statSync(spec.source).mode & 0o777 : 0o640;
-    if (digestFile(dest) === createHash('sha256').update(content).digest('hex')) {
-      if ((statSync(dest).mode & 0o777) !== mode) chmodSync(dest, mode);
-      continue;
-    }
-    writeAtomic(dest, content, mode);
-    written.push(rel);
+  const data = SafeDir.openRoot(opts.dataDir, { create: 0o700 });
+  try {
+    return data.withDir('deploy', { create: DEPLOY_ROOT_MODE, replace: true }, (deploy) =>
+      deploy.withDir(opts.stack, { create: STACK_DIR_MODE, replace: true }, (root) => {
+        const written: string[] = [];
+        for (const [rel, spec] of wanted) {
+          const content = spec.content !== undefined ? Buffer.from(spec.content) : readFileSync(spec.source as string);
+          const mode = spec.source ? statSync(spec.source).mode & 0o777 : COMPOSE_FILE_MODE;
+          const changed = root.withDir(path.posix.dirname(rel), { create: SUBDIR_MODE, replace: true }, (d) => putFile(d, path.posix.basename(rel), content, mode));
+          if (changed) written.push(rel);
+        }
+        const removed: string[] = [];
+        for (const rel of deployedFiles(root)) {
+          if (wanted.has(rel)) continue;
+          try {
+            root.withDir(path.posix.dirname(rel), {}, (d) => d.remove(path.posix.basename(rel)));
+            removed.push(rel);
+          } catch {
+            // Its folder was swapped for a link meanwhile: nothing to remove through it.
+          }
+        }
+        return { dir: deployDirFor(opts.dataDir, opts.stack), written: written.sort(), removed: removed.sort() };
+      }),
+    );
+  } finally {
+    data.close();
   }
-  const removed: string[] = [];
-  for (const rel of listFiles(dir)) {
-    if (!wanted.has(rel)) {
-      rmSync(path.join(dir, rel), { force: true });
-      removed.push(rel);
-    }
+}
+
+/** Writes an empty model into the stack's deploy dir when it holds none (a prune after the data dir was wiped). */
+export function ensureDeployCompose(dataDir: string, stack: string): void {
+  const data = SafeDir.openRoot(dataDir, { create: 0o700 });
+  try {
+    data.withDir(`deploy/${stack}`, { create: STACK_DIR_MODE, replace: true }, (d) => {
+      if (!d.lstat(DEPLOY_COMPOSE_FILE)?.isFile()) d.writeFile(DEPLOY_COMPOSE_FILE, 'services: {}\n', { mode: COMPOSE_FILE_MODE, replace: true });
+    });
+  } finally {
+    data.close();
   }
-  return { dir, written: written.sort(), removed: removed.sort() };
 }
 
 export function removeDeployDir(dataDir: string, stack: string): void {
-  rmSync(deployDirFor(dataDir, stack), { recursive: true, force: true });
+  removeSafely(path.join(dataDir, 'deploy'), stack);
 }
