@@ -222,8 +222,10 @@ export async function driftCheck(opts: DriftCheckOptions): Promise<DriftCheckRes
       exitCode: exitCodeFor(report),
     };
     if (opts.export) {
-      const files = await buildExportFiles({ report, inventory, desiredStacks: target.desired.stacks, snapshotRoot: target.snapshot.dir });
-      const written = await writeRuntimeExport({ auditDir: config.auditDir, now: now(), files, retention: config.exportRetention });
+      const skipped: { path: string; reason: string }[] = [];
+      const files = await buildExportFiles({ report, inventory, desiredStacks: target.desired.stacks, snapshotRoot: target.snapshot.dir, skipped });
+      for (const s of skipped) logger.warn({ file: s.path }, s.reason);
+      const written = await writeRuntimeExport({ auditDir: config.auditDir, now: now(), files, retention: config.exportRetention, mode: config.exportMode });
       result.exportDir = written.dir;
     }
     return result;

@@ -35,6 +35,8 @@ export interface ResolvedConfig {
   ref: RefPolicy;
   envDir: string;
   exportRetention: number;
+  /** Mode of runtime export folders (files: the same bits without execute); `exportMode`, default 0o700. */
+  exportMode: number;
   gitAuth?: GitAuth;
   gitTimeoutMs: number;
   composeCommand: 'auto' | 'docker compose' | 'docker-compose';
@@ -224,6 +226,7 @@ export function resolveConfig(opts: ResolveOptions): ResolvedConfig {
     ref: resolveRef(flags, env, file),
     envDir: path.resolve(cwd, pick(env.DRIFTD_ENV_DIR, file.envDir) ?? path.join(dataDir, 'env')),
     exportRetention: file.exportRetention ?? 200,
+    exportMode: file.exportMode === undefined ? 0o700 : parseInt(file.exportMode, 8),
     ...(gitAuth ? { gitAuth } : {}),
     gitTimeoutMs: dur(git.timeout, '30s', 'git.timeout'),
     composeCommand: file.compose?.command ?? 'auto',

@@ -23,6 +23,12 @@ export const configFileSchema = z
     /** Directory of host-local env files (`<envDir>/<stack>.env`), never committed to Git. */
     envDir: z.string().min(1).optional(),
     exportRetention: z.number().int().min(1).optional(),
+    /** Mode of runtime export folders as an octal string ("0750"); files get the same bits without execute. Default "0700". */
+    exportMode: z
+      .string()
+      .regex(/^0?[0-7]{3}$/, 'an octal mode such as "0700" or "0750"')
+      .refine((m) => (parseInt(m, 8) & 0o700) === 0o700, 'the owner (driftd) needs rwx: use 07xx')
+      .optional(),
     git: z
       .object({
         username: z.string().optional(),

@@ -1,4 +1,4 @@
-import { lstat, readFile } from 'node:fs/promises';
+import { lstat, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { DesiredStack } from '../compose/model.js';
 import { DriftdError } from '../errors/index.js';
@@ -59,11 +59,33 @@ export function stackInputPaths(stack: DesiredStack): string[] {
   return paths;
 }
 
-async function hashFile(root: string, rel: string): Promise<ChecksumEntry> {
+/** A file left out of compose_sha256.txt, with why (the export goes on without it). */
+export interface ChecksumSkip {
+  path: string;
+  reason: string;
+}
+
+/** The folder a stack's input may resolve into: its own stack folder, or locks/ for its lock. */
+function scopeOf(rel: string): string {
+  const [top, name] = rel.split('/');
+  return top === 'stacks' && name ? `stacks/${name}` : (top ?? '');
+}
+
+async function hashFile(root: string, rel: string): Promise<ChecksumEntry | ChecksumSkip> {
   assertRelativePath(rel);
   const abs = path.join(root, ...rel.split('/'));
   try {
     const st = await lstat(abs);
+    if (st.isSymbolicLink()) {
+      // A link of the snapshot was checked to end at a regular file of its own stack folder; hash that
+      // file, and skip (not fail the whole export) anything else.
+      const real = await realpath(abs).catch(() => undefined);
+      const scope = await realpath(path.join(root, scopeOf(rel))).catch(() => undefined);
+      if (!real || !scope || !real.startsWith(`${scope}${path.sep}`) || !(await stat(real)).isFile()) {
+        return { path: rel, reason: `${rel} is a symlink that does not end at a regular file inside ${scopeOf(rel)}/; left out of compose_sha256.txt` };
+      }
+      return { path: rel, sha256: sha256(await readFile(real)) };
+    }
     if (!st.isFile()) throw exportError(`cannot checksum ${rel} under ${root}: not a regular file`, { path: rel, root });
     return { path: rel, sha256: sha256(await readFile(abs)) };
   } catch (e) {
@@ -75,14 +97,20 @@ async function hashFile(root: string, rel: string): Promise<ChecksumEntry> {
 
 /**
  * Hashes the selected stacks' input files as they are in the snapshot at `snapshotRoot` (the bytes
- * `sha256sum -c` will read). Throws ExportError naming the file when one cannot be read.
+ * `sha256sum -c` will read; a symlink is hashed as the file it ends at inside its stack folder).
+ * A link that does not end at a regular file of its stack folder is left out and named in
+ * `skipped`; the other stacks' files are still hashed. Throws ExportError naming a file that
+ * cannot be read (the snapshot changed).
  */
-export async function checksumStackFiles(stacks: readonly DesiredStack[], snapshotRoot: string): Promise<ChecksumEntry[]> {
+export async function checksumStackFiles(stacks: readonly DesiredStack[], snapshotRoot: string, skipped: ChecksumSkip[] = []): Promise<ChecksumEntry[]> {
   const paths = [...new Set(stacks.flatMap(stackInputPaths))].sort();
   const out: ChecksumEntry[] = [];
   const batch = 16;
   for (let i = 0; i < paths.length; i += batch) {
-    out.push(...(await Promise.all(paths.slice(i, i + batch).map((p) => hashFile(snapshotRoot, p)))));
+    for (const r of await Promise.all(paths.slice(i, i + batch).map((p) => hashFile(snapshotRoot, p)))) {
+      if ('sha256' in r) out.push(r);
+      else skipped.push(r);
+    }
   }
   return out;
 }

@@ -2,7 +2,7 @@ import type { DesiredStack } from '../compose/model.js';
 import type { DriftReport } from '../drift/model.js';
 import type { LiveInventory } from '../live/model.js';
 import { stableStringify } from '../util/hash.js';
-import { checksumStackFiles, formatSha256Sums } from './checksums.js';
+import { checksumStackFiles, formatSha256Sums, type ChecksumSkip } from './checksums.js';
 import { buildDockerState } from './docker-state.js';
 import { toJsonReport } from './json.js';
 import { formatMarkdown } from './markdown.js';
@@ -18,6 +18,8 @@ export interface ExportInput {
   snapshotRoot: string;
   /** Extra `"<project>/<service>"` → secret env keys, merged with those of `desiredStacks`. */
   secretKeys?: Record<string, string[]>;
+  /** Filled with the files left out of compose_sha256.txt (a symlink that does not end at a file of its stack). */
+  skipped?: ChecksumSkip[];
 }
 
 export const EXPORT_FILE_NAMES = ['docker_state.json', 'compose_sha256.txt', 'drift_report.json', 'drift_report.md'] as const;
@@ -31,7 +33,7 @@ export type ExportFileName = (typeof EXPORT_FILE_NAMES)[number];
 export async function buildExportFiles(input: ExportInput): Promise<ExportFile[]> {
   const secrets = secretIndexFromStacks(input.desiredStacks, input.secretKeys);
   const dockerState = buildDockerState(input.inventory, { secretKeysByService: secrets.keysByService, secretValues: secrets.values });
-  const sums = formatSha256Sums(await checksumStackFiles(input.desiredStacks, input.snapshotRoot));
+  const sums = formatSha256Sums(await checksumStackFiles(input.desiredStacks, input.snapshotRoot, input.skipped));
   const contents: Record<ExportFileName, string> = {
     'docker_state.json': `${stableStringify(dockerState, 2)}\n`,
     'compose_sha256.txt': sums,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { access, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DriftdError } from '../errors/index.js';
+import { SafeDir } from '../util/safe-write.js';
 
 export interface ExportFile {
   /** A plain file name ("drift_report.json"): no folders, no leading dot. */
@@ -17,6 +17,8 @@ export interface WriteRuntimeExportOptions {
   retention?: number;
   /** A `.tmp-*` folder older than this is stale even if its writer's pid is alive (pid reuse). Default 1 h. */
   staleTmpMs?: number;
+  /** Mode of the audit dir, `runtime/` and export folders (config `exportMode`); files get it without execute bits. Default 0o700. */
+  mode?: number;
 }
 
 export interface RuntimeExportResult {
@@ -67,34 +69,6 @@ function validate(opts: WriteRuntimeExportOptions): number {
   return retention;
 }
 
-async function fsyncPath(p: string): Promise<void> {
-  const fh = await open(p, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-async function writeDurably(file: string, content: string): Promise<void> {
-  const fh = await open(file, 'wx');
-  try {
-    await fh.writeFile(content, 'utf8');
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await access(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -105,28 +79,21 @@ function processAlive(pid: number): boolean {
 }
 
 /** A temp folder is stale when its writer is gone (or is us, not writing it), or it is older than `maxAgeMs`. */
-async function isStaleTmp(dir: string, name: string, maxAgeMs: number, nowMs: number): Promise<boolean> {
+function isStaleTmp(dir: SafeDir, name: string, maxAgeMs: number, nowMs: number): boolean {
   const m = TMP_NAME.exec(name);
   if (!m) return true;
   const pid = Number(m[1]);
   if (pid === process.pid ? !activeTmp.has(name) : !processAlive(pid)) return true;
-  try {
-    const st = await stat(path.join(dir, name));
-    return nowMs - st.mtimeMs > maxAgeMs;
-  } catch (e) {
-    // Its writer renamed or removed it meanwhile.
-    if (errorCode(e) === 'ENOENT') return false;
-    throw e;
-  }
+  // Undefined: its writer renamed or removed it meanwhile.
+  const st = dir.lstat(name);
+  return st !== undefined && nowMs - st.mtimeMs > maxAgeMs;
 }
 
 /** Removes `.tmp-*` folders left by a writer that crashed. */
-async function removeStaleTmp(runtimeDir: string, maxAgeMs: number): Promise<void> {
+function removeStaleTmp(runtime: SafeDir, maxAgeMs: number): void {
   const nowMs = Date.now();
-  for (const name of await readdir(runtimeDir)) {
-    if (name.startsWith(TMP_PREFIX) && (await isStaleTmp(runtimeDir, name, maxAgeMs, nowMs))) {
-      await rm(path.join(runtimeDir, name), { recursive: true, force: true });
-    }
+  for (const d of runtime.list()) {
+    if (d.name.startsWith(TMP_PREFIX) && isStaleTmp(runtime, d.name, maxAgeMs, nowMs)) runtime.remove(d.name);
   }
 }
 
@@ -140,32 +107,31 @@ function exportOrder(a: string, b: string): number {
 }
 
 /** Keeps the newest `retention` export folders (the one just written always among them); returns the removed names. */
-async function prune(runtimeDir: string, keep: string, retention: number): Promise<string[]> {
-  const entries = await readdir(runtimeDir, { withFileTypes: true });
-  const others = entries
+function prune(runtime: SafeDir, keep: string, retention: number): string[] {
+  const others = runtime
+    .list()
     .filter((e) => e.isDirectory() && e.name !== keep && EXPORT_NAME.test(e.name))
     .map((e) => e.name)
     .sort(exportOrder);
   const doomed = others.slice(0, Math.max(0, others.length - (retention - 1)));
-  for (const name of doomed) await rm(path.join(runtimeDir, name), { recursive: true, force: true });
+  for (const name of doomed) runtime.remove(name);
   return doomed;
 }
 
 /** Renames the finished temp folder to the first free `<timestamp>[-n]` name. */
-async function publish(runtimeDir: string, tmp: string, base: string): Promise<string> {
+function publish(runtime: SafeDir, tmp: string, base: string): string {
   for (let n = 0; n < 1000; n++) {
     const name = n === 0 ? base : `${base}-${n}`;
-    const target = path.join(runtimeDir, name);
-    if (await exists(target)) continue;
+    if (runtime.lstat(name)) continue;
     try {
-      await rename(tmp, target);
+      runtime.rename(tmp, runtime, name);
       return name;
     } catch (e) {
       // Another writer took the name between the check and the rename.
       if (!['EEXIST', 'ENOTEMPTY', 'ENOTDIR'].includes(errorCode(e) ?? '')) throw e;
     }
   }
-  throw new DriftdError('ExportError', `cannot name the runtime export: ${base} and its 999 suffixes are taken in ${runtimeDir}; prune old exports`, { runtimeDir });
+  throw new DriftdError('ExportError', `cannot name the runtime export: ${base} and its 999 suffixes are taken in ${runtime.path}; prune old exports`, { runtimeDir: runtime.path });
 }
 
 /**
@@ -175,34 +141,58 @@ async function publish(runtimeDir: string, tmp: string, base: string): Promise<s
  * by crashed writers and the oldest export folders beyond `retention`.
  * Throws ExportError (exit 1) naming the folder when the disk refuses; nothing half-written remains.
  */
-export async function writeRuntimeExport(opts: WriteRuntimeExportOptions): Promise<RuntimeExportResult> {
+export function writeRuntimeExport(opts: WriteRuntimeExportOptions): Promise<RuntimeExportResult> {
+  try {
+    return Promise.resolve(writeExportNow(opts));
+  } catch (e) {
+    return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+  }
+}
+
+function writeExportNow(opts: WriteRuntimeExportOptions): RuntimeExportResult {
   const retention = validate(opts);
   const base = exportTimestamp(opts.now);
   const runtimeDir = path.resolve(opts.auditDir, 'runtime');
   const tmpName = `${TMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`;
-  const tmp = path.join(runtimeDir, tmpName);
   activeTmp.add(tmpName);
+  const dirMode = opts.mode ?? 0o700;
+  const fileMode = dirMode & 0o666;
+  let runtime: SafeDir | undefined;
   let name: string;
   try {
-    await mkdir(runtimeDir, { recursive: true });
-    await removeStaleTmp(runtimeDir, opts.staleTmpMs ?? DEFAULT_STALE_TMP_MS);
-    await mkdir(tmp);
-    for (const f of opts.files) await writeDurably(path.join(tmp, f.name), f.content);
-    await fsyncPath(tmp);
-    name = await publish(runtimeDir, tmp, base);
-    await fsyncPath(runtimeDir);
+    const audit = SafeDir.openRoot(opts.auditDir, { create: dirMode });
+    try {
+      runtime = audit.openDir('runtime', { create: dirMode });
+    } finally {
+      audit.close();
+    }
+    removeStaleTmp(runtime, opts.staleTmpMs ?? DEFAULT_STALE_TMP_MS);
+    runtime.mkdir(tmpName, dirMode);
+    runtime.withDir(tmpName, {}, (tmp) => {
+      for (const f of opts.files) tmp.writeFile(f.name, f.content, { mode: fileMode, sync: true });
+      tmp.sync();
+    });
+    name = publish(runtime, tmpName, base);
+    runtime.sync();
   } catch (e) {
-    await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
-    if (e instanceof DriftdError) throw e;
+    try {
+      runtime?.remove(tmpName);
+    } catch {
+      // Best effort: a stale temp folder is removed by the next export.
+    }
+    runtime?.close();
+    if (e instanceof DriftdError && e.code === 'ExportError') throw e;
     throw new DriftdError('ExportError', `cannot write the runtime export in ${runtimeDir}: ${describe(e)}; check free space and permissions`, { runtimeDir }, { cause: e });
   } finally {
     activeTmp.delete(tmpName);
   }
   let pruned: string[];
   try {
-    pruned = await prune(runtimeDir, name, retention);
+    pruned = prune(runtime, name, retention);
   } catch (e) {
     throw new DriftdError('ExportError', `wrote ${path.join(runtimeDir, name)} but could not prune old exports: ${describe(e)}; check permissions`, { runtimeDir, dir: path.join(runtimeDir, name) }, { cause: e });
+  } finally {
+    runtime.close();
   }
   return { dir: path.join(runtimeDir, name), name, pruned };
 }

@@ -489,3 +489,28 @@ export function removeSafely(dir: string, name: string): void {
     root.close();
   }
 }
+
+/**
+ * Takes away the bits of `path` (a folder or file, never through a symlink) that `mode` does not
+ * allow; returns the old and new mode when it changed anything. Missing is fine.
+ */
+export function tightenMode(p: string, mode: number): { from: number; to: number } | undefined {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(p);
+  } catch (e) {
+    if (errno(e) === 'ENOENT') return undefined;
+    throw e;
+  }
+  if (st.isSymbolicLink() || (!st.isDirectory() && !st.isFile())) return undefined;
+  const from = st.mode & 0o777;
+  const to = from & mode;
+  if (to === from) return undefined;
+  const fd = fs.openSync(p, O_RDONLY | O_NOFOLLOW | (st.isDirectory() ? O_DIRECTORY : 0));
+  try {
+    fs.fchmodSync(fd, to);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return { from, to };
+}

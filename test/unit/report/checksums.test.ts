@@ -94,10 +94,20 @@ describe('checksumStackFiles + sha256sum -c', () => {
     expect(ours).toBe(theirs);
   });
 
-  it('throws ExportError naming a missing file or a symlink', async () => {
+  it('throws ExportError naming a missing file', async () => {
     await put('stacks/app/compose.yaml', 'x');
     await expect(checksumStackFiles([stack('app', ['stacks/app/compose.yaml', 'stacks/app/gone.env'], [])], root)).rejects.toThrow(/cannot checksum stacks\/app\/gone\.env under .*ENOENT/);
+  });
+
+  it('one symlink in a stack does not fail the export: an in-stack link is hashed as its file, an escaping one is skipped with a note', async () => {
+    await put('stacks/app/compose.yaml', 'x');
+    await put('stacks/db/compose.yaml', 'y');
+    await symlink('compose.yaml', path.join(root, 'stacks/app/current.yaml'));
     await symlink('/etc/hostname', path.join(root, 'stacks/app/link'));
-    await expect(checksumStackFiles([stack('app', ['stacks/app/link'], [])], root)).rejects.toMatchObject({ code: 'ExportError', message: expect.stringContaining('not a regular file') as unknown });
+    const skipped: { path: string; reason: string }[] = [];
+    const entries = await checksumStackFiles([stack('app', ['stacks/app/compose.yaml', 'stacks/app/current.yaml', 'stacks/app/link'], []), stack('db', ['stacks/db/compose.yaml'], [])], root, skipped);
+    expect(entries.map((e) => e.path)).toEqual(['stacks/app/compose.yaml', 'stacks/app/current.yaml', 'stacks/db/compose.yaml']);
+    expect(entries[1]?.sha256).toBe(entries[0]?.sha256);
+    expect(skipped).toEqual([{ path: 'stacks/app/link', reason: expect.stringMatching(/^stacks\/app\/link is a symlink that does not end at a regular file inside stacks\/app\//) as unknown }]);
   });
 });
