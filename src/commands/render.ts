@@ -2,6 +2,8 @@ import { loadDesiredState } from '../compose/load-desired-state.js';
 import type { Revision, StackLoadError } from '../compose/model.js';
 import { renderStack, toComposeYaml } from '../compose/render.js';
 import type { Model } from '../compose/merge.js';
+import type { SnapshotProblem } from '../source/index.js';
+import { withSnapshotProblems } from './target.js';
 
 export interface RenderCommandOptions {
   /** The desired-state tree at the revision (materialized snapshot or checkout). */
@@ -14,6 +16,8 @@ export interface RenderCommandOptions {
   allowProcessEnv?: boolean;
   privateEnvNames?: readonly string[];
   maxFileBytes?: number;
+  /** Files the snapshot refused: their stacks fail (as in drift-check and sync). */
+  snapshotProblems?: readonly SnapshotProblem[];
 }
 
 export interface RenderResult {
@@ -28,7 +32,7 @@ export interface RenderResult {
  * warnings, errors}`.
  */
 export async function render(opts: RenderCommandOptions): Promise<RenderResult> {
-  const state = await loadDesiredState({
+  const loaded = await loadDesiredState({
     root: opts.root,
     host: opts.host,
     revision: opts.revision,
@@ -38,6 +42,8 @@ export async function render(opts: RenderCommandOptions): Promise<RenderResult> 
     ...(opts.privateEnvNames ? { privateEnvNames: opts.privateEnvNames } : {}),
     ...(opts.maxFileBytes !== undefined ? { maxFileBytes: opts.maxFileBytes } : {}),
   });
+  // A stack with files the snapshot refused fails here too: rendering it without them would hide that.
+  const state = opts.snapshotProblems ? withSnapshotProblems(loaded, { problems: opts.snapshotProblems }) : loaded;
   const renderOpts = { revision: opts.revision.commit, ...(opts.revision.ref !== undefined ? { ref: opts.revision.ref } : {}), redact: true };
   const rendered: [string, Model, string[]][] = state.stacks.map((s) => [s.name, renderStack(s, renderOpts), s.warnings ?? []]);
 

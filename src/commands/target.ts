@@ -33,13 +33,20 @@ export function openSource(config: ResolvedConfig, logger: Logger): GitSource {
   });
 }
 
-/** Files the snapshot refused (escaping symlinks, oversized files) fail their own stack alone. */
-function withSnapshotProblems(desired: DesiredState, snapshot: Snapshot): DesiredState {
+/**
+ * Files the snapshot refused (unsafe links, duplicates, oversized files) fail their own stack
+ * alone; the stack's error names its first refused file and counts the others.
+ */
+export function withSnapshotProblems(desired: DesiredState, snapshot: { problems: readonly Snapshot['problems'][number][] }): DesiredState {
+  const byStack = new Map<string, Snapshot['problems']>();
+  for (const p of snapshot.problems) if (p.stack) byStack.set(p.stack, [...(byStack.get(p.stack) ?? []), p]);
+  if (byStack.size === 0) return desired;
   const broken = new Map<string, StackLoadError>();
-  for (const p of snapshot.problems) {
-    if (p.stack && !broken.has(p.stack)) broken.set(p.stack, { stack: p.stack, file: p.file, code: p.code, message: p.message });
+  for (const [stack, list] of byStack) {
+    const [first, ...rest] = list as [Snapshot['problems'][number], ...Snapshot['problems']];
+    const more = rest.length > 0 ? ` (also refused: ${rest.map((p) => p.file).join(', ')})` : '';
+    broken.set(stack, { stack, file: first.file, code: first.code, message: `${first.message}${more}` });
   }
-  if (broken.size === 0) return desired;
   const declared = new Set([...desired.stacks.map((s) => s.name), ...desired.errors.map((e) => e.stack)]);
   const extra = [...broken.values()].filter((e) => declared.has(e.stack) && !desired.errors.some((x) => x.stack === e.stack));
   return { ...desired, stacks: desired.stacks.filter((s) => !broken.has(s.name)), errors: [...desired.errors, ...extra] };

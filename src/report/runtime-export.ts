@@ -141,15 +141,7 @@ function publish(runtime: SafeDir, tmp: string, base: string): string {
  * by crashed writers and the oldest export folders beyond `retention`.
  * Throws ExportError (exit 1) naming the folder when the disk refuses; nothing half-written remains.
  */
-export function writeRuntimeExport(opts: WriteRuntimeExportOptions): Promise<RuntimeExportResult> {
-  try {
-    return Promise.resolve(writeExportNow(opts));
-  } catch (e) {
-    return Promise.reject(e instanceof Error ? e : new Error(String(e)));
-  }
-}
-
-function writeExportNow(opts: WriteRuntimeExportOptions): RuntimeExportResult {
+export async function writeRuntimeExport(opts: WriteRuntimeExportOptions): Promise<RuntimeExportResult> {
   const retention = validate(opts);
   const base = exportTimestamp(opts.now);
   const runtimeDir = path.resolve(opts.auditDir, 'runtime');
@@ -168,10 +160,13 @@ function writeExportNow(opts: WriteRuntimeExportOptions): RuntimeExportResult {
     }
     removeStaleTmp(runtime, opts.staleTmpMs ?? DEFAULT_STALE_TMP_MS);
     runtime.mkdir(tmpName, dirMode);
-    runtime.withDir(tmpName, {}, (tmp) => {
-      for (const f of opts.files) tmp.writeFile(f.name, f.content, { mode: fileMode, sync: true });
+    const tmp = runtime.openDir(tmpName);
+    try {
+      for (const f of opts.files) await tmp.writeFileAsync(f.name, f.content, { mode: fileMode, sync: true });
       tmp.sync();
-    });
+    } finally {
+      tmp.close();
+    }
     name = publish(runtime, tmpName, base);
     runtime.sync();
   } catch (e) {

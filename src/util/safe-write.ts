@@ -335,6 +335,36 @@ export class SafeDir {
     }
   }
 
+  /**
+   * `writeFile` with asynchronous I/O (the event loop keeps running while a large file is written
+   * and fsynced): the same O_EXCL|O_NOFOLLOW random temp file, fchmod, rename.
+   */
+  async writeFileAsync(name: string, content: string | Uint8Array, opts: WriteOptions = {}): Promise<void> {
+    const mode = opts.mode ?? 0o600;
+    let tmp: string;
+    let fh: fs.promises.FileHandle;
+    for (;;) {
+      tmp = tempName();
+      try {
+        fh = await fs.promises.open(this.at(tmp), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
+        break;
+      } catch (e) {
+        if (errno(e) !== 'EEXIST') throw e;
+      }
+    }
+    try {
+      await fh.chmod(mode);
+      await fh.writeFile(content);
+      if (opts.sync) await fh.sync();
+      await fh.close();
+      await fs.promises.rename(this.at(tmp), this.at(name));
+    } catch (e) {
+      await fh.close().catch(() => undefined);
+      this.unlinkQuiet(tmp);
+      throw e;
+    }
+  }
+
   /** Creates a new file exclusively under a random name; returns the name. */
   createExclusive(content: string | Uint8Array, mode: number, sync: boolean): string {
     for (;;) {

@@ -16,6 +16,7 @@ export const handler: Handler = async (ctx, opts) => {
     allowProcessEnv: config.allowProcessEnv,
     privateEnvNames: config.privateEnvNames,
     maxFileBytes: config.validate.maxFileBytes,
+    snapshotProblems: poll.snapshot.problems,
     ...(stacks.length > 0 ? { stacks } : {}),
     format: flag(opts, 'json') ? 'json' : 'yaml',
   });
