@@ -82,14 +82,22 @@ export function toGitError(err: unknown, ctx: GitErrorContext): DriftdError {
   return unreachable(ctx, message, err);
 }
 
-/** The URL without user name or password, for messages, logs and state keys. */
+/**
+ * The URL as people and state keys see it: no user name or password, no query string and no
+ * fragment (`?token=…`, `?access_token=…` and the like carry credentials; a Git repo URL needs
+ * neither). Text that is not a URL loses a `user[:password]@` prefix and anything after `?`/`#`.
+ */
 export function displayUrl(url: string): string {
   try {
     const u = new URL(url);
+    // `user:pw@host:path` parses as scheme `user:` with an opaque path: not a URL with a host.
+    if (u.host === '') throw new TypeError('no host');
     u.username = '';
     u.password = '';
+    u.search = '';
+    u.hash = '';
     return u.toString().replace(/\/$/, '');
   } catch {
-    return url;
+    return url.replace(/[?#][\s\S]*$/, '').replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/@\s]*@/i, '$1');
   }
 }

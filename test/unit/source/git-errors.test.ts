@@ -56,8 +56,22 @@ describe('displayUrl', () => {
     ['https://tok@git.example/r.git', 'https://git.example/r.git'],
     ['http://127.0.0.1:8080/r.git', 'http://127.0.0.1:8080/r.git'],
     ['https://git.example', 'https://git.example'],
+    ['https://git.example/r.git?token=s3cret', 'https://git.example/r.git'],
+    ['https://git.example/r.git?access_token=s3cret&x=1', 'https://git.example/r.git'],
+    ['https://git.example/r.git?s3cret', 'https://git.example/r.git'],
+    ['https://git.example/r.git#s3cret', 'https://git.example/r.git'],
+    ['https://oauth2:s3cret@git.example:8443/group/r.git?private_token=s3cret#frag', 'https://git.example:8443/group/r.git'],
+    ['http://127.0.0.1:8080/r.git?', 'http://127.0.0.1:8080/r.git'],
+    ['ssh://git:s3cret@git.example/r.git?token=s3cret', 'ssh://git.example/r.git'],
+    ['git:s3cret@git.example:org/r.git?token=s3cret', 'git.example:org/r.git'],
+    ['not a url?token=s3cret', 'not a url'],
   ];
-  for (const [input, want] of cases) it(`${input.replace(/s3cret/, '***')} → ${want}`, () => expect(displayUrl(input)).toBe(want));
+  for (const [input, want] of cases) {
+    it(`${input.replace(/s3cret/g, '***')} → ${want}`, () => {
+      expect(displayUrl(input)).toBe(want);
+      expect(displayUrl(input)).not.toContain('s3cret');
+    });
+  }
 });
 
 describe('refsFromAdvertisement', () => {
