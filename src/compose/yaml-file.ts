@@ -1,5 +1,6 @@
 import { isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { DriftdError } from '../errors/index.js';
+import { yamlDepthExcess } from '../util/yaml-depth.js';
 import { composeError } from './errors.js';
 
 /**
@@ -22,10 +23,12 @@ export function lineAt(y: YamlFile, offset: number): number {
 }
 
 /**
- * Parses one YAML document. Refuses duplicate keys, multiple documents, custom tags (Compose's
+ * Parses one YAML document. Refuses nesting deeper than MAX_YAML_DEPTH (before parsing), duplicate keys, multiple documents, custom tags (Compose's
  * `!reset`/`!override` included) and syntax errors, each with the file and line.
  */
 export function parseYamlFile(text: string, file: string): YamlFile {
+  const deep = yamlDepthExcess(text);
+  if (deep) throw composeError('YamlError', `YAML nested deeper than ${deep.limit} levels; refused before parsing`, { file, line: deep.line });
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, merge: true, prettyErrors: false, keepSourceTokens: false });
   const y: YamlFile = { file, doc, lines };

@@ -6,6 +6,7 @@ import type { ZodError } from 'zod';
 import { configError, DriftdError } from '../errors/index.js';
 import { isDriftdEnvName } from '../util/child-env.js';
 import { parseDuration } from '../util/duration.js';
+import { yamlDepthExcess } from '../util/yaml-depth.js';
 import { toSyncWindow, type SyncWindow } from '../windows/index.js';
 import { configFileSchema, type ConfigFile } from './schema.js';
 import { secretSetting, type SecretSetting } from './secret-setting.js';
@@ -122,6 +123,8 @@ export function readConfigFile(file: string): ConfigFile {
   } catch (e) {
     throw new DriftdError('ConfigError', `cannot read config file ${file}: ${(e as Error).message}`, { file });
   }
+  const deep = yamlDepthExcess(text);
+  if (deep) throw new DriftdError('ConfigError', `config file ${file}:${deep.line}: YAML nested deeper than ${deep.limit} levels; refused`, { file, line: deep.line });
   let raw: unknown;
   try {
     raw = parseYaml(text, { maxAliasCount: 100, uniqueKeys: true }) ?? {};
