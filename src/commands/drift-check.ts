@@ -2,6 +2,7 @@ import { loadStack } from '../compose/index.js';
 import type { DesiredStack, DesiredState } from '../compose/model.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { computeDrift, type DeployedRevision } from '../drift/compute-drift.js';
+import { policyFindings } from '../drift/policy-findings.js';
 import type { DriftReport, DriftSummary, Finding, StackStatus } from '../drift/model.js';
 import { DriftdError, isDriftdError } from '../errors/index.js';
 import { createDockerClient, pingDocker, type DockerConnection } from '../live/docker-client.js';
@@ -59,13 +60,13 @@ const HEALTH_KINDS: ReadonlySet<string> = new Set(['container-unhealthy', 'conta
 
 /**
  * 1: a stack could not be evaluated. 2: drift — a stack OutOfSync, a container down or unhealthy
- * (error severity), or an undeclared project running here. Hygiene warnings (image-unpinned,
+ * (error severity), a stack sync refuses under an enforced policy, or an undeclared project running here. Hygiene warnings (image-unpinned,
  * lock-stale, image-outdated) and transient states (restarting, health starting) do not count.
  */
 export function exitCodeFor(report: DriftReport): 0 | 1 | 2 {
   if (report.summary.unknown > 0) return 1;
   const unmanaged = report.unmanaged.some((f) => f.severity !== 'info');
-  const down = report.stacks.some((s) => s.findings.some((f) => HEALTH_KINDS.has(f.kind) && f.severity === 'error'));
+  const down = report.stacks.some((s) => s.findings.some((f) => (HEALTH_KINDS.has(f.kind) || f.kind === 'policy-violation') && f.severity === 'error'));
   return report.summary.outOfSync > 0 || unmanaged || down ? 2 : 0;
 }
 
@@ -196,6 +197,7 @@ export async function driftCheck(opts: DriftCheckOptions): Promise<DriftCheckRes
       deployed,
       revisionChanges: changes,
       imageChecks,
+      policyChecks: policyFindings(config.policy, target.desired.stacks),
       knownStacks,
       ...(opts.stacks && opts.stacks.length > 0 ? { stacks: opts.stacks } : {}),
     });

@@ -15,5 +15,5 @@ export interface ValidateCommandOptions {
 /** `driftd validate [PATH]`: lints the working tree at PATH with the config's validate.* settings. */
 export function validateCommand(opts: ValidateCommandOptions): Promise<ValidateResult> {
   const root = path.resolve(opts.cwd ?? process.cwd(), opts.path ?? '.');
-  return validateRepo({ root, config: opts.config.validate, ...(opts.host !== undefined ? { hostFilter: opts.host } : {}) });
+  return validateRepo({ root, config: opts.config.validate, policy: opts.config.policy, ...(opts.host !== undefined ? { hostFilter: opts.host } : {}) });
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { securityPolicySchema } from '../policy/schema.js';
 import type { StackPolicy } from './model.js';
 import { composeError } from './errors.js';
 import { STACK_NAME_RE } from './safe-fs.js';
@@ -24,6 +25,7 @@ const policySchema = z
     windows: z.array(syncWindowSchema.omit({ stacks: true })).optional(),
     checks: z.array(checkSchema).optional(),
     checksTimeout: duration.optional(),
+    policy: securityPolicySchema.optional(),
   })
   .strict();
 
@@ -72,6 +74,7 @@ export function parseFleet(text: string): Fleet {
       ...(p?.checks?.length || checksTimeout !== undefined
         ? { checksTimeoutMs: checksTimeout === undefined ? DEFAULT_CHECKS_TIMEOUT_MS : checked(['checksTimeout'], () => parseDuration(checksTimeout, `stacks.${name}.checksTimeout`)) }
         : {}),
+      ...(p?.policy ? { security: p.policy } : {}),
     };
   }
   const fleet: Fleet = { policies };

@@ -5,6 +5,7 @@
  */
 import type { CheckSpec } from '../checks/model.js';
 import type { SyncWindow } from '../windows/model.js';
+import type { SecurityPolicyInput } from '../policy/schema.js';
 
 export interface PortMapping {
   /** Container port. */
@@ -85,6 +86,8 @@ export interface StackPolicy {
   checks?: CheckSpec[];
   /** How long the checks may keep failing before the gate fails (default 2m). */
   checksTimeoutMs?: number;
+  /** fleet.yaml `policy:` for this stack: may tighten the host's policy, never loosen it. */
+  security?: SecurityPolicyInput;
 }
 
 export interface InputFile {

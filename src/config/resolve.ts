@@ -8,6 +8,7 @@ import { isDriftdEnvName } from '../util/child-env.js';
 import { parseDuration } from '../util/duration.js';
 import { yamlDepthExcess } from '../util/yaml-depth.js';
 import { toSyncWindow, type SyncWindow } from '../windows/index.js';
+import type { SecurityPolicyInput } from '../policy/schema.js';
 import { configFileSchema, type ConfigFile } from './schema.js';
 import { secretSetting, type SecretSetting } from './secret-setting.js';
 
@@ -56,6 +57,8 @@ export interface ResolvedConfig {
   http: HttpConfig;
   validate: Required<NonNullable<ConfigFile['validate']>>;
   allowProcessEnv: boolean;
+  /** The host's `policy:` (rules default to on, mode to warn). */
+  policy: SecurityPolicyInput;
   configFile?: string;
   /** Host-wide sync windows, validated (cron, zone, duration). */
   windows: SyncWindow[];
@@ -252,6 +255,7 @@ export function resolveConfig(opts: ResolveOptions): ResolvedConfig {
     },
     allowProcessEnv: file.allowProcessEnv ?? false,
     windows: (file.windows ?? []).map((w, i) => toSyncWindow(w, `windows[${i}]`)),
+    policy: file.policy ?? {},
     ...(configPath ? { configFile: configPath } : {}),
   };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { syncWindowSchema } from '../windows/model.js';
+import { securityPolicySchema } from '../policy/schema.js';
 
 const duration = z.union([z.string().min(1), z.number().nonnegative()]);
 
@@ -80,6 +81,8 @@ export const configFileSchema = z
     allowProcessEnv: z.boolean().optional(),
     /** Host-wide sync windows (DESIGN §11); fleet.yaml can add per-stack ones. */
     windows: z.array(syncWindowSchema).optional(),
+    /** The host's security policy (DESIGN §8); fleet.yaml may tighten it per stack, never loosen it. */
+    policy: securityPolicySchema.optional(),
   })
   .strict();
 

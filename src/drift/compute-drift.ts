@@ -32,6 +32,8 @@ export interface DriftInput {
   revisionChanges?: Record<string, FileChange[]>;
   /** image-drift / image-outdated findings computed elsewhere (registry, lock), by stack. */
   imageChecks?: Record<string, Finding[]>;
+  /** policy-violation findings (src/policy, under `enforce`), by stack. */
+  policyChecks?: ReadonlyMap<string, Finding[]>;
   /** Evaluate only these stacks (`--stack`); unmanaged findings are limited to them too. */
   stacks?: string[];
   /**
@@ -276,6 +278,7 @@ function evaluateStack(stack: DesiredStack, ctx: EvalContext): StackStatus {
   }
 
   for (const f of input.imageChecks?.[stack.name] ?? []) out.items.push(f);
+  for (const f of input.policyChecks?.get(stack.name) ?? []) out.items.push(f);
   lockFindings(stack, out);
 
   const status: StackStatus = {

@@ -13,7 +13,8 @@ export type FindingKind =
   | 'image-unpinned'
   | 'container-unhealthy'
   | 'container-not-running'
-  | 'lock-stale';
+  | 'lock-stale'
+  | 'policy-violation';
 
 export type Severity = 'error' | 'warning' | 'info';
 export type SyncStatus = 'Synced' | 'OutOfSync' | 'Unknown';

@@ -25,7 +25,7 @@ export const ACTIONS = [
   'lock',
   'export',
 ] as const;
-export const OPERATION_RESULTS = ['running', 'succeeded', 'failed', 'skipped', 'abandoned'] as const;
+export const OPERATION_RESULTS = ['running', 'succeeded', 'failed', 'skipped', 'abandoned', 'refused'] as const;
 export const JOURNAL_RESULTS = ['succeeded', 'failed', 'abandoned'] as const;
 
 const Health = z.enum(HEALTH_STATUSES);

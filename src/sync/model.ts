@@ -1,6 +1,6 @@
 import type { DesiredStack, Revision, StackPolicy } from '../compose/model.js';
 
-export type PlanAction = 'none' | 'deploy' | 'rollback' | 'prune' | 'await-approval' | 'skip';
+export type PlanAction = 'none' | 'deploy' | 'rollback' | 'prune' | 'await-approval' | 'skip' | 'refuse';
 
 /** One stack's desired state and the revision it comes from (a pinned stack may differ from the host's target). */
 export interface StackTarget {
@@ -44,6 +44,8 @@ export interface PlanInput {
   drifted: ReadonlySet<string>;
   /** Policies of stacks that left this host's list (from fleet.yaml `stacks:`), for prune. */
   prunePolicies: Record<string, Pick<StackPolicy, 'prune'>>;
+  /** Stacks an enforced policy refuses (stack → which service breaks which rule): nothing of them is touched. */
+  refused?: ReadonlyMap<string, string>;
   /** Limit to these stacks (`--stack`); empty = all. */
   only: readonly string[];
   force: boolean;

@@ -51,6 +51,8 @@ function planTarget(input: PlanInput, target: StackTarget): StackPlan {
     changedServices: changedServices(target, live),
     target,
   };
+  const refusal = input.refused?.get(name);
+  if (refusal !== undefined) return { ...base, action: 'refuse', problem: true, reason: `refused by policy (enforce): ${refusal}` };
   const policy = target.stack.policy;
   const diff = differs(target, live);
   const drifted = input.drifted.has(name);

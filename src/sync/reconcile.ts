@@ -22,13 +22,15 @@ import { DEFAULT_CHECKS_TIMEOUT_MS } from '../checks/model.js';
 import { describeFailures, runChecks, type CheckContext } from '../checks/run.js';
 import { applyStack, execInService, pruneStack, type ApplyDeps, type ComposeLog } from './apply.js';
 import { waitHealthy, type HealthGateResult } from './health-gate.js';
+import { checkStackPolicy, describeViolations } from '../policy/check.js';
+import type { SecurityPolicyInput } from '../policy/schema.js';
 import { summarizeLive } from './live-summary.js';
 import { waitForComposeRuns } from './orphaned-compose.js';
 import type { LiveStackSummary, StackPlan, StackTarget, SyncPlan } from './model.js';
 import { changedServices, planSync } from './plan.js';
 import { servicesToPull } from './pull-check.js';
 
-export type StackResult = 'unchanged' | 'recorded' | 'deployed' | 'rolled-back' | 'failed' | 'skipped' | 'awaiting-approval' | 'pruned' | 'abandoned';
+export type StackResult = 'unchanged' | 'recorded' | 'deployed' | 'rolled-back' | 'failed' | 'skipped' | 'awaiting-approval' | 'pruned' | 'abandoned' | 'refused';
 
 export interface StackOutcome {
   stack: string;
@@ -73,7 +75,7 @@ export interface ReconcileResult {
   exitCode: 0 | 2;
 }
 
-const FAILED_RESULTS: ReadonlySet<StackResult> = new Set(['failed', 'rolled-back', 'awaiting-approval', 'abandoned']);
+const FAILED_RESULTS: ReadonlySet<StackResult> = new Set(['failed', 'rolled-back', 'awaiting-approval', 'abandoned', 'refused']);
 
 function redactor(stacks: readonly DesiredStack[]): (text: string) => string {
   const values = secretIndexFromStacks(stacks).values;
@@ -130,6 +132,16 @@ export async function recoverInterruptedApplies(state: StateStore, logger: Logge
   return recovered;
 }
 
+/** Stacks the policy refuses under `enforce`, with which service breaks which rule. */
+export function policyRefusals(hostPolicy: SecurityPolicyInput | undefined, targets: readonly StackTarget[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const t of targets) {
+    const check = checkStackPolicy(hostPolicy, t.stack);
+    if (check.refused) out.set(t.stack.name, describeViolations(check.violations));
+  }
+  return out;
+}
+
 export function planFor(deps: Pick<ReconcileDeps, 'state' | 'config'>, input: ReconcileInput, live: Record<string, LiveStackSummary>, drifted: Set<string>): SyncPlan {
   const { state } = deps;
   const deployed: Record<string, { revision: string; inputsHash: string; configHashes: Record<string, string> }> = {};
@@ -155,6 +167,7 @@ export function planFor(deps: Pick<ReconcileDeps, 'state' | 'config'>, input: Re
     failedRevisions: new Set(state.failedRevisions().map((f) => `${f.stack}@${f.revision}`)),
     approvals,
     drifted,
+    refused: policyRefusals(deps.config.policy, input.targets),
     prunePolicies: prunePolicies(input.desired, ours),
     only: input.only,
     force: input.force,
@@ -271,6 +284,9 @@ async function executeStack(deps: ReconcileDeps, p: StackPlan, live: LiveStackSu
     }
     case 'skip':
       return { ...base, result: 'skipped', message: p.reason, health: healthOf(live) };
+    case 'refuse':
+      recordRefusal(deps, p);
+      return { ...base, result: 'refused', message: p.reason, health: healthOf(live) };
     case 'await-approval':
       if (p.revision) state.setPending(p.stack, p.revision);
       return { ...base, result: 'awaiting-approval', message: p.reason, health: healthOf(live) };
@@ -280,6 +296,20 @@ async function executeStack(deps: ReconcileDeps, p: StackPlan, live: LiveStackSu
     case 'rollback':
       return deployOne(deps, p, live, redact);
   }
+}
+
+/**
+ * A history row for a refused stack, naming each service and rule. A refusal of the same
+ * revision for the same reasons is recorded once, not once per poll.
+ */
+function recordRefusal(deps: ReconcileDeps, p: StackPlan): void {
+  const { state } = deps;
+  const last = state.history({ stack: p.stack, limit: 1 })[0];
+  if (last?.result === 'refused' && last.revision === p.revision && last.message === p.reason) return;
+  const op = state.startOperation({ trigger: deps.trigger, actor: deps.actor, command: deps.command, stack: p.stack, action: 'deploy', ...(p.revision ? { revision: p.revision } : {}) });
+  state.finishOperation(op, { result: 'refused', message: p.reason });
+  state.audit({ actor: deps.actor, trigger: deps.trigger, action: 'deploy', stack: p.stack, detail: { revision: p.revision, refused: p.reason } });
+  deps.logger.error({ stack: p.stack, revision: p.revision }, `${p.stack}: ${p.reason}`);
 }
 
 function describeRevision(t: StackTarget): string {
@@ -470,6 +500,10 @@ async function rollbackAfterFailure(deps: ReconcileDeps, failed: StackTarget, wh
       policy: failed.stack.policy,
     });
     const target: StackTarget = { stack, revision: { commit: last.revision, ...(last.ref ? { ref: last.ref } : {}), refKind: 'tag' }, root: snapshot.dir };
+    const refusal = policyRefusals(deps.config.policy, [target]).get(name);
+    if (refusal !== undefined) {
+      return { ...base, result: 'failed', message: `${why}; not rolled back to ${describeRevision(target)}: refused by policy (enforce): ${refusal}`, health: 'Degraded' };
+    }
     const current = summarizeLive({ ...(await collectInventory(deps.docker.docker, { inspect: 'none', projects: [name] })) })[name];
     const result = await applyWithJournal(deps, target, 'rollback', current, redact);
     const message = `${why}; rolled back to ${describeRevision(target)}${result.ok ? '' : ` but it is not healthy either: ${result.message}`}`;

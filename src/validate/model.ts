@@ -21,8 +21,13 @@ export type ValidateKind =
   // policy
   | 'image-latest'
   | 'privileged'
-  | 'host-bind-mount'
+  | 'cap-add'
   | 'host-network'
+  | 'host-pid'
+  | 'host-ipc'
+  | 'devices'
+  | 'docker-socket'
+  | 'host-bind-mount'
   // conflicts between stacks of one host
   | 'port-conflict'
   | 'traefik-router-conflict'

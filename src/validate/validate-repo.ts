@@ -10,6 +10,7 @@ import { discoverComposeFiles } from '../compose/discover.js';
 import { FLEET_FILE } from '../compose/fleet.js';
 import { isValidStackName } from '../compose/safe-fs.js';
 import { DriftdError } from '../errors/index.js';
+import type { SecurityPolicyInput } from '../policy/schema.js';
 import { composeSchema } from './compose-schema.js';
 import { conflictFindings } from './conflicts.js';
 import { finding } from './finding.js';
@@ -25,6 +26,8 @@ export interface ValidateRepoOptions {
   /** The desired-state tree: a directory with stacks/ (and optionally locks/, fleet.yaml). */
   root: string;
   config: ValidateConfig;
+  /** The host's `policy:` (config file); fleet.yaml's per-stack `policy:` is read from the tree. */
+  policy?: SecurityPolicyInput;
   /** Check conflicts only among the stacks of this host (default: every host fleet.yaml names). */
   hostFilter?: string;
 }
@@ -115,7 +118,11 @@ export async function validateRepo(opts: ValidateRepoOptions): Promise<ValidateR
     if (check.loaded) loaded.push(check.loaded);
     findings.add(ignoredComposeFiles(name, fileSet));
   }
-  for (const l of loaded) findings.add(policyFindings(l, opts.config));
+  const fleetPolicies = fleet.fleet?.policies;
+  for (const l of loaded) {
+    const own = fleetPolicies && Object.hasOwn(fleetPolicies, l.stack.name) ? fleetPolicies[l.stack.name]?.security : undefined;
+    findings.add(policyFindings(l, opts.config, opts.policy, own));
+  }
   // An invalid fleet.yaml leaves the host selection unknown: conflicts would be guesses.
   if (fleet.valid) findings.add(conflictFindings(loaded, hostGroups(fleet.fleet, folders.filter(isValidStackName), opts.hostFilter)));
   findings.add(secretFindings(files, fleet.text));

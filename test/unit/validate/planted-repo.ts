@@ -121,6 +121,7 @@ export const EXPECTED: Expected[] = [
   { kind: 'privileged', file: 'stacks/policy/compose.yaml', line: 6, severity: 'warning' },
   { kind: 'host-network', file: 'stacks/policy/compose.yaml', line: 7, severity: 'warning' },
   { kind: 'host-bind-mount', file: 'stacks/policy/compose.yaml', line: 10, severity: 'warning' },
+  { kind: 'docker-socket', file: 'stacks/policy/compose.yaml', line: 10, severity: 'warning' },
   { kind: 'interpolation-error', file: 'stacks/required/compose.yaml', line: 5 },
   { kind: 'compose-schema', file: 'stacks/schema/compose.yaml', line: 4 },
   { kind: 'compose-schema', file: 'stacks/schema/compose.yaml', line: 6 },

@@ -38,9 +38,9 @@ describe('validateRepo on a repo planted with every problem', () => {
   });
 
   it('drops each policy warning its config switch turns off', async () => {
-    const result = await validateRepo({ root, config: { ...CONFIG, latest: false, privileged: false, hostBindMounts: false, hostNetwork: false } });
+    const result = await validateRepo({ root, config: { ...CONFIG, latest: false, privileged: false, hostBindMounts: false, hostNetwork: false }, policy: { dockerSocket: false } });
     const kinds = new Set(result.findings.map((f) => f.kind));
-    for (const k of ['image-latest', 'privileged', 'host-bind-mount', 'host-network']) expect(kinds.has(k as never), k).toBe(false);
+    for (const k of ['image-latest', 'privileged', 'host-bind-mount', 'host-network', 'docker-socket']) expect(kinds.has(k as never), k).toBe(false);
     expect(result.findings.filter((f) => f.severity === 'warning').map(brief)).toEqual(['locks/ghost.lock.json lock-orphan']);
   });
 
