@@ -210,7 +210,8 @@ export function resolveConfig(opts: ResolveOptions): ResolvedConfig {
   if (token) gitAuth = { username: username ?? 'driftd', password: token };
   else if (password || username) gitAuth = { username: username ?? '', password: password ?? '' };
 
-  const privateEnvNames = [git.tokenEnv ?? 'DRIFTD_GIT_TOKEN', git.passwordEnv ?? 'DRIFTD_GIT_PASSWORD', ...(file.http?.webhookSecretEnv ? [file.http.webhookSecretEnv] : [])];
+  const httpSecretEnv = [file.http?.webhookSecretEnv, file.http?.readTokenEnv, file.http?.writeTokenEnv].filter((n): n is string => n !== undefined);
+  const privateEnvNames = [git.tokenEnv ?? 'DRIFTD_GIT_TOKEN', git.passwordEnv ?? 'DRIFTD_GIT_PASSWORD', ...httpSecretEnv];
   const composePassEnv = file.compose?.passEnv ?? [];
   for (const name of composePassEnv) {
     if (isDriftdEnvName(name) || privateEnvNames.includes(name)) {

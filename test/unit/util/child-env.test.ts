@@ -57,9 +57,9 @@ describe('compose.passEnv in the config', () => {
     return file;
   };
   it('is read, and the credential variables are private', () => {
-    const config = resolveConfig({ flags: { config: write('compose:\n  passEnv: [APP_REGION]\ngit:\n  tokenEnv: MY_GIT_TOKEN\nhttp:\n  webhookSecretEnv: HOOK\n') }, env: {} });
+    const config = resolveConfig({ flags: { config: write('compose:\n  passEnv: [APP_REGION]\ngit:\n  tokenEnv: MY_GIT_TOKEN\nhttp:\n  webhookSecretEnv: HOOK\n  readTokenEnv: READ_TOK\n  writeTokenEnv: WRITE_TOK\n') }, env: {} });
     expect(config.composePassEnv).toEqual(['APP_REGION']);
-    expect(config.privateEnvNames).toEqual(expect.arrayContaining(['MY_GIT_TOKEN', 'DRIFTD_GIT_PASSWORD', 'HOOK']));
+    expect(config.privateEnvNames).toEqual(expect.arrayContaining(['MY_GIT_TOKEN', 'DRIFTD_GIT_PASSWORD', 'HOOK', 'READ_TOK', 'WRITE_TOK']));
   });
   it.each(['DRIFTD_GIT_TOKEN', 'driftd_x', 'MY_GIT_TOKEN'])('refuses %s', (name) => {
     expect(() => resolveConfig({ flags: { config: write(`compose:\n  passEnv: [${name}]\ngit:\n  tokenEnv: MY_GIT_TOKEN\n`) }, env: {} })).toThrow(/compose\.passEnv/);
