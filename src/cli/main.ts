@@ -58,7 +58,7 @@ export const COMMANDS: CommandSpec[] = [
   {
     name: 'drift-check',
     description: 'compare desired vs live state; exit 0 in sync, 2 drift found, 1 could not evaluate',
-    options: (c) => stackOption(c).option('--export', 'also write a runtime export').option('--json', 'JSON output').option('--markdown', 'Markdown output'),
+    options: (c) => stackOption(c).option('--export', 'also write a runtime export').option('--checks', "also run the stacks' post-deploy checks (check-failed findings)").option('--json', 'JSON output').option('--markdown', 'Markdown output'),
     load: async () => (await import('./commands/drift-check.js')).handler,
   },
   {

@@ -20,6 +20,7 @@ import type { Logger } from '../util/logger.js';
 import { VERSION } from '../version.js';
 import { loadTarget, openSource, type Target } from './target.js';
 import { openStateForCaching } from './state-access.js';
+import { checkFindings } from './check-findings.js';
 
 export interface DriftCheckOptions {
   config: ResolvedConfig;
@@ -28,6 +29,8 @@ export interface DriftCheckOptions {
   docker?: DockerConnection;
   stacks?: string[];
   export?: boolean;
+  /** Also run each stack's post-deploy checks once (`check-failed` findings). */
+  checks?: boolean;
 }
 
 export interface DriftCheckResult {
@@ -56,7 +59,7 @@ function summarize(stacks: StackStatus[], unmanaged: Finding[]): DriftSummary {
   };
 }
 
-const HEALTH_KINDS: ReadonlySet<string> = new Set(['container-unhealthy', 'container-not-running']);
+const HEALTH_KINDS: ReadonlySet<string> = new Set(['container-unhealthy', 'container-not-running', 'check-failed']);
 
 /**
  * 1: a stack could not be evaluated. 2: drift — a stack OutOfSync, a container down or unhealthy
@@ -189,6 +192,10 @@ export async function driftCheck(opts: DriftCheckOptions): Promise<DriftCheckRes
     for (const e of registry.errors) logger.warn({ image: e.image }, `image-outdated not checked: ${e.message}`);
     const imageChecks: Record<string, Finding[]> = {};
     for (const stack of target.desired.stacks) imageChecks[stack.name] = imageFindings({ stack, live: inventory, registryDigests: registry.digests });
+    if (opts.checks) {
+      const selected = target.desired.stacks.filter((s) => !opts.stacks?.length || opts.stacks.includes(s.name));
+      for (const [stack, found] of Object.entries(await checkFindings(config, selected, target.revision))) imageChecks[stack] = [...(imageChecks[stack] ?? []), ...found];
+    }
     const knownStacks = [...new Set(inventory.containers.map((c) => c.labels['io.driftd.stack']).filter((s): s is string => !!s))];
     const compared = await withDeployedVersions(target, deployed, changes, config, logger);
     const drift = computeDrift({

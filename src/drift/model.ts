@@ -14,7 +14,8 @@ export type FindingKind =
   | 'container-unhealthy'
   | 'container-not-running'
   | 'lock-stale'
-  | 'policy-violation';
+  | 'policy-violation'
+  | 'check-failed';
 
 export type Severity = 'error' | 'warning' | 'info';
 export type SyncStatus = 'Synced' | 'OutOfSync' | 'Unknown';

@@ -96,6 +96,11 @@ describe('post-deploy checks', () => {
     expect(wrong.outcomes[0]?.message).toContain('JSON .version is "v2.0.0", expected "v3.0.0"');
     expect(await revisionRunning()).toBe(v1);
 
+    // drift-check --checks runs them once against what is live, with the target's variables.
+    const report = await w.json<{ stacks: { stack: string; findings: { kind: string; severity: string; message: string }[] }[] }>('drift-check', ['--checks'], 2);
+    const checkFailed = report.stacks.find((s) => s.stack === p)?.findings.filter((f) => f.kind === 'check-failed');
+    expect(checkFailed).toEqual([expect.objectContaining({ severity: 'error', message: expect.stringContaining('JSON .version is "v1.0.0", expected "v3.0.0"') as string })]);
+
     // History: each failed deploy names its check; nothing in the state DB carries the secret.
     const ops = w.readState((db) => db.prepare(`SELECT action, result, message, output FROM operations WHERE stack = ? ORDER BY id`).all(p) as { action: string; result: string; message: string | null; output: string | null }[]);
     const failed = ops.filter((o) => o.action === 'deploy' && o.result === 'failed').map((o) => o.message ?? '');

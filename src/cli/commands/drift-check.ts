@@ -35,6 +35,7 @@ export const handler: Handler = async (ctx, opts) => {
     now: ctx.now,
     ...(stacks.length > 0 ? { stacks } : {}),
     export: flag(opts, 'export'),
+    checks: flag(opts, 'checks'),
   }).catch((e: unknown) => {
     if (flag(opts, 'json') && isDriftdError(e) && SOURCE_ERRORS.has(e.code)) ctx.out(toJsonReport(unreadableRepoReport(ctx, e.message)));
     throw e;
