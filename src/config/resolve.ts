@@ -9,12 +9,16 @@ import { parseDuration } from '../util/duration.js';
 import { yamlDepthExcess } from '../util/yaml-depth.js';
 import { toSyncWindow, type SyncWindow } from '../windows/index.js';
 import type { SecurityPolicyInput } from '../policy/schema.js';
-import { configFileSchema, type ConfigFile } from './schema.js';
+import { composeCommandSchema, configFileSchema, type ConfigFile } from './schema.js';
 import { secretSetting, type SecretSetting } from './secret-setting.js';
 
 export type RefPolicy =
   | { kind: 'tag'; tag: string }
-  | { kind: 'semver'; range: string; prefix: string }
+  /**
+   * `prefix` undefined: no prefix was set, and a leading "v" is optional ("1.2.0" and "v1.2.0"
+   * both count, as in Flux and Argo CD). A set prefix ("" included) must match exactly.
+   */
+  | { kind: 'semver'; range: string; prefix?: string }
   | { kind: 'branch'; branch: string }
   /** Nothing configured: the highest semver tag (optional "v" prefix) if the repo has one, else HEAD. */
   | { kind: 'auto' };
@@ -166,15 +170,30 @@ function resolveRef(flags: GlobalFlags, env: NodeJS.ProcessEnv, file: ConfigFile
   const tag = pick(flags.refTag, env.DRIFTD_REF_TAG, file.ref?.tag);
   const semver = pick(flags.refSemver, env.DRIFTD_REF_SEMVER, file.ref?.semver);
   const branch = pick(flags.refBranch, env.DRIFTD_REF_BRANCH, file.ref?.branch);
-  const prefix = pick(flags.tagPrefix, env.DRIFTD_TAG_PREFIX, file.ref?.tagPrefix) ?? '';
+  // An explicit empty prefix (`--tag-prefix ''`, `tagPrefix: ""`) means "exactly no prefix"; an
+  // empty environment variable means unset, as with every other DRIFTD_* variable.
+  const prefix = [flags.tagPrefix, env.DRIFTD_TAG_PREFIX || undefined, file.ref?.tagPrefix].find((v) => v !== undefined);
   const chosen = [tag, semver, branch].filter((v) => v !== undefined);
   if (chosen.length > 1) {
     throw new DriftdError('UsageError', 'choose one ref policy: --ref-tag, --ref-semver or --ref-branch');
   }
   if (tag) return { kind: 'tag', tag };
-  if (semver) return { kind: 'semver', range: semver, prefix };
+  if (semver) return { kind: 'semver', range: semver, ...(prefix !== undefined ? { prefix } : {}) };
   if (branch) return { kind: 'branch', branch };
   return { kind: 'auto' };
+}
+
+function resolveComposeCommand(env: NodeJS.ProcessEnv, file: ConfigFile): ResolvedConfig['composeCommand'] {
+  const fromEnv = env.DRIFTD_COMPOSE_COMMAND;
+  if (fromEnv === undefined || fromEnv === '') return file.compose?.command ?? 'auto';
+  const parsed = composeCommandSchema.safeParse(fromEnv);
+  if (!parsed.success) {
+    throw new DriftdError(
+      'UsageError',
+      `DRIFTD_COMPOSE_COMMAND must be one of ${composeCommandSchema.options.map((o) => `"${o}"`).join(', ')}, got "${fromEnv}"`,
+    );
+  }
+  return parsed.data;
 }
 
 export function resolveConfig(opts: ResolveOptions): ResolvedConfig {
@@ -236,7 +255,7 @@ export function resolveConfig(opts: ResolveOptions): ResolvedConfig {
     exportMode: file.exportMode === undefined ? 0o700 : parseInt(file.exportMode, 8),
     ...(gitAuth ? { gitAuth } : {}),
     gitTimeoutMs: dur(git.timeout, '30s', 'git.timeout'),
-    composeCommand: file.compose?.command ?? 'auto',
+    composeCommand: resolveComposeCommand(env, file),
     composeTimeoutMs: dur(file.compose?.timeout, '10m', 'compose.timeout'),
     composePassEnv,
     privateEnvNames,

@@ -4,6 +4,9 @@ import { securityPolicySchema } from '../policy/schema.js';
 
 const duration = z.union([z.string().min(1), z.number().nonnegative()]);
 
+/** compose.command / DRIFTD_COMPOSE_COMMAND: force one Compose CLI, or detect ("auto"). */
+export const composeCommandSchema = z.enum(['auto', 'docker compose', 'docker-compose']);
+
 export const refPolicySchema = z
   .object({
     tag: z.string().min(1).optional(),
@@ -43,7 +46,7 @@ export const configFileSchema = z
       .optional(),
     compose: z
       .object({
-        command: z.enum(['auto', 'docker compose', 'docker-compose']).optional(),
+        command: composeCommandSchema.optional(),
         timeout: duration.optional(),
         /** Variables of driftd's environment Compose may see besides PATH, HOME, DOCKER_* and proxies. */
         passEnv: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a variable name')).optional(),

@@ -62,7 +62,7 @@ export function validatePolicy(policy: RefPolicy): void {
     case 'branch':
       return assertRefName(policy.branch, 'branch');
     case 'semver':
-      assertRefName(policy.prefix, 'tag prefix');
+      if (policy.prefix !== undefined) assertRefName(policy.prefix, 'tag prefix');
       assertRange(policy.range);
       return;
     case 'auto':
@@ -111,6 +111,72 @@ function semverCandidates(refs: RepoRefs, prefixes: readonly string[], accept: (
   return out;
 }
 
+/** No prefix set: "1.2.0" and "v1.2.0" both count (Flux's ref.semver, Argo CD). */
+const OPTIONAL_V = ['v', ''] as const;
+
+const semverPrefixes = (prefix: string | undefined): readonly string[] => (prefix === undefined ? OPTIONAL_V : [prefix]);
+
+/** Splits a tag into `<prefix><semver>` with the longest version it ends in, or undefined. */
+export function splitVersionTag(tag: string): { prefix: string; version: semver.SemVer } | undefined {
+  for (let i = 0; i < tag.length; i++) {
+    if (!/\d/.test(tag[i]!)) continue;
+    const version = tagVersion(tag, tag.slice(0, i));
+    if (version) return { prefix: tag.slice(0, i), version };
+  }
+  return undefined;
+}
+
+const NEAR_MISSES_SHOWN = 5;
+
+function tagList(candidates: Candidate[]): string {
+  const sorted = [...candidates].sort((a, b) => semver.compareBuild(b.version, a.version) || (a.tag < b.tag ? -1 : 1));
+  const shown = sorted.slice(0, NEAR_MISSES_SHOWN).map((c) => c.tag);
+  const more = sorted.length - shown.length;
+  return `${sorted.length === 1 ? 'tag' : 'tags'} ${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''} ${sorted.length === 1 ? 'exists' : 'exist'}`;
+}
+
+const shellWord = (s: string): string => (/^[\w./@+-]+$/.test(s) ? s : `'${s}'`);
+
+/**
+ * When a semver policy matches nothing, the tags that almost matched, as advice: tags in the range
+ * under another prefix ("did you mean --tag-prefix v?"), pre-releases a range without one skips, or
+ * tags with the right prefix outside the range. Undefined when no tag is a version at all.
+ */
+function nearMissHint(refs: RepoRefs, prefix: string | undefined, range: semver.Range, includePrerelease: boolean): string | undefined {
+  const prefixes = semverPrefixes(prefix);
+  const otherPrefix = new Map<string, Candidate[]>();
+  const prerelease: Candidate[] = [];
+  const outOfRange: Candidate[] = [];
+  for (const [tag, { commit }] of Object.entries(refs.tags)) {
+    const split = splitVersionTag(tag);
+    if (!split) continue;
+    const candidate = { tag, version: split.version, commit };
+    const samePrefix = prefixes.some((p) => tagVersion(tag, p) !== undefined);
+    if (!samePrefix) {
+      if (range.test(split.version)) otherPrefix.set(split.prefix, [...(otherPrefix.get(split.prefix) ?? []), candidate]);
+    } else if (!includePrerelease && split.version.prerelease.length > 0 && semver.satisfies(split.version, range, { includePrerelease: true })) {
+      prerelease.push(candidate);
+    } else {
+      outOfRange.push(candidate);
+    }
+  }
+  const suggestions = [...otherPrefix.entries()].sort((a, b) => b[1].length - a[1].length || (a[0] < b[0] ? -1 : 1));
+  const [best] = suggestions;
+  if (best) {
+    const [suggested, tags] = best;
+    // With no prefix set, bare versions and "v" versions both count: leaving the flag out is the advice.
+    const flag = suggested === '' ? 'no --tag-prefix' : `--tag-prefix ${shellWord(suggested)}`;
+    return `${tagList(tags)}: did you mean ${flag}?`;
+  }
+  const top = highest(prerelease);
+  if (top) {
+    const { major, minor, patch } = top.version;
+    return `${tagList(prerelease)}: pre-releases count only when the range names one (e.g. ">=${major}.${minor}.${patch}-0")`;
+  }
+  if (outOfRange.length) return `${tagList(outOfRange)}, none in the range: push a matching tag or widen the range`;
+  return undefined;
+}
+
 function tagSelection(tag: string, commit: string): Selection {
   return { commit, ref: tag, refKind: 'tag', fullRef: `refs/tags/${tag}` };
 }
@@ -149,20 +215,22 @@ export function selectRevision(refs: RepoRefs, policy: RefPolicy, where: string)
       return { commit, ref: policy.branch, refKind: 'branch', fullRef: `refs/heads/${policy.branch}` };
     }
     case 'semver': {
-      const range = new semver.Range(policy.range, { includePrerelease: rangeAsksForPrerelease(policy.range) });
-      const best = highest(semverCandidates(refs, [policy.prefix], (v) => range.test(v)));
+      const includePrerelease = rangeAsksForPrerelease(policy.range);
+      const range = new semver.Range(policy.range, { includePrerelease });
+      const best = highest(semverCandidates(refs, semverPrefixes(policy.prefix), (v) => range.test(v)));
       if (!best) {
         const prefix = policy.prefix ? ` with prefix "${policy.prefix}"` : '';
+        const hint = nearMissHint(refs, policy.prefix, range, includePrerelease);
         throw new DriftdError(
           'GitRefNotFound',
-          `no tag${prefix} in ${where} matches semver range "${policy.range}"; push a matching tag or widen the range`,
-          { range: policy.range, prefix: policy.prefix, repo: where },
+          `no tag${prefix} in ${where} matches semver range "${policy.range}"; ${hint ?? 'push a matching tag or widen the range'}`,
+          { range: policy.range, prefix: policy.prefix ?? null, repo: where },
         );
       }
       return tagSelection(best.tag, best.commit);
     }
     case 'auto': {
-      const best = highest(semverCandidates(refs, ['v', ''], (v) => v.prerelease.length === 0));
+      const best = highest(semverCandidates(refs, OPTIONAL_V, (v) => v.prerelease.length === 0));
       if (best) return tagSelection(best.tag, best.commit);
       if (!refs.head) {
         throw new DriftdError('GitRefNotFound', `${where} has no commits; push a commit or a release tag`, { repo: where });

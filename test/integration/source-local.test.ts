@@ -11,6 +11,7 @@ import { DriftdError } from '../../src/errors/index.js';
 import { createGitSource } from '../../src/source/index.js';
 import { execFileCapture } from '../../src/util/exec.js';
 import { RepoBuilder } from '../support/repo-builder.js';
+import { rejection } from '../support/rejection.js';
 
 function fileState(file: string): { sha: string; mtimeMs: number } {
   return { sha: createHash('sha256').update(readFileSync(file)).digest('hex'), mtimeMs: statSync(file).mtimeMs };
@@ -47,7 +48,7 @@ describe('Git source on a local path', () => {
     const indexBefore = fileState(path.join(repo.dir, '.git/index'));
     const refsBefore = await repo.git('for-each-ref');
 
-    const source = createGitSource({ repo: repo.dir, dataDir, timeoutMs: 1000 });
+    const source = createGitSource({ repo: repo.dir, dataDir, timeoutMs: 30_000 });
     expect(source.isLocal).toBe(true);
     const polled = await source.poll({ kind: 'auto' });
     expect(polled.revision).toEqual({ commit: tagged, ref: 'v1.0.0', refKind: 'tag' });
@@ -61,7 +62,7 @@ describe('Git source on a local path', () => {
 
   it('without release tags, auto follows the committed HEAD', async () => {
     const head = await repo.head();
-    const source = createGitSource({ repo: repo.dir, dataDir, timeoutMs: 1000 });
+    const source = createGitSource({ repo: repo.dir, dataDir, timeoutMs: 30_000 });
     expect(await source.resolve({ kind: 'auto' })).toEqual({ commit: head, ref: 'HEAD', refKind: 'head', warnings: [] });
   });
 
@@ -72,7 +73,7 @@ describe('Git source on a local path', () => {
     const second = await repo.commit();
     await repo.tag('release/2.0.0', { annotated: true });
     await repo.git('gc', '--quiet', '--prune=now');
-    const source = createGitSource({ repo: repo.dir, dataDir, timeoutMs: 1000 });
+    const source = createGitSource({ repo: repo.dir, dataDir, timeoutMs: 30_000 });
     const refs = await source.listRefs();
     expect(Object.keys(refs.tags).sort()).toEqual(['release/2.0.0', 'v1.0.0', 'v1.1.0']);
     expect(refs.tags['release/2.0.0']?.commit).toBe(second);
@@ -82,23 +83,35 @@ describe('Git source on a local path', () => {
     expect(readFileSync(path.join(snap.dir, 'stacks/edge/.env'), 'utf8')).toBe('MODE=two\n');
   });
 
+  it('--ref-semver without --tag-prefix selects v-tags; an explicit prefix keeps its exact meaning and names the near misses', async () => {
+    await repo.tag('v1.0.0');
+    repo.writeSimpleStack('edge', { env: 'MODE=v11\n' });
+    const v11 = await repo.commit();
+    await repo.tag('v1.1.0', { annotated: true });
+    const source = createGitSource({ repo: repo.dir, dataDir, timeoutMs: 30_000 });
+    expect(await source.resolve({ kind: 'semver', range: '>=1.0.0' })).toMatchObject({ commit: v11, ref: 'v1.1.0', refKind: 'tag' });
+    const err = await rejection(source.resolve({ kind: 'semver', range: '>=1.0.0', prefix: '' }));
+    expect(err.code).toBe('GitRefNotFound');
+    expect(err.message).toBe(`no tag in ${repo.dir} matches semver range ">=1.0.0"; tags v1.1.0, v1.0.0 exist: did you mean --tag-prefix v?`);
+  });
+
   it('works on a bare repo and on a linked worktree', async () => {
     await repo.tag('v1.0.0');
     const bare = mkdtempSync(path.join(os.tmpdir(), 'driftd-bare-'));
     extraDirs.push(bare);
     await execFileCapture('git', ['clone', '--quiet', '--bare', repo.dir, bare]);
-    expect((await createGitSource({ repo: bare, dataDir, timeoutMs: 1000 }).resolve({ kind: 'tag', tag: 'v1.0.0' })).commit).toBe(await repo.head());
+    expect((await createGitSource({ repo: bare, dataDir, timeoutMs: 30_000 }).resolve({ kind: 'tag', tag: 'v1.0.0' })).commit).toBe(await repo.head());
 
     const worktree = path.join(mkdtempSync(path.join(os.tmpdir(), 'driftd-wt-')), 'wt');
     extraDirs.push(path.dirname(worktree));
     await repo.git('worktree', 'add', '--quiet', '--detach', worktree);
-    expect((await createGitSource({ repo: worktree, dataDir, timeoutMs: 1000 }).resolve({ kind: 'tag', tag: 'v1.0.0' })).commit).toBe(await repo.head());
+    expect((await createGitSource({ repo: worktree, dataDir, timeoutMs: 30_000 }).resolve({ kind: 'tag', tag: 'v1.0.0' })).commit).toBe(await repo.head());
   });
 
   it('a local tag that moves is reported', async () => {
     const first = await repo.head();
     await repo.tag('v1.0.0');
-    const source = createGitSource({ repo: repo.dir, dataDir, timeoutMs: 1000 });
+    const source = createGitSource({ repo: repo.dir, dataDir, timeoutMs: 30_000 });
     await source.resolve({ kind: 'tag', tag: 'v1.0.0' });
     repo.writeSimpleStack('edge', { env: 'MODE=moved\n' });
     const second = await repo.commit();
@@ -111,7 +124,7 @@ describe('Git source on a local path', () => {
   it('a path that is not a Git repository is RepoNotFound', async () => {
     const plain = mkdtempSync(path.join(os.tmpdir(), 'driftd-plain-'));
     extraDirs.push(plain);
-    const err = await createGitSource({ repo: plain, dataDir, timeoutMs: 1000 })
+    const err = await createGitSource({ repo: plain, dataDir, timeoutMs: 30_000 })
       .listRefs()
       .then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(DriftdError);
@@ -121,7 +134,7 @@ describe('Git source on a local path', () => {
 
   it('ssh and other URL schemes are refused with a ConfigError', () => {
     for (const repoUrl of ['ssh://git@host/r.git', 'git@github.com:org/r.git', 'git://host/r.git']) {
-      expect(() => createGitSource({ repo: repoUrl, dataDir, timeoutMs: 1000 })).toThrow(/only http:\/\/ and https:\/\/ URLs and local paths/);
+      expect(() => createGitSource({ repo: repoUrl, dataDir, timeoutMs: 30_000 })).toThrow(/only http:\/\/ and https:\/\/ URLs and local paths/);
     }
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { RefPolicy } from '../../../src/config/resolve.js';
 import { DriftdError } from '../../../src/errors/index.js';
 import type { RepoRefs } from '../../../src/source/refs.js';
-import { rangeAsksForPrerelease, refNameProblem, selectRevision, tagVersion, validatePolicy } from '../../../src/source/select.js';
+import { rangeAsksForPrerelease, refNameProblem, selectRevision, splitVersionTag, tagVersion, validatePolicy } from '../../../src/source/select.js';
 
 /** A fake commit id derived from a label, so expectations read as names. */
 const c = (label: string): string => label.padEnd(40, '0').replace(/[^0-9a-f]/g, 'f').slice(0, 40);
@@ -72,6 +72,105 @@ describe('selectRevision: semver ranges', () => {
   it('invalid prefix: InvalidRef', () => {
     expect(codeOf(() => selectRevision(repo(['v1.0.0']), { kind: 'semver', range: '*', prefix: 'a b' }, WHERE))).toBe('InvalidRef');
   });
+});
+
+describe('selectRevision: semver with no prefix set accepts an optional leading "v"', () => {
+  // prefix undefined = no --tag-prefix; a set prefix ('' included) keeps its exact meaning.
+  const cases: { name: string; tags: string[]; range: string; prefix?: string; want: string }[] = [
+    { name: 'v-tags match a plain range (the issue\'s case)', tags: ['v1.0.0', 'v1.1.0'], range: '>=1.0.0', want: 'v1.1.0' },
+    { name: 'bare tags still match', tags: ['1.0.0', '1.2.0'], range: '^1', want: '1.2.0' },
+    { name: 'bare and v-tags mixed: the highest version wins', tags: ['1.0.0', 'v1.5.0', '1.4.0'], range: '^1', want: 'v1.5.0' },
+    { name: 'same version bare and with v: the v-tag, whatever the order', tags: ['v1.0.0', '1.0.0'], range: '*', want: 'v1.0.0' },
+    { name: 'range bounds apply to v-tags', tags: ['v1.0.0', 'v2.0.0', 'v1.9.9'], range: '>=1.0.0 <2', want: 'v1.9.9' },
+    { name: 'only one "v": vv1.2.3 and V1.2.3 are not versions', tags: ['vv9.0.0', 'V9.0.0', 'v1.0.0'], range: '*', want: 'v1.0.0' },
+    { name: 'other prefixes are not optional', tags: ['main9.0.0', 'release/9.0.0', 'v1.0.0'], range: '*', want: 'v1.0.0' },
+    { name: 'pre-releases skipped with v too', tags: ['v1.0.0', 'v1.1.0-rc.1'], range: '>=1', want: 'v1.0.0' },
+    { name: 'pre-release range includes v pre-releases', tags: ['v1.0.0', 'v1.1.0-rc.1'], range: '>=1.1.0-rc.0', want: 'v1.1.0-rc.1' },
+    { name: 'explicit prefix "v": exact, bare tags ignored', tags: ['v1.0.0', '1.5.0'], range: '^1', prefix: 'v', want: 'v1.0.0' },
+    { name: 'explicit empty prefix: exact, v-tags ignored', tags: ['1.0.0', 'v1.5.0'], range: '^1', prefix: '', want: '1.0.0' },
+    { name: 'explicit prefix "main": v-tags ignored', tags: ['main1.0.0', 'v1.5.0'], range: '^1', prefix: 'main', want: 'main1.0.0' },
+  ];
+  for (const t of cases) {
+    it(t.name, () => {
+      const policy: RefPolicy = { kind: 'semver', range: t.range, ...(t.prefix === undefined ? {} : { prefix: t.prefix }) };
+      expect(selectRevision(repo(t.tags), policy, WHERE)).toEqual({ commit: c(t.want), ref: t.want, refKind: 'tag', fullRef: `refs/tags/${t.want}` });
+    });
+  }
+});
+
+describe('selectRevision: no semver match names the tags that almost matched', () => {
+  const cases: { name: string; tags: string[]; range: string; prefix?: string; message: string }[] = [
+    {
+      name: 'v-tags under an explicit empty prefix',
+      tags: ['v1.0.0', 'v1.1.0'],
+      range: '>=1.0.0',
+      prefix: '',
+      message: 'tags v1.1.0, v1.0.0 exist: did you mean --tag-prefix v?',
+    },
+    {
+      name: 'bare tags under an explicit "v" prefix',
+      tags: ['1.0.0', '1.1.0'],
+      range: '>=1.0.0',
+      prefix: 'v',
+      message: 'tags 1.1.0, 1.0.0 exist: did you mean no --tag-prefix?',
+    },
+    { name: 'tags under another prefix', tags: ['main1.0.1', 'main1.0.2', 'x'], range: '1.0.x', message: 'tags main1.0.2, main1.0.1 exist: did you mean --tag-prefix main?' },
+    { name: 'a prefix with a slash', tags: ['release/2.0.0'], range: '>=2', prefix: 'v', message: 'tag release/2.0.0 exists: did you mean --tag-prefix release/?' },
+    { name: 'the prefix with the most matches is suggested', tags: ['a1.0.0', 'b1.0.0', 'b1.1.0'], range: '^1', message: 'did you mean --tag-prefix b?' },
+    { name: 'tags out of range under another prefix are not suggested', tags: ['main1.0.0', 'v1.0.0'], range: '>=2', message: 'tag v1.0.0 exists, none in the range: push a matching tag or widen the range' },
+    {
+      name: 'only pre-releases in range',
+      tags: ['v2.0.0-rc.1', 'v2.0.0-rc.2', 'v1.0.0'],
+      range: '>=2',
+      message: 'tags v2.0.0-rc.2, v2.0.0-rc.1 exist: pre-releases count only when the range names one (e.g. ">=2.0.0-0")',
+    },
+    { name: 'right prefix, out of range', tags: ['v1.0.0', 'v1.1.0'], range: '>=2', message: 'tags v1.1.0, v1.0.0 exist, none in the range: push a matching tag or widen the range' },
+    {
+      name: 'long lists are cut at five',
+      tags: ['1', '2', '3', '4', '5', '6', '7'].map((n) => `v0.${n}.0`),
+      range: '>=1',
+      message: 'tags v0.7.0, v0.6.0, v0.5.0, v0.4.0, v0.3.0 and 2 more exist, none in the range',
+    },
+    { name: 'no version tags at all: the plain advice', tags: ['latest', 'prod'], range: '*', message: 'matches semver range "*"; push a matching tag or widen the range' },
+    { name: 'a prefix that needs quoting', tags: ['a@b1.0.0'], range: '*', prefix: 'v', message: 'did you mean --tag-prefix a@b?' },
+  ];
+  for (const t of cases) {
+    it(t.name, () => {
+      const policy: RefPolicy = { kind: 'semver', range: t.range, ...(t.prefix === undefined ? {} : { prefix: t.prefix }) };
+      let err: unknown;
+      try {
+        selectRevision(repo(t.tags), policy, WHERE);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(DriftdError);
+      expect((err as DriftdError).code).toBe('GitRefNotFound');
+      expect((err as DriftdError).message).toContain(t.message);
+    });
+  }
+
+  it('hostile tag names are listed as names, never evaluated (quoted prefix, prototype keys)', () => {
+    const refs = repo(['__proto__1.0.0', 'constructor1.0.0']);
+    expect(() => selectRevision(refs, { kind: 'semver', range: '*', prefix: 'v' }, WHERE)).toThrow(/did you mean --tag-prefix (__proto__|constructor)\?/);
+  });
+});
+
+describe('splitVersionTag', () => {
+  const cases: [string, [string, string] | undefined][] = [
+    ['v1.2.3', ['v', '1.2.3']],
+    ['1.2.3', ['', '1.2.3']],
+    ['main1.0.1', ['main', '1.0.1']],
+    ['v11.0.0', ['v', '11.0.0']],
+    ['release/2.0.0-rc.1', ['release/', '2.0.0-rc.1']],
+    ['app-1.2', undefined],
+    ['latest', undefined],
+  ];
+  for (const [tag, want] of cases) {
+    it(`${tag} → ${JSON.stringify(want)}`, () => {
+      const got = splitVersionTag(tag);
+      expect(got && [got.prefix, got.version.version]).toEqual(want);
+    });
+  }
 });
 
 describe('selectRevision: pinned tag, branch', () => {
