@@ -5,12 +5,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent } from '../../src/agent/daemon.js';
+import { targetEnv } from '../support/compose-target.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { useDockerTestScope } from '../support/docker.js';
 import { GitServer } from '../support/git-server.js';
 import { RepoBuilder } from '../support/repo-builder.js';
 import { TEST_IMAGES } from '../support/test-env.js';
+import { loadScaledBudget } from '../support/budget.js';
 
 const BIN = path.resolve('bin/driftd.js');
 
@@ -80,10 +82,12 @@ describe('driftd agent', () => {
       const second = await repo.commit('v2');
       await repo.tag('v1.1.0');
       const started = Date.now();
-      await waitFor('the deploy of the new tag', async () => ((await revisionLabel(stack)) === second ? true : undefined), 30_000);
-      expect(Date.now() - started).toBeLessThan(20_000);
+      await waitFor('the deploy of the new tag', async () => ((await revisionLabel(stack)) === second ? true : undefined), 120_000);
+      // Within seconds (the schedule is hourly): 20 s on a quiet machine, more under load.
+      const budget = loadScaledBudget(20_000);
+      expect(Date.now() - started, budget.note).toBeLessThan(budget.ms);
       // The schedule is hourly: only the ref watcher can have started this run.
-      await waitFor('the watch-triggered run to finish', () => Promise.resolve(/"triggers":\["watch"\]/.test(stderr) ? true : undefined), 30_000);
+      await waitFor('the watch-triggered run to finish', () => Promise.resolve(/"triggers":\["watch"\]/.test(stderr) ? true : undefined), 120_000);
     });
 
     it('exits 0 on SIGTERM', async () => {
@@ -121,7 +125,7 @@ describe('driftd agent', () => {
       writeFileSync(configFile, `http:\n  listen: 127.0.0.1:${port}\n  webhookSecretEnv: HOOK_SECRET\n  readTokenEnv: READ_TOKEN\njitter: 0s\n`);
       const config = resolveConfig({
         flags: { repo: server.urlFor('agent.git'), dataDir, host: 'h1', config: configFile },
-        env: { HOOK_SECRET: 'hook', READ_TOKEN: 'r3ad' },
+        env: { HOOK_SECRET: 'hook', READ_TOKEN: 'r3ad', ...targetEnv() },
       });
       const agent = await startAgent({ config, logger: silentLogger, runAtStart: false, intervalMs: 3_600_000 });
       try {
@@ -149,7 +153,7 @@ describe('driftd agent', () => {
 
     it('keeps running when the Git server is down and reports the failure', async () => {
       const dataDir = mkdtempSync(path.join(os.tmpdir(), 'driftd-agent-'));
-      const config = resolveConfig({ flags: { repo: server.urlFor('agent.git'), dataDir, host: 'h1' }, env: {} });
+      const config = resolveConfig({ flags: { repo: server.urlFor('agent.git'), dataDir, host: 'h1' }, env: targetEnv() });
       await server.stop();
       const agent = await startAgent({ config, logger: silentLogger, runAtStart: false, intervalMs: 3_600_000 });
       try {

@@ -11,9 +11,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Docker from 'dockerode';
 import { stringify } from 'yaml';
-import { assertComposeOk, detectComposeCli } from '../../src/live/compose-cli.js';
+import { assertComposeOk } from '../../src/live/compose-cli.js';
 import { execFileCapture, type ExecResult } from '../../src/util/exec.js';
 import { buildDriftd } from '../support/build-driftd.js';
+import { testComposeCli, targetEnv } from '../support/compose-target.js';
 import { COMPOSE_PROJECT_LABEL, pollUntil } from '../support/docker.js';
 import { APP_PORT, TEST_IMAGES } from '../support/test-env.js';
 
@@ -44,11 +45,14 @@ export async function ensureBuilt(): Promise<void> {
   await buildDriftd();
 }
 
-/** The test process's environment without driftd settings (so only the flags a test passes count). */
+/**
+ * The test process's environment without driftd settings (so only the flags a test passes count),
+ * except the run's Compose selection (compose-target.ts).
+ */
 export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('DRIFTD_') && !k.startsWith('NODE_') && !k.startsWith('VITEST')) env[k] = v;
-  return { ...env, ...extra };
+  return { ...env, ...targetEnv(), ...extra };
 }
 
 export interface CliRun extends ExecResult {
@@ -256,7 +260,7 @@ export async function waitForHealth(docker: Docker, project: string, service: st
 }
 
 /**
- * Runs the Compose CLI (`docker-compose` here) like a person at a shell: a plain environment (not
+ * Runs the Compose CLI (the one driftd would pick: see compose-target.ts) like a person at a shell: a plain environment (not
  * the test runner's, which sets variables such as MODE that Compose would interpolate) plus `env`.
  * Throws unless it exits 0.
  */
@@ -266,7 +270,7 @@ export async function composeByHand(
   args: string[],
   opts: { files?: string[]; env?: NodeJS.ProcessEnv } = {},
 ): Promise<ExecResult> {
-  const cli = await detectComposeCli();
+  const cli = await testComposeCli();
   const [file, ...lead] = cli.command as [string, ...string[]];
   const shellEnv: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}) };
   const argv = [...lead, '--ansi', 'never', '--project-name', project, ...(opts.files ?? []).flatMap((f) => ['--file', f]), ...args];

@@ -15,6 +15,7 @@ import {
   detectComposeCli,
   parseComposeVersion,
 } from '../../src/live/compose-cli.js';
+import { testComposeCli, testComposeCommand } from '../support/compose-target.js';
 import { COMPOSE_PROJECT_LABEL, pollUntil, useDockerTestScope } from '../support/docker.js';
 import { APP_BODY, APP_PORT, TEST_IMAGES } from '../support/test-env.js';
 
@@ -30,14 +31,22 @@ function writeProject(model: object): { cwd: string; files: string[] } {
 
 describe('Compose CLI detection', () => {
   it('finds a working CLI once per process and reports its generation', async () => {
-    const cli = await detectComposeCli();
+    const cli = await testComposeCli();
     expect(cli.version).toMatch(/^\d+\.\d+\.\d+/);
     expect(cli.kind).toBe(Number(cli.version.split('.')[0]) >= 2 ? 'v2' : 'v1');
-    expect(await detectComposeCli()).toBe(cli);
+    expect(await testComposeCli()).toBe(cli);
+  });
+
+  it('is the Compose CLI this run targets (DRIFTD_COMPOSE_COMMAND: the legacy pass forces v1)', async () => {
+    const cli = await testComposeCli();
+    const forced = testComposeCommand();
+    if (forced === 'docker-compose') expect(cli.command).toEqual(['docker-compose']);
+    if (forced === 'docker compose') expect(cli.command).toEqual(['docker', 'compose']);
+    if (cli.command[0] === 'docker-compose' && forced === 'docker-compose') expect(cli.kind).toBe('v1');
   });
 
   it('honours compose.command when it names the CLI that works', async () => {
-    const auto = await detectComposeCli();
+    const auto = await testComposeCli();
     const setting = auto.command.length === 2 ? 'docker compose' : 'docker-compose';
     const forced = await detectComposeCli({ command: setting });
     expect(forced.command).toEqual(auto.command);
@@ -69,7 +78,7 @@ describe('a busybox stack through the real Compose CLI', () => {
   const env = useDockerTestScope();
 
   it('pulls, validates, brings the stack up healthy, lists and tears it down', async () => {
-    const cli = await detectComposeCli();
+    const cli = await testComposeCli();
     const project = env.project();
     const dir = writeProject({
       services: {
@@ -114,7 +123,7 @@ describe('a busybox stack through the real Compose CLI', () => {
   });
 
   it('reports a failed up (image missing in the registry) as ComposeFailed naming the stack', async () => {
-    const cli = await detectComposeCli();
+    const cli = await testComposeCli();
     const project = env.project();
     const dir = writeProject({
       services: { web: { image: `${TEST_IMAGES.app10.replace(/:1\.0$/, '')}:does-not-exist`, labels: env.labels } },

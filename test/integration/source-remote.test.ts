@@ -11,6 +11,7 @@ import { createGitSource, type GitSource } from '../../src/source/index.js';
 import { GitServer, type ServedRepo } from '../support/git-server.js';
 import { RepoBuilder } from '../support/repo-builder.js';
 import { rejection } from '../support/rejection.js';
+import { loadScaledBudget } from '../support/budget.js';
 
 const AUTH = { username: 'driftd', password: 'tok-3f9a1c' };
 
@@ -31,7 +32,7 @@ describe('Git source over smart HTTP', () => {
     await repo.tag('v1.0.0', { annotated: true });
     await repo.push(served.path);
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'driftd-data-'));
-    source = createGitSource({ repo: served.url, dataDir, auth: AUTH, timeoutMs: 5000 });
+    source = createGitSource({ repo: served.url, dataDir, auth: AUTH, timeoutMs: 30_000 });
   });
 
   afterEach(async () => {
@@ -58,7 +59,7 @@ describe('Git source over smart HTTP', () => {
     try {
       const r2 = await s2.createRepo('r.git');
       await repo.push(r2.path);
-      const src = createGitSource({ repo: r2.url, dataDir, auth: { username: 'ops', password: 'pa:ss wörd' }, timeoutMs: 5000 });
+      const src = createGitSource({ repo: r2.url, dataDir, auth: { username: 'ops', password: 'pa:ss wörd' }, timeoutMs: 30_000 });
       expect((await src.resolve({ kind: 'tag', tag: 'v1.0.0' })).ref).toBe('v1.0.0');
     } finally {
       await s2.close();
@@ -66,7 +67,7 @@ describe('Git source over smart HTTP', () => {
   });
 
   it('wrong token: GitAuthRefused after one request, no retry loop, secret not in the message', async () => {
-    const bad = createGitSource({ repo: served.url, dataDir, auth: { username: 'driftd', password: 'wrong-token-value' }, timeoutMs: 5000 });
+    const bad = createGitSource({ repo: served.url, dataDir, auth: { username: 'driftd', password: 'wrong-token-value' }, timeoutMs: 30_000 });
     const err = await rejection(bad.poll({ kind: 'auto' }));
     expect(err.code).toBe('GitAuthRefused');
     expect(err.message).toMatch(/refused the configured credentials/);
@@ -76,14 +77,14 @@ describe('Git source over smart HTTP', () => {
   });
 
   it('no credentials for a protected repo: GitAuthRefused saying to configure them', async () => {
-    const anon = createGitSource({ repo: served.url, dataDir, timeoutMs: 5000 });
+    const anon = createGitSource({ repo: served.url, dataDir, timeoutMs: 30_000 });
     const err = await rejection(anon.listRefs());
     expect(err.code).toBe('GitAuthRefused');
     expect(err.message).toMatch(/requires credentials/);
   });
 
   it('a missing repo is RepoNotFound', async () => {
-    const missing = createGitSource({ repo: server.urlFor('nope.git'), dataDir, auth: AUTH, timeoutMs: 5000 });
+    const missing = createGitSource({ repo: server.urlFor('nope.git'), dataDir, auth: AUTH, timeoutMs: 30_000 });
     expect((await rejection(missing.listRefs())).code).toBe('RepoNotFound');
   });
 
@@ -131,7 +132,7 @@ describe('Git source over smart HTTP', () => {
     const freshDir = mkdtempSync(path.join(os.tmpdir(), 'driftd-data-'));
     try {
       server.resetStats();
-      await createGitSource({ repo: served.url, dataDir: freshDir, auth: AUTH, timeoutMs: 5000 }).resolve({ kind: 'tag', tag: 'v1.1.0' });
+      await createGitSource({ repo: served.url, dataDir: freshDir, auth: AUTH, timeoutMs: 30_000 }).resolve({ kind: 'tag', tag: 'v1.1.0' });
       const full = server.bytes({ service: 'git-upload-pack', command: 'fetch' }).response;
       expect(incremental * 3).toBeLessThan(full);
     } finally {
@@ -201,7 +202,7 @@ describe('Git source over smart HTTP', () => {
     expect(err.message).toContain(served.url);
 
     // A fresh process (new source object) still finds the last good revision offline.
-    const restarted = createGitSource({ repo: served.url, dataDir, auth: AUTH, timeoutMs: 5000 });
+    const restarted = createGitSource({ repo: served.url, dataDir, auth: AUTH, timeoutMs: 30_000 });
     const last = await restarted.lastGood();
     expect(last?.revision).toEqual(good.revision);
     expect(last?.snapshot.dir).toBe(good.snapshot.dir);
@@ -232,7 +233,7 @@ describe('Git source over smart HTTP', () => {
       const head = await r2.commit();
       await r2.tag('not-semver');
       await r2.push(untagged.path);
-      const src = createGitSource({ repo: untagged.url, dataDir, auth: AUTH, timeoutMs: 5000 });
+      const src = createGitSource({ repo: untagged.url, dataDir, auth: AUTH, timeoutMs: 30_000 });
       const polled = await src.poll({ kind: 'auto' });
       expect(polled.revision).toEqual({ commit: head, ref: 'HEAD', refKind: 'head' });
       expect(existsSync(path.join(polled.snapshot.dir, 'stacks/edge/compose.yaml'))).toBe(true);
@@ -252,7 +253,8 @@ describe('Git source over smart HTTP', () => {
       const err = await rejection(src.listRefs());
       expect(err.code).toBe('GitUnreachable');
       expect(err.message).toMatch(/timed out/);
-      expect(Date.now() - started).toBeLessThan(5000);
+      const budget = loadScaledBudget(5000);
+      expect(Date.now() - started, budget.note).toBeLessThan(budget.ms);
     } finally {
       for (const s of sockets) s.destroy();
       await new Promise((resolve) => silent.close(resolve));
@@ -261,12 +263,12 @@ describe('Git source over smart HTTP', () => {
 
   it('connection refused on a closed port and an unresolvable host are GitUnreachable', async () => {
     await server.stop();
-    const refused = createGitSource({ repo: served.url, dataDir, timeoutMs: 5000 });
+    const refused = createGitSource({ repo: served.url, dataDir, timeoutMs: 30_000 });
     const e1 = await rejection(refused.listRefs());
     expect(e1.code).toBe('GitUnreachable');
     // "reset" when a pooled keep-alive socket was cut by the shutdown.
     expect(e1.message).toMatch(/connection (refused|reset)/);
-    const dns = createGitSource({ repo: 'http://no-such-host.invalid/r.git', dataDir, timeoutMs: 5000 });
+    const dns = createGitSource({ repo: 'http://no-such-host.invalid/r.git', dataDir, timeoutMs: 30_000 });
     const e2 = await rejection(dns.listRefs());
     expect(e2.code).toBe('GitUnreachable');
   });

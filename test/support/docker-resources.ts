@@ -199,7 +199,7 @@ export const uniqueTag = (): string => `t-${randomName(8)}`;
 export async function pollUntil<T>(
   what: string,
   check: () => Promise<T | undefined>,
-  { timeoutMs = 30_000, intervalMs = 250 }: { timeoutMs?: number; intervalMs?: number } = {},
+  { timeoutMs = 120_000, intervalMs = 250 }: { timeoutMs?: number; intervalMs?: number } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -6,7 +6,7 @@
  */
 import type { TestProject } from 'vitest/node';
 import { createDockerClient, pingDocker } from '../../src/live/docker-client.js';
-import { detectComposeCli } from '../../src/live/compose-cli.js';
+import { testComposeCli } from './compose-target.js';
 import { newTestRun, registryDigest, removeAbandonedTestResources, testDockerClient, type Removed } from './docker-resources.js';
 import { REGISTRY_URL, TEST_ENV_HINT, TEST_IMAGES } from './test-env.js';
 
@@ -24,8 +24,13 @@ const summary = (r: Removed): string =>
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const dockerHost = process.env.DOCKER_HOST;
   const engine = createDockerClient({ dockerHost });
-  await need('a Docker engine', () => pingDocker(engine.docker, engine.address));
-  await need('a Compose CLI', () => detectComposeCli({ dockerHost }));
+  await need('a Docker engine', () => pingDocker(engine.docker, engine.address, 30_000));
+  let target = '';
+  await need('a Compose CLI', async () => {
+    const cli = await testComposeCli();
+    const version = await testDockerClient().version();
+    target = `Docker Engine ${version.Version} (API ${version.ApiVersion}) at ${engine.address}, Compose ${cli.version} (\`${cli.command.join(' ')}\`)`;
+  });
   await need(`the test registry at ${REGISTRY_URL}`, async () => {
     const res = await fetch(`${REGISTRY_URL}/v2/`, { signal: AbortSignal.timeout(5000) }).catch((e: Error) => {
       throw new Error(`no answer (${(e.cause as Error | undefined)?.message ?? e.message})`);
@@ -38,6 +43,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     if (missing.length) throw new Error(`missing in the registry: ${missing.join(', ')}`);
   });
 
+  console.info(`integration tests run against ${target}`);
   const run = newTestRun();
   project.provide('driftdTestRun', run);
   const docker = testDockerClient();

@@ -4,6 +4,7 @@
  * src/) run as a child process. Every Compose invocation of that child goes through a logging
  * wrapper put first on its PATH, so tests can prove which stacks Compose ran for, and when.
  */
+import { targetEnv } from './compose-target.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, chmodSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -198,12 +199,13 @@ export class SyncWorld {
     return commit;
   }
 
-  /** The environment the CLI runs with: the wrappers first on PATH, no stray DRIFTD_* settings. */
+  /** The environment the CLI runs with: the wrappers first on PATH, no stray DRIFTD_* settings but the run's Compose selection. */
   env(): NodeJS.ProcessEnv {
     const env: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('DRIFTD_')) env[k] = v;
     return {
       ...env,
+      ...targetEnv(),
       PATH: `${this.binDir}:${process.env.PATH ?? '/usr/bin:/bin'}`,
       DRIFTD_LOG_LEVEL: 'warn',
     };
@@ -345,12 +347,16 @@ export function composeFile(services: Record<string, ServiceSpec>, labels: Reado
   return `${lines.join('\n')}\n`;
 }
 
-/** fleet.yaml: `host` runs `stacks`; every stack gets a 20 s health timeout plus its `policies`. */
+/**
+ * fleet.yaml: `host` runs `stacks`; every stack gets a 120 s health timeout plus its `policies`.
+ * A ceiling, not a budget: a healthy stack passes as soon as Docker says so, an unhealthy one fails
+ * at once; only a loaded machine gets near it.
+ */
 export function fleetYaml(host: string, stacks: readonly string[], policies: Record<string, Record<string, string | boolean>> = {}): string {
   const lines = ['hosts:', `  ${host}: [${stacks.join(', ')}]`, 'stacks:'];
   const names = [...new Set([...stacks, ...Object.keys(policies)])];
   for (const s of names) {
-    const p = { healthTimeout: '20s', ...policies[s] };
+    const p = { healthTimeout: '120s', ...policies[s] };
     lines.push(`  ${s}:`);
     for (const [k, v] of Object.entries(p)) lines.push(`    ${k}: ${String(v)}`);
   }

@@ -1,6 +1,7 @@
 import { afterAll, expect, it } from 'vitest';
 import { loadDesiredState } from '../../../src/compose/load-desired-state.js';
 import { cleanupTrees, makeTree, type Tree } from './fixture.js';
+import { loadScaledBudget } from '../../support/budget.js';
 
 afterAll(cleanupTrees);
 
@@ -45,5 +46,6 @@ it('loads and hashes 200 small stacks in well under a second', async () => {
   expect(state.errors).toEqual([]);
   expect(state.stacks).toHaveLength(200);
   expect(state.stacks.every((s) => s.services.length === 2 && s.services.every((x) => x.configHash.length === 64))).toBe(true);
-  expect(ms).toBeLessThan(1000);
+  const budget = loadScaledBudget(1000);
+  expect(ms, budget.note).toBeLessThan(budget.ms);
 });

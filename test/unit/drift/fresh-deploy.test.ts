@@ -1,10 +1,12 @@
 /**
  * The most important property of the drift engine: a stack freshly deployed by `compose up`
- * from the repo shows ZERO findings. Built from REAL Docker API responses recorded from a
- * `docker-compose` v1 deployment (test/unit/live/fixtures/record-compose-v1.ts has the compose
- * file: env, env_file, ports, bind mount, named volume, file secret, tmpfs, health checks, labels,
- * an image VOLUME, a second network, three services). The desired state below is that compose file
- * as the loader resolves it.
+ * from the repo shows ZERO findings. Built from REAL Docker API responses recorded from two
+ * deployments by hand: `docker-compose` 1.29 (v1) on Engine 20.10, and `docker compose` 2.26 (the
+ * v2 plugin: `proj-svc-1` names, com.docker.compose.depends_on/.image/.config_files labels) on
+ * Engine 26 (image inspect without ContainerConfig). test/unit/live/fixtures/record-compose.ts has
+ * the compose file: env, env_file, ports, bind mount, named volume, file secret, tmpfs, health
+ * checks, labels, an image VOLUME, a second network, three services. The desired state below is
+ * that compose file as the loader resolves it.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -93,7 +95,7 @@ type Inspect = {
 
 /** The recorded inspect of a service's container, to change it the way a person would by hand. */
 function inspectOf(rec: Recording, svc: string): Inspect {
-  const found = Object.values(rec.containers).find((c) => (c as unknown as Inspect).Name === `/${PROJECT}_${svc}_1`);
+  const found = Object.values(rec.containers).find((c) => (c as unknown as Inspect).Config.Labels['com.docker.compose.service'] === svc);
   if (!found) throw new Error(`no recorded container for ${svc}`);
   return found as unknown as Inspect;
 }
@@ -113,9 +115,16 @@ async function check(rec: Recording, stack: DesiredStack = fixtureStack()) {
   return { result, findings, unpinned, json: JSON.stringify(result) };
 }
 
-describe(`fresh docker-compose ${loadRecording('compose-v1-fresh').recordedWith.compose} deployment (recorded from the real engine)`, () => {
+/** Every recording of the same stack: one per Compose generation (scripts/test-matrix.env's pairs). */
+const RECORDINGS = ['compose-v1-fresh', 'compose-v2-fresh'] as const;
+const recorded = RECORDINGS.map((name) => {
+  const { compose, engine } = loadRecording(name).recordedWith;
+  return { name, what: `Compose ${compose} on Engine ${engine}` };
+});
+
+describe.each(recorded)('fresh deployment by hand, $what (recorded from the real engine)', ({ name }) => {
   it('shows zero findings: Synced and Healthy', async () => {
-    const { result, findings, unpinned } = await check(loadRecording('compose-v1-fresh'));
+    const { result, findings, unpinned } = await check(loadRecording(name));
     expect(findings).toEqual([]);
     expect(unpinned.map((f) => [f.service, f.severity])).toEqual(fixtureStack().services.map((s) => [s.name, 'warning']));
     expect(result.stacks.map((s) => [s.stack, s.sync, s.health])).toEqual([[PROJECT, 'Synced', 'Healthy']]);
@@ -129,11 +138,11 @@ describe(`fresh docker-compose ${loadRecording('compose-v1-fresh').recordedWith.
         { type: 'bind', source: './api_key.txt', target: '/run/secrets/api_key', readOnly: true },
       ],
     });
-    expect((await check(loadRecording('compose-v1-fresh'), stack)).findings).toEqual([]);
+    expect((await check(loadRecording(name), stack)).findings).toEqual([]);
   });
 
   it('zero findings with the desired state from the real compose loader (same files as deployed)', async () => {
-    const rec = loadRecording('compose-v1-fresh');
+    const rec = loadRecording(name);
     const root = mkdtempSync(path.join(os.tmpdir(), 'driftd-fresh-'));
     try {
       for (const [rel, content] of Object.entries(rec.files)) {
@@ -152,7 +161,7 @@ describe(`fresh docker-compose ${loadRecording('compose-v1-fresh').recordedWith.
   });
 
   it('the inventory really exercised the normalizations (guards against a vacuous pass)', async () => {
-    const rec = loadRecording('compose-v1-fresh');
+    const rec = loadRecording(name);
     const live = await inventoryOf(rec);
     const web = live.containers.find((c) => c.service === 'web')!;
     const cache = live.containers.find((c) => c.service === 'cache')!;
@@ -176,10 +185,18 @@ describe(`fresh docker-compose ${loadRecording('compose-v1-fresh').recordedWith.
     expect(cache.config?.healthcheck).toEqual(live.images[cache.imageId]?.healthcheck); // from the image
     expect(cache.labels['io.driftd.fixture']).toBe('volume'); // an image label
     expect(Object.keys(live.images)).toHaveLength(3);
+    if (rec.recordedWith.compose.startsWith('2.')) {
+      // What Compose v2 adds and driftd must ignore: its own labels on every container, and proj-svc-1 names.
+      for (const label of ['com.docker.compose.image', 'com.docker.compose.depends_on', 'com.docker.compose.project.config_files']) {
+        expect(web.labels[label], label).toBeDefined();
+      }
+      expect(worker.labels['com.docker.compose.depends_on']).toMatch(/^web:service_started/);
+      expect(rec.list.map((c) => (c as { Names: string[] }).Names[0]).sort()).toEqual([`/${PROJECT}-cache-1`, `/${PROJECT}-web-1`, `/${PROJECT}-worker-1`]);
+    }
   });
 });
 
-describe('hand-made changes on top of the real recording', () => {
+describe.each(recorded)('hand-made changes on top of the real recording, $what', ({ name }) => {
   const cases: { name: string; change: (rec: Recording) => void; expected: [string, string | undefined][] }[] = [
     {
       name: 'web recreated by hand with one env value changed',
@@ -244,7 +261,7 @@ describe('hand-made changes on top of the real recording', () => {
   ];
 
   it.each(cases)('$name', async ({ change, expected }) => {
-    const rec = loadRecording('compose-v1-fresh');
+    const rec = loadRecording(name);
     change(rec);
     const { findings, json } = await check(rec);
     expect(findings.map((f) => [f.kind, f.field])).toEqual(expected);
@@ -254,7 +271,7 @@ describe('hand-made changes on top of the real recording', () => {
   });
 
   it('a service scaled to 2 and one removed', async () => {
-    const rec = loadRecording('compose-v1-fresh');
+    const rec = loadRecording(name);
     const web = inspectOf(rec, 'web');
     const worker = inspectOf(rec, 'worker');
     const workerId = Object.keys(rec.containers).find((id) => rec.containers[id] === (worker as unknown))!;

@@ -172,5 +172,5 @@ describe('a writer killed mid-write', () => {
     const { name, dir } = await writeRuntimeExport({ auditDir: audit, now: new Date(), files, retention: 200 });
     expect(await readdir(runtime)).toEqual([name]);
     expect((await readdir(dir)).sort()).toEqual(['a.txt', 'b.json']);
-  }, 30_000);
+  }, 120_000);
 });
