@@ -73,7 +73,18 @@ install_packages() {
     DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
   fi
   say "installing: ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Keep maintainer scripts from starting services: on a systemd host, installing bookworm's
+  # docker.io would start its Engine 20.10 on /var/run/docker.sock, where the modern engine goes.
+  local policy=/usr/sbin/policy-rc.d own_policy=0
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\n# scripts/test-env.sh: no service starts while it installs packages\nexit 101\n' >"$policy"
+    chmod 0755 "$policy"
+    own_policy=1
+  fi
+  local rc=0
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+  ((own_policy == 0)) || rm -f "$policy"
+  ((rc == 0)) || die "apt-get install ${missing[*]} failed (exit $rc)"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -90,8 +101,7 @@ readonly TEST_ENGINE=${DRIFTD_TEST_ENGINE:-modern}
 readonly CACHE_DIR=$STATE_DIR/cache
 readonly ENGINE_DIR=/opt/driftd-test/engine-modern
 readonly COMPOSE_PLUGIN_DIR=/usr/local/lib/docker/cli-plugins
-readonly LEGACY_RUN_DIR=/run/driftd-test/legacy
-readonly LEGACY_DOCKER_HOST=unix://$LEGACY_RUN_DIR/docker.sock
+readonly LEGACY_RUN_DIR LEGACY_DOCKER_HOST
 readonly LEGACY_BRIDGE=driftd-legacy0
 case $TEST_ENGINE in
   modern)
@@ -267,8 +277,12 @@ ensure_engine() {
     say "docker engine ($TEST_ENGINE): already running ($server, client $(command -v "$DOCKER"))"
     local want=$MODERN_ENGINE_VERSION
     [[ $TEST_ENGINE == modern ]] || want=$LEGACY_ENGINE_VERSION
-    [[ $server == "server $want"* ]] ||
-      say "WARNING: this engine is not the $TEST_ENGINE pair's ($want*); the tests run against it as it is"
+    if [[ $server != "server $want"* ]]; then
+      local hint=''
+      [[ $TEST_ENGINE != modern || -n ${DOCKER_HOST:-} ]] ||
+        hint="; to test on Engine $want* here, stop that engine (systemd: systemctl disable --now docker.service docker.socket) and re-run"
+      say "WARNING: this engine is not the $TEST_ENGINE pair's ($want*); the tests run against it as it is$hint"
+    fi
     return 0
   fi
   if [[ $TEST_ENGINE == modern && -n ${DOCKER_HOST:-} && ${DOCKER_HOST} != "unix://$DOCKER_SOCK" ]]; then
@@ -605,7 +619,7 @@ main() {
   ensure_registry
   ensure_images
   say "ready ($TEST_ENGINE): engine $(engine_summary), compose $(compose_summary), registry $REGISTRY_ADDR, images under $REGISTRY_ADDR/$IMAGE_REPO_PREFIX/ (see test/support/test-env.ts)"
-  [[ $TEST_ENGINE == modern ]] || say "legacy engine: run tests with DOCKER_HOST=$LEGACY_DOCKER_HOST DRIFTD_COMPOSE_COMMAND=docker-compose"
+  [[ $TEST_ENGINE == modern ]] || say "legacy engine: bash scripts/test.sh legacy runs the tests on it (DOCKER_HOST=$LEGACY_DOCKER_HOST DRIFTD_COMPOSE_COMMAND=docker-compose)"
 }
 
 main "$@"

@@ -285,17 +285,37 @@ export function composeConfigArgs(o: { quiet?: boolean } = {}): string[] {
   return ['config', ...(o.quiet ? ['--quiet'] : [])];
 }
 
+/**
+ * Engine errors whose fix is on the host, not in the stack: what to do, instead of "see the log".
+ * The address pools: every Compose project gets its own network, and dockerd's default pools hold
+ * about 30 of them (Engine ≤ 26 says "could not find an available, non-overlapping IPv4 address
+ * pool", Engine 27+ "all predefined address pools have been fully subnetted").
+ */
+const HOST_FIXES: readonly { cause: string; pattern: RegExp; advice: string }[] = [
+  {
+    cause: 'address-pools-exhausted',
+    pattern: /could not find an available, non-overlapping IPv4 address pool|all predefined address pools have been fully subnetted/i,
+    advice:
+      'the Docker engine has no address pool left for another network (each stack gets its own; the default pools hold about 30): ' +
+      'set larger "default-address-pools" in /etc/docker/daemon.json, e.g. [{"base": "172.16.0.0/13", "size": 24}] for 2,048 networks, ' +
+      'restart dockerd and sync again (see README, "Many stacks on one host")',
+  },
+];
+
 /** Throws ComposeFailed unless the run exited 0; the message carries Compose's first error line. */
 export function assertComposeOk(result: ExecResult, action: string, projectName: string): void {
   if (result.code === 0 && !result.timedOut) return;
   const why = result.timedOut
     ? `timed out after ${Math.round(result.durationMs / 1000)} s`
     : `exit code ${result.code}: ${lastErrorLine(result.stderr) || firstLine(result.stdout) || 'no output'}`;
-  throw new DriftdError('ComposeFailed', `compose ${action} failed for stack ${projectName} (${why}); see the log for Compose's full output`, {
+  const fix = result.timedOut ? undefined : HOST_FIXES.find((f) => f.pattern.test(result.stderr) || f.pattern.test(result.stdout));
+  const next = fix ? fix.advice : "see the log for Compose's full output";
+  throw new DriftdError('ComposeFailed', `compose ${action} failed for stack ${projectName} (${why}); ${next}`, {
     action,
     project: projectName,
     code: result.code,
     timedOut: result.timedOut,
+    ...(fix ? { cause: fix.cause } : {}),
     stderr: result.stderr.slice(-4000),
   });
 }
