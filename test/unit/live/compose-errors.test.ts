@@ -11,13 +11,14 @@ import type { ExecResult } from '../../../src/util/exec.js';
 const result = (over: Partial<ExecResult>): ExecResult => ({ code: 1, stdout: '', stderr: '', timedOut: false, durationMs: 1200, ...over });
 
 function failure(r: ExecResult): DriftdError {
+  let caught: unknown;
   try {
     assertComposeOk(r, 'up', 'shop');
   } catch (e) {
-    if (e instanceof DriftdError) return e;
-    throw e;
+    caught = e;
   }
-  throw new Error('expected ComposeFailed');
+  if (!(caught instanceof DriftdError)) throw new Error(`expected ComposeFailed, got ${String(caught)}`);
+  return caught as DriftdError;
 }
 
 const POOL_ADVICE = /; the Docker engine has no address pool left for another network .*"default-address-pools" in \/etc\/docker\/daemon\.json.*restart dockerd and sync again/;
