@@ -76,7 +76,7 @@ export function child(...args: string[]): Child {
   cleanups.push(() => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
   });
-  const line = (re: RegExp, timeoutMs = 60_000): Promise<string> =>
+  const line = (re: RegExp, timeoutMs = 240_000): Promise<string> =>
     new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`child did not print ${re} within ${timeoutMs} ms; output:\n${out}`)), timeoutMs);
       const check = (): void => {

@@ -107,7 +107,7 @@ describe('acquireLock across processes', () => {
     holder.proc.kill('SIGKILL');
     await holder.exited;
     // The waiter polls: a generous ceiling, as a loaded machine may not schedule it for seconds.
-    expect(Number((await waiter.line(/^acquired \d+$/, 60_000)).split(' ')[1])).toBe(waiter.proc.pid);
+    expect(Number((await waiter.line(/^acquired \d+$/, 240_000)).split(' ')[1])).toBe(waiter.proc.pid);
     expect((await rejection(acquireLock(dataDir, 'reconcile'))).data).toMatchObject({ pid: waiter.proc.pid });
 
     waiter.proc.kill('SIGKILL');
