@@ -5,6 +5,8 @@ import type { Operation } from '../state/index.js';
 import type { Logger } from '../util/logger.js';
 import { openStateIfPresent } from './state-access.js';
 import { openSource } from './target.js';
+import { verificationEnabled, type Provenance, type RevisionVerdict } from '../verify/index.js';
+import { lastRefusal, provenanceOf } from './verify-target.js';
 
 export interface StackStatusView {
   stack: string;
@@ -17,12 +19,16 @@ export interface StackStatusView {
   pin?: string;
   pending?: string;
   lastOperation?: { action: string; result: string; at: string; message?: string };
+  /** Who signed the deployed revision (verification on). */
+  provenance?: Provenance;
 }
 
 export interface StatusResult {
   host: string;
   target?: { commit: string; ref?: string };
   targetError?: string;
+  /** The target revision was refused by signature verification: why, with the key's fingerprint when it is unknown. */
+  verification?: Omit<Extract<RevisionVerdict, { ok: false }>, 'ok'>;
   stacks: StackStatusView[];
 }
 
@@ -46,6 +52,10 @@ export async function status(opts: { config: ResolvedConfig; logger: Logger }): 
     } catch (e) {
       targetError = describeError(e);
     }
+    // The last sync/agent run's verdict on this same target (status itself does not verify: it stays one refs request).
+    const refusal = lastRefusal(state, openSource(config, opts.logger).repo);
+    const refused = verificationEnabled(config.verify) && refusal && target && refusal.commit === target.commit ? refusal : undefined;
+    if (refused && !targetError) targetError = refused.message;
     const stacks = (state?.stackStatuses() ?? []).map((s): StackStatusView => {
       const deployed = state?.currentDeployment(s.stack);
       const pin = pins.find((p) => p.stack === s.stack) ?? hostPin;
@@ -60,10 +70,12 @@ export async function status(opts: { config: ResolvedConfig; logger: Logger }): 
         ...(targetError ? { reason: targetError } : s.reason ? { reason: s.reason } : {}),
         ...(pin ? { pin: pin.tag } : {}),
         ...(pending ? { pending: pending.revision } : {}),
+        ...(deployed && provenanceOf(state, deployed.revision) ? { provenance: provenanceOf(state, deployed.revision) } : {}),
         ...(last ? { lastOperation: { action: last.action, result: last.result, at: last.finishedAt ?? last.startedAt, ...(last.message ? { message: last.message } : {}) } } : {}),
       };
     });
-    return { host: config.host, ...(target ? { target } : {}), ...(targetError ? { targetError } : {}), stacks };
+    const verification = refused ? (({ ok: _ok, ...rest }) => rest)(refused) : undefined;
+    return { host: config.host, ...(target ? { target } : {}), ...(targetError ? { targetError } : {}), ...(verification ? { verification } : {}), stacks };
   } finally {
     state?.close();
   }

@@ -9,6 +9,7 @@ import type { Trigger } from '../state/schema.js';
 import type { Logger } from '../util/logger.js';
 import type { DesiredMemo } from './desired-memo.js';
 import { loadTarget, openSource } from './target.js';
+import { isUnverified, recordRefusal, targetVerifier } from './verify-target.js';
 import type { GitSource } from '../source/index.js';
 
 export interface SyncOptions {
@@ -63,7 +64,7 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
   try {
     const recovering = new Set(opts.dryRun ? [] : await recoverInterruptedApplies(state, logger, opts.trigger, opts.actor, config.composeTimeoutMs));
     const source = opts.source ?? openSource(config, logger);
-    const pins = state.pins().map((p) => ({ ...(p.stack ? { stack: p.stack } : {}), tag: p.tag }));
+    const pins = state.pins().map((p) => ({ ...(p.stack ? { stack: p.stack } : {}), tag: p.tag, ...(p.allowUnverified ? { allowUnverified: true } : {}) }));
     let target;
     try {
       target = await loadTarget({
@@ -73,11 +74,13 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
         pins,
         ...(opts.stacks?.length ? { stacks: opts.stacks } : {}),
         ...(opts.desiredMemo ? { memo: opts.desiredMemo } : {}),
+        verifier: targetVerifier({ config, logger, source, state }),
       });
     } catch (e) {
-      // Git down, auth refused, tag missing: nothing is applied or removed; status says why.
+      // Git down, auth refused, tag missing, signature refused: nothing is applied or removed; status says why.
       const reason = describeError(e);
       for (const s of state.stackStatuses()) state.setStackStatus({ stack: s.stack, sync: 'Unknown', health: s.health, reason });
+      if (isUnverified(e) && !opts.dryRun) recordRefusal(state, e, { trigger: opts.trigger, actor: opts.actor, command: opts.command });
       throw e;
     }
     for (const w of target.warnings) logger.warn(w);

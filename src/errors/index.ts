@@ -31,6 +31,7 @@ export type ErrorCode =
   | 'LockWriteError'
   | 'ExportError'
   | 'NotFound'
+  | 'RevisionUnverified'
   | 'Internal';
 
 export class DriftdError<D extends object = Record<string, unknown>> extends Error {
