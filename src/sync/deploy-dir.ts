@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import path from 'node:path';
+import { fileSystemError } from '../util/fs-errors.js';
 
 export const DEPLOY_COMPOSE_FILE = 'driftd.compose.yaml';
 
@@ -32,11 +33,16 @@ function listFiles(root: string, rel = ''): string[] {
 }
 
 function writeAtomic(file: string, content: Buffer | string, mode?: number): void {
-  mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.driftd-tmp`;
-  writeFileSync(tmp, content);
-  if (mode !== undefined) chmodSync(tmp, mode);
-  renameSync(tmp, file);
+  try {
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(tmp, content);
+    if (mode !== undefined) chmodSync(tmp, mode);
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw fileSystemError(file, 'write', e);
+  }
 }
 
 export interface DeployDirResult {
@@ -83,4 +89,14 @@ export function syncDeployDir(opts: { dataDir: string; stack: string; stackDir: 
 
 export function removeDeployDir(dataDir: string, stack: string): void {
   rmSync(deployDirFor(dataDir, stack), { recursive: true, force: true });
+}
+
+/** Stacks this data dir deployed (each has a deploy dir holding driftd's compose file). */
+export function deployedStackDirs(dataDir: string): string[] {
+  const root = path.join(dataDir, 'deploy');
+  if (!existsSync(root)) return [];
+  return readdirSync(root, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && existsSync(path.join(root, e.name, DEPLOY_COMPOSE_FILE)))
+    .map((e) => e.name)
+    .sort();
 }
