@@ -1,3 +1,4 @@
+import { processSecrets, scrub } from '../util/scrub.js';
 import { resolveConfig, type GlobalFlags, type ResolvedConfig } from '../config/resolve.js';
 import { createLogger, type Logger } from '../util/logger.js';
 
@@ -15,12 +16,15 @@ export type Handler = (ctx: CommandContext, opts: Record<string, unknown>, args:
 
 export function createContext(flags: GlobalFlags, env: NodeJS.ProcessEnv = process.env): CommandContext {
   const config = resolveConfig({ flags, env });
+  // driftd's own credentials never print either.
+  processSecrets.add([config.gitAuth?.password ?? '']);
   return {
     config,
     logger: createLogger({ level: config.logLevel }),
     now: () => new Date(),
     out: (text) => {
-      process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+      const clean = scrub(text);
+      process.stdout.write(clean.endsWith('\n') ? clean : `${clean}\n`);
     },
   };
 }
