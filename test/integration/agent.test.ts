@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +7,7 @@ import { startAgent } from '../../src/agent/daemon.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { useDockerTestScope } from '../support/docker.js';
+import { freePort } from '../support/free-port.js';
 import { GitServer } from '../support/git-server.js';
 import { RepoBuilder } from '../support/repo-builder.js';
 import { TEST_IMAGES } from '../support/test-env.js';
@@ -18,16 +18,6 @@ function stackCompose(value: string): Record<string, string> {
   return {
     'compose.yaml': `services:\n  w:\n    image: ${TEST_IMAGES.worker10}\n    environment:\n      VALUE: "${value}"\n`,
   };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
