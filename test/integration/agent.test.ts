@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +12,7 @@ import { GitServer } from '../support/git-server.js';
 import { RepoBuilder } from '../support/repo-builder.js';
 import { TEST_IMAGES } from '../support/test-env.js';
 import { loadScaledBudget } from '../support/budget.js';
+import { freePort } from '../support/free-port.js';
 
 const BIN = path.resolve('bin/driftd.js');
 
@@ -22,15 +22,6 @@ function stackCompose(value: string): Record<string, string> {
   };
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const until = Date.now() + timeoutMs;

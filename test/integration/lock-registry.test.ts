@@ -5,7 +5,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,6 +26,7 @@ import { silentLogger } from '../../src/util/logger.js';
 import { COMPOSE_PROJECT_LABEL, registryDigest, registryTag, testDockerClient, uniqueTag, useDockerTestScope } from '../support/docker.js';
 import { REGISTRY_URL, TEST_IMAGES, TEST_REPOS } from '../support/test-env.js';
 import { desired, svc } from '../unit/lock/helpers.js';
+import { freePort } from '../support/free-port.js';
 
 const docker = testDockerClient();
 /** What `driftd lock` uses: driftd's own engine client (dockerode above makes and removes test images). */
@@ -62,16 +62,6 @@ function forgetLocalRef(ref: string): void {
   cleanups.push(() => docker.getImage(ref).remove({ noprune: false }));
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 interface OwnRegistry {
   host: string;

@@ -4,24 +4,16 @@
  * 500 and is rolled back; v3 answers the wrong version and is rolled back. History names the
  * check, the last status and a scrubbed body excerpt.
  */
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { useDockerTestScope } from '../support/docker.js';
 import { projectContainers, SyncWorld } from '../support/sync-harness.js';
 import { TEST_IMAGES } from '../support/test-env.js';
+import { freePort } from '../support/free-port.js';
 
 interface SyncJson {
   outcomes: { stack: string; result: string; message: string }[];
 }
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 const SECRET = 'hunter2-very-secret';
 
