@@ -262,6 +262,30 @@ start_dockerd() {
   die "dockerd (pid $pid) did not answer 'docker info' within 60 s; see $DOCKERD_LOG"
 }
 
+# A running engine whose default bridge interface is gone (a `dockerd --bridge=none` started
+# anywhere on the host deletes docker0) fails every container on the default network with
+# "adding interface … to bridge docker0 failed". The engine only recreates it at start-up.
+default_bridge_iface() { [[ $TEST_ENGINE == modern ]] && echo docker0 || echo "$LEGACY_BRIDGE"; }
+default_bridge_present() { ip link show "$(default_bridge_iface)" >/dev/null 2>&1; }
+
+restart_own_engine_for_bridge() {
+  local iface pid i
+  iface=$(default_bridge_iface)
+  pid=$(cat "$STATE_DIR/dockerd-$TEST_ENGINE.pid" 2>/dev/null || true)
+  if [[ -z $pid ]] || ! kill -0 "$pid" 2>/dev/null || [[ $(readlink "/proc/$pid/exe" 2>/dev/null) != *dockerd* ]]; then
+    die "the running engine's default bridge $iface is missing and this script did not start that engine; restart dockerd (it recreates $iface) and re-run"
+  fi
+  say "docker engine ($TEST_ENGINE): its default bridge $iface is missing; restarting the engine this script started (pid $pid)"
+  kill "$pid"
+  for ((i = 0; i < 120; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.5
+  done
+  kill -0 "$pid" 2>/dev/null && die "dockerd (pid $pid) did not stop within 60 s; see $DOCKERD_LOG"
+  start_dockerd
+  default_bridge_present || die "dockerd restarted but $iface is still missing; see $DOCKERD_LOG"
+}
+
 engine_summary() { $DOCKER version --format 'server {{.Server.Version}}, API {{.Server.APIVersion}}'; }
 
 ensure_engine() {
@@ -283,6 +307,8 @@ ensure_engine() {
         hint="; to test on Engine $want* here, stop that engine (systemd: systemctl disable --now docker.service docker.socket) and re-run"
       say "WARNING: this engine is not the $TEST_ENGINE pair's ($want*); the tests run against it as it is$hint"
     fi
+    default_bridge_present && return 0
+    restart_own_engine_for_bridge
     return 0
   fi
   if [[ $TEST_ENGINE == modern && -n ${DOCKER_HOST:-} && ${DOCKER_HOST} != "unix://$DOCKER_SOCK" ]]; then
