@@ -15,7 +15,7 @@ export interface BenchRun {
 
 export const runLabelValue = (run: BenchRun): string => `${run.tag}-${run.pid}`;
 
-/** Compose project names of this run start with this (valid per DESIGN's stack name regex). */
+/** Compose project names of this run start with this (valid per the stack name rule of docs/design.md §1). */
 export const projectPrefix = (run: BenchRun): string => `bench-${run.tag}-`;
 
 function ownerAlive(label: string): boolean {

@@ -1,5 +1,5 @@
 /**
- * The HTTP API's guards (DESIGN §10). Every read endpoint goes through `readGuard`; the webhook
+ * The HTTP API's guards (docs/design.md §10). Every read endpoint goes through `readGuard`; the webhook
  * endpoints through `webhookDecision`, which answers from the headers alone whenever it can, so
  * a request without the right secret is refused before any of its body is read.
  */

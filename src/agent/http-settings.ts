@@ -41,7 +41,7 @@ function value(setting: SecretSetting | undefined): string | undefined {
 }
 
 /**
- * The checks `driftd agent` makes before it touches anything (DESIGN §10): every configured
+ * The checks `driftd agent` makes before it touches anything (docs/design.md §10): every configured
  * secret must be there and non-empty, and a non-loopback address needs both a read token and
  * a webhook secret. Undefined when no `http.listen` is configured.
  */

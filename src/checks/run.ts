@@ -1,5 +1,5 @@
 /**
- * Runs post-deploy checks (DESIGN §11): HTTP(S), TCP, and a command inside a service's container.
+ * Runs post-deploy checks (docs/design.md §11): HTTP(S), TCP, and a command inside a service's container.
  * Every check is retried as a set until all pass or `checksTimeout` ends; the verdict names the
  * failing check, its last status and a scrubbed excerpt of its last body.
  */

@@ -16,7 +16,7 @@ export interface CommandContext {
 export type Handler = (ctx: CommandContext, opts: Record<string, unknown>, args: string[]) => Promise<number>;
 
 /**
- * Folders and files driftd keeps private (DESIGN §8), with the widest mode each may have. Older
+ * Folders and files driftd keeps private (docs/design.md §8), with the widest mode each may have. Older
  * versions (or a folder made by hand, or by systemd's StateDirectory) may have left them wider.
  */
 function privatePaths(config: ResolvedConfig): [string, number][] {

@@ -1,5 +1,5 @@
 /**
- * driftd's per-service config hash (DESIGN §6): sha256 over a canonical, key-sorted JSON of the
+ * driftd's per-service config hash (docs/design.md §6): sha256 over a canonical, key-sorted JSON of the
  * service's resolved configuration plus the sha256 of every repo file it mounts or reads. Text
  * layout, key order, comments and the Compose version do not matter; no absolute path or
  * timestamp goes in, so every host computes the same value.

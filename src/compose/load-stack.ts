@@ -214,7 +214,7 @@ function loadStackInner(opts: LoadStackOptions, setYamls: (y: YamlFile[]) => voi
   }
   const inputsHash = sha256(sumLines([...files.map((f): [string, string] => [f.path, f.sha256]), ...extraInputs]));
 
-  // composeSha256 (recorded in locks, DESIGN §5): sha256 of the `sha256sum`-style lines
+  // composeSha256 (recorded in locks, docs/design.md §5): sha256 of the `sha256sum`-style lines
   // "<sha256 of content>  <stack-relative name>\n" for the compose files in merge order,
   // followed by ".env" when the stack has one. Independent of the stack folder's location.
   const composeInputs = [...discovery.files, ...(dotenv ? ['.env'] : [])];

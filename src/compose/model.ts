@@ -68,7 +68,7 @@ export interface DesiredService {
   replicas: number;
   /** Stack-relative paths ("conf/nginx.conf") of repo files this service mounts or reads (env_file, configs, secrets, binds). */
   mountedFiles: string[];
-  /** driftd's per-service config hash (DESIGN §6): resolved config + content of mountedFiles. */
+  /** driftd's per-service config hash (docs/design.md §6): resolved config + content of mountedFiles. */
   configHash: string;
   /** The resolved service mapping as it will be written to the deployed compose file. */
   raw: Record<string, unknown>;
@@ -107,7 +107,7 @@ export interface DesiredStack {
   files: InputFile[];
   /** Hash over `files` (and the host-local env file): changes exactly when the stack's inputs change. */
   inputsHash: string;
-  /** sha256 of the compose inputs as recorded in locks (DESIGN §5). */
+  /** sha256 of the compose inputs as recorded in locks (docs/design.md §5). */
   composeSha256: string;
   policy: StackPolicy;
   /** Lock content when `locks/<stack>.lock.json` exists. */

@@ -82,9 +82,9 @@ export const configFileSchema = z
       .strict()
       .optional(),
     allowProcessEnv: z.boolean().optional(),
-    /** Host-wide sync windows (DESIGN §11); fleet.yaml can add per-stack ones. */
+    /** Host-wide sync windows (docs/design.md §11); fleet.yaml can add per-stack ones. */
     windows: z.array(syncWindowSchema).optional(),
-    /** The host's security policy (DESIGN §8); fleet.yaml may tighten it per stack, never loosen it. */
+    /** The host's security policy (docs/design.md §8); fleet.yaml may tighten it per stack, never loosen it. */
     policy: securityPolicySchema.optional(),
   })
   .strict();

@@ -95,7 +95,7 @@ class FindingList {
 
 // ---------------------------------------------------------------------- repo-side findings
 
-/** lock-stale and image-unpinned: the same definitions as `driftd lock --check` (DESIGN §3). */
+/** lock-stale and image-unpinned: the same definitions as `driftd lock --check` (docs/design.md §3). */
 function lockFindings(stack: DesiredStack, out: FindingList): void {
   const found = [...(stack.lock ? staleLockFindings(stack, stack.lock) : []), ...unpinnedFindings(stack, stack.lock, { floating: true })];
   for (const { stack: _stack, ...f } of found) out.add(f);

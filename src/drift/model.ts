@@ -1,4 +1,4 @@
-/** Drift findings and per-stack status (DESIGN §3). */
+/** Drift findings and per-stack status (docs/design.md §3). */
 
 export type FindingKind =
   | 'stack-missing'

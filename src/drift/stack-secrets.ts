@@ -1,5 +1,5 @@
 /**
- * Everything a stack's findings must not reveal (DESIGN §3): values of secret-looking env keys,
+ * Everything a stack's findings must not reveal (docs/design.md §3): values of secret-looking env keys,
  * every value that came from an env_file, and those same values wherever else they show up
  * (a command line, a health check, a label).
  */

@@ -120,7 +120,7 @@ export function normalizeImageRef(ref: string): string {
   return formatFull(parseImageRef(ref));
 }
 
-/** True for `:latest` and for references with neither tag nor digest (DESIGN §3 image-unpinned). */
+/** True for `:latest` and for references with neither tag nor digest (docs/design.md §3 image-unpinned). */
 export function isFloatingRef(ref: ImageRef): boolean {
   return ref.digest === undefined && effectiveTag(ref) === DEFAULT_TAG;
 }

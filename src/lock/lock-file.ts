@@ -1,5 +1,5 @@
 /**
- * `locks/<stack>.lock.json` (DESIGN §5): validated on read, written deterministically
+ * `locks/<stack>.lock.json` (docs/design.md §5): validated on read, written deterministically
  * (sorted keys, two-space indent, trailing newline), atomically, and only when the bytes change.
  */
 import { readFile } from 'node:fs/promises';

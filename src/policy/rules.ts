@@ -1,5 +1,5 @@
 /**
- * The one implementation of the security policy rules (DESIGN §8), used by `validate` (findings
+ * The one implementation of the security policy rules (docs/design.md §8), used by `validate` (findings
  * with file and line), `drift-check` (policy-violation findings) and `sync` (refusal under
  * `enforce`). Pure: a loaded stack and an effective policy in, violations out.
  */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** The rules of DESIGN §8, in the order they are reported. */
+/** The rules of docs/design.md §8, in the order they are reported. */
 export const POLICY_RULES = ['privileged', 'capAdd', 'hostNetwork', 'hostPid', 'hostIpc', 'devices', 'dockerSocket', 'hostBindMounts'] as const;
 export type PolicyRule = (typeof POLICY_RULES)[number];
 

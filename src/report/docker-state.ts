@@ -3,7 +3,7 @@ import { redactEnv, scrubText } from '../util/redact.js';
 import { serviceKey } from './secrets.js';
 
 export interface DockerStateOptions {
-  /** `"<project>/<service>"` → env keys to redact besides the DESIGN §3 pattern (the env_file keys of desired state). */
+  /** `"<project>/<service>"` → env keys to redact besides the docs/design.md §3 pattern (the env_file keys of desired state). */
   secretKeysByService?: Record<string, string[]>;
   /** Known secret values, scrubbed out of env values under other keys, commands, entrypoints and health checks. */
   secretValues?: readonly string[];
@@ -60,7 +60,7 @@ function redactImage(image: LiveImageDefaults, secrets: readonly string[]): Live
 }
 
 /**
- * The live inventory as written to docker_state.json: containers (env redacted per DESIGN §3:
+ * The live inventory as written to docker_state.json: containers (env redacted per docs/design.md §3:
  * secret-looking keys and the service's env_file keys; labels kept), the images they run with
  * their repo digests, Compose projects, networks and volumes, all sorted. Pure.
  */

@@ -26,7 +26,7 @@ export const EXPORT_FILE_NAMES = ['docker_state.json', 'compose_sha256.txt', 'dr
 export type ExportFileName = (typeof EXPORT_FILE_NAMES)[number];
 
 /**
- * The four files of a runtime export (DESIGN §4), every one redacted with the secrets of the
+ * The four files of a runtime export (docs/design.md §4), every one redacted with the secrets of the
  * desired stacks. Reads the stacks' input files under `snapshotRoot` to checksum them; throws
  * ExportError naming a file that cannot be read.
  */

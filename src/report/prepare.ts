@@ -34,7 +34,7 @@ function redactValueField(value: unknown, isSecret: boolean): unknown {
 }
 
 /**
- * Redacts one finding: env values by key (DESIGN §3 pattern and the service's env_file keys),
+ * Redacts one finding: env values by key (docs/design.md §3 pattern and the service's env_file keys),
  * then known secret values out of every free-text part.
  */
 export function redactFinding(finding: Finding, secrets: SecretIndex): Finding {

@@ -135,7 +135,7 @@ function publish(runtime: SafeDir, tmp: string, base: string): string {
 }
 
 /**
- * Writes `<auditDir>/runtime/<UTC timestamp>/` complete or not at all (DESIGN §4): the files go
+ * Writes `<auditDir>/runtime/<UTC timestamp>/` complete or not at all (docs/design.md §4): the files go
  * into a `.tmp-<pid>-<random>` folder beside it, each fsynced, and the folder is renamed into
  * place. A name already taken gets a `-1`, `-2`… suffix. Afterwards it removes temp folders left
  * by crashed writers and the oldest export folders beyond `retention`.

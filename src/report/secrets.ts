@@ -2,12 +2,12 @@ import type { DesiredStack } from '../compose/model.js';
 import { isSecretKey, redactValue, scrubText } from '../util/redact.js';
 
 /**
- * What the report layer knows about secrets (DESIGN §3): per `stack/service`, the env keys whose
+ * What the report layer knows about secrets (docs/design.md §3): per `stack/service`, the env keys whose
  * values are secret (secret-looking keys and every env_file key), and the secret values
  * themselves, so free text (messages, diffs, commands) can be scrubbed as a last line of defence.
  */
 export interface SecretIndex {
-  /** `"<stack>/<service>"` → env keys to redact in addition to the DESIGN §3 key pattern. */
+  /** `"<stack>/<service>"` → env keys to redact in addition to the docs/design.md §3 key pattern. */
   keysByService: Record<string, string[]>;
   /** Secret values, longest first (a longer secret must be replaced before a shorter one inside it). */
   values: string[];
@@ -49,7 +49,7 @@ export function secretIndexFromStacks(stacks: readonly DesiredStack[], extraKeys
 }
 
 /**
- * A predicate "is this env key secret here?": the DESIGN §3 pattern, or listed for the service
+ * A predicate "is this env key secret here?": the docs/design.md §3 pattern, or listed for the service
  * (for a stack-level finding, listed for any service of the stack).
  */
 export function secretKeyPredicate(index: SecretIndex, stack: string, service: string | undefined): (key: string) => boolean {

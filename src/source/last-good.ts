@@ -1,6 +1,6 @@
 /**
  * The last revision that was resolved and materialized for a repo, persisted so that a driftd
- * restarted while Git is unreachable still knows what the repo last said (DESIGN §7).
+ * restarted while Git is unreachable still knows what the repo last said (docs/design.md §7).
  */
 import path from 'node:path';
 import { z } from 'zod';

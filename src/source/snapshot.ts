@@ -4,7 +4,7 @@
  * snapshot is complete or absent. Everything downstream (compose loading, hashing, deploy)
  * reads files from a snapshot, never from Git.
  *
- * Unsafe content fails alone (DESIGN §7): a symlink leaving its stack folder, a file over the
+ * Unsafe content fails alone (docs/design.md §7): a symlink leaving its stack folder, a file over the
  * size limit or a submodule is left out and reported as a problem of its stack; the other
  * stacks are materialized. Only a bad `fleet.yaml` (shared by every stack) fails the snapshot.
  */

@@ -10,7 +10,7 @@ import { toStateError } from './errors.js';
 import { identityPid, isProcessAlive, processIdentity } from './process-identity.js';
 
 /**
- * Host-level mutual exclusion across processes (DESIGN §7: one reconcile at a time per host,
+ * Host-level mutual exclusion across processes (docs/design.md §7: one reconcile at a time per host,
  * a per-stack lock for manual commands).
  *
  * A lock is an exclusive SQLite transaction (`BEGIN EXCLUSIVE`) on `<dataDir>/locks/<name>.lock`.

@@ -162,7 +162,7 @@ export class StateStore {
 
   /**
    * Ends a running operation. `output` and `message` are stored exactly as given (output cut
-   * to MAX_OUTPUT_CHARS): redacting secrets (DESIGN §3) is the caller's job, before this call.
+   * to MAX_OUTPUT_CHARS): redacting secrets (docs/design.md §3) is the caller's job, before this call.
    */
   finishOperation(id: number, finish: OperationFinish): Operation {
     return this.#guard('finishing an operation', () =>

@@ -2,7 +2,7 @@
  * The environment driftd hands to the programs it runs (Compose, the Docker CLI). A repo may
  * name any variable (`secrets: {t: {environment: X}}`, `${X}` where Compose interpolates), so
  * children get an allowlist, never driftd's whole environment: a `DRIFTD_*` variable or a Git
- * credential must not reach a container (DESIGN §8).
+ * credential must not reach a container (docs/design.md §8).
  */
 
 /** Always passed when set: what the Docker CLI and Compose need to find the engine and registries. */

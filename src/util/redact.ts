@@ -1,6 +1,6 @@
 import { sha256 } from './hash.js';
 
-/** DESIGN §3: env keys that look like secrets. */
+/** docs/design.md §3: env keys that look like secrets. */
 export const SECRET_KEY_PATTERN = /(pass|secret|token|key|credential|private)/i;
 
 export function isSecretKey(key: string): boolean {

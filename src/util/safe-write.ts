@@ -1,5 +1,5 @@
 /**
- * The one safe filesystem writer (DESIGN §8). Every file driftd writes — snapshots, deploy dirs,
+ * The one safe filesystem writer (docs/design.md §8). Every file driftd writes — snapshots, deploy dirs,
  * runtime exports, lock files, JSON state and caches — goes through here, because two kinds of
  * input are hostile: a Git tree (a tag pusher can push trees `git add` cannot make: duplicate
  * names, symlink chains) and a deploy dir (a container with a read-write bind mount of it can

@@ -1,5 +1,5 @@
 /**
- * The trust boundary against a hostile desired-state repo (issue 11, DESIGN §8): a corpus of trees
+ * The trust boundary against a hostile desired-state repo (issue 11, docs/design.md §8): a corpus of trees
  * built from raw Git objects (duplicate entries, the `u -> .` + `x -> u/u/…/../..` + file `x`
  * escape, chains that escape only after resolution, absolute links, links to `..`, to devices and
  * FIFOs, links into another stack, a gitlink, names git itself rejects, names with newlines and
@@ -7,7 +7,7 @@
  * `render`, `drift-check --export`, `sync` and one agent poll. Nothing outside the data dir may
  * change (a watched host folder is listed and hashed before and after), each offending stack fails
  * alone with an error naming the path, the others proceed. Run under umask 022, it also checks the
- * modes of everything driftd wrote (DESIGN §8: 0700/0600).
+ * modes of everything driftd wrote (docs/design.md §8: 0700/0600).
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * DESIGN §8: Compose runs with an allowlisted environment. A repo that names driftd's own
+ * docs/design.md §8: Compose runs with an allowlisted environment. A repo that names driftd's own
  * variables (`secrets: {t: {environment: DRIFTD_GIT_TOKEN}}`, `${DRIFTD_GIT_TOKEN}`, the
  * configured `git.tokenEnv`) never gets their values into a container; a variable the operator
  * lists in `compose.passEnv` does (the positive control that the mechanism is what decides).

@@ -10,7 +10,7 @@ import { pidExists } from '../../src/state/process-identity.js';
 
 export const COMPOSE_PROJECT_LABEL = 'com.docker.compose.project';
 
-/** Prefix of every Compose project name a test makes (valid per DESIGN's stack name regex). */
+/** Prefix of every Compose project name a test makes (valid per the stack name rule of docs/design.md §1). */
 export const TEST_PROJECT_PREFIX = 'dt-';
 
 /** Resources of other runs older than this are leftovers of a run that never cleaned up. */

@@ -18,7 +18,7 @@ import {
 const kinds = (findings: Finding[]): string[] => findings.map((f) => f.kind);
 
 /**
- * Fixtures carry no lock, so DESIGN §3 reports their images as image-unpinned (hygiene, not drift);
+ * Fixtures carry no lock, so docs/design.md §3 reports their images as image-unpinned (hygiene, not drift);
  * tests of other kinds leave those out.
  */
 const withoutUnpinned = (findings: Finding[]): Finding[] => findings.filter((f) => f.kind !== 'image-unpinned');
@@ -139,7 +139,7 @@ describe('image-unpinned and lock-stale', () => {
   const lock = (images: Record<string, { digest: string }>, composeSha256 = 'compose-sha') => ({ version: 1 as const, stack: 'shop', composeSha256, images });
   const digest = `sha256:${'d'.repeat(64)}`;
 
-  // DESIGN §3: no lock entry (a missing lock file included), or a `:latest` / tagless reference even when locked.
+  // docs/design.md §3: no lock entry (a missing lock file included), or a `:latest` / tagless reference even when locked.
   it.each([
     ['a tagged image, no lock file at all', { image: 'nginx:1.27' }, undefined, ['is not locked (no locks/shop.lock.json)']],
     [':latest', { image: 'nginx:latest' }, undefined, ['is not locked', 'floating tag :latest']],

@@ -48,7 +48,7 @@ export function desiredStack(over: Partial<DesiredStack> = {}): DesiredStack {
 
 /**
  * desiredStack() with the lock `driftd lock` would write for it (every service image pinned, same
- * compose inputs), so DESIGN §3 leaves only floating references (`:latest`, no tag) image-unpinned.
+ * compose inputs), so docs/design.md §3 leaves only floating references (`:latest`, no tag) image-unpinned.
  * Config comparison reads the services, not the lock: pinnedImage stays whatever `over` says.
  */
 export function lockedStack(over: Partial<DesiredStack> = {}): DesiredStack {

@@ -108,7 +108,7 @@ async function check(rec: Recording, stack: DesiredStack = fixtureStack()) {
   const live = await inventoryOf(rec);
   const result = computeDrift({ desired: desiredState([stack]), live });
   const all: Finding[] = [...result.stacks.flatMap((s) => s.findings), ...result.unmanaged];
-  // The recorded stack has no lock: DESIGN §3 reports its images as image-unpinned (repo hygiene,
+  // The recorded stack has no lock: docs/design.md §3 reports its images as image-unpinned (repo hygiene,
   // not drift). Everything else must be exactly what the test expects.
   const unpinned = all.filter((f) => f.kind === 'image-unpinned');
   const findings = all.filter((f) => f.kind !== 'image-unpinned');

@@ -38,7 +38,7 @@ export const desiredStacks: DesiredStack[] = [
 
 const f = (finding: Finding): Finding => finding;
 
-/** One finding of every kind in DESIGN §3, several carrying the planted secrets in the places an engine might leak them. */
+/** One finding of every kind in docs/design.md §3, several carrying the planted secrets in the places an engine might leak them. */
 export const appFindings: Finding[] = [
   f({ kind: 'stack-missing', stack: 'app', severity: 'error', message: 'desired for this host, no container live' }),
   f({ kind: 'revision-behind', stack: 'app', severity: 'warning', message: '1 file differs between v1.0.0 and v1.1.0', diff: `--- a/stacks/app/app.env\n+++ b/stacks/app/app.env\n@@ -1 +1 @@\n-API_CODE=${SECRET_OLD}\n+API_CODE=${SECRET_FROM_ENV_FILE}\n` }),

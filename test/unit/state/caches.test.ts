@@ -58,7 +58,7 @@ describe('stack status cache', () => {
     expect(store.stackStatuses().map((s) => s.stack)).toEqual(['web']);
   });
 
-  it('refuses a sync or health value outside DESIGN §3', () => {
+  it('refuses a sync or health value outside docs/design.md §3', () => {
     const { store } = freshStore();
     thrown(() => store.setStackStatus({ stack: 'web', sync: 'Fine' as 'Synced', health: 'Healthy' }));
   });
