@@ -78,7 +78,7 @@ describe.skipIf(!ENABLED)('the agent image, run as deploy/agent.compose.yaml des
     // Local bases from Debian packages (cached by a hash of their recipe), then the Dockerfile.
     const args = (await run('bash', ['scripts/build-base-image.sh'], { timeoutMs: BUILD_TIMEOUT })).trim().split('\n');
     const revision = (await run('git', ['rev-parse', 'HEAD'])).trim();
-    await run('docker', ['build', '-q', ...args.flatMap((a) => ['--build-arg', a]), '--build-arg', `REVISION=${revision}`, '-t', image, '.'], {
+    await run('docker', ['build', '-q', '--network', 'host', ...args.flatMap((a) => ['--build-arg', a]), '--build-arg', `REVISION=${revision}`, '-t', image, '.'], {
       env: { DOCKER_BUILDKIT: '0' },
       timeoutMs: BUILD_TIMEOUT,
     });
