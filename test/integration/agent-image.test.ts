@@ -7,7 +7,6 @@
  * tag. Slow on a cold cache (see docs/image.md): runs when DRIFTD_TEST_IMAGE=1 (`npm run test:image`).
  */
 import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +14,7 @@ import { execFileCapture } from '../../src/util/exec.js';
 import { REPO_ROOT } from '../support/build-driftd.js';
 import { pollUntil, useDockerTestScope } from '../support/docker.js';
 import { randomName } from '../support/docker-resources.js';
+import { freePort } from '../support/free-port.js';
 import { GitServer } from '../support/git-server.js';
 import { RepoBuilder } from '../support/repo-builder.js';
 import { TEST_IMAGES } from '../support/test-env.js';
@@ -28,16 +28,6 @@ async function run(file: string, args: string[], opts: { env?: NodeJS.ProcessEnv
   const r = await execFileCapture(file, args, { cwd: REPO_ROOT, env: { ...process.env, ...opts.env }, timeoutMs: opts.timeoutMs ?? 120_000 });
   if (r.code !== 0) throw new Error(`${file} ${args.join(' ')} failed (${r.code}): ${r.stderr.slice(-2000)}`);
   return r.stdout;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function appStack(conf: string): Record<string, string> {
@@ -58,6 +48,7 @@ describe.skipIf(!ENABLED)('the agent image, run as deploy/agent.compose.yaml des
   let repo: RepoBuilder;
   let port: number;
   let composeEnv: NodeJS.ProcessEnv;
+  let revision: string;
 
   const compose = (...args: string[]): Promise<string> =>
     run('docker', ['compose', '-f', path.join(REPO_ROOT, 'deploy/agent.compose.yaml'), '-p', agentProject, ...args], { env: composeEnv });
@@ -77,7 +68,7 @@ describe.skipIf(!ENABLED)('the agent image, run as deploy/agent.compose.yaml des
   beforeAll(async () => {
     // Local bases from Debian packages (cached by a hash of their recipe), then the Dockerfile.
     const args = (await run('bash', ['scripts/build-base-image.sh'], { timeoutMs: BUILD_TIMEOUT })).trim().split('\n');
-    const revision = (await run('git', ['rev-parse', 'HEAD'])).trim();
+    revision = (await run('git', ['rev-parse', 'HEAD'])).trim();
     await run('docker', ['build', '-q', '--network', 'host', ...args.flatMap((a) => ['--build-arg', a]), '--build-arg', `REVISION=${revision}`, '-t', image, '.'], {
       env: { DOCKER_BUILDKIT: '0' },
       timeoutMs: BUILD_TIMEOUT,
@@ -135,7 +126,7 @@ describe.skipIf(!ENABLED)('the agent image, run as deploy/agent.compose.yaml des
     expect(config.Labels).toMatchObject({
       'org.opencontainers.image.title': 'driftd',
       'org.opencontainers.image.version': JSON.parse(await run('node', ['-p', 'JSON.stringify(require("./package.json").version)'])) as string,
-      'org.opencontainers.image.revision': (await run('git', ['rev-parse', 'HEAD'])).trim(),
+      'org.opencontainers.image.revision': revision,
     });
     console.log(`agent image ${image}: ${(inspect[0]!.Size / 1e6).toFixed(0)} MB`);
     expect((await inAgent('id', '-u')).trim()).toBe(String(AGENT_UID));
