@@ -14,9 +14,18 @@ export class Coalescer {
 
   constructor(private readonly run: (triggers: Trigger[], signal: AbortSignal) => Promise<void>, private readonly abort = new AbortController()) {}
 
-  /** Resolves when the run that will include this trigger has finished. */
+  /** The triggers of the run in flight (empty when idle). */
+  private current: Trigger[] = [];
+
+  /**
+   * Resolves when the run that will include this trigger has finished. A scheduled poll (a tick
+   * or a retry) that arrives while a run is in flight joins that run: the run polls the repo
+   * itself, so a second one right after it would only repeat it. Webhooks and ref changes still
+   * get their follow-up run (they may announce a revision the running poll did not see).
+   */
   trigger(trigger: Trigger): Promise<void> {
     if (this.stopped) return Promise.resolve();
+    if (trigger === 'schedule' && this.running && this.current.length > 0) return this.running;
     this.pending.push(trigger);
     this.running ??= this.loop();
     return this.running;
@@ -40,9 +49,12 @@ export class Coalescer {
         const batch = [...new Set(this.pending)];
         this.pending = [];
         this.runs += 1;
+        this.current = batch;
         await this.run(batch, this.abort.signal);
+        this.current = [];
       }
     } finally {
+      this.current = [];
       this.running = undefined;
     }
   }

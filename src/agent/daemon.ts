@@ -5,14 +5,14 @@ import { DesiredMemo } from '../commands/desired-memo.js';
 import { openSource } from '../commands/target.js';
 import { sync, type SyncResult } from '../commands/sync.js';
 import type { ResolvedConfig } from '../config/resolve.js';
-import { describeError } from '../errors/index.js';
+import { describeError, isDriftdError, type DriftdError } from '../errors/index.js';
 import { createDockerClient, type DockerConnection } from '../live/docker-client.js';
-import { openState } from '../state/index.js';
+import { moveStateAside, openState, type StateStore } from '../state/index.js';
 import type { Logger } from '../util/logger.js';
 import { Coalescer, type Trigger } from './coalescer.js';
 import { startHttp } from './http.js';
 import { httpSettings } from './http-settings.js';
-import { backoffDelay, startSchedule, type Schedule } from './schedule.js';
+import { RetryTimer, startSchedule, type Schedule } from './schedule.js';
 import { watchRefs } from './watch.js';
 
 export interface AgentOptions {
@@ -55,19 +55,20 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   // the process; an agent gains nothing from that, so it stays at its initial size (bench: RSS
   // plateau ~118 → ~100 MB at 200 stacks, no measurable change in cycle time).
   setFlagsFromString('--semi-space-growth-factor=1');
-  const state = openState(config.dataDir);
+  let state = openStateMovingAsideEmpty(config.dataDir, logger);
   const source = openSource(config, logger);
   const docker = opts.docker ?? createDockerClient(config);
   const desiredMemo = new DesiredMemo();
   let lastRun: LastRun | undefined;
-  let failures = 0;
-  let retry: NodeJS.Timeout | undefined;
   const capMs = opts.intervalMs ?? config.intervalMs ?? 3_600_000;
+  const retry = new RetryTimer({ intervalMs: capMs, fire: () => fire('schedule') });
 
   const coalescer = new Coalescer(async (triggers, signal) => {
     const started = Date.now();
     const trigger = triggers[0] ?? 'schedule';
+    retry.cancel();
     try {
+      state = checkStateFile(state, config.dataDir, logger);
       const result: SyncResult = await sync({
         config,
         logger,
@@ -81,17 +82,16 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
         waitForLock: true,
         desiredMemo,
       });
-      failures = 0;
+      retry.succeeded();
       lastRun = { at: new Date(started).toISOString(), triggers, ok: true, exitCode: result.exitCode, durationMs: Date.now() - started };
       const changed = result.outcomes.filter((o) => o.result !== 'unchanged');
       logger.info({ triggers, revision: result.revision, durationMs: lastRun.durationMs, changed: changed.map((o) => `${o.stack}:${o.result}`) }, 'reconcile finished');
     } catch (e) {
-      failures += 1;
-      const delay = backoffDelay(failures, capMs);
+      state = afterStateFailure(state, e, config.dataDir, logger);
+      const delay = retry.failed();
       lastRun = { at: new Date(started).toISOString(), triggers, ok: false, error: describeError(e), durationMs: Date.now() - started };
-      logger.error({ triggers, failures, retryInMs: delay }, `reconcile failed: ${describeError(e)}; retrying in ${Math.round(delay / 1000)} s`);
-      if (retry) clearTimeout(retry);
-      retry = setTimeout(() => void coalescer.trigger('schedule').catch(() => undefined), delay);
+      const when = delay === undefined ? 'retrying at the next scheduled poll' : `retrying in ${Math.round(delay / 1000)} s`;
+      logger.error({ triggers, failures: retry.failures, retryInMs: delay }, `reconcile failed: ${describeError(e)}; ${when}`);
     }
   });
   const fire = (t: Trigger): void => void coalescer.trigger(t).catch((e: unknown) => logger.error(describeError(e)));
@@ -105,11 +105,16 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const watcher: FSWatcher | undefined = config.repoIsLocal ? watchRefs(config.repo, () => fire('watch')) : undefined;
   let http: Server | undefined;
   if (httpConfig) {
-    http = await startHttp(httpConfig, {
-      health: () => ({ ok: true, busy: coalescer.busy, cycles: coalescer.runs, lastRun }),
-      status: () => ({ host: config.host, lastRun, stacks: state.stackStatuses(), pins: state.pins() }),
-      trigger: () => fire('webhook'),
-    });
+    http = await startHttp(
+      httpConfig,
+      {
+        health: () => ({ ok: true, busy: coalescer.busy, cycles: coalescer.runs, lastRun }),
+        status: () => ({ host: config.host, lastRun, stacks: state.stackStatuses(), pins: state.pins() }),
+        trigger: () => fire('webhook'),
+      },
+      undefined,
+      logger,
+    );
   }
   logger.info(
     { repo: source.repo, host: config.host, schedule: intervalMs !== undefined ? `every ${intervalMs} ms` : (opts.schedule ?? config.schedule), http: httpConfig?.listen, watch: watcher !== undefined },
@@ -128,7 +133,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     ...(http ? { http } : {}),
     async stop() {
       schedule.stop();
-      if (retry) clearTimeout(retry);
+      retry.cancel();
       await coalescer.stop();
       await watcher?.close();
       await new Promise<void>((resolve) => (http ? http.close(() => resolve()) : resolve()));
@@ -136,4 +141,43 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       logger.info('driftd agent stopped');
     },
   };
+}
+
+const CORRUPT = /^SQLITE_(CORRUPT|NOTADB)/;
+
+/** Opens the state DB; an emptied (0-byte) one is moved aside with an error in the log, never silently reused. */
+function openStateMovingAsideEmpty(dataDir: string, logger: Logger): StateStore {
+  try {
+    return openState(dataDir);
+  } catch (e) {
+    const reason = (e as DriftdError).data as { reason?: string; code?: string } | undefined;
+    const why = reason?.reason === 'empty' ? 'empty' : CORRUPT.test(reason?.code ?? '') ? 'corrupt' : undefined;
+    if (!why) throw e;
+    const aside = moveStateAside(dataDir, why);
+    logger.error({ aside }, `${describeError(e)}; moved it aside to ${aside ?? '(gone)'} and starting a new one: the live stacks are re-recorded from their labels`);
+    return openState(dataDir);
+  }
+}
+
+/**
+ * Once per cycle: the state.db this agent has open must still be the file at its path. Deleted,
+ * replaced or emptied under the running agent, it is reopened (a new one created), never written
+ * to a lost inode for the rest of the agent's life.
+ */
+function checkStateFile(state: StateStore, dataDir: string, logger: Logger): StateStore {
+  const why = state.replacedOnDisk();
+  if (!why) return state;
+  logger.error({ file: state.file }, `${why}: everything written since went to a file that no longer exists; reopening it (a new one is created and the live stacks re-recorded from their labels)`);
+  state.close();
+  return openStateMovingAsideEmpty(dataDir, logger);
+}
+
+/** After a failed cycle: a state DB corrupted in place is moved aside and recreated, so that the next cycle can work again. */
+function afterStateFailure(state: StateStore, e: unknown, dataDir: string, logger: Logger): StateStore {
+  const data = isDriftdError(e) && e.code === 'StateError' ? (e.data as { code?: string; file?: string }) : undefined;
+  if (!data || !CORRUPT.test(data.code ?? '') || data.file !== state.file) return state;
+  state.close();
+  const aside = moveStateAside(dataDir, 'corrupt');
+  logger.error({ aside }, `state database ${state.file} is corrupt; moved it aside to ${aside ?? '(gone)'} and starting a new one: the live stacks are re-recorded from their labels at the next cycle`);
+  return openState(dataDir);
 }

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
-import { DriftdError } from '../errors/index.js';
+import { describeError, DriftdError } from '../errors/index.js';
+import type { Logger } from '../util/logger.js';
 import { readGuard, signatureMatches, webhookDecision, type Denial } from './http-auth.js';
 import type { HttpSettings } from './http-settings.js';
 
@@ -115,8 +116,39 @@ export function httpHandler(settings: HttpSettings, api: AgentApi, limits: HttpL
   };
 }
 
+/**
+ * No request may take the agent down: whatever a handler throws (a broken state DB behind
+ * /status) becomes a JSON 500 and one log line; a trigger that throws after the body was read
+ * is logged instead of becoming an unhandled rejection.
+ */
+export function guarded(handler: RequestListener, logger?: Pick<Logger, 'error'>): RequestListener {
+  return (req, res) => {
+    try {
+      handler(req, res);
+    } catch (e) {
+      logger?.error({ method: req.method, url: req.url, err: describeError(e) }, `HTTP ${req.method ?? '?'} ${req.url ?? '?'} failed: ${describeError(e)}`);
+      if (res.headersSent) res.destroy();
+      else send(res, 500, { error: describeError(e) });
+    }
+  };
+}
+
+function loggedTrigger(api: AgentApi, logger?: Pick<Logger, 'error'>): AgentApi {
+  return {
+    health: () => api.health(),
+    status: () => api.status(),
+    trigger: () => {
+      try {
+        api.trigger();
+      } catch (e) {
+        logger?.error({ err: describeError(e) }, `webhook trigger failed: ${describeError(e)}`);
+      }
+    },
+  };
+}
+
 /** GET /healthz (open), GET /status and /api/status (read token), POST /webhook and /sync (webhook secret). */
-export function startHttp(settings: HttpSettings, api: AgentApi, limits: HttpLimits = HTTP_LIMITS): Promise<Server> {
+export function startHttp(settings: HttpSettings, api: AgentApi, limits: HttpLimits = HTTP_LIMITS, logger?: Pick<Logger, 'error'>): Promise<Server> {
   const server = createServer(
     {
       headersTimeout: limits.headersTimeoutMs,
@@ -125,7 +157,7 @@ export function startHttp(settings: HttpSettings, api: AgentApi, limits: HttpLim
       connectionsCheckingInterval: limits.checkIntervalMs,
       maxHeaderSize: limits.maxHeaderBytes,
     },
-    httpHandler(settings, api, limits),
+    guarded(httpHandler(settings, loggedTrigger(api, logger), limits), logger),
   );
   server.maxConnections = limits.maxConnections;
   // A connection idle this long (no request, no bytes) is closed even between the checks above.

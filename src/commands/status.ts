@@ -1,6 +1,8 @@
 import type { ResolvedConfig } from '../config/resolve.js';
 import type { HealthStatus, SyncStatus } from '../drift/model.js';
 import { describeError } from '../errors/index.js';
+import { createDockerClient, pingDocker, type DockerConnection } from '../live/docker-client.js';
+import { deployedStackDirs } from '../sync/deploy-dir.js';
 import type { Operation } from '../state/index.js';
 import type { Logger } from '../util/logger.js';
 import { openStateIfPresent } from './state-access.js';
@@ -23,7 +25,11 @@ export interface StatusResult {
   host: string;
   target?: { commit: string; ref?: string };
   targetError?: string;
+  /** Set when Docker did not answer: nothing live is known, every stack is Unknown. */
+  dockerError?: string;
   stacks: StackStatusView[];
+  /** Problems with what status can know (e.g. a state DB that lost its deployments). */
+  warnings: string[];
 }
 
 function desiredOf(...candidates: (string | undefined)[]): { desiredRevision?: string } {
@@ -31,10 +37,37 @@ function desiredOf(...candidates: (string | undefined)[]): { desiredRevision?: s
   return found ? { desiredRevision: found } : {};
 }
 
-/** Per stack, from the state DB plus one refs request for the current target revision. */
-export async function status(opts: { config: ResolvedConfig; logger: Logger }): Promise<StatusResult> {
+async function dockerProblem(conn: DockerConnection): Promise<string | undefined> {
+  try {
+    await pingDocker(conn.docker, conn.address, 3000);
+    return undefined;
+  } catch (e) {
+    return describeError(e);
+  }
+}
+
+/** The recorded status, corrected by what is known now: Docker down, a desired revision not deployed. */
+function truthful(
+  s: { sync: StackStatusView['sync']; health: StackStatusView['health']; reason?: string },
+  desired: string | undefined,
+  deployed: string | undefined,
+  problems: { targetError?: string; dockerError?: string },
+): Pick<StackStatusView, 'sync' | 'health' | 'reason'> {
+  if (problems.dockerError) return { sync: 'Unknown', health: 'Unknown', reason: problems.dockerError };
+  if (problems.targetError) return { sync: 'Unknown', health: s.health, reason: problems.targetError };
+  if (s.sync === 'Synced' && desired && deployed !== desired) {
+    // The last run that could write its status said Synced, but the desired revision is not the
+    // deployed one: a run after it failed before it could record why (e.g. a full disk).
+    return { sync: 'Unknown', health: s.health, reason: `desired revision ${desired.slice(0, 12)} is not deployed (deployed: ${deployed ? deployed.slice(0, 12) : 'none'}); no run has applied it yet (a newer revision not polled yet, or a run that failed before it could record why)` };
+  }
+  return { sync: s.sync, health: s.health, ...(s.reason ? { reason: s.reason } : {}) };
+}
+
+/** Per stack, from the state DB plus one refs request for the current target revision and a Docker ping. */
+export async function status(opts: { config: ResolvedConfig; logger: Logger; docker?: DockerConnection }): Promise<StatusResult> {
   const { config } = opts;
   const state = openStateIfPresent(config.dataDir);
+  const dockerError = await dockerProblem(opts.docker ?? createDockerClient(config));
   try {
     const pins = state?.pins() ?? [];
     const hostPin = pins.find((p) => !p.stack);
@@ -51,19 +84,25 @@ export async function status(opts: { config: ResolvedConfig; logger: Logger }): 
       const pin = pins.find((p) => p.stack === s.stack) ?? hostPin;
       const last: Operation | undefined = state?.history({ stack: s.stack, limit: 1 })[0];
       const pending = state?.pending(s.stack);
+      const desired = desiredOf(pins.find((p) => p.stack === s.stack)?.commit, target?.commit, s.revision);
       return {
         stack: s.stack,
-        ...(desiredOf(pins.find((p) => p.stack === s.stack)?.commit, target?.commit, s.revision)),
+        ...desired,
         ...(deployed ? { deployedRevision: deployed.revision, ...(deployed.ref ? { deployedRef: deployed.ref } : {}) } : {}),
-        sync: targetError ? 'Unknown' : s.sync,
-        health: s.health,
-        ...(targetError ? { reason: targetError } : s.reason ? { reason: s.reason } : {}),
+        ...truthful(s, desired.desiredRevision, deployed?.revision, { ...(targetError ? { targetError } : {}), ...(dockerError ? { dockerError } : {}) }),
         ...(pin ? { pin: pin.tag } : {}),
         ...(pending ? { pending: pending.revision } : {}),
         ...(last ? { lastOperation: { action: last.action, result: last.result, at: last.finishedAt ?? last.startedAt, ...(last.message ? { message: last.message } : {}) } } : {}),
       };
     });
-    return { host: config.host, ...(target ? { target } : {}), ...(targetError ? { targetError } : {}), stacks };
+    const warnings: string[] = [];
+    const dirs = deployedStackDirs(config.dataDir);
+    if (dirs.length > 0 && (state?.deploymentCount() ?? 0) === 0) {
+      warnings.push(
+        `this data dir deployed ${dirs.join(', ')} (${config.dataDir}/deploy) but the state database ${state ? 'has no deployment' : 'is missing'}: it was deleted, emptied or replaced; history is lost, the next \`driftd sync\` or agent cycle re-records the live stacks from their labels`,
+      );
+    }
+    return { host: config.host, ...(target ? { target } : {}), ...(targetError ? { targetError } : {}), ...(dockerError ? { dockerError } : {}), stacks, warnings };
   } finally {
     state?.close();
   }

@@ -1,10 +1,13 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { describeError } from '../errors/index.js';
 import { detectComposeCli, type ComposeCli } from '../live/compose-cli.js';
 import { createDockerClient, pingDocker, type DockerConnection } from '../live/docker-client.js';
 import { reconcile, recoverInterruptedApplies, type ReconcileResult } from '../sync/reconcile.js';
-import { acquireLock, openState, type StateStore } from '../state/index.js';
+import { recordLiveStacks } from '../sync/relabel.js';
+import { removeStaleTempFiles } from '../source/json-file.js';
+import { acquireLock, openState, statePath, type StateStore } from '../state/index.js';
 import type { Trigger } from '../state/schema.js';
 import type { Logger } from '../util/logger.js';
 import type { DesiredMemo } from './desired-memo.js';
@@ -51,16 +54,43 @@ export function composeDetector(config: ResolvedConfig): () => Promise<ComposeCl
     });
 }
 
+/** Every known stack's status → Unknown with `reason` (best effort: the state DB may be the thing that failed). */
+function markUnknown(opts: SyncOptions, reason: string): void {
+  try {
+    if (!opts.state && !existsSync(statePath(opts.config.dataDir))) return;
+    const state = opts.state ?? openState(opts.config.dataDir);
+    try {
+      for (const s of state.stackStatuses()) state.setStackStatus({ stack: s.stack, sync: 'Unknown', health: 'Unknown', reason, ...(s.revision ? { revision: s.revision } : {}) });
+    } finally {
+      if (!opts.state) state.close();
+    }
+  } catch (e) {
+    opts.logger.debug({ err: describeError(e) }, 'could not record the Unknown status');
+  }
+}
+
 /** One reconcile now, under the host's reconcile lock (a second sync waits, never runs in parallel). */
 export async function sync(opts: SyncOptions): Promise<SyncResult> {
   const { config, logger } = opts;
   const conn = opts.docker ?? createDockerClient(config);
-  await pingDocker(conn.docker, conn.address);
+  try {
+    await pingDocker(conn.docker, conn.address);
+  } catch (e) {
+    // Nothing is known about the live stacks while Docker does not answer: status must not keep saying Synced/Healthy.
+    markUnknown(opts, describeError(e));
+    throw e;
+  }
   const state = opts.state ?? openState(config.dataDir);
   const release = opts.dryRun
     ? undefined
     : await acquireLock(config.dataDir, 'reconcile', { wait: opts.waitForLock ?? true, timeoutMs: config.composeTimeoutMs * 2 });
   try {
+    if (!opts.dryRun) {
+      // Temp files of writes that a full disk or a kill interrupted; then a DB that lost its
+      // deployments under stacks this data dir runs gets them back from the labels.
+      for (const dir of ['git', 'cache']) await removeStaleTempFiles(path.join(config.dataDir, dir));
+      await recordLiveStacks({ state, docker: conn, dataDir: config.dataDir, logger, trigger: opts.trigger, actor: opts.actor, command: opts.command });
+    }
     const recovering = new Set(opts.dryRun ? [] : await recoverInterruptedApplies(state, logger, opts.trigger, opts.actor, config.composeTimeoutMs));
     const source = opts.source ?? openSource(config, logger);
     const pins = state.pins().map((p) => ({ ...(p.stack ? { stack: p.stack } : {}), tag: p.tag }));

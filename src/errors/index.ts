@@ -30,6 +30,7 @@ export type ErrorCode =
   | 'InvalidLockFile'
   | 'LockWriteError'
   | 'ExportError'
+  | 'FileSystemError'
   | 'NotFound'
   | 'Internal';
 

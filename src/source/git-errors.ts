@@ -26,6 +26,8 @@ export interface GitErrorContext {
   repo: string;
   /** Whether credentials were configured: decides between "refused" and "required". */
   authConfigured: boolean;
+  /** What failed: listing refs (the default) or fetching the pack after the refs were listed. */
+  phase?: 'refs' | 'fetch';
 }
 
 interface ErrorShape {
@@ -66,6 +68,16 @@ export function toGitError(err: unknown, ctx: GitErrorContext): DriftdError {
       return new DriftdError('RepoNotFound', `repository ${ctx.repo} not found (HTTP 404); check the repo URL (--repo, DRIFTD_REPO)`, { repo: ctx.repo }, { cause: err });
     }
     return unreachable(ctx, `HTTP ${status ?? 'error'}`, err);
+  }
+  if (ctx.phase === 'fetch' && (code === 'ParseError' || code === 'EmptyServerResponseError' || code === 'InternalError' || /pack|pkt-line|checksum|inflate|zlib|unexpected end/i.test(message))) {
+    // The refs were listed by this same server a moment ago: a reply that stops or garbles mid-pack
+    // is a transfer problem (a proxy, a dropped link, a server dying mid-answer), not a wrong URL.
+    return new DriftdError(
+      'GitUnreachable',
+      `the pack the Git server sent for ${ctx.repo} was incomplete or corrupt (${message}); driftd keeps the last good revision and retries`,
+      { repo: ctx.repo, reason: 'incomplete-pack' },
+      { cause: err },
+    );
   }
   if (code === 'SmartHttpError' || code === 'ParseError' || code === 'EmptyServerResponseError') {
     return new DriftdError(

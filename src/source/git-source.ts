@@ -107,14 +107,14 @@ export function createGitSource(opts: GitSourceOptions): GitSource {
   /** A fresh object cache per operation: a repacked local repo must not be read through stale pack indexes. */
   const store = (): ObjectStore => ({ gitdir: local ? findGitdir(repo) : mirrorDir, cache: {} });
 
-  async function remoteCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  async function remoteCall<T>(what: string, fn: () => Promise<T>, phase: 'refs' | 'fetch' = 'refs'): Promise<T> {
     const started = Date.now();
     try {
       const result = await fn();
       logger.debug({ ms: Date.now() - started }, what);
       return result;
     } catch (e) {
-      const err = toGitError(e, errorContext);
+      const err = toGitError(e, { ...errorContext, phase });
       logger.debug({ ms: Date.now() - started, code: err.code }, `${what} failed`);
       throw err;
     }
@@ -131,7 +131,7 @@ export function createGitSource(opts: GitSourceOptions): GitSource {
     const objects = store();
     if (!(await hasCommit(objects, selected.commit))) {
       if (!local) {
-        await remoteCall(`git fetch ${selected.fullRef}`, () => fetchRef({ ...remote, ...objects, fullRef: selected.fullRef, commit: selected.commit }));
+        await remoteCall(`git fetch ${selected.fullRef}`, () => fetchRef({ ...remote, ...objects, fullRef: selected.fullRef, commit: selected.commit }), 'fetch');
       }
       if (!(await hasCommit(objects, selected.commit))) {
         throw new DriftdError(

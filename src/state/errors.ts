@@ -1,6 +1,8 @@
 import Database from 'better-sqlite3';
 import { ZodError } from 'zod';
+import path from 'node:path';
 import { DriftdError, isDriftdError } from '../errors/index.js';
+import { diskFull } from '../util/fs-errors.js';
 
 const ADVICE: [RegExp, string, string][] = [
   [
@@ -31,7 +33,10 @@ export function toStateError(file: string, doing: string, e: unknown): DriftdErr
   // SQLite result codes, or Node's errno codes for the data dir itself.
   const code = e instanceof Database.SqliteError ? e.code : (e as NodeJS.ErrnoException | undefined)?.code;
   const detail = e instanceof Error ? e.message : String(e);
-  const [, problem, advice] = ADVICE.find(([re]) => code !== undefined && re.test(code)) ?? [
+  // SQLite reports a write into a full file system as a bare "disk I/O error" (SQLITE_IOERR_*) as
+  // often as SQLITE_FULL: look at the file system before blaming the disk itself.
+  const full = code !== undefined && /^(SQLITE_IOERR|SQLITE_FULL|ENOSPC)/.test(code) && diskFull(path.dirname(file));
+  const [, problem, advice] = (full ? ADVICE.find(([re]) => re.test('SQLITE_FULL')) : undefined) ?? ADVICE.find(([re]) => code !== undefined && re.test(code)) ?? [
     undefined,
     'failed',
     'run `driftd` with --log-level debug and report the error',
@@ -40,5 +45,6 @@ export function toStateError(file: string, doing: string, e: unknown): DriftdErr
     file,
     doing,
     code,
+    ...(full ? { reason: 'disk-full' } : {}),
   }, { cause: e });
 }

@@ -1,5 +1,5 @@
 /** Durable state (docs/design.md §6): `<data-dir>/state.db` and the host's cross-process locks. */
-export { openState, statePath, STATE_FILE, type OpenStateOptions } from './open.js';
+export { moveStateAside, openState, statePath, STATE_FILE, type OpenStateOptions } from './open.js';
 export { StateStore, MAX_OUTPUT_CHARS, type IntegrityResult } from './store.js';
 export { acquireLock, lockPath, type LockOptions, type ReleaseLock } from './lockfile.js';
 export { isProcessAlive, pidExists, processIdentity } from './process-identity.js';

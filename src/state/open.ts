@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { DriftdError } from '../errors/index.js';
@@ -36,6 +36,7 @@ export function openState(dataDir: string, opts: OpenStateOptions = {}): StateSt
       { file, reason: 'missing' },
     );
   }
+  refuseEmptyFile(file);
   let db: Database.Database | undefined;
   try {
     if (!readonly) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -61,6 +62,56 @@ export function openState(dataDir: string, opts: OpenStateOptions = {}): StateSt
     db?.close();
     throw toStateError(file, 'opening it', e);
   }
+}
+
+const EMPTY_GRACE_MS = 3000;
+const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * SQLite takes a 0-byte file for a new, empty database. driftd never leaves one (it writes its
+ * schema at creation), so an empty state.db was truncated: starting over silently would forget
+ * every deployment, pin and failed revision.
+ */
+function refuseEmptyFile(file: string): void {
+  const size = (): number | undefined => {
+    try {
+      return statSync(file).size;
+    } catch {
+      return undefined;
+    }
+  };
+  if (size() !== 0) return;
+  // Another driftd creating the database right now leaves it at 0 bytes for a moment (between
+  // SQLite's open and its first write): an empty file that grows is that, not a truncated one.
+  const until = Date.now() + EMPTY_GRACE_MS;
+  while (Date.now() < until) {
+    Atomics.wait(SLEEPER, 0, 0, 50);
+    if (size() !== 0) return;
+  }
+  throw new DriftdError(
+    'StateError',
+    `state database ${file} is empty (0 bytes): it was truncated, and driftd will not silently start over without its history, pins and failed revisions; restore it from a backup, or move it aside to start with an empty state (a running agent does that itself and re-records the live stacks)`,
+    { file, reason: 'empty' },
+  );
+}
+
+/**
+ * Moves a broken state.db (and its -wal/-shm) aside as `state.db.<why>-<time>` so that a new one can
+ * be created; returns the new name. The agent uses it after it logged why.
+ */
+export function moveStateAside(dataDir: string, why: string, now = new Date()): string | undefined {
+  const file = statePath(dataDir);
+  const aside = `${file}.${why}-${now.toISOString().replace(/[:.]/g, '')}`;
+  let moved: string | undefined;
+  for (const suffix of ['', '-wal', '-shm']) {
+    try {
+      renameSync(`${file}${suffix}`, `${aside}${suffix}`);
+      if (suffix === '') moved = aside;
+    } catch {
+      // absent
+    }
+  }
+  return moved;
 }
 
 function checkReadableVersion(found: number, file: string): void {

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import type { z } from 'zod';
 import { DriftdError } from '../errors/index.js';
@@ -65,11 +66,36 @@ export class StateStore {
   readonly #now: () => Date;
   readonly #owner = processIdentity();
   readonly #statements = new Map<string, Database.Statement>();
+  /** Device and inode of the file this connection opened: SQLite keeps writing to that inode even after the path is deleted or replaced. */
+  readonly #identity: { dev: number; ino: number } | undefined;
 
   constructor(db: Database.Database, file: string, now: () => Date) {
     this.#db = db;
     this.file = file;
     this.#now = now;
+    this.#identity = identityOf(file);
+  }
+
+  /**
+   * Why the file at this store's path is no longer the database it has open — deleted, replaced by
+   * another file, or emptied to 0 bytes — or undefined while it still is. A long-running agent asks
+   * once per cycle: everything written to a deleted inode is lost at the next start.
+   */
+  replacedOnDisk(): string | undefined {
+    let st;
+    try {
+      st = statSync(this.file);
+    } catch {
+      return `${this.file} was deleted while driftd had it open`;
+    }
+    if (this.#identity && (st.dev !== this.#identity.dev || st.ino !== this.#identity.ino)) return `${this.file} was replaced by another file while driftd had it open`;
+    if (st.size === 0) return `${this.file} was emptied (0 bytes) while driftd had it open`;
+    return undefined;
+  }
+
+  /** How many deployments are recorded (0 in a database that was just created or re-created). */
+  deploymentCount(): number {
+    return this.#guard('counting deployments', () => Number((this.#stmt('SELECT count(*) AS n FROM deployments').get() as { n: number }).n));
   }
 
   // ---- deployments: what was applied, and with which outcome ----------------------------
@@ -462,6 +488,15 @@ export class StateStore {
 
   #iso(): string {
     return this.#now().toISOString();
+  }
+}
+
+function identityOf(file: string): { dev: number; ino: number } | undefined {
+  try {
+    const st = statSync(file);
+    return { dev: st.dev, ino: st.ino };
+  } catch {
+    return undefined;
   }
 }
 

@@ -5,8 +5,9 @@
  * link where a folder or file belongs is replaced, random exclusive temp names, fchmod).
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fchmodSync, fstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fchmodSync, fstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { fileSystemError } from '../util/fs-errors.js';
 import { removeSafely, SafeDir } from '../util/safe-write.js';
 
 export const DEPLOY_COMPOSE_FILE = 'driftd.compose.yaml';
@@ -136,6 +137,9 @@ export function syncDeployDir(opts: { dataDir: string; stack: string; stackDir: 
         return { dir: deployDirFor(opts.dataDir, opts.stack), written: written.sort(), removed: removed.sort() };
       }),
     );
+  } catch (e) {
+    // A full disk names the deploy dir and says so, instead of a bare "ENOSPC … write".
+    throw fileSystemError(deployDirFor(opts.dataDir, opts.stack), 'write', e);
   } finally {
     data.close();
   }
@@ -155,4 +159,14 @@ export function ensureDeployCompose(dataDir: string, stack: string): void {
 
 export function removeDeployDir(dataDir: string, stack: string): void {
   removeSafely(path.join(dataDir, 'deploy'), stack);
+}
+
+/** Stacks this data dir deployed (each has a deploy dir holding driftd's compose file). */
+export function deployedStackDirs(dataDir: string): string[] {
+  const root = path.join(dataDir, 'deploy');
+  if (!existsSync(root)) return [];
+  return readdirSync(root, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && existsSync(path.join(root, e.name, DEPLOY_COMPOSE_FILE)))
+    .map((e) => e.name)
+    .sort();
 }

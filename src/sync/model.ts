@@ -1,4 +1,5 @@
 import type { DesiredStack, Revision, StackPolicy } from '../compose/model.js';
+import type { HealthStatus } from '../drift/model.js';
 
 export type PlanAction = 'none' | 'deploy' | 'rollback' | 'prune' | 'await-approval' | 'skip' | 'refuse';
 
@@ -30,11 +31,22 @@ export interface LiveStackSummary {
   agent?: boolean;
 }
 
+/** A stack's live health judged against its target (the health gate's rules), with one sentence per problem. */
+export interface LiveHealth {
+  health: HealthStatus;
+  problems: string[];
+}
+
 export interface PlanInput {
   targets: StackTarget[];
   /** Stacks declared for this host that failed to load at the target revision: they fail alone. */
   loadErrors: { stack: string; message: string }[];
   live: Record<string, LiveStackSummary>;
+  /**
+   * Per target stack, the live containers' health (a container left `created` by a crash counts as
+   * down). Absent: judged from the summary's running/unhealthy counts.
+   */
+  health?: Record<string, LiveHealth>;
   deployed: Record<string, DeployedRecord>;
   /** `${stack}@${revision}` of revisions that failed their health gate and must not be retried. */
   failedRevisions: ReadonlySet<string>;

@@ -1,4 +1,4 @@
-import type { LiveStackSummary, PlanInput, StackPlan, StackTarget, SyncPlan } from './model.js';
+import type { LiveHealth, LiveStackSummary, PlanInput, StackPlan, StackTarget, SyncPlan } from './model.js';
 
 const key = (stack: string, revision: string): string => `${stack}@${revision}`;
 
@@ -39,6 +39,67 @@ function differs(target: StackTarget, live: LiveStackSummary | undefined): strin
   return undefined;
 }
 
+/** The planner's view of live health: the caller's verdict, or the summary's counts when it gave none. */
+function liveHealth(input: PlanInput, name: string, live: LiveStackSummary | undefined): LiveHealth {
+  const given = input.health?.[name];
+  if (given) return given;
+  const down = notRunning(live);
+  const unhealthy = Object.entries(live?.services ?? {})
+    .filter(([, s]) => s.unhealthy > 0)
+    .map(([n]) => n);
+  const problems = [...down.map((n) => `${n}: not running`), ...unhealthy.map((n) => `${n}: unhealthy`)];
+  return { health: problems.length > 0 ? 'Degraded' : 'Healthy', problems };
+}
+
+/**
+ * The labels match the target, but the state DB has not recorded that revision (with these inputs)
+ * as deployed: an apply that never finished (driftd or Docker died) or one made by hand.
+ */
+function unverified(input: PlanInput, target: StackTarget): boolean {
+  const d = input.deployed[target.stack.name];
+  return d?.revision !== target.revision.commit || d.inputsHash !== target.stack.inputsHash;
+}
+
+/** Gates that hold any apply back: sync off, a revision that failed before, a manual stack not approved. */
+function heldBack(input: PlanInput, target: StackTarget, base: Omit<StackPlan, 'action' | 'reason'>, diff: string): StackPlan | undefined {
+  const name = target.stack.name;
+  const commit = target.revision.commit;
+  const policy = target.stack.policy;
+  if (policy.sync === 'off') return { ...base, action: 'skip', reason: `sync: off (${diff}); reported only` };
+  if (input.failedRevisions.has(key(name, commit)) && !input.force) {
+    return { ...base, action: 'skip', problem: true, reason: `revision ${commit.slice(0, 12)} failed before; waiting for a newer revision or --force` };
+  }
+  if (policy.sync === 'manual' && !input.approvals.has(key(name, commit))) {
+    return { ...base, action: 'await-approval', reason: `${diff}; sync: manual, run \`driftd approve ${name}\`` };
+  }
+  return undefined;
+}
+
+/** Labels match the target: decide from live health whether the health gate must run (and Compose start what is down). */
+function planMatching(input: PlanInput, target: StackTarget, base: Omit<StackPlan, 'action' | 'reason'>, live: LiveStackSummary | undefined): StackPlan {
+  const name = target.stack.name;
+  const policy = target.stack.policy;
+  const healing = policy.selfHeal && policy.sync !== 'off';
+  const drifted = input.drifted.has(name);
+  if (drifted && healing) return { ...base, action: 'deploy', reason: 'live config drifted; selfHeal re-applies it' };
+  const health = liveHealth(input, name, live);
+  const problems = health.problems.join('; ');
+  if (health.health !== 'Healthy' && unverified(input, target)) {
+    // Never record an unverified revision as deployed while its containers are not up: run `up`
+    // (it starts what a crash left created or stopped) and the health gate, which rolls back on failure.
+    const diff = `containers of this revision are not running and healthy (${problems}): the apply did not finish`;
+    return heldBack(input, target, base, diff) ?? { ...base, action: 'deploy', reason: `${diff}; applying it again with the health gate` };
+  }
+  if (health.health !== 'Healthy' && health.health !== 'Progressing') {
+    const down = notRunning(live);
+    if (healing && down.length > 0) return { ...base, action: 'deploy', reason: `containers not running for ${down.join(', ')}; selfHeal restarts them` };
+    if (input.force && policy.sync !== 'off') return { ...base, action: 'deploy', reason: `--force: re-applying (${problems})` };
+    return { ...base, action: 'none', problem: true, reason: `${health.health}: ${problems} (${healing ? 'selfHeal cannot restart it' : 'selfHeal off: reported only'})` };
+  }
+  const note = drifted ? 'in sync with the repo revision; live config drifted (selfHeal off: reported only)' : 'in sync';
+  return { ...base, action: 'none', reason: note };
+}
+
 function planTarget(input: PlanInput, target: StackTarget): StackPlan {
   const name = target.stack.name;
   const commit = target.revision.commit;
@@ -53,26 +114,10 @@ function planTarget(input: PlanInput, target: StackTarget): StackPlan {
   };
   const refusal = input.refused?.get(name);
   if (refusal !== undefined) return { ...base, action: 'refuse', problem: true, reason: `refused by policy (enforce): ${refusal}` };
-  const policy = target.stack.policy;
   const diff = differs(target, live);
-  const drifted = input.drifted.has(name);
-
-  if (diff === undefined) {
-    if (drifted && policy.selfHeal && policy.sync !== 'off') return { ...base, action: 'deploy', reason: 'live config drifted; selfHeal re-applies it' };
-    const down = notRunning(live);
-    if (down.length > 0 && policy.selfHeal && policy.sync !== 'off') {
-      return { ...base, action: 'deploy', reason: `containers not running for ${down.join(', ')}; selfHeal restarts them` };
-    }
-    const note = drifted ? 'in sync with the repo revision; live config drifted (selfHeal off: reported only)' : 'in sync';
-    return { ...base, action: 'none', reason: note };
-  }
-  if (policy.sync === 'off') return { ...base, action: 'skip', reason: `sync: off (${diff}); reported only` };
-  if (input.failedRevisions.has(key(name, commit)) && !input.force) {
-    return { ...base, action: 'skip', problem: true, reason: `revision ${commit.slice(0, 12)} failed before; waiting for a newer revision or --force` };
-  }
-  if (policy.sync === 'manual' && !input.approvals.has(key(name, commit))) {
-    return { ...base, action: 'await-approval', reason: `${diff}; sync: manual, run \`driftd approve ${name}\`` };
-  }
+  if (diff === undefined) return planMatching(input, target, base, live);
+  const held = heldBack(input, target, base, diff);
+  if (held) return held;
   if (target.pinnedTag && deployed && deployed.revision !== commit) {
     return { ...base, action: 'rollback', reason: `pinned to ${target.pinnedTag}: ${diff}` };
   }

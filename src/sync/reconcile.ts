@@ -5,7 +5,7 @@ import { computeDrift } from '../drift/compute-drift.js';
 import type { HealthStatus } from '../drift/model.js';
 import { describeError, isDriftdError } from '../errors/index.js';
 import type { ComposeCli } from '../live/compose-cli.js';
-import type { DockerConnection } from '../live/docker-client.js';
+import { pingDocker, type DockerConnection } from '../live/docker-client.js';
 import { collectInventory } from '../live/inventory.js';
 import type { LiveInventory } from '../live/model.js';
 import { listProjectContainers } from '../live/project-containers.js';
@@ -21,12 +21,13 @@ import { evaluateWindows, waitingReason, windowsFor, type SyncWindow } from '../
 import { DEFAULT_CHECKS_TIMEOUT_MS } from '../checks/model.js';
 import { describeFailures, runChecks, type CheckContext } from '../checks/run.js';
 import { applyStack, execInService, pruneStack, type ApplyDeps, type ComposeLog } from './apply.js';
-import { waitHealthy, type HealthGateResult } from './health-gate.js';
+import { evaluateHealth, waitHealthy, type HealthGateResult } from './health-gate.js';
+import { hostFaultOf } from './host-fault.js';
 import { checkStackPolicy, describeViolations } from '../policy/check.js';
 import type { SecurityPolicyInput } from '../policy/schema.js';
 import { summarizeLive } from './live-summary.js';
 import { waitForComposeRuns } from './orphaned-compose.js';
-import type { LiveStackSummary, StackPlan, StackTarget, SyncPlan } from './model.js';
+import type { LiveHealth, LiveStackSummary, StackPlan, StackTarget, SyncPlan } from './model.js';
 import { changedServices, planSync } from './plan.js';
 import { servicesToPull } from './pull-check.js';
 
@@ -39,6 +40,8 @@ export interface StackOutcome {
   message: string;
   revision?: string;
   health?: HealthStatus;
+  /** The run failed for a reason of the host (disk, Docker, state DB), not of the revision: retried at the next run. */
+  hostFault?: boolean;
 }
 
 export interface ReconcileDeps {
@@ -95,6 +98,22 @@ function driftedStacks(input: ReconcileInput, inventory: LiveInventory): Set<str
   return new Set(drift.stacks.filter((s) => s.findings.some((f) => f.kind === 'config-drift' || f.kind === 'image-drift')).map((s) => s.stack));
 }
 
+/**
+ * Each target's live health by the health gate's rules. A container left `created` (a crash
+ * between create and start) never starts by itself: it counts as down, not as progressing.
+ */
+function liveHealthOf(input: ReconcileInput, inventory: LiveInventory): Record<string, LiveHealth> {
+  const out: Record<string, LiveHealth> = {};
+  for (const t of input.targets) {
+    const containers = inventory.projects[t.stack.name]?.containers ?? [];
+    if (containers.length === 0) continue;
+    const verdict = evaluateHealth(t.stack, containers);
+    const stuck = verdict.health === 'Progressing' && containers.some((c) => c.state === 'created');
+    out[t.stack.name] = { health: stuck ? 'Degraded' : verdict.health, problems: verdict.problems };
+  }
+  return out;
+}
+
 function unchangedServiceRevisions(target: StackTarget, live: LiveStackSummary | undefined): Record<string, { revision: string; ref?: string }> {
   const out: Record<string, { revision: string; ref?: string }> = {};
   for (const svc of target.stack.services) {
@@ -142,7 +161,13 @@ export function policyRefusals(hostPolicy: SecurityPolicyInput | undefined, targ
   return out;
 }
 
-export function planFor(deps: Pick<ReconcileDeps, 'state' | 'config'>, input: ReconcileInput, live: Record<string, LiveStackSummary>, drifted: Set<string>): SyncPlan {
+export function planFor(
+  deps: Pick<ReconcileDeps, 'state' | 'config'>,
+  input: ReconcileInput,
+  live: Record<string, LiveStackSummary>,
+  drifted: Set<string>,
+  health: Record<string, LiveHealth> = {},
+): SyncPlan {
   const { state } = deps;
   const deployed: Record<string, { revision: string; inputsHash: string; configHashes: Record<string, string> }> = {};
   const approvals = new Set<string>();
@@ -163,6 +188,7 @@ export function planFor(deps: Pick<ReconcileDeps, 'state' | 'config'>, input: Re
     targets: input.targets,
     loadErrors: input.desired.errors.map((e) => ({ stack: e.stack, message: e.file ? `${e.file}${e.line ? `:${e.line}` : ''}: ${e.message}` : e.message })),
     live: ours,
+    health,
     deployed,
     failedRevisions: new Set(state.failedRevisions().map((f) => `${f.stack}@${f.revision}`)),
     approvals,
@@ -209,7 +235,8 @@ export async function reconcile(deps: ReconcileDeps, input: ReconcileInput): Pro
   const { state, logger } = deps;
   const inventory = await inventoryFor(deps, input);
   const live = summarizeLive(inventory);
-  const plan = planFor(deps, input, live, driftedStacks(input, inventory));
+  const health = liveHealthOf(input, inventory);
+  const plan = planFor(deps, input, live, driftedStacks(input, inventory), health);
   for (const w of plan.warnings) logger.warn(w);
   if (input.windows?.ignore && !input.dryRun) auditIgnoredWindows(deps, input, live, plan);
   if (input.dryRun) return { plan, outcomes: [], exitCode: plan.stacks.some((p) => p.action === 'await-approval') ? 2 : 0 };
@@ -221,14 +248,16 @@ export async function reconcile(deps: ReconcileDeps, input: ReconcileInput): Pro
       outcomes.push({ stack: p.stack, action: p.action, result: 'abandoned', message: 'driftd is stopping; left for the next run' });
       continue;
     }
-    const outcome = await executeStack(deps, p, live[p.stack], redact);
+    const outcome = await executeStack(deps, p, live[p.stack], health[p.stack], redact);
     outcomes.push(outcome);
     const status = statusAfter(p, outcome);
     if (status) state.setStackStatus(status);
   }
   const unconverged = plan.warnings.length > 0;
   const problems = new Set(plan.stacks.filter((p) => p.problem).map((p) => p.stack));
-  const exitCode = unconverged || outcomes.some((o) => FAILED_RESULTS.has(o.result) || (o.result === 'skipped' && problems.has(o.stack))) ? 2 : 0;
+  // A problem the plan found (failed before, invalid, a container down with selfHeal off) leaves the
+  // stack not "synced & healthy" even when nothing ran for it.
+  const exitCode = unconverged || outcomes.some((o) => FAILED_RESULTS.has(o.result) || (problems.has(o.stack) && (o.result === 'skipped' || o.result === 'unchanged'))) ? 2 : 0;
   return { plan, outcomes, exitCode };
 }
 
@@ -252,21 +281,29 @@ function statusAfter(p: StackPlan, o: StackOutcome): Parameters<StateStore['setS
   if (!p.target && !invalid) return undefined;
   return {
     stack: p.stack,
-    sync: invalid ? 'Unknown' : SYNCED_RESULTS.has(o.result) ? 'Synced' : 'OutOfSync',
-    health: o.health ?? 'Unknown',
+    // A host fault says nothing about the stack: what runs is not known to match until the next run.
+    sync: invalid || o.hostFault ? 'Unknown' : SYNCED_RESULTS.has(o.result) ? 'Synced' : 'OutOfSync',
+    health: o.hostFault ? 'Unknown' : (o.health ?? 'Unknown'),
     reason: o.message,
     ...(p.revision ? { revision: p.revision } : {}),
   };
 }
 
-function healthOf(live: LiveStackSummary | undefined): HealthStatus {
+function healthOf(live: LiveStackSummary | undefined, judged?: LiveHealth): HealthStatus {
   if (!live || Object.keys(live.services).length === 0) return 'Missing';
+  if (judged) return judged.health;
   const all = Object.values(live.services);
   if (all.some((s) => s.unhealthy > 0 || s.running < s.total)) return 'Degraded';
   return 'Healthy';
 }
 
-async function executeStack(deps: ReconcileDeps, p: StackPlan, live: LiveStackSummary | undefined, redact: (t: string) => string): Promise<StackOutcome> {
+async function executeStack(
+  deps: ReconcileDeps,
+  p: StackPlan,
+  live: LiveStackSummary | undefined,
+  judged: LiveHealth | undefined,
+  redact: (t: string) => string,
+): Promise<StackOutcome> {
   const { state } = deps;
   const base = { stack: p.stack, action: p.action, ...(p.revision ? { revision: p.revision } : {}) };
   switch (p.action) {
@@ -274,7 +311,7 @@ async function executeStack(deps: ReconcileDeps, p: StackPlan, live: LiveStackSu
       const target = p.target;
       if (target && deps.recovering?.has(p.stack)) return verifyRecovered(deps, p, target, redact);
       const current = state.currentDeployment(p.stack);
-      const health = healthOf(live);
+      const health = healthOf(live, judged);
       if (target && (current?.revision !== target.revision.commit || current.inputsHash !== target.stack.inputsHash)) {
         // Inputs moved on without changing any service: record the revision, run nothing.
         state.recordDeployment(deploymentRecord(target, health, 'succeeded'));
@@ -283,13 +320,13 @@ async function executeStack(deps: ReconcileDeps, p: StackPlan, live: LiveStackSu
       return { ...base, result: 'unchanged', message: p.reason, health };
     }
     case 'skip':
-      return { ...base, result: 'skipped', message: p.reason, health: healthOf(live) };
+      return { ...base, result: 'skipped', message: p.reason, health: healthOf(live, judged) };
     case 'refuse':
       recordRefusal(deps, p);
-      return { ...base, result: 'refused', message: p.reason, health: healthOf(live) };
+      return { ...base, result: 'refused', message: p.reason, health: healthOf(live, judged) };
     case 'await-approval':
       if (p.revision) state.setPending(p.stack, p.revision);
-      return { ...base, result: 'awaiting-approval', message: p.reason, health: healthOf(live) };
+      return { ...base, result: 'awaiting-approval', message: p.reason, health: healthOf(live, judged) };
     case 'prune':
       return pruneOne(deps, p, redact);
     case 'deploy':
@@ -389,7 +426,47 @@ async function healthGate(deps: ReconcileDeps, target: StackTarget, redact: (t: 
   return { ok: false, health: 'Degraded', problems: describeFailures(verdict.results), waitedMs: gate.waitedMs + verdict.waitedMs };
 }
 
-/** Applies one target under a journal entry; returns the health-gate verdict. Throws on Compose failure. */
+/** Thrown by applyWithJournal once its operation row holds the failure; `hostFault` is the host's reason, if it was one. */
+class ApplyFailure extends Error {
+  constructor(
+    message: string,
+    readonly hostFault: boolean,
+    readonly original: unknown,
+  ) {
+    super(message);
+  }
+}
+
+function dockerAnswers(deps: ReconcileDeps): () => Promise<boolean> {
+  return () => pingDocker(deps.docker.docker, deps.docker.address).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Best effort: a state DB that just failed must not hide the error that is being reported. */
+function tryState(deps: ReconcileDeps, what: string, fn: () => void): void {
+  try {
+    fn();
+  } catch (e) {
+    deps.logger.error({ err: describeError(e) }, `could not ${what}: ${describeError(e)}`);
+  }
+}
+
+/** `driftd status` while an apply runs: not yet known to be synced, health progressing. */
+function markInFlight(deps: ReconcileDeps, target: StackTarget, action: 'deploy' | 'rollback'): void {
+  tryState(deps, 'record the stack status', () =>
+    deps.state.setStackStatus({
+      stack: target.stack.name,
+      sync: 'Unknown',
+      health: 'Progressing',
+      reason: `${action === 'rollback' ? 'rolling back' : 'deploying'} ${describeRevision(target)} since ${new Date().toISOString()}: Compose and the health gate are running`,
+      revision: target.revision.commit,
+    }),
+  );
+}
+
+/** Applies one target under a journal entry; returns the health-gate verdict. Throws ApplyFailure when Compose or the host fails. */
 async function applyWithJournal(
   deps: ReconcileDeps,
   target: StackTarget,
@@ -401,10 +478,12 @@ async function applyWithJournal(
   const name = target.stack.name;
   const from = state.currentDeployment(name)?.revision;
   const op = state.startOperation({ trigger: deps.trigger, actor: deps.actor, command: deps.command, stack: name, action, revision: target.revision.commit });
-  const journal = state.journalBegin({ operationId: op, stack: name, action, revision: target.revision.commit, ...(from ? { fromRevision: from } : {}) });
   const log: ComposeLog = { output: '' };
-  logger.info({ stack: name, revision: target.revision.commit, action }, `${action === 'rollback' ? 'rolling back' : 'deploying'} ${name} to ${describeRevision(target)}`);
+  let journal: number | undefined;
   try {
+    journal = state.journalBegin({ operationId: op, stack: name, action, revision: target.revision.commit, ...(from ? { fromRevision: from } : {}) });
+    markInFlight(deps, target, action);
+    logger.info({ stack: name, revision: target.revision.commit, action }, `${action === 'rollback' ? 'rolling back' : 'deploying'} ${name} to ${describeRevision(target)}`);
     await applyStack(
       { compose: await deps.compose(), dataDir: deps.config.dataDir, timeoutMs: deps.config.composeTimeoutMs, choosePulls: pullChooser(deps) },
       target,
@@ -412,24 +491,32 @@ async function applyWithJournal(
       changedServices(target, live),
       log,
     );
+    const gate = await healthGate(deps, target, redact);
+    if (!gate.ok && deps.signal?.aborted) {
+      // Stopping mid-gate: leave the journal open so the next start verifies this stack's health.
+      return { op, ok: false, health: gate.health, message: 'driftd stopped during the health gate; re-checked at next start', aborted: true };
+    }
+    const message = gate.ok
+      ? `${describeRevision(target)} is running and healthy (${Math.round(gate.waitedMs / 1000)} s)`
+      : `health gate failed for ${describeRevision(target)}: ${gate.problems.join('; ')}`;
+    state.transaction(() => {
+      state.recordDeployment(deploymentRecord(target, gate.health, gate.ok ? 'succeeded' : 'failed', op));
+      state.journalEnd(journal!, gate.ok ? 'succeeded' : 'failed');
+      state.finishOperation(op, { result: gate.ok ? 'succeeded' : 'failed', message: redact(message), output: redact(log.output) });
+      state.audit({ actor: deps.actor, trigger: deps.trigger, action, stack: name, detail: { revision: target.revision.commit, ok: gate.ok } });
+    });
+    return { op, ok: gate.ok, health: gate.health, message: redact(message) };
   } catch (e) {
-    state.journalEnd(journal, 'failed');
-    state.finishOperation(op, { result: 'failed', message: redact(describeError(e)), output: redact(log.output) });
-    throw e;
+    const fault = await hostFaultOf(e, dockerAnswers(deps));
+    const message = redact(
+      fault
+        ? `host fault during the ${action} of ${describeRevision(target)}: ${fault}; not held against the revision, retried at the next run`
+        : describeError(e),
+    );
+    if (journal !== undefined) tryState(deps, 'close the journal entry', () => state.journalEnd(journal!, 'failed'));
+    tryState(deps, 'record the failed operation', () => state.finishOperation(op, { result: 'failed', message, output: redact(log.output) }));
+    throw new ApplyFailure(message, fault !== undefined, e);
   }
-  const gate = await healthGate(deps, target, redact);
-  if (!gate.ok && deps.signal?.aborted) {
-    // Stopping mid-gate: leave the journal open so the next start verifies this stack's health.
-    return { op, ok: false, health: gate.health, message: 'driftd stopped during the health gate; re-checked at next start', aborted: true };
-  }
-  const message = gate.ok
-    ? `${describeRevision(target)} is running and healthy (${Math.round(gate.waitedMs / 1000)} s)`
-    : `health gate failed for ${describeRevision(target)}: ${gate.problems.join('; ')}`;
-  state.recordDeployment(deploymentRecord(target, gate.health, gate.ok ? 'succeeded' : 'failed', op));
-  state.journalEnd(journal, gate.ok ? 'succeeded' : 'failed');
-  state.finishOperation(op, { result: gate.ok ? 'succeeded' : 'failed', message: redact(message), output: redact(log.output) });
-  state.audit({ actor: deps.actor, trigger: deps.trigger, action, stack: name, detail: { revision: target.revision.commit, ok: gate.ok } });
-  return { op, ok: gate.ok, health: gate.health, message: redact(message) };
 }
 
 async function deployOne(deps: ReconcileDeps, p: StackPlan, live: LiveStackSummary | undefined, redact: (t: string) => string): Promise<StackOutcome> {
@@ -441,11 +528,16 @@ async function deployOne(deps: ReconcileDeps, p: StackPlan, live: LiveStackSumma
   try {
     first = await applyWithJournal(deps, target, p.action === 'rollback' ? 'rollback' : 'deploy', live, redact);
   } catch (e) {
+    const failure = e instanceof ApplyFailure ? e : undefined;
+    // A host fault before the operation row existed (the state DB itself) is one as well.
+    const fault = failure ? failure.hostFault : (await hostFaultOf(e, dockerAnswers(deps))) !== undefined;
+    const message = failure?.message ?? redact(describeError(e));
+    logger.error({ stack: p.stack, hostFault: fault }, message);
+    if (fault) return { ...base, result: 'failed', message, health: 'Unknown', hostFault: true };
     // A failed pull or `up` that Compose refused: the running containers were not touched by the pull;
     // an invalid model is not retried until a newer revision appears.
-    const message = redact(describeError(e));
-    logger.error({ stack: p.stack }, message);
-    const pullFailed = isDriftdError(e) && (e.data as { action?: string }).action === 'pull';
+    const cause = failure?.original ?? e;
+    const pullFailed = isDriftdError(cause) && (cause.data as { action?: string }).action === 'pull';
     if (pullFailed) return { ...base, result: 'failed', message, health: healthOf(live) };
     // Compose may have stopped or recreated containers before it failed: roll back like a failed health gate.
     state.markRevisionFailed(p.stack, target.revision.commit, message);
@@ -475,9 +567,14 @@ async function verifyRecovered(deps: ReconcileDeps, p: StackPlan, target: StackT
     state.recordDeployment(deploymentRecord(target, 'Healthy', 'succeeded'));
     return { ...base, result: 'recorded', message: `interrupted apply of ${describeRevision(target)} verified: running and healthy`, health: 'Healthy' };
   }
-  const why = `interrupted apply of ${describeRevision(target)} is not healthy: ${gate.problems.join('; ')}`;
-  state.recordDeployment(deploymentRecord(target, gate.health, 'failed'));
-  state.markRevisionFailed(p.stack, target.revision.commit, why);
+  const why = redact(`interrupted apply of ${describeRevision(target)} is not healthy: ${gate.problems.join('; ')}`);
+  // History must show the failure itself, not only the recovery and the rollback (DESIGN §7).
+  const op = state.startOperation({ trigger: deps.trigger, actor: deps.actor, command: deps.command, stack: p.stack, action: 'deploy', revision: target.revision.commit });
+  state.transaction(() => {
+    state.recordDeployment(deploymentRecord(target, gate.health, 'failed', op));
+    state.finishOperation(op, { result: 'failed', message: `health gate failed: ${why}` });
+    state.markRevisionFailed(p.stack, target.revision.commit, why);
+  });
   if (!target.stack.policy.rollbackOnFailure) return { ...base, result: 'failed', message: why, health: gate.health };
   return rollbackAfterFailure(deps, target, why, redact);
 }

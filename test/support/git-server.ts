@@ -38,6 +38,17 @@ export interface GitServerOptions {
   auth?: BasicAuth;
 }
 
+/**
+ * A fault the server injects into the requests of `service` (every service when absent), until
+ * cleared: `status500` answers HTTP 500; `hang` accepts the request and never answers (the socket
+ * stays open until stop()); `truncate-pack` runs git http-backend but cuts its answer after
+ * `bytes` body bytes (default: half of what a fetch sends), as a proxy or a dropped link would.
+ */
+export type GitFault =
+  | { mode: 'status500'; service?: GitService }
+  | { mode: 'hang'; service?: GitService }
+  | { mode: 'truncate-pack'; service?: GitService; bytes?: number };
+
 export interface ServedRepo {
   name: string;
   /** Bare repo on disk (push here with the repo builder). */
@@ -70,6 +81,9 @@ export class GitServer {
   private readonly auth: BasicAuth | undefined;
   private server: http.Server | undefined;
   private boundPort = 0;
+  /** Set to inject a fault into the requests that follow; undefined serves normally. */
+  fault: GitFault | undefined;
+  private readonly hung = new Set<http.ServerResponse>();
 
   private constructor(opts: GitServerOptions) {
     this.root = mkdtempSync(path.join(os.tmpdir(), 'driftd-git-server-'));
@@ -122,6 +136,8 @@ export class GitServer {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
+    for (const res of this.hung) res.destroy();
+    this.hung.clear();
     server.closeAllConnections();
     await new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
   }
@@ -179,12 +195,26 @@ export class GitServer {
       return;
     }
 
+    const fault = this.fault && (this.fault.service === undefined || this.fault.service === record.service) ? this.fault : undefined;
+    if (fault?.mode === 'status500') {
+      req.resume();
+      reply(500, { 'Content-Type': 'text/plain' }, 'injected fault: internal server error\n');
+      return;
+    }
+    if (fault?.mode === 'hang') {
+      req.resume();
+      this.hung.add(res);
+      res.on('close', () => this.hung.delete(res));
+      return;
+    }
+
     let body: Readable = req;
     if (req.headers['content-encoding'] === 'gzip') body = req.pipe(createGunzip());
-    this.runBackend(req, url, body, record, res);
+    this.runBackend(req, url, body, record, res, fault?.mode === 'truncate-pack' ? (fault.bytes ?? -1) : undefined);
   }
 
-  private runBackend(req: http.IncomingMessage, url: URL, body: Readable, record: GitRequestRecord, res: http.ServerResponse): void {
+  /** `truncateAfter`: end the answer after that many body bytes (-1: half of what the backend sends). */
+  private runBackend(req: http.IncomingMessage, url: URL, body: Readable, record: GitRequestRecord, res: http.ServerResponse, truncateAfter?: number): void {
     const child = spawn('git', ['http-backend'], {
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -219,10 +249,15 @@ export class GitServer {
 
     let pending = Buffer.alloc(0);
     let headersSent = false;
+    const out: Buffer[] = [];
+    const write = (chunk: Buffer): void => {
+      record.responseBytes += chunk.length;
+      if (truncateAfter === undefined) res.write(chunk);
+      else out.push(chunk); // held back until the backend ends, then cut
+    };
     child.stdout.on('data', (chunk: Buffer) => {
       if (headersSent) {
-        record.responseBytes += chunk.length;
-        res.write(chunk);
+        write(chunk);
         return;
       }
       pending = Buffer.concat([pending, chunk]);
@@ -244,8 +279,7 @@ export class GitServer {
       res.writeHead(status, headers);
       headersSent = true;
       const rest = pending.subarray(end + sepLen);
-      record.responseBytes += rest.length;
-      if (rest.length > 0) res.write(rest);
+      if (rest.length > 0) write(rest);
     });
     child.on('close', (code) => {
       if (res.writableEnded) return;
@@ -253,6 +287,13 @@ export class GitServer {
         record.status = 500;
         res.writeHead(500, { 'Content-Type': 'text/plain' });
         res.end(`git http-backend exited with ${code}: ${Buffer.concat(stderr).toString('utf8')}`);
+        return;
+      }
+      if (truncateAfter !== undefined) {
+        const all = Buffer.concat(out);
+        const keep = truncateAfter < 0 ? Math.floor(all.length / 2) : Math.min(truncateAfter, all.length);
+        record.responseBytes = keep;
+        res.end(all.subarray(0, keep));
         return;
       }
       res.end();

@@ -14,6 +14,8 @@ export const handler: Handler = async (ctx, opts) => {
   }
   const target = result.target ? `${result.target.ref ?? ''} (${short(result.target.commit)})`.trim() : `unknown: ${result.targetError ?? ''}`;
   ctx.out(`host ${result.host}  target ${target}\n`);
+  if (result.dockerError) ctx.out(`warning: ${result.dockerError}: every stack's sync and health are Unknown\n`);
+  for (const w of result.warnings) ctx.out(`warning: ${w}\n`);
   if (result.stacks.length === 0) {
     ctx.out('no stack has been evaluated on this host yet: run `driftd sync` or `driftd agent`');
     return 0;

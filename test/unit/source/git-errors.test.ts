@@ -44,6 +44,17 @@ describe('toGitError', () => {
     expect(toGitError(httpError(401), { repo: REPO, authConfigured: false }).message).toMatch(/requires credentials .* configure a token/);
   });
 
+  it('a pack cut short after the refs were listed says the pack was incomplete, not "check the URL" (issue 13, finding 9)', () => {
+    const parse = Object.assign(new Error('Expected "4139 bytes of pkt-line data" but received "241 bytes".'), { code: 'ParseError' });
+    const e = toGitError(parse, { ...withAuth, phase: 'fetch' });
+    expect(e.code).toBe('GitUnreachable');
+    expect(e.message).toMatch(/^the pack the Git server sent for https:\/\/git.example\/desired.git was incomplete or corrupt \(Expected "4139 bytes/);
+    expect(e.message).not.toMatch(/repo URL/);
+    expect(e.data).toMatchObject({ reason: 'incomplete-pack' });
+    // The same error while listing refs still means "this is not a Git server".
+    expect(toGitError(parse, withAuth).code).toBe('RepoNotFound');
+  });
+
   it('DriftdErrors pass through', () => {
     const original = new DriftdError('GitRefNotFound', 'x');
     expect(toGitError(original, withAuth)).toBe(original);

@@ -90,7 +90,75 @@ describe('planSync', () => {
     const live = liveOf(healing, { web: { running: 0 } });
     expect(only(planSync(input({ targets: [target(healing)], live: { web: live } })), 'web').action).toBe('deploy');
     const plain = stack('web', [service('web', 'h1')]);
-    expect(only(planSync(input({ targets: [target(plain)], live: { web: liveOf(plain, { web: { running: 0 } }) } })), 'web').action).toBe('none');
+    const deployed = { web: { revision: 'c2', inputsHash: plain.inputsHash, configHashes: { web: 'h1' } } };
+    expect(only(planSync(input({ targets: [target(plain)], deployed, live: { web: liveOf(plain, { web: { running: 0 } }) } })), 'web')).toMatchObject({
+      action: 'none',
+      problem: true,
+      reason: 'Degraded: web: not running (selfHeal off: reported only)',
+    });
+  });
+
+  describe('labels match the target but the containers are not up (issue 13, finding 1)', () => {
+    const plain = stack('web', [service('web', 'h1')]);
+    const recorded = { web: { revision: 'c2', inputsHash: plain.inputsHash, configHashes: { web: 'h1' } } };
+    const crashed = { web: liveOf(plain, { web: { running: 0 } }) };
+    const created = { web: { health: 'Degraded' as const, problems: ['web: container dt-web-1 is created'] } };
+
+    it('an unrecorded revision whose container a crash left created gets Compose and the health gate, never "in sync"', () => {
+      const p = only(planSync(input({ targets: [target(plain)], live: crashed, health: created })), 'web');
+      expect(p.action).toBe('deploy');
+      expect(p.reason).toMatch(/^containers of this revision are not running and healthy \(web: container dt-web-1 is created\): the apply did not finish/);
+    });
+
+    it('an unrecorded revision that is still starting is gated too (the gate waits for it)', () => {
+      const starting = { web: { health: 'Progressing' as const, problems: ['web: container x health check is starting'] } };
+      expect(only(planSync(input({ targets: [target(plain)], live: { web: liveOf(plain) }, health: starting })), 'web').action).toBe('deploy');
+    });
+
+    it('an unrecorded revision with its inputs recorded under another hash is gated as well', () => {
+      const other = { web: { ...recorded.web, inputsHash: 'older-inputs' } };
+      expect(only(planSync(input({ targets: [target(plain)], live: crashed, deployed: other, health: created })), 'web').action).toBe('deploy');
+    });
+
+    it('a healthy unrecorded revision is just recorded (no Compose run)', () => {
+      const healthy = { web: { health: 'Healthy' as const, problems: [] } };
+      expect(only(planSync(input({ targets: [target(plain)], live: { web: liveOf(plain) }, health: healthy })), 'web')).toMatchObject({ action: 'none', reason: 'in sync' });
+    });
+
+    it('a revision that failed before stays held back, as a problem, unless --force', () => {
+      const failed = new Set(['web@c2']);
+      expect(only(planSync(input({ targets: [target(plain)], live: crashed, health: created, failedRevisions: failed })), 'web')).toMatchObject({ action: 'skip', problem: true });
+      expect(only(planSync(input({ targets: [target(plain)], live: crashed, health: created, failedRevisions: failed, force: true })), 'web').action).toBe('deploy');
+    });
+
+    it('sync: off and manual stacks keep their gates', () => {
+      const off = stack('web', [service('web', 'h1')], { sync: 'off' });
+      expect(only(planSync(input({ targets: [target(off)], live: { web: liveOf(off, { web: { running: 0 } }) } })), 'web').action).toBe('skip');
+      const manual = stack('web', [service('web', 'h1')], { sync: 'manual' });
+      expect(only(planSync(input({ targets: [target(manual)], live: { web: liveOf(manual, { web: { running: 0 } }) } })), 'web').action).toBe('await-approval');
+    });
+
+    it('--force re-applies a recorded stack whose container is down (never "unchanged")', () => {
+      expect(only(planSync(input({ targets: [target(plain)], live: crashed, health: created, deployed: recorded, force: true })), 'web')).toMatchObject({
+        action: 'deploy',
+        reason: '--force: re-applying (web: container dt-web-1 is created)',
+      });
+    });
+
+    it('a recorded stack with a stopped container and selfHeal off is reported as a problem (sync exits 2)', () => {
+      expect(only(planSync(input({ targets: [target(plain)], live: crashed, health: created, deployed: recorded })), 'web')).toMatchObject({ action: 'none', problem: true });
+    });
+
+    it('a recorded stack whose health check is starting is transient, not a problem', () => {
+      const starting = { web: { health: 'Progressing' as const, problems: ['web: starting'] } };
+      const p = only(planSync(input({ targets: [target(plain)], live: { web: liveOf(plain) }, health: starting, deployed: recorded })), 'web');
+      expect(p).toMatchObject({ action: 'none', reason: 'in sync' });
+      expect(p.problem).toBeUndefined();
+    });
+
+    it('without a health verdict, an unhealthy container counted in the summary is enough', () => {
+      expect(only(planSync(input({ targets: [target(plain)], live: { web: liveOf(plain, { web: { unhealthy: 1 } }) } })), 'web').action).toBe('deploy');
+    });
   });
 
   it('skips a stack that failed to load, and plans the others', () => {
