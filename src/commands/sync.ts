@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { describeError } from '../errors/index.js';
+import { fileSystemError } from '../util/fs-errors.js';
 import { detectComposeCli, type ComposeCli } from '../live/compose-cli.js';
 import { createDockerClient, pingDocker, type DockerConnection } from '../live/docker-client.js';
 import { reconcile, recoverInterruptedApplies, type ReconcileResult } from '../sync/reconcile.js';
@@ -55,12 +56,14 @@ export function composeDetector(config: ResolvedConfig): () => Promise<ComposeCl
 }
 
 /** Every known stack's status → Unknown with `reason` (best effort: the state DB may be the thing that failed). */
-function markUnknown(opts: SyncOptions, reason: string): void {
+function markUnknown(opts: SyncOptions, reason: string, keepHealth = false): void {
   try {
     if (!opts.state && !existsSync(statePath(opts.config.dataDir))) return;
     const state = opts.state ?? openState(opts.config.dataDir);
     try {
-      for (const s of state.stackStatuses()) state.setStackStatus({ stack: s.stack, sync: 'Unknown', health: 'Unknown', reason, ...(s.revision ? { revision: s.revision } : {}) });
+      for (const s of state.stackStatuses()) {
+        state.setStackStatus({ stack: s.stack, sync: 'Unknown', health: keepHealth ? s.health : 'Unknown', reason, ...(s.revision ? { revision: s.revision } : {}) });
+      }
     } finally {
       if (!opts.state) state.close();
     }
@@ -105,10 +108,12 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
         ...(opts.desiredMemo ? { memo: opts.desiredMemo } : {}),
       });
     } catch (e) {
-      // Git down, auth refused, tag missing: nothing is applied or removed; status says why.
-      const reason = describeError(e);
-      for (const s of state.stackStatuses()) state.setStackStatus({ stack: s.stack, sync: 'Unknown', health: s.health, reason });
-      throw e;
+      // Git down, auth refused, tag missing, a full disk under the snapshots: nothing is applied or
+      // removed; status says why (best effort: the DB may be on the full disk too).
+      const err = fileSystemError(config.dataDir, 'write under', e);
+      const reason = describeError(err);
+      markUnknown({ ...opts, state }, reason, true);
+      throw err;
     }
     for (const w of target.warnings) logger.warn(w);
     const result = await reconcile(

@@ -10,7 +10,8 @@
 import path from 'node:path';
 import type { Revision } from '../compose/model.js';
 import type { GitAuth, RefPolicy } from '../config/resolve.js';
-import { DriftdError } from '../errors/index.js';
+import { DriftdError, isDriftdError } from '../errors/index.js';
+import { fileSystemError } from '../util/fs-errors.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { changedFiles, type FileChange } from './changes.js';
 import { displayUrl, toGitError } from './git-errors.js';
@@ -114,7 +115,9 @@ export function createGitSource(opts: GitSourceOptions): GitSource {
       logger.debug({ ms: Date.now() - started }, what);
       return result;
     } catch (e) {
-      const err = toGitError(e, { ...errorContext, phase });
+      // A full disk under the mirror is not a Git server problem: say which file and why.
+      const local = fileSystemError(mirrorDir, 'write', e);
+      const err = isDriftdError(local) ? local : toGitError(e, { ...errorContext, phase });
       logger.debug({ ms: Date.now() - started, code: err.code }, `${what} failed`);
       throw err;
     }

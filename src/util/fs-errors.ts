@@ -31,11 +31,17 @@ export function diskFull(target: string): boolean {
 }
 
 /** `e` from writing `file` → a FileSystemError naming the file and the cause; other errors pass unchanged. */
-export function fileSystemError(file: string, doing: string, e: unknown): unknown {
+export function fileSystemError(target: string, doing: string, e: unknown): unknown {
   if (isDriftdError(e)) return e;
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  // Node names the file for open/mkdir failures, not for write(2): prefer its path when it has one.
+  const errPath = (e as NodeJS.ErrnoException | undefined)?.path;
+  const file = typeof errPath === 'string' && errPath !== '' ? errPath : target;
   if (typeof code !== 'string') return e;
-  const [cause, advice] = CAUSES[code] ?? (diskFull(file) ? CAUSES.ENOSPC! : [undefined, undefined]);
-  if (!cause) return e;
-  return new DriftdError('FileSystemError', `cannot ${doing} ${file}: ${cause} (${code}); ${advice}`, { path: file, code, reason: code === 'ENOSPC' || cause === CAUSES.ENOSPC![0] ? 'disk-full' : code }, { cause: e });
+  const known = CAUSES[code];
+  if (!known) return e;
+  // EIO while the file system has no space left is the full disk, not a broken one.
+  const [cause, advice] = code === 'EIO' && diskFull(file) ? CAUSES.ENOSPC! : known;
+  const reason = cause === CAUSES.ENOSPC![0] ? 'disk-full' : code;
+  return new DriftdError('FileSystemError', `cannot ${doing} ${file}: ${cause} (${code}); ${advice}`, { path: file, code, reason }, { cause: e });
 }

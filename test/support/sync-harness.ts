@@ -135,6 +135,8 @@ export interface WorldOptions {
   host?: string;
   /** Labels for every service (pass the Docker test scope's `labels`). */
   labels?: Readonly<Record<string, string>>;
+  /** DOCKER_HOST for every driftd run (e.g. a PrivateDockerd's host); default: the environment's. */
+  dockerHost?: string;
 }
 
 export class SyncWorld {
@@ -147,12 +149,14 @@ export class SyncWorld {
   readonly composeLog: string;
   /** Put on every service by composeFile(): the test scope's labels. */
   readonly labels: Readonly<Record<string, string>>;
+  readonly dockerHost: string | undefined;
   private readonly binDir: string;
   private readonly cli: string;
 
   private constructor(cli: string, server: GitServer, served: ServedRepo, repo: RepoBuilder, dir: string, opts: WorldOptions) {
     this.cli = cli;
     this.labels = opts.labels ?? {};
+    this.dockerHost = opts.dockerHost;
     this.server = server;
     this.served = served;
     this.repo = repo;
@@ -208,6 +212,7 @@ export class SyncWorld {
       ...targetEnv(),
       PATH: `${this.binDir}:${process.env.PATH ?? '/usr/bin:/bin'}`,
       DRIFTD_LOG_LEVEL: 'warn',
+      ...(this.dockerHost ? { DOCKER_HOST: this.dockerHost } : {}),
     };
   }
 

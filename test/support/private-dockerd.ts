@@ -1,0 +1,152 @@
+/**
+ * A private Docker engine for tests that must stop, kill or restart Docker: its own socket,
+ * --data-root, --exec-root (with its own supervised containerd), --pidfile, no bridge and no
+ * iptables rules, so the shared engine at /var/run/docker.sock and every other test never notice.
+ * Test images are pulled into it from the test registry (127.0.0.1:5000, plain HTTP on loopback).
+ *
+ *   const engine = await PrivateDockerd.start();
+ *   await engine.pull([TEST_IMAGES.app10]);
+ *   … DOCKER_HOST=engine.host …
+ *   await engine.stop();  await engine.start();   // an outage
+ *   await engine.close();                          // stops it and removes its directories
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import Docker from 'dockerode';
+import { execFileCapture } from '../../src/util/exec.js';
+import { pollUntil } from './docker-resources.js';
+
+export const PRIVATE_DOCKERD_DIR = '/opt/driftd-test/engine-modern';
+const DOCKERD = path.join(PRIVATE_DOCKERD_DIR, 'dockerd');
+const DOCKER_PROXY = path.join(PRIVATE_DOCKERD_DIR, 'docker-proxy');
+
+export class PrivateDockerd {
+  /** Short on purpose: containerd's socket lives under exec-root, and unix socket paths stop at 107 bytes. */
+  readonly dir: string;
+  readonly socket: string;
+  /** For DOCKER_HOST. */
+  readonly host: string;
+  readonly docker: Docker;
+  readonly log: string;
+  private child: ChildProcess | undefined;
+
+  private constructor(dir: string) {
+    this.dir = dir;
+    this.socket = path.join(dir, 'docker.sock');
+    this.host = `unix://${this.socket}`;
+    this.docker = new Docker({ socketPath: this.socket });
+    this.log = path.join(dir, 'dockerd.log');
+  }
+
+  /** Starts a new private engine and waits until it answers (generous ceiling: the machine is shared). */
+  static async start(): Promise<PrivateDockerd> {
+    if (!existsSync(DOCKERD)) throw new Error(`no dockerd at ${DOCKERD}: run \`bash scripts/test-env.sh\` first`);
+    const engine = new PrivateDockerd(mkdtempSync('/tmp/dfd-'));
+    writeFileSync(path.join(engine.dir, 'daemon.json'), '{}\n');
+    await engine.start();
+    return engine;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** (Re)starts dockerd with the same directories: containers it had come back as they were left. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    mkdirSync(path.join(this.dir, 'data'), { recursive: true });
+    const out = openSync(this.log, 'a');
+    const child = spawn(
+      DOCKERD,
+      [
+        '--host', this.host,
+        '--data-root', path.join(this.dir, 'data'),
+        '--exec-root', path.join(this.dir, 'exec'),
+        '--pidfile', path.join(this.dir, 'docker.pid'),
+        '--config-file', path.join(this.dir, 'daemon.json'),
+        '--bridge=none',
+        '--iptables=false',
+        '--ip-masq=false',
+        '--userland-proxy-path', DOCKER_PROXY,
+      ],
+      { stdio: ['ignore', out, out], detached: true },
+    );
+    this.child = child;
+    await pollUntil(
+      `private dockerd at ${this.socket} to answer`,
+      async () => {
+        if (!this.running) throw new Error(`private dockerd exited during start-up: ${this.tail()}`);
+        return this.docker.ping().then(
+          () => true,
+          () => undefined,
+        );
+      },
+      { timeoutMs: 90_000, intervalMs: 250 },
+    );
+  }
+
+  /** SIGTERM (a service manager's stop) or SIGKILL (a crash); resolves once the process is gone. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const child = this.child;
+    if (!child || !this.running) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    await exited;
+    clearTimeout(timer);
+    // The supervised containerd of a killed dockerd outlives it for a moment: wait for its pid file owner to go.
+    await this.waitContainerdGone();
+  }
+
+  /** Pulls images from the test registry into this engine. */
+  async pull(refs: readonly string[]): Promise<void> {
+    for (const ref of refs) {
+      const r = await execFileCapture('docker', ['--host', this.host, 'pull', '--quiet', ref], { timeoutMs: 180_000 });
+      if (r.code !== 0) throw new Error(`docker pull ${ref} into the private engine failed: ${r.stderr}`);
+    }
+  }
+
+  /** Stops the engine, removes its containers' state and every directory it used. */
+  async close(): Promise<void> {
+    if (this.running) {
+      // Containers first, so no shim stays behind holding mounts under data-root.
+      const containers = await this.docker.listContainers({ all: true }).catch(() => []);
+      for (const c of containers) await this.docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+    }
+    await this.stop();
+    await execFileCapture('umount', ['-R', '-l', path.join(this.dir, 'data')], { timeoutMs: 30_000 }).catch(() => undefined);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  tail(lines = 5): string {
+    try {
+      return readFileSync(this.log, 'utf8').trim().split('\n').slice(-lines).join(' | ');
+    } catch {
+      return '(no log)';
+    }
+  }
+
+  private async waitContainerdGone(): Promise<void> {
+    const pidFile = path.join(this.dir, 'exec', 'containerd', 'containerd.pid');
+    if (!existsSync(pidFile)) return;
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    if (!pid) return;
+    await pollUntil(
+      'the private containerd to exit',
+      () => {
+        try {
+          process.kill(pid, 0);
+          return Promise.resolve(undefined);
+        } catch {
+          return Promise.resolve(true);
+        }
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    ).catch(() => undefined);
+  }
+}
