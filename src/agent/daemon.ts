@@ -165,9 +165,15 @@ function openStateMovingAsideEmpty(dataDir: string, logger: Logger): StateStore 
  * to a lost inode for the rest of the agent's life.
  */
 function checkStateFile(state: StateStore, dataDir: string, logger: Logger): StateStore {
-  const why = state.replacedOnDisk();
-  if (!why) return state;
-  logger.error({ file: state.file }, `${why}: everything written since went to a file that no longer exists; reopening it (a new one is created and the live stacks re-recorded from their labels)`);
+  const changed = state.replacedOnDisk();
+  if (!changed) return state;
+  // Emptied or overwritten in place: move the file aside BEFORE closing, so that the close-time
+  // WAL checkpoint lands in the moved copy, not in the file the new database is created at.
+  const aside = changed.kind === 'empty' || changed.kind === 'corrupt' ? moveStateAside(dataDir, changed.kind) : undefined;
+  logger.error(
+    { file: state.file, ...(aside ? { aside } : {}) },
+    `${changed.message}: everything written since went to a file that no longer holds the database; ${aside ? `moved it aside to ${aside}, ` : ''}reopening it (a new one is created when needed, and the live stacks are re-recorded from their labels)`,
+  );
   state.close();
   return openStateMovingAsideEmpty(dataDir, logger);
 }
@@ -176,8 +182,8 @@ function checkStateFile(state: StateStore, dataDir: string, logger: Logger): Sta
 function afterStateFailure(state: StateStore, e: unknown, dataDir: string, logger: Logger): StateStore {
   const data = isDriftdError(e) && e.code === 'StateError' ? (e.data as { code?: string; file?: string }) : undefined;
   if (!data || !CORRUPT.test(data.code ?? '') || data.file !== state.file) return state;
-  state.close();
   const aside = moveStateAside(dataDir, 'corrupt');
+  state.close();
   logger.error({ aside }, `state database ${state.file} is corrupt; moved it aside to ${aside ?? '(gone)'} and starting a new one: the live stacks are re-recorded from their labels at the next cycle`);
   return openState(dataDir);
 }

@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import type { z } from 'zod';
 import { DriftdError } from '../errors/index.js';
@@ -81,15 +81,18 @@ export class StateStore {
    * another file, or emptied to 0 bytes — or undefined while it still is. A long-running agent asks
    * once per cycle: everything written to a deleted inode is lost at the next start.
    */
-  replacedOnDisk(): string | undefined {
+  replacedOnDisk(): { kind: 'deleted' | 'replaced' | 'empty' | 'corrupt'; message: string } | undefined {
     let st;
     try {
       st = statSync(this.file);
     } catch {
-      return `${this.file} was deleted while driftd had it open`;
+      return { kind: 'deleted', message: `${this.file} was deleted while driftd had it open` };
     }
-    if (this.#identity && (st.dev !== this.#identity.dev || st.ino !== this.#identity.ino)) return `${this.file} was replaced by another file while driftd had it open`;
-    if (st.size === 0) return `${this.file} was emptied (0 bytes) while driftd had it open`;
+    if (this.#identity && (st.dev !== this.#identity.dev || st.ino !== this.#identity.ino)) {
+      return { kind: 'replaced', message: `${this.file} was replaced by another file while driftd had it open` };
+    }
+    if (st.size === 0) return { kind: 'empty', message: `${this.file} was emptied (0 bytes) while driftd had it open` };
+    if (!hasSqliteHeader(this.file)) return { kind: 'corrupt', message: `${this.file} was overwritten (no SQLite header) while driftd had it open` };
     return undefined;
   }
 
@@ -488,6 +491,22 @@ export class StateStore {
 
   #iso(): string {
     return this.#now().toISOString();
+  }
+}
+
+const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
+
+/** 16 bytes read per call: a database overwritten in place keeps its inode but loses this header. */
+function hasSqliteHeader(file: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const head = Buffer.alloc(SQLITE_HEADER.length);
+    return readSync(fd, head, 0, head.length, 0) === head.length && head.equals(SQLITE_HEADER);
+  } catch {
+    return true; // unreadable now: the next database call reports why
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 

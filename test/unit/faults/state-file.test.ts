@@ -15,7 +15,7 @@ describe('state.db under a running process', () => {
     store.setPin({ tag: 'v1', commit: 'c1', by: 'x' });
     rmSync(statePath(dataDir));
     expect(store.pins()).toHaveLength(1); // still answers, from the deleted inode
-    expect(store.replacedOnDisk()).toMatch(/was deleted while driftd had it open/);
+    expect(store.replacedOnDisk()?.message).toMatch(/was deleted while driftd had it open/);
   });
 
   it('notices a file replaced by another one (another inode)', () => {
@@ -23,13 +23,19 @@ describe('state.db under a running process', () => {
     const other = openState(`${dataDir}-other`);
     other.close();
     renameSync(statePath(`${dataDir}-other`), statePath(dataDir));
-    expect(store.replacedOnDisk()).toMatch(/was replaced by another file/);
+    expect(store.replacedOnDisk()?.message).toMatch(/was replaced by another file/);
   });
 
   it('notices a file emptied in place', () => {
     const { store, dataDir } = freshStore();
     truncateSync(statePath(dataDir), 0);
-    expect(store.replacedOnDisk()).toMatch(/was emptied \(0 bytes\)/);
+    expect(store.replacedOnDisk()?.message).toMatch(/was emptied \(0 bytes\)/);
+  });
+
+  it('notices a file overwritten in place (same inode, no SQLite header)', () => {
+    const { store, dataDir } = freshStore();
+    writeFileSync(statePath(dataDir), Buffer.alloc(8192, 'garbage '));
+    expect(store.replacedOnDisk()?.message).toMatch(/was overwritten \(no SQLite header\)/);
   });
 
   it('refuses to open a 0-byte state.db as a new database, read-write or read-only', () => {
