@@ -26,14 +26,14 @@ export async function readJsonFile<S extends z.ZodType>(file: string, schema: S)
 }
 
 /** Replaces `file` atomically with the safe writer (mode 0600): readers see the old or the new content, never half. */
-export function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+// eslint-disable-next-line @typescript-eslint/require-await -- async so that a throw is a rejection, as callers expect
+export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
   try {
     writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
   } catch (e) {
     // The safe writer removed its temp file; say which file and why (a bare ENOSPC names neither).
-    return Promise.reject(fileSystemError(file, 'write', e));
+    throw fileSystemError(file, 'write', e);
   }
-  return Promise.resolve();
 }
 
 /** Temp files of the safe writer (`.driftd-tmp-<hex>`) and of older driftd versions (`<file>.<pid>.<hex>.tmp`). */
