@@ -21,11 +21,13 @@ describe('state DB faults under a running agent', () => {
   let containerId: string;
   let cycles = 0;
 
-  const get = (p: string) => fetch(`${base}${p}`, { signal: AbortSignal.timeout(10_000) });
+  const READ = 'read-token-for-faults';
+  const HOOK = 'webhook-secret-for-faults';
+  const get = (p: string) => fetch(`${base}${p}`, { signal: AbortSignal.timeout(10_000), headers: { authorization: `Bearer ${READ}` } });
   /** Triggers one reconcile through the webhook and waits until the agent reports it finished. */
   async function cycle(): Promise<void> {
     const before = cycles;
-    expect((await fetch(`${base}/webhook`, { method: 'POST', body: '{}' })).status).toBe(202);
+    expect((await fetch(`${base}/webhook`, { method: 'POST', body: '{}', headers: { authorization: `Bearer ${HOOK}` } })).status).toBe(202);
     await pollUntil(
       'the webhook cycle to finish',
       async () => {
@@ -44,7 +46,12 @@ describe('state DB faults under a running agent', () => {
     v1 = await world.release('v1.0.0');
     const port = await freePort();
     const config = path.join(world.dir, 'agent.yaml');
-    writeFileSync(config, `http:\n  listen: 127.0.0.1:${port}\n`);
+    writeFileSync(path.join(world.dir, 'read.token'), `${READ}\n`, { mode: 0o600 });
+    writeFileSync(path.join(world.dir, 'hook.secret'), `${HOOK}\n`, { mode: 0o600 });
+    writeFileSync(
+      config,
+      `http:\n  listen: 127.0.0.1:${port}\n  readTokenFile: ${path.join(world.dir, 'read.token')}\n  webhookSecretFile: ${path.join(world.dir, 'hook.secret')}\n`,
+    );
     base = `http://127.0.0.1:${port}`;
     agent = world.start('agent', ['--interval', '1h'], { config });
     await pollUntil('the agent to deploy v1', async () => ((await liveWeb(env.docker, stack))?.revision === v1 ? true : undefined), { timeoutMs: 120_000, intervalMs: 500 });
