@@ -37,7 +37,7 @@ export default defineConfig({
           name: 'faults',
           include: ['test/faults/**/*.test.ts'],
           environment: 'node',
-          globalSetup: ['test/support/global-setup.ts'],
+          globalSetup: ['test/faults/global-setup.ts'],
           testTimeout: 300_000,
           hookTimeout: 300_000,
           pool: 'forks',

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pollUntil } from '../support/docker-resources.js';
-import { PrivateDockerd } from '../support/private-dockerd.js';
+import { hostDocker0Present, linkExists, PrivateDockerd } from '../support/private-dockerd.js';
 import { fleetYaml, SyncWorld } from '../support/sync-harness.js';
 import { TEST_IMAGES } from '../support/test-env.js';
 import { failedRevisions, history, liveWeb, waitHealthyWeb, webStack, type StatusJson, type SyncJson } from './support.js';
@@ -24,6 +24,9 @@ describe('Docker stopped and restarted under driftd (private engine)', () => {
   afterAll(async () => {
     await world?.close();
     await engine?.close();
+    // The private engine leaves nothing behind and never touches the host's default bridge.
+    expect(await hostDocker0Present()).toBe(true);
+    if (engine) expect(await linkExists(engine.bridge)).toBe(false);
   });
 
   it('dockerd stopped mid-apply: the revision is not blacklisted, status says Unknown, and the next sync gates and deploys it', async () => {

@@ -17,6 +17,8 @@ describe('Git server faults', () => {
   let stack: string;
   let v1: string;
   let config: string;
+  /** Each case releases v1.<n>.1 (the new tag) and v1.<n>.2 (back to v1): always newer than the last. */
+  let round = 0;
 
   beforeAll(async () => {
     world = await SyncWorld.create({ labels: env.labels });
@@ -50,7 +52,8 @@ describe('Git server faults', () => {
     ['a pack cut short', { mode: 'truncate-pack', service: 'git-upload-pack' } as const, /the pack the Git server sent for .* was incomplete or corrupt/],
   ])('%s: nothing applied, status Unknown with the reason; the run after the fault deploys', async (_name, fault, reason) => {
     world.repo.writeStack(stack, webStack(TEST_IMAGES.app11, env.labels));
-    const next = await world.release(`v1.1.${Date.now() % 100000}`);
+    round += 1;
+    const next = await world.release(`v1.${round}.1`);
     world.server.fault = fault;
     try {
       const r = await world.run('sync', [], { config });
@@ -66,7 +69,7 @@ describe('Git server faults', () => {
     expect(ok.outcomes).toEqual([expect.objectContaining({ stack, result: 'deployed', revision: next })]);
     // Back to v1 for the next case.
     world.repo.writeStack(stack, webStack(TEST_IMAGES.app10, env.labels));
-    v1 = await world.release(`v1.2.${Date.now() % 100000}`);
+    v1 = await world.release(`v1.${round}.2`);
     expect((await world.run('sync')).code).toBe(0);
   });
 });

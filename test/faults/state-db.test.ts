@@ -7,9 +7,10 @@ import { readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pollUntil, useDockerTestScope } from '../support/docker.js';
+import { freePort } from '../support/free-port.js';
 import { fleetYaml, SyncWorld, type RunningCli } from '../support/sync-harness.js';
 import { TEST_IMAGES } from '../support/test-env.js';
-import { freePort, history, liveWeb, waitHealthyWeb, webStack, type StatusJson } from './support.js';
+import { history, liveWeb, waitHealthyWeb, webStack, type StatusJson } from './support.js';
 
 describe('state DB faults under a running agent', () => {
   const env = useDockerTestScope({ cleanupAfter: 'all' });

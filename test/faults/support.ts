@@ -1,5 +1,4 @@
 /** Shared helpers of the fault suite: JSON shapes of driftd's output and small waits. */
-import { createServer } from 'node:net';
 import type Docker from 'dockerode';
 import { pollUntil } from '../support/docker-resources.js';
 import type { SyncWorld } from '../support/sync-harness.js';
@@ -58,14 +57,4 @@ export async function waitHealthyWeb(docker: Docker, project: string, revision: 
     },
     { timeoutMs, intervalMs: 500 },
   );
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }

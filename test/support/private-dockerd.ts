@@ -1,7 +1,13 @@
 /**
  * A private Docker engine for tests that must stop, kill or restart Docker: its own socket,
- * --data-root, --exec-root (with its own supervised containerd), --pidfile, no bridge and no
+ * --data-root, --exec-root (with its own supervised containerd), --pidfile, its OWN bridge
+ * (`dfault<n>`, created here with `ip link add … type bridge`; its address 10.213.<n>.1/24 is the
+ * default bridge network's pool, clear of the shared engines' 172.16.0.0/13 and 172.24.0.0/14), no
  * iptables rules, so the shared engine at /var/run/docker.sock and every other test never notice.
+ *
+ * Never `--bridge=none`: a dockerd started with it deletes the host's default bridge `docker0`
+ * (libnetwork removes the default bridge it does not manage), which broke every other test on the
+ * machine. Nor default-address-pools: see start().
  * Test images are pulled into it from the test registry (127.0.0.1:5000, plain HTTP on loopback).
  *
  *   const engine = await PrivateDockerd.start();
@@ -21,6 +27,44 @@ export const PRIVATE_DOCKERD_DIR = '/opt/driftd-test/engine-modern';
 const DOCKERD = path.join(PRIVATE_DOCKERD_DIR, 'dockerd');
 const DOCKER_PROXY = path.join(PRIVATE_DOCKERD_DIR, 'docker-proxy');
 
+const BRIDGE_PREFIX = 'dfault';
+/** Slots 0–199: the bridge dfault<n> with 10.213.<n>.1/24. */
+const SLOTS = 200;
+
+/**
+ * Creates a free `dfault<n>` bridge with its address and returns n. `ip link add` fails when the
+ * name exists, so two runs never share one; the start slot varies by pid to avoid retries.
+ */
+async function claimBridge(): Promise<number> {
+  const first = process.pid % SLOTS;
+  for (let i = 0; i < SLOTS; i++) {
+    const slot = (first + i) % SLOTS;
+    const name = `${BRIDGE_PREFIX}${slot}`;
+    const add = await execFileCapture('ip', ['link', 'add', name, 'type', 'bridge'], { timeoutMs: 30_000 });
+    if (add.code !== 0) continue;
+    for (const args of [['addr', 'add', `10.213.${slot}.1/24`, 'dev', name], ['link', 'set', name, 'up']]) {
+      const r = await execFileCapture('ip', args, { timeoutMs: 30_000 });
+      if (r.code !== 0) {
+        await execFileCapture('ip', ['link', 'del', name], { timeoutMs: 30_000 });
+        throw new Error(`ip ${args.join(' ')} failed: ${r.stderr}`);
+      }
+    }
+    return slot;
+  }
+  throw new Error(`no free ${BRIDGE_PREFIX}<n> bridge name (0–${SLOTS - 1} all exist; remove stale ones with \`ip link del\`)`);
+}
+
+/** True while a network interface of that name exists. */
+export async function linkExists(name: string): Promise<boolean> {
+  const r = await execFileCapture('ip', ['link', 'show', name], { timeoutMs: 30_000 });
+  return r.code === 0;
+}
+
+/** True while the host's default bridge (the shared engine's docker0) exists. */
+export function hostDocker0Present(): Promise<boolean> {
+  return linkExists('docker0');
+}
+
 export class PrivateDockerd {
   /** Short on purpose: containerd's socket lives under exec-root, and unix socket paths stop at 107 bytes. */
   readonly dir: string;
@@ -29,10 +73,15 @@ export class PrivateDockerd {
   readonly host: string;
   readonly docker: Docker;
   readonly log: string;
+  /** The bridge this engine owns (deleted by close()). */
+  readonly bridge: string;
+  private readonly slot: number;
   private child: ChildProcess | undefined;
 
-  private constructor(dir: string) {
+  private constructor(dir: string, slot: number) {
     this.dir = dir;
+    this.slot = slot;
+    this.bridge = `${BRIDGE_PREFIX}${slot}`;
     this.socket = path.join(dir, 'docker.sock');
     this.host = `unix://${this.socket}`;
     this.docker = new Docker({ socketPath: this.socket });
@@ -42,9 +91,19 @@ export class PrivateDockerd {
   /** Starts a new private engine and waits until it answers (generous ceiling: the machine is shared). */
   static async start(): Promise<PrivateDockerd> {
     if (!existsSync(DOCKERD)) throw new Error(`no dockerd at ${DOCKERD}: run \`bash scripts/test-env.sh\` first`);
-    const engine = new PrivateDockerd(mkdtempSync('/tmp/dfd-'));
-    writeFileSync(path.join(engine.dir, 'daemon.json'), '{}\n');
-    await engine.start();
+    const slot = await claimBridge();
+    const engine = new PrivateDockerd(mkdtempSync('/tmp/dfd-'), slot);
+    try {
+      // No default-address-pools, on purpose: a dockerd restarted with pools set "clears the stale
+      // bridge network" and then deletes the link named docker0 — the HOST's, whatever --bridge says
+      // (measured on Engine 26.1: restart with pools → docker0 gone; without → untouched). The
+      // default bridge takes its subnet from dfault<n>'s address; the fault stacks use no other network.
+      writeFileSync(path.join(engine.dir, 'daemon.json'), '{}\n');
+      await engine.start();
+    } catch (e) {
+      await engine.close().catch(() => undefined);
+      throw e;
+    }
     return engine;
   }
 
@@ -59,6 +118,7 @@ export class PrivateDockerd {
   /** (Re)starts dockerd with the same directories: containers it had come back as they were left. */
   async start(): Promise<void> {
     if (this.running) return;
+    const hadDocker0 = await hostDocker0Present();
     mkdirSync(path.join(this.dir, 'data'), { recursive: true });
     const out = openSync(this.log, 'a');
     const child = spawn(
@@ -69,7 +129,7 @@ export class PrivateDockerd {
         '--exec-root', path.join(this.dir, 'exec'),
         '--pidfile', path.join(this.dir, 'docker.pid'),
         '--config-file', path.join(this.dir, 'daemon.json'),
-        '--bridge=none',
+        '--bridge', this.bridge,
         '--iptables=false',
         '--ip-masq=false',
         '--userland-proxy-path', DOCKER_PROXY,
@@ -88,6 +148,8 @@ export class PrivateDockerd {
       },
       { timeoutMs: 90_000, intervalMs: 250 },
     );
+    // The one thing a private engine must never do to the machine: say so at once, not in other tests.
+    if (hadDocker0 && !(await hostDocker0Present())) throw new Error(`starting the private dockerd in ${this.dir} deleted the host's docker0`);
   }
 
   /** SIGTERM (a service manager's stop) or SIGKILL (a crash); resolves once the process is gone. */
@@ -121,6 +183,7 @@ export class PrivateDockerd {
     await this.stop();
     await execFileCapture('umount', ['-R', '-l', path.join(this.dir, 'data')], { timeoutMs: 30_000 }).catch(() => undefined);
     rmSync(this.dir, { recursive: true, force: true });
+    await execFileCapture('ip', ['link', 'del', this.bridge], { timeoutMs: 30_000 }).catch(() => undefined);
   }
 
   tail(lines = 5): string {
