@@ -568,7 +568,7 @@ async function verifyRecovered(deps: ReconcileDeps, p: StackPlan, target: StackT
     return { ...base, result: 'recorded', message: `interrupted apply of ${describeRevision(target)} verified: running and healthy`, health: 'Healthy' };
   }
   const why = redact(`interrupted apply of ${describeRevision(target)} is not healthy: ${gate.problems.join('; ')}`);
-  // History must show the failure itself, not only the recovery and the rollback (DESIGN §7).
+  // History must show the failure itself, not only the recovery and the rollback (docs/design.md §7).
   const op = state.startOperation({ trigger: deps.trigger, actor: deps.actor, command: deps.command, stack: p.stack, action: 'deploy', revision: target.revision.commit });
   state.transaction(() => {
     state.recordDeployment(deploymentRecord(target, gate.health, 'failed', op));
