@@ -1,7 +1,10 @@
-/** Shared helpers of the fault suite: JSON shapes of driftd's output and small waits. */
+/** Shared helpers of the fault suite: JSON shapes of driftd's output, small waits, an agent driven over HTTP. */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type Docker from 'dockerode';
 import { pollUntil } from '../support/docker-resources.js';
-import type { SyncWorld } from '../support/sync-harness.js';
+import { freePort } from '../support/free-port.js';
+import type { RunningCli, SyncWorld } from '../support/sync-harness.js';
 
 export interface SyncJson {
   outcomes: { stack: string; action: string; result: string; message: string; health?: string; revision?: string; hostFault?: boolean }[];
@@ -57,4 +60,75 @@ export async function waitHealthyWeb(docker: Docker, project: string, revision: 
     },
     { timeoutMs, intervalMs: 500 },
   );
+}
+
+/** `driftd agent` with its HTTP surface on a free port (read token, webhook secret), as the fault tests drive it. */
+export class HttpAgent {
+  static readonly READ = 'read-token-for-faults';
+  static readonly HOOK = 'webhook-secret-for-faults';
+  cycles = 0;
+
+  private constructor(
+    readonly run: RunningCli,
+    readonly base: string,
+  ) {}
+
+  /** Starts the agent (`--interval`, default 1h: only the startup run and webhooks reconcile); `extra` is appended to its config file. */
+  static async start(world: SyncWorld, opts: { interval?: string; extra?: string; env?: NodeJS.ProcessEnv } = {}): Promise<HttpAgent> {
+    const port = await freePort();
+    const config = path.join(world.dir, `agent-${port}.yaml`);
+    writeFileSync(path.join(world.dir, 'read.token'), `${HttpAgent.READ}\n`, { mode: 0o600 });
+    writeFileSync(path.join(world.dir, 'hook.secret'), `${HttpAgent.HOOK}\n`, { mode: 0o600 });
+    writeFileSync(
+      config,
+      `http:\n  listen: 127.0.0.1:${port}\n  readTokenFile: ${path.join(world.dir, 'read.token')}\n  webhookSecretFile: ${path.join(world.dir, 'hook.secret')}\n${opts.extra ?? ''}`,
+    );
+    return new HttpAgent(world.start('agent', ['--interval', opts.interval ?? '1h'], { config, ...(opts.env ? { env: opts.env } : {}) }), `http://127.0.0.1:${port}`);
+  }
+
+  get(p: string): Promise<Response> {
+    return fetch(`${this.base}${p}`, { signal: AbortSignal.timeout(10_000), headers: { authorization: `Bearer ${HttpAgent.READ}` } });
+  }
+
+  /** POST /webhook; resolves with the HTTP status (202 when accepted). */
+  async webhook(): Promise<number> {
+    const r = await fetch(`${this.base}/webhook`, { method: 'POST', body: '{}', headers: { authorization: `Bearer ${HttpAgent.HOOK}` }, signal: AbortSignal.timeout(10_000) });
+    return r.status;
+  }
+
+  /** GET /healthz, or undefined while the agent does not answer. */
+  async health(): Promise<{ cycles: number; busy: boolean } | undefined> {
+    try {
+      return (await (await this.get('/healthz')).json()) as { cycles: number; busy: boolean };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Waits until at least `min` cycles have finished and none runs; returns the count. */
+  async idleAfter(min: number, timeoutMs = 180_000): Promise<number> {
+    const h = await pollUntil('the agent to finish its cycle', async () => {
+      const now = await this.health();
+      return now && now.cycles >= min && !now.busy ? now : undefined;
+    }, { timeoutMs, intervalMs: 250 });
+    this.cycles = h.cycles;
+    return h.cycles;
+  }
+
+  /** Triggers one reconcile through the webhook and waits until it finished. */
+  async cycle(): Promise<void> {
+    const before = this.cycles;
+    if ((await this.webhook()) !== 202) throw new Error('the agent refused the webhook');
+    await this.idleAfter(before + 1);
+  }
+
+  alive(): boolean {
+    return this.run.child.exitCode === null && this.run.child.signalCode === null;
+  }
+
+  /** SIGTERM (or the signal given) and wait for the exit. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    if (this.alive()) this.run.child.kill(signal);
+    await this.run.done;
+  }
 }
