@@ -55,7 +55,9 @@ describe('post-deploy checks', () => {
       'stacks:',
       `  ${p}:`,
       '    healthTimeout: 20s',
-      '    checksTimeout: 6s',
+      // Long enough for busybox httpd to answer on a machine at load 100+ (6 s failed v1 there);
+      // v2 and v3 wait it out before they fail.
+      '    checksTimeout: 30s',
       '    checks:',
       `      - {http: "http://127.0.0.1:${port}/cgi-bin/health", expectStatus: 200, json: {path: .version, equals: "\${DRIFTD_TAG}"}, timeout: 2s}`,
       `      - {tcp: "127.0.0.1:${port}"}`,

@@ -61,7 +61,7 @@ describe(`sync at scale: ${STACKS} stacks`, () => {
     await world?.close();
   });
 
-  it(`brings up ${STACKS} stacks; driftd adopts the ones it did not deploy without running Compose`, { timeout: 300_000 }, async () => {
+  it(`brings up ${STACKS} stacks; driftd adopts the ones it did not deploy without running Compose`, { timeout: 900_000 }, async () => {
     // Deploying 200 stacks through Compose takes 2 s each on this shared 2-core machine, so only
     // the first REAL_DEPLOYS go through driftd (pull, up, health gate) ...
     const real = stacks.slice(0, REAL_DEPLOYS);
@@ -98,7 +98,9 @@ describe(`sync at scale: ${STACKS} stacks`, () => {
     expect(world.composeCalls()).toEqual([]);
   });
 
-  it('a no-change reconcile: no git fetch, no Compose run, well under a second of agent work', async () => {
+  // Ceilings, not budgets: a CI run beside other work (load 100+ on 2 cores) took over 300 s to
+  // start 200 containers; the performance claims are the budget checks inside, scaled to load.
+  it('a no-change reconcile: no git fetch, no Compose run, well under a second of agent work', { timeout: 600_000 }, async () => {
     world.server.resetStats();
     world.resetComposeLog();
 
