@@ -1,3 +1,4 @@
+import { dict, own } from '../util/dict.js';
 import { loadStack } from '../compose/index.js';
 import type { DesiredStack, DesiredState } from '../compose/model.js';
 import type { ResolvedConfig } from '../config/resolve.js';
@@ -84,9 +85,9 @@ async function explainSourceFailure(e: unknown, config: ResolvedConfig, logger: 
 }
 
 async function revisionChanges(target: Target, deployed: Record<string, DeployedRevision>, logger: Logger): Promise<Record<string, FileChange[]>> {
-  const out: Record<string, FileChange[]> = {};
+  const out = dict<FileChange[]>();
   for (const t of target.targets) {
-    const from = deployed[t.stack.name]?.revision;
+    const from = own(deployed, t.stack.name)?.revision;
     if (!from || from === t.revision.commit) continue;
     try {
       out[t.stack.name] = await target.source.changedFiles(from, t.revision.commit, t.stack.name);
@@ -111,8 +112,8 @@ async function withDeployedVersions(
 ): Promise<DesiredState> {
   const stacks: DesiredStack[] = [];
   for (const stack of target.desired.stacks) {
-    const from = deployed[stack.name]?.revision;
-    if (!from || !changes[stack.name]?.length) {
+    const from = own(deployed, stack.name)?.revision;
+    if (!from || !own(changes, stack.name)?.length) {
       stacks.push(stack);
       continue;
     }
@@ -138,7 +139,7 @@ async function withDeployedVersions(
 }
 
 function deployedRevisions(state: StateStore | undefined, stacks: readonly DesiredStack[]): Record<string, DeployedRevision> {
-  const out: Record<string, DeployedRevision> = {};
+  const out = dict<DeployedRevision>();
   if (!state) return out;
   for (const s of stacks) {
     const d = state.currentDeployment(s.name);
@@ -190,7 +191,7 @@ export async function driftCheck(opts: DriftCheckOptions): Promise<DriftCheckRes
       logger,
     });
     for (const e of registry.errors) logger.warn({ image: e.image }, `image-outdated not checked: ${e.message}`);
-    const imageChecks: Record<string, Finding[]> = {};
+    const imageChecks = dict<Finding[]>();
     for (const stack of target.desired.stacks) imageChecks[stack.name] = imageFindings({ stack, live: inventory, registryDigests: registry.digests });
     if (opts.checks) {
       const selected = target.desired.stacks.filter((s) => !opts.stacks?.length || opts.stacks.includes(s.name));

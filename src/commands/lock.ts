@@ -4,6 +4,7 @@
  * locks without writing. Every image is resolved before anything is written, so a registry
  * failure leaves every lock file as it was.
  */
+import { setOwn } from '../util/dict.js';
 import type { DesiredStack, LockFile } from '../compose/model.js';
 import type { Finding } from '../drift/model.js';
 import { describeError, isDriftdError } from '../errors/index.js';
@@ -88,7 +89,7 @@ function buildLock(stack: DesiredStack, resolved: Map<string, ResolvedImage>): L
   for (const [image] of stackImages(stack)) {
     const r = resolved.get(image);
     if (!r) continue;
-    images[image] = { ...registryDigestOf(r), platform: r.platform };
+    setOwn(images, image, { ...registryDigestOf(r), platform: r.platform });
   }
   return { version: 1, stack: stack.name, composeSha256: stack.composeSha256, images };
 }

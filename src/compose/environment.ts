@@ -1,3 +1,4 @@
+import { dict, own as ownValue } from '../util/dict.js';
 import { isSecretKey } from '../util/redact.js';
 import { composeError, formatPath } from './errors.js';
 import { dotenvFailure } from './env-sources.js';
@@ -85,7 +86,7 @@ export function resolveEnvironment(service: Record<string, unknown>, serviceName
     // Compose parses each env_file into the map built so far: its own earlier lines and
     // earlier files are visible, after the interpolation variables and `environment`.
     const values = new Map<string, string>();
-    const lookup: Lookup = (k) => ctx.lookup(k) ?? own[k] ?? values.get(k) ?? fromFiles.get(k);
+    const lookup: Lookup = (k) => ctx.lookup(k) ?? ownValue(own, k) ?? values.get(k) ?? fromFiles.get(k);
     try {
       parseDotenv(content.toString('utf8'), lookup, values);
     } catch (e) {
@@ -96,7 +97,7 @@ export function resolveEnvironment(service: Record<string, unknown>, serviceName
       fileKeys.add(k);
     }
   }
-  const environment: Record<string, string> = {};
+  const environment = dict<string>();
   for (const [k, v] of fromFiles) environment[k] = v;
   for (const [k, v] of Object.entries(own)) {
     if (v === null) delete environment[k];

@@ -35,7 +35,7 @@ export function applyExtends(model: Model): void {
     if (typeof base !== 'string') {
       throw composeError('ComposeLoadError', `services.${name}.extends must name a service`, { path: ['services', name, 'extends'] });
     }
-    if (!(base in services)) {
+    if (!Object.hasOwn(services, base)) {
       throw composeError('ComposeLoadError', `services.${name} extends service ${JSON.stringify(base)}, which is not defined in the same file`, {
         path: ['services', name, 'extends'],
       });

@@ -1,3 +1,4 @@
+import { dict, own } from '../util/dict.js';
 import { z } from 'zod';
 import { securityPolicySchema } from '../policy/schema.js';
 import type { StackPolicy } from './model.js';
@@ -50,7 +51,7 @@ export function parseFleet(text: string): Fleet {
   const raw = yamlToJs(y) ?? {};
   const parsed = fleetSchema.safeParse(raw);
   if (!parsed.success) throw schemaError(parsed.error, FLEET_FILE, (p) => lineOfPath(y, p));
-  const policies: Record<string, StackPolicy> = {};
+  const policies = dict<StackPolicy>();
   for (const [name, p] of Object.entries(parsed.data.stacks ?? {})) {
     // A value that zod cannot judge (a duration's text, a cron, a zone) fails with the file and line.
     const checked = <T>(key: (string | number)[], fn: () => T): T => {
@@ -78,17 +79,17 @@ export function parseFleet(text: string): Fleet {
     };
   }
   const fleet: Fleet = { policies };
-  if (parsed.data.hosts) fleet.hosts = Object.fromEntries(Object.entries(parsed.data.hosts).map(([h, list]) => [h, list ?? []]));
+  if (parsed.data.hosts) fleet.hosts = dict(Object.entries(parsed.data.hosts).map(([h, list]) => [h, list ?? []]));
   return fleet;
 }
 
 export function policyFor(fleet: Fleet | undefined, stack: string): StackPolicy {
-  return fleet?.policies[stack] ?? { ...DEFAULT_POLICY };
+  return own(fleet?.policies, stack) ?? { ...DEFAULT_POLICY };
 }
 
 /** Stack names declared for `host` (its own list plus "*"), sorted; undefined means "every stack". */
 export function stacksForHost(fleet: Fleet | undefined, host: string): string[] | undefined {
   if (!fleet?.hosts) return undefined;
-  const names = new Set([...(fleet.hosts[host] ?? []), ...(fleet.hosts['*'] ?? [])]);
+  const names = new Set([...(own(fleet.hosts, host) ?? []), ...(own(fleet.hosts, '*') ?? [])]);
   return [...names].sort();
 }

@@ -1,3 +1,4 @@
+import { dict } from '../util/dict.js';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { DriftdError } from '../errors/index.js';
@@ -121,6 +122,6 @@ export function loadDesiredStateSync(opts: LoadDesiredStateOptions): DesiredStat
     stacks,
     errors,
     allStackNames: folders.filter(isValidStackName),
-    ...(fleet ? { policies: { ...fleet.policies } } : {}),
+    ...(fleet ? { policies: dict(Object.entries(fleet.policies)) } : {}),
   };
 }

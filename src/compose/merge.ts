@@ -5,6 +5,7 @@
  * and list fields that name things (`volumes` by target, `ports`, `secrets`, …) keep one entry per
  * key, the later definition winning.
  */
+import { dict, setOwn } from '../util/dict.js';
 import { composeError, formatPath } from './errors.js';
 import { volumeTarget } from './volumes.js';
 
@@ -29,7 +30,7 @@ const SERVICE_APPEND_SEQ = new Set(['env_file', 'label_file', 'dns', 'dns_opt', 
 
 /** "K=V" lists and mappings to one ordered mapping; `K` alone (or `K:` null) means "take from the environment". */
 export function toKeyValueMap(value: unknown, path: Path): Record<string, string | null> {
-  const out: Record<string, string | null> = {};
+  const out = dict<string | null>();
   if (value === null || value === undefined) return out;
   if (Array.isArray(value)) {
     for (const entry of value) {
@@ -93,7 +94,7 @@ function asSequence(v: unknown): unknown[] {
 function mergeMappings(base: Model, over: Model, path: Path): Model {
   const out: Model = { ...base };
   for (const [k, v] of Object.entries(over)) {
-    out[k] = k in out ? mergeValues(out[k], v, [...path, k]) : v;
+    setOwn(out, k, Object.hasOwn(out, k) ? mergeValues(out[k], v, [...path, k]) : v);
   }
   return out;
 }

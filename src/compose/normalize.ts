@@ -2,6 +2,7 @@
  * One merged, interpolated compose service → driftd's normalized DesiredService (without the
  * config hash and pin, which need the whole stack) and the resolved mapping to deploy.
  */
+import { dict, own } from '../util/dict.js';
 import type { DesiredService, HealthcheckSpec, MountSpec } from './model.js';
 import { composeError, formatPath } from './errors.js';
 import { resolveEnvironment, type EnvironmentContext } from './environment.js';
@@ -139,7 +140,7 @@ function mountsOf(svc: Model, path: Path, ctx: NormalizeContext, mounted: Set<st
         for (const f of ctx.filesUnder(rel)) mounted.add(f);
       } else mount.source = v.source;
     } else if (v.type === 'volume' && v.source !== undefined) {
-      if (!(v.source in volumes)) {
+      if (!Object.hasOwn(volumes, v.source)) {
         throw fail(p, `${formatPath(p)}: named volume ${JSON.stringify(v.source)} is not declared under the top-level volumes:`);
       }
       mount.source = v.source;
@@ -154,12 +155,12 @@ function fileRefs(svc: Model, kind: 'configs' | 'secrets', path: Path, ctx: Norm
   if (list === undefined || list === null) return {};
   if (!Array.isArray(list)) throw fail([...path, kind], `${formatPath([...path, kind])} must be a list`);
   const defs = declared(ctx.model, kind);
-  const refs: Record<string, unknown> = {};
+  const refs = dict<unknown>();
   for (const [i, entry] of list.entries()) {
     const p = [...path, kind, i];
     const name: unknown = isMapping(entry) ? entry.source : entry;
     if (typeof name !== 'string') throw fail(p, `${formatPath(p)} must name a ${kind.slice(0, -1)}`);
-    const def = defs[name];
+    const def = own(defs, name);
     if (def === undefined) throw fail(p, `${formatPath(p)}: ${kind.slice(0, -1)} ${JSON.stringify(name)} is not declared under the top-level ${kind}:`);
     refs[name] = def;
     const rel = definitionFile(kind, name, def);

@@ -6,6 +6,7 @@
  * Compose v2: no `version:`/`name:` (the project name is passed with -p), ports in the short
  * syntax, and YAML that a YAML 1.1 reader (PyYAML) cannot misread.
  */
+import { own, setOwn } from '../util/dict.js';
 import { Document, visit } from 'yaml';
 import { redactEnv } from '../util/redact.js';
 import type { DesiredStack } from './model.js';
@@ -50,22 +51,22 @@ function escapeDollars(value: unknown): unknown {
 
 export function renderStack(stack: DesiredStack, opts: RenderStackOptions): Model {
   const model = structuredClone(stack.model);
-  const services: Model = {};
+  const services: Record<string, unknown> = {};
   for (const svc of stack.services) {
     const raw = structuredClone(svc.raw);
-    const labelRev = opts.serviceRevisions?.[svc.name] ?? { revision: opts.revision, ...(opts.ref !== undefined ? { ref: opts.ref } : {}) };
+    const labelRev = own(opts.serviceRevisions, svc.name) ?? { revision: opts.revision, ...(opts.ref !== undefined ? { ref: opts.ref } : {}) };
     const out: Model = { ...raw, image: svc.pinnedImage ?? svc.image };
     if (opts.redact && isMapping(raw.environment)) {
       out.environment = redactEnv(raw.environment as Record<string, string>, svc.secretEnvKeys);
     }
     out.labels = {
-      ...svc.labels,
+      ...svc.labels, // own keys, `__proto__` included: spreading defines properties
       [LABEL_STACK]: stack.name,
       [LABEL_REVISION]: labelRev.revision,
       [LABEL_REF]: labelRev.ref ?? '',
       [LABEL_CONFIG_HASH]: svc.configHash,
     };
-    services[svc.name] = out;
+    setOwn(services, svc.name, out);
   }
   model.services = services;
   return escapeDollars(model) as Model;

@@ -2,6 +2,7 @@
  * The drift engine: desired snapshot + live inventory (+ what the state DB knows) → per-stack
  * sync/health status and findings. Pure: no I/O, no clock, same input → same output.
  */
+import { own } from '../util/dict.js';
 import type { DesiredService, DesiredStack, DesiredState, StackLoadError } from '../compose/model.js';
 import { LABEL_REF, LABEL_REVISION, LABEL_STACK, runsDriftdAgent } from '../compose/render.js';
 import { COMPOSE_LABELS } from '../live/inspect-mapper.js';
@@ -55,7 +56,7 @@ function isOneOff(c: LiveContainer): boolean {
 }
 
 function projectContainers(live: LiveInventory, stack: string): LiveContainer[] {
-  return (live.projects[stack]?.containers ?? []).filter((c) => !isOneOff(c)).sort((a, b) => a.name.localeCompare(b.name));
+  return (own(live.projects, stack)?.containers ?? []).filter((c) => !isOneOff(c)).sort((a, b) => a.name.localeCompare(b.name));
 }
 
 function plural(n: number, word: string): string {
@@ -159,7 +160,7 @@ function configFindings(
   out: FindingList,
 ): void {
   const groups = new Map<string, { drift: FieldDrift; containers: string[] }>();
-  const workingDir = ctx.input.live.projects[stack.name]?.workingDir;
+  const workingDir = own(ctx.input.live.projects, stack.name)?.workingDir;
   for (const c of containers) {
     const drifts = compareContainer(
       {
@@ -210,9 +211,9 @@ function evaluateStack(stack: DesiredStack, ctx: EvalContext): StackStatus {
   const target: DeployedRevision = input.desired.revision.ref
     ? { revision: input.desired.revision.commit, ref: input.desired.revision.ref }
     : { revision: input.desired.revision.commit };
-  const deployed = input.deployed?.[stack.name] ?? labelRevision(containers);
+  const deployed = own(input.deployed, stack.name) ?? labelRevision(containers);
 
-  revisionFinding(stack, target, deployed, input.revisionChanges?.[stack.name], secrets, out);
+  revisionFinding(stack, target, deployed, own(input.revisionChanges, stack.name), secrets, out);
 
   const expected = stack.services.reduce((n, s) => n + s.replicas, 0);
   const healths: HealthStatus[] = [];
@@ -277,7 +278,7 @@ function evaluateStack(stack: DesiredStack, ctx: EvalContext): StackStatus {
     health = worstHealth(healths);
   }
 
-  for (const f of input.imageChecks?.[stack.name] ?? []) out.items.push(f);
+  for (const f of own(input.imageChecks, stack.name) ?? []) out.items.push(f);
   for (const f of input.policyChecks?.get(stack.name) ?? []) out.items.push(f);
   lockFindings(stack, out);
 
@@ -303,7 +304,7 @@ function unknownStack(name: string, errors: readonly StackLoadError[], ctx: Eval
   const out = new FindingList(name);
   const containers = projectContainers(input.live, name);
   const healths = healthFindings(containers, new Set(), out);
-  for (const f of input.imageChecks?.[name] ?? []) out.items.push(f);
+  for (const f of own(input.imageChecks, name) ?? []) out.items.push(f);
   const status: StackStatus = {
     stack: name,
     sync: 'Unknown',
@@ -312,7 +313,7 @@ function unknownStack(name: string, errors: readonly StackLoadError[], ctx: Eval
     findings: out.items,
     targetRevision: input.desired.revision.commit,
   };
-  const deployed = input.deployed?.[name] ?? labelRevision(containers);
+  const deployed = own(input.deployed, name) ?? labelRevision(containers);
   if (deployed) status.deployedRevision = deployed.revision;
   return status;
 }
@@ -324,7 +325,7 @@ function unmanagedFindings(ctx: EvalContext, declared: ReadonlySet<string>, want
   const findings: Finding[] = [];
   for (const name of Object.keys(live.projects).sort()) {
     if (declared.has(name) || !wanted(name)) continue;
-    const containers = [...(live.projects[name]?.containers ?? [])].sort((a, b) => a.name.localeCompare(b.name));
+    const containers = [...(own(live.projects, name)?.containers ?? [])].sort((a, b) => a.name.localeCompare(b.name));
     // The agent's own project is the operator's (deploy/agent.compose.yaml), not the repo's.
     if (containers.some((c) => runsDriftdAgent(c.labels))) continue;
     const deployedByDriftd = known.has(name) || containers.some((c) => c.labels[LABEL_STACK] !== undefined);

@@ -3,6 +3,7 @@
  * lists and zero durations become `undefined`, so the drift engine compares meaning, not the
  * engine's way of writing "not set".
  */
+import { dict } from '../util/dict.js';
 import type {
   ContainerHealth,
   ContainerState,
@@ -59,7 +60,7 @@ function exitCodeFromStatusText(status: string): number | undefined {
 }
 
 export function parseEnvList(list: readonly string[] | null | undefined): Record<string, string> {
-  const env: Record<string, string> = {};
+  const env = dict<string>();
   for (const entry of list ?? []) {
     const eq = entry.indexOf('=');
     if (eq < 0) env[entry] = '';
@@ -209,7 +210,7 @@ function composeIdentity(labels: Record<string, string>): Pick<LiveContainer, 'p
 
 /** A container as the list shows it: no config (the drift engine then skips field-level checks). */
 export function mapContainerSummary(json: ContainerSummaryJson): LiveContainer {
-  const labels = { ...(json.Labels ?? {}) };
+  const labels = dict(Object.entries(json.Labels ?? {}));
   const status = json.Status ?? '';
   const state = toContainerState(json.State);
   const container: LiveContainer = {
@@ -230,7 +231,7 @@ export function mapContainerSummary(json: ContainerSummaryJson): LiveContainer {
 
 /** A container from its inspect JSON: fresher than the list entry and with its config. */
 export function mapContainerInspect(json: ContainerInspectJson): LiveContainer {
-  const labels = { ...(json.Config.Labels ?? {}) };
+  const labels = dict(Object.entries(json.Config.Labels ?? {}));
   const state = toContainerState(json.State.Status);
   const container: LiveContainer = {
     id: json.Id,
@@ -279,7 +280,7 @@ export function mapImageInspect(json: ImageInspectJson): LiveImageDefaults {
 }
 
 export function mapNetwork(json: NetworkJson): LiveNetwork {
-  const labels = { ...(json.Labels ?? {}) };
+  const labels = dict(Object.entries(json.Labels ?? {}));
   const network: LiveNetwork = { id: json.Id, name: json.Name, driver: json.Driver ?? '', labels };
   const project = nonEmpty(labels[COMPOSE_LABELS.project]);
   if (project !== undefined) network.project = project;
@@ -287,7 +288,7 @@ export function mapNetwork(json: NetworkJson): LiveNetwork {
 }
 
 export function mapVolume(json: VolumeJson): LiveVolume {
-  const labels = { ...(json.Labels ?? {}) };
+  const labels = dict(Object.entries(json.Labels ?? {}));
   const volume: LiveVolume = { name: json.Name, driver: json.Driver ?? '', labels };
   const project = nonEmpty(labels[COMPOSE_LABELS.project]);
   if (project !== undefined) volume.project = project;

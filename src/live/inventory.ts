@@ -5,6 +5,7 @@
  * distinct image those containers run, both with bounded concurrency (16: on a small host the
  * engine answers inspects faster with more in flight, and each one is cheap).
  */
+import { dict, own, ownOrSet } from '../util/dict.js';
 import { callDocker, dockerAddress, parseDockerResponse } from './docker-call.js';
 import type { EngineApi } from './engine-api.js';
 import {
@@ -62,15 +63,17 @@ function shouldInspect(opts: InventoryOptions, projects: Set<string> | undefined
   };
 }
 
-function groupProjects(containers: readonly LiveContainer[]): Record<string, LiveProject> {
-  const projects: Record<string, LiveProject> = {};
+/** Containers by Compose project (a project named `constructor` is a project like any other). */
+export function groupProjects(containers: readonly LiveContainer[]): Record<string, LiveProject> {
+  const projects = dict<LiveProject>();
   for (const c of containers) {
     if (c.project === undefined) continue;
-    const project = (projects[c.project] ??= { name: c.project, containers: [] });
+    const name = c.project;
+    const project = ownOrSet(projects, name, () => ({ name, containers: [] }));
     project.containers.push(c);
-    const workingDir = c.labels[COMPOSE_LABELS.workingDir];
+    const workingDir = own(c.labels, COMPOSE_LABELS.workingDir);
     if (project.workingDir === undefined && workingDir) project.workingDir = workingDir;
-    const configFiles = c.labels[COMPOSE_LABELS.configFiles];
+    const configFiles = own(c.labels, COMPOSE_LABELS.configFiles);
     if (project.configFiles === undefined && configFiles) project.configFiles = configFiles.split(',').filter(Boolean);
   }
   return projects;
@@ -112,7 +115,7 @@ export async function collectInventory(docker: DockerApi, opts: InventoryOptions
   ).filter((c): c is LiveContainer => c !== undefined);
 
   const imageIds = [...new Set(containers.filter((c) => c.config !== undefined).map((c) => c.imageId))].sort();
-  const images: Record<string, LiveImageDefaults> = {};
+  const images = dict<LiveImageDefaults>();
   for (const image of await mapLimit(imageIds, concurrency, async (id) => {
     const raw = await callDocker(`inspect image ${id}`, address, () => docker.getImage(id).inspect(), true);
     return raw === undefined ? undefined : mapImageInspect(parseDockerResponse(imageInspectSchema, raw, `inspect image ${id}`, address));

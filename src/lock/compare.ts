@@ -3,6 +3,7 @@
  * A tag's index digest and its platform manifest digest name the same image for this host:
  * a container created from either matches a lock that records either.
  */
+import { own } from '../util/dict.js';
 import type { DesiredStack, LockEntry } from '../compose/model.js';
 import type { Finding } from '../drift/model.js';
 import type { LiveContainer, LiveImageDefaults, LiveInventory } from '../live/model.js';
@@ -59,7 +60,7 @@ export function imageDriftFindings(stack: DesiredStack, live: LiveInventory): Fi
     for (const service of services) {
       const containers = live.containers.filter((c) => c.project === stack.name && c.service === service.name);
       const drifted = containers.filter(
-        (c) => compareImage({ lockEntry: entry, liveImage: live.images[c.imageId], containerImageRef: c.image, image }) === 'drift',
+        (c) => compareImage({ lockEntry: entry, liveImage: own(live.images, c.imageId), containerImageRef: c.image, image }) === 'drift',
       );
       if (drifted.length === 0) continue;
       const pinned = `${image}@${shortDigest(entry.digest)}${entry.indexDigest && entry.indexDigest !== entry.digest ? ` (index ${shortDigest(entry.indexDigest)})` : ''}`;
@@ -68,10 +69,10 @@ export function imageDriftFindings(stack: DesiredStack, live: LiveInventory): Fi
         stack: stack.name,
         service: service.name,
         severity: 'error',
-        message: `${drifted.map((c) => liveDescription(c, live.images[c.imageId])).join('; ')}; the lock pins ${pinned}`,
+        message: `${drifted.map((c) => liveDescription(c, own(live.images, c.imageId))).join('; ')}; the lock pins ${pinned}`,
         field: 'image',
         desired: { image, ...entry },
-        live: drifted.map((c) => ({ container: c.name, image: c.image, repoDigests: live.images[c.imageId]?.repoDigests ?? [] })),
+        live: drifted.map((c) => ({ container: c.name, image: c.image, repoDigests: own(live.images, c.imageId)?.repoDigests ?? [] })),
       });
     }
   }

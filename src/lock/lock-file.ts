@@ -2,6 +2,7 @@
  * `locks/<stack>.lock.json` (docs/design.md §5): validated on read, written deterministically
  * (sorted keys, two-space indent, trailing newline), atomically, and only when the bytes change.
  */
+import { own } from '../util/dict.js';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
@@ -126,7 +127,7 @@ export async function writeLockFile(root: string, lock: LockFile): Promise<'writ
 /** The entry for an image: the key as written first, then any key naming the same image. */
 export function findLockEntry(lock: LockFile | undefined, image: string): LockEntry | undefined {
   if (!lock) return undefined;
-  const exact = lock.images[image];
+  const exact = own(lock.images, image);
   if (exact) return exact;
   let wanted: string;
   try {

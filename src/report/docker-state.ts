@@ -1,3 +1,4 @@
+import { own } from '../util/dict.js';
 import type { LiveContainer, LiveContainerConfig, LiveImageDefaults, LiveInventory, LiveNetwork, LiveVolume } from '../live/model.js';
 import { redactEnv, scrubText } from '../util/redact.js';
 import { serviceKey } from './secrets.js';
@@ -69,7 +70,7 @@ export function buildDockerState(inventory: LiveInventory, opts: DockerStateOpti
   const secrets = opts.secretValues ?? [];
   const containers = inventory.containers
     .map((c): LiveContainer => {
-      const forced = c.project !== undefined && c.service !== undefined ? (keysByService[serviceKey(c.project, c.service)] ?? []) : [];
+      const forced = c.project !== undefined && c.service !== undefined ? (own(keysByService, serviceKey(c.project, c.service)) ?? []) : [];
       const out: LiveContainer = { ...c };
       if (c.config) out.config = redactConfig(c.config, forced, secrets);
       return out;

@@ -1,3 +1,4 @@
+import { setOwn } from '../util/dict.js';
 import type { DriftReport, Finding, StackStatus } from '../drift/model.js';
 import { sortKeysDeep } from '../util/hash.js';
 import { prepareReport } from './prepare.js';
@@ -26,7 +27,7 @@ function ordered(obj: object, keys: readonly string[], child: (key: string, valu
   const out: Record<string, unknown> = {};
   for (const k of [...keys, ...extra]) {
     const v = record[k];
-    if (v !== undefined) out[k] = child(k, v);
+    if (v !== undefined) setOwn(out, k, child(k, v));
   }
   return out;
 }

@@ -1,3 +1,4 @@
+import { dict, own, ownOrSet, setOwn } from '../util/dict.js';
 import type { DesiredStack } from '../compose/model.js';
 import { isSecretKey, redactValue, scrubText } from '../util/redact.js';
 
@@ -28,9 +29,9 @@ export function serviceKey(stack: string, service: string): string {
 
 /** Builds the index from the desired stacks: each service's `secretEnvKeys` plus keys matching the pattern. */
 export function secretIndexFromStacks(stacks: readonly DesiredStack[], extraKeys: Record<string, string[]> = {}): SecretIndex {
-  const keysByService: Record<string, Set<string>> = {};
+  const keysByService = dict<Set<string>>();
   const values = new Set<string>();
-  const keysFor = (key: string): Set<string> => (keysByService[key] ??= new Set());
+  const keysFor = (key: string): Set<string> => ownOrSet(keysByService, key, () => new Set());
   for (const [key, keys] of Object.entries(extraKeys)) for (const k of keys) keysFor(key).add(k);
   for (const stack of stacks) {
     for (const svc of stack.services) {
@@ -43,7 +44,7 @@ export function secretIndexFromStacks(stacks: readonly DesiredStack[], extraKeys
     }
   }
   return {
-    keysByService: Object.fromEntries(Object.entries(keysByService).map(([k, set]) => [k, [...set].sort()])),
+    keysByService: dict(Object.entries(keysByService).map(([k, set]) => [k, [...set].sort()])),
     values: [...values].sort((a, b) => b.length - a.length || (a < b ? -1 : a > b ? 1 : 0)),
   };
 }
@@ -55,7 +56,7 @@ export function secretIndexFromStacks(stacks: readonly DesiredStack[], extraKeys
 export function secretKeyPredicate(index: SecretIndex, stack: string, service: string | undefined): (key: string) => boolean {
   const listed = new Set<string>();
   if (service !== undefined) {
-    for (const k of index.keysByService[serviceKey(stack, service)] ?? []) listed.add(k);
+    for (const k of own(index.keysByService, serviceKey(stack, service)) ?? []) listed.add(k);
   } else {
     const prefix = `${stack}/`;
     for (const [svc, keys] of Object.entries(index.keysByService)) if (svc.startsWith(prefix)) for (const k of keys) listed.add(k);
@@ -104,7 +105,7 @@ export function redactEnvLike(value: unknown, isSecret: (key: string) => boolean
   }
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = typeof v === 'string' && isSecret(k) ? redactOnce(v) : v;
+    for (const [k, v] of Object.entries(value)) setOwn(out, k, typeof v === 'string' && isSecret(k) ? redactOnce(v) : v);
     return out;
   }
   return value;
@@ -117,7 +118,7 @@ export function scrubDeep(value: unknown, secrets: readonly string[]): unknown {
   if (Array.isArray(value)) return value.map((v) => scrubDeep(v, secrets));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = scrubDeep(v, secrets);
+    for (const [k, v] of Object.entries(value)) setOwn(out, k, scrubDeep(v, secrets));
     return out;
   }
   return value;

@@ -1,3 +1,4 @@
+import { own } from '../util/dict.js';
 import type { LiveHealth, LiveStackSummary, PlanInput, StackPlan, StackTarget, SyncPlan } from './model.js';
 
 const key = (stack: string, revision: string): string => `${stack}@${revision}`;
@@ -103,8 +104,8 @@ function planMatching(input: PlanInput, target: StackTarget, base: Omit<StackPla
 function planTarget(input: PlanInput, target: StackTarget): StackPlan {
   const name = target.stack.name;
   const commit = target.revision.commit;
-  const live = input.live[name];
-  const deployed = input.deployed[name];
+  const live = own(input.live, name);
+  const deployed = own(input.deployed, name);
   const base = {
     stack: name,
     revision: commit,
@@ -155,7 +156,7 @@ export function planSync(input: PlanInput): SyncPlan {
     .filter(([stack, summary]) => summary.managedByDriftd && !summary.agent && !declared.has(stack) && selected(stack))
     .map(([stack]) => stack)
     .sort();
-  const prunable = leaving.filter((stack) => input.prunePolicies[stack]?.prune === true);
+  const prunable = leaving.filter((stack) => own(input.prunePolicies, stack)?.prune === true);
   // A revision that declares nothing for this host looks exactly like an emptied or broken snapshot:
   // any prune it asks for is a mass prune, whether or not some other stack stays (prune: false, or
   // another driftd's stacks on a shared engine).

@@ -1,3 +1,4 @@
+import { dict, own } from '../util/dict.js';
 import { loadStack } from '../compose/index.js';
 import type { DesiredStack, DesiredState } from '../compose/model.js';
 import type { ResolvedConfig } from '../config/resolve.js';
@@ -115,9 +116,9 @@ function liveHealthOf(input: ReconcileInput, inventory: LiveInventory): Record<s
 }
 
 function unchangedServiceRevisions(target: StackTarget, live: LiveStackSummary | undefined): Record<string, { revision: string; ref?: string }> {
-  const out: Record<string, { revision: string; ref?: string }> = {};
+  const out = dict<{ revision: string; ref?: string }>();
   for (const svc of target.stack.services) {
-    const l = live?.services[svc.name];
+    const l = own(live?.services, svc.name);
     if (l?.configHash === svc.configHash && l.revision) out[svc.name] = { revision: l.revision, ...(l.ref !== undefined ? { ref: l.ref } : {}) };
   }
   return out;
@@ -169,7 +170,7 @@ export function planFor(
   health: Record<string, LiveHealth> = {},
 ): SyncPlan {
   const { state } = deps;
-  const deployed: Record<string, { revision: string; inputsHash: string; configHashes: Record<string, string> }> = {};
+  const deployed = dict<{ revision: string; inputsHash: string; configHashes: Record<string, string> }>();
   const approvals = new Set<string>();
   for (const t of input.targets) {
     const d = state.currentDeployment(t.stack.name);
@@ -178,7 +179,7 @@ export function planFor(
   }
   // Only stacks this state DB deployed can "leave" the host: another driftd's stacks are not ours to prune.
   const declared = new Set(input.targets.map((t) => t.stack.name));
-  const ours = Object.fromEntries(
+  const ours = dict(
     Object.entries(live).map(([stack, summary]) => [
       stack,
       declared.has(stack) || !summary.managedByDriftd ? summary : { ...summary, managedByDriftd: state.currentDeployment(stack) !== undefined },
@@ -219,9 +220,9 @@ export function heldByWindow(hostWide: readonly SyncWindow[], input: ReconcileIn
 
 /** Stacks that left this host: their prune policy still comes from fleet.yaml's `stacks:` section. */
 function prunePolicies(desired: DesiredState, live: Record<string, LiveStackSummary>): Record<string, { prune: boolean }> {
-  const out: Record<string, { prune: boolean }> = {};
+  const out = dict<{ prune: boolean }>();
   for (const stack of Object.keys(live)) {
-    const policy = desired.policies?.[stack];
+    const policy = own(desired.policies, stack);
     if (policy) out[stack] = { prune: policy.prune };
   }
   return out;

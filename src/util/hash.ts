@@ -1,3 +1,4 @@
+import { setOwn } from './dict.js';
 import { createHash } from 'node:crypto';
 
 export function sha256(data: string | Buffer | Uint8Array): string {
@@ -15,7 +16,7 @@ export function sortKeysDeep(value: unknown): unknown {
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(value).sort()) {
       const v = (value as Record<string, unknown>)[key];
-      if (v !== undefined) out[key] = sortKeysDeep(v);
+      if (v !== undefined) setOwn(out, key, sortKeysDeep(v));
     }
     return out;
   }

@@ -1,3 +1,4 @@
+import { setOwn } from './dict.js';
 import { sha256 } from './hash.js';
 
 /** docs/design.md §3: env keys that look like secrets. */
@@ -19,7 +20,7 @@ export function redactValue(value: string): string {
 export function redactEnv(env: Record<string, string>, alwaysSecret: Iterable<string> = []): Record<string, string> {
   const forced = new Set(alwaysSecret);
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) out[k] = forced.has(k) || isSecretKey(k) ? redactValue(v) : v;
+  for (const [k, v] of Object.entries(env)) setOwn(out, k, forced.has(k) || isSecretKey(k) ? redactValue(v) : v);
   return out;
 }
 

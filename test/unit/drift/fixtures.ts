@@ -1,5 +1,7 @@
 /** Hand-built desired/live fixtures: one "web" service deployed by Compose exactly as the repo says. */
 import type { DesiredService, DesiredStack, DesiredState } from '../../../src/compose/model.js';
+import { groupProjects } from '../../../src/live/inventory.js';
+import { dict } from '../../../src/util/dict.js';
 import type { LiveContainer, LiveContainerConfig, LiveImageDefaults, LiveInventory } from '../../../src/live/model.js';
 
 export const COMMIT = 'c'.repeat(40);
@@ -137,20 +139,13 @@ export function liveContainer(over: Partial<LiveContainer> = {}, config: Partial
 }
 
 export function inventory(containers: LiveContainer[], images: LiveImageDefaults[] = [imageDefaults()]): LiveInventory {
-  const projects: LiveInventory['projects'] = {};
-  for (const c of containers) {
-    if (!c.project) continue;
-    const p = (projects[c.project] ??= { name: c.project, containers: [] });
-    p.containers.push(c);
-    const wd = c.labels['com.docker.compose.project.working_dir'];
-    if (wd) p.workingDir = wd;
-  }
+  const projects = groupProjects(containers);
   return {
     takenAt: '2024-01-01T00:00:00.000Z',
     engine: { version: '20.10.24', apiVersion: '1.41', os: 'linux', arch: 'amd64' },
     containers,
     projects,
-    images: Object.fromEntries(images.map((i) => [i.id, i])),
+    images: dict(images.map((i) => [i.id, i])),
     networks: [],
     volumes: [],
   };
