@@ -1,3 +1,4 @@
+import { dict } from '../util/dict.js';
 import type { DesiredStack } from '../compose/model.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import type { Finding } from '../drift/model.js';
@@ -16,7 +17,7 @@ export async function checkFindings(config: ResolvedConfig, stacks: readonly Des
   const secrets = secretIndexFromStacks(stacks).values;
   const scrub = (t: string): string => scrubText(t, secrets);
   const compose = composeDetector(config);
-  const out: Record<string, Finding[]> = {};
+  const out = dict<Finding[]>();
   for (const stack of stacks) {
     const checks = stack.policy.checks ?? [];
     if (checks.length === 0) continue;

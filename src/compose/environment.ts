@@ -1,4 +1,4 @@
-import { dict, own as ownValue } from '../util/dict.js';
+import { dict, own as ownValue, setOwn } from '../util/dict.js';
 import { isSecretKey } from '../util/redact.js';
 import { composeError, formatPath } from './errors.js';
 import { dotenvFailure } from './env-sources.js';
@@ -66,7 +66,7 @@ export function resolveEnvironment(service: Record<string, unknown>, serviceName
   for (const [k, v] of Object.entries(own)) {
     if (v === null) {
       const found = ctx.lookup(k);
-      if (found !== undefined) own[k] = found;
+      if (found !== undefined) setOwn(own, k, found);
     }
   }
   const refs = envFileRefs(service.env_file, ['services', serviceName, 'env_file']);

@@ -1,3 +1,4 @@
+import { setOwn } from '../util/dict.js';
 import { composeError } from './errors.js';
 import { extendService, isMapping, type Model } from './merge.js';
 
@@ -43,7 +44,7 @@ export function applyExtends(model: Model): void {
     const resolvedBase = resolve(base, [...chain, name]);
     const { extends: _ext, ...own } = svc;
     const merged = extendService(resolvedBase, own, name);
-    services[name] = merged;
+    setOwn<unknown>(services, name, merged);
     done.add(name);
     return merged;
   };

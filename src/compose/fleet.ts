@@ -1,5 +1,6 @@
 import { dict, own } from '../util/dict.js';
 import { z } from 'zod';
+import { dictOf } from '../util/dict-schema.js';
 import { securityPolicySchema } from '../policy/schema.js';
 import type { StackPolicy } from './model.js';
 import { composeError } from './errors.js';
@@ -32,8 +33,8 @@ const policySchema = z
 
 export const fleetSchema = z
   .object({
-    hosts: z.record(z.string().min(1), z.array(stackName).nullable()).optional(),
-    stacks: z.record(stackName, policySchema.nullable()).optional(),
+    hosts: dictOf(z.string().min(1), z.array(stackName).nullable()).optional(),
+    stacks: dictOf(stackName, policySchema.nullable()).optional(),
   })
   .strict();
 

@@ -1,3 +1,4 @@
+import { setOwn } from '../util/dict.js';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { withoutPrivateEnv } from '../util/child-env.js';
@@ -198,7 +199,7 @@ function loadStackInner(opts: LoadStackOptions, setYamls: (y: YamlFile[]) => voi
     const { service, refs } = normalizeService(serviceName, services[serviceName], ctx);
     const pinnedImage = pinnedReference(service.image, lock);
     const configHash = serviceConfigHash(service, pinnedImage ?? service.image, refs, fileSha);
-    services[serviceName] = service.raw;
+    setOwn<unknown>(services, serviceName, service.raw);
     desired.push({ ...service, ...(pinnedImage ? { pinnedImage } : {}), configHash });
   }
 

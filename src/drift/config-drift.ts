@@ -5,6 +5,7 @@
  * freshly deployed by `compose up` from the repo shows no difference. Where the image's defaults
  * are unknown (image gone), fields the service leaves unset are not compared at all.
  */
+import { own } from '../util/dict.js';
 import path from 'node:path';
 import type { DesiredService, DesiredStack, HealthcheckSpec, MountSpec, PortMapping } from '../compose/model.js';
 import { LABEL_CONFIG_HASH } from '../compose/render.js';
@@ -87,11 +88,13 @@ function compareEnv(ctx: CompareContext, live: Record<string, string>): FieldDri
   const keys = image ? new Set([...Object.keys(expected), ...Object.keys(live)]) : new Set(Object.keys(service.environment));
   const out: FieldDrift[] = [];
   for (const key of [...keys].sort()) {
-    if (expected[key] === live[key]) continue;
+    const want = own(expected, key);
+    const have = own(live, key);
+    if (want === have) continue;
     out.push({
       field: `environment.${key}`,
-      desired: secrets.envValue(key, expected[key], service),
-      live: secrets.envValue(key, live[key], service),
+      desired: secrets.envValue(key, want, service),
+      live: secrets.envValue(key, have, service),
     });
   }
   return out;
@@ -110,8 +113,10 @@ function compareLabels(ctx: CompareContext, live: Record<string, string>): Field
     v === undefined ? null : isSecretKey(key) ? redactValue(v) : secrets.scrub(v);
   const out: FieldDrift[] = [];
   for (const key of [...keys].sort()) {
-    if (expected[key] === userLive[key]) continue;
-    out.push({ field: `labels.${key}`, desired: show(key, expected[key]), live: show(key, userLive[key]) });
+    const want = own(expected, key);
+    const have = own(userLive, key);
+    if (want === have) continue;
+    out.push({ field: `labels.${key}`, desired: show(key, want), live: show(key, have) });
   }
   return out;
 }

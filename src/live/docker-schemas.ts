@@ -5,8 +5,9 @@
  * must have the right type.
  */
 import { z } from 'zod';
+import { dictOf } from '../util/dict-schema.js';
 
-const stringMap = z.record(z.string(), z.string()).nullish();
+const stringMap = dictOf(z.string(), z.string()).nullish();
 const stringList = z.array(z.string()).nullish();
 /** Entrypoint/Cmd are arrays in the API; very old images carry a plain string. */
 const commandLike = z.union([z.array(z.string()), z.string()]).nullish();
@@ -55,13 +56,13 @@ export const containerInspectSchema = z.looseObject({
     Cmd: commandLike,
     Entrypoint: commandLike,
     Labels: stringMap,
-    ExposedPorts: z.record(z.string(), z.unknown()).nullish(),
+    ExposedPorts: dictOf(z.string(), z.unknown()).nullish(),
     User: z.string().nullish(),
     WorkingDir: z.string().nullish(),
     Healthcheck: healthConfigSchema.nullish(),
   }),
   HostConfig: z.looseObject({
-    PortBindings: z.record(z.string(), z.array(portBindingSchema).nullish()).nullish(),
+    PortBindings: dictOf(z.string(), z.array(portBindingSchema).nullish()).nullish(),
     RestartPolicy: z.looseObject({ Name: z.string().nullish(), MaximumRetryCount: z.number().nullish() }).nullish(),
     Privileged: z.boolean().nullish(),
     NetworkMode: z.string().nullish(),
@@ -78,7 +79,7 @@ export const containerInspectSchema = z.looseObject({
       }),
     )
     .nullish(),
-  NetworkSettings: z.looseObject({ Networks: z.record(z.string(), z.unknown()).nullish() }).nullish(),
+  NetworkSettings: z.looseObject({ Networks: dictOf(z.string(), z.unknown()).nullish() }).nullish(),
 });
 export type ContainerInspectJson = z.infer<typeof containerInspectSchema>;
 
@@ -98,7 +99,7 @@ export const imageInspectSchema = z.looseObject({
       WorkingDir: z.string().nullish(),
       Healthcheck: healthConfigSchema.nullish(),
       Labels: stringMap,
-      Volumes: z.record(z.string(), z.unknown()).nullish(),
+      Volumes: dictOf(z.string(), z.unknown()).nullish(),
     })
     .nullish(),
 });

@@ -6,6 +6,7 @@ import { own } from '../util/dict.js';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import { dictOf } from '../util/dict-schema.js';
 import type { LockEntry, LockFile } from '../compose/model.js';
 import { DriftdError } from '../errors/index.js';
 import { stableStringify } from '../util/hash.js';
@@ -30,7 +31,7 @@ export const lockFileSchema = z
     version: z.literal(1),
     stack: z.string().regex(STACK_NAME, 'not a valid stack name'),
     composeSha256: z.string().regex(/^(?:sha256:)?[a-f0-9]{64}$/, 'not a sha256'),
-    images: z.record(z.string().min(1), lockEntrySchema),
+    images: dictOf(z.string().min(1), lockEntrySchema),
   })
   .strict();
 

@@ -2,6 +2,7 @@
  * Local path repos are read straight from their object store, never through the working tree
  * or the index: driftd must see exactly what is committed, and must not disturb the user.
  */
+import { dict } from '../util/dict.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import git from 'isomorphic-git';
@@ -50,7 +51,7 @@ async function resolveAll(store: ObjectStore, prefix: 'refs/heads' | 'refs/tags'
 
 /** The same view of refs a remote advertisement gives, read from a local Git directory. */
 export async function listLocalRefs(store: ObjectStore): Promise<RepoRefs> {
-  const refs: RepoRefs = { branches: Object.fromEntries(await resolveAll(store, 'refs/heads')), tags: {} };
+  const refs: RepoRefs = { branches: dict(await resolveAll(store, 'refs/heads')), tags: dict() };
   for (const [name, object] of await resolveAll(store, 'refs/tags')) {
     refs.tags[name] = { object, commit: await peel(store, object) };
   }

@@ -1,4 +1,5 @@
 /** What a repository advertises: the input of revision selection and tag-movement detection. */
+import { dict } from '../util/dict.js';
 
 export type RefKind = 'tag' | 'branch' | 'head';
 
@@ -27,7 +28,7 @@ export interface AdvertisedRef {
 
 /** Builds RepoRefs from a ref advertisement; refs outside HEAD, refs/heads and refs/tags are ignored. */
 export function refsFromAdvertisement(advertised: readonly AdvertisedRef[]): RepoRefs {
-  const refs: RepoRefs = { branches: {}, tags: {} };
+  const refs: RepoRefs = { branches: dict(), tags: dict() };
   for (const { ref, oid, peeled } of advertised) {
     if (ref === 'HEAD') refs.head = oid;
     else if (ref.startsWith('refs/heads/')) refs.branches[ref.slice('refs/heads/'.length)] = oid;

@@ -2,6 +2,7 @@
  * Revision selection: which commit a ref policy points at, given what the repo advertises.
  * Pure: no I/O, so every policy is covered by table-driven tests.
  */
+import { own } from '../util/dict.js';
 import semver from 'semver';
 import type { RefPolicy } from '../config/resolve.js';
 import { DriftdError } from '../errors/index.js';
@@ -195,7 +196,7 @@ export function selectRevision(refs: RepoRefs, policy: RefPolicy, where: string)
   validatePolicy(policy);
   switch (policy.kind) {
     case 'tag': {
-      const tag = refs.tags[policy.tag];
+      const tag = own(refs.tags, policy.tag);
       if (!tag) {
         throw new DriftdError('GitRefNotFound', `tag "${policy.tag}" does not exist in ${where}; push the tag or choose an existing one`, {
           ref: policy.tag,
@@ -205,7 +206,7 @@ export function selectRevision(refs: RepoRefs, policy: RefPolicy, where: string)
       return tagSelection(policy.tag, tag.commit);
     }
     case 'branch': {
-      const commit = refs.branches[policy.branch];
+      const commit = own(refs.branches, policy.branch);
       if (!commit) {
         throw new DriftdError('GitRefNotFound', `branch "${policy.branch}" does not exist in ${where}; push it or choose an existing branch`, {
           ref: policy.branch,

@@ -14,6 +14,7 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { TreeEntry } from 'isomorphic-git';
 import { z } from 'zod';
+import { dictOf } from '../util/dict-schema.js';
 import { DriftdError } from '../errors/index.js';
 import { checkTree, removeSafely, SafeDir, type TreeNode } from '../util/safe-write.js';
 import { readJsonFile } from './json-file.js';
@@ -64,7 +65,7 @@ const manifestSchema = z.object({
       message: z.string(),
     }),
   ),
-  oids: z.record(z.string(), z.string().regex(/^[0-9a-f]{40}$/)).optional(),
+  oids: dictOf(z.string(), z.string().regex(/^[0-9a-f]{40}$/)).optional(),
   maxFileBytes: z.number().int().positive().optional(),
 });
 

@@ -6,6 +6,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { dictOf } from '../util/dict-schema.js';
 import { readJsonFile, writeJsonAtomic } from './json-file.js';
 
 export type TagWarning =
@@ -45,7 +46,7 @@ export function compareTags(previous: Readonly<Record<string, string>> | undefin
 
 const memorySchema = z.object({
   version: z.literal(1),
-  repos: z.record(z.string(), z.record(z.string(), z.string().regex(/^[0-9a-f]{40}$/))),
+  repos: dictOf(z.string(), dictOf(z.string(), z.string().regex(/^[0-9a-f]{40}$/))),
 });
 
 type TagMemoryFile = z.infer<typeof memorySchema>;

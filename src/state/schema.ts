@@ -5,6 +5,7 @@
  * breaking `driftd history` later.
  */
 import { z } from 'zod';
+import { dictOf } from '../util/dict-schema.js';
 import type { HealthStatus, SyncStatus } from '../drift/model.js';
 
 export const HEALTH_STATUSES = ['Healthy', 'Progressing', 'Degraded', 'Missing', 'Unknown'] as const satisfies readonly HealthStatus[];
@@ -63,7 +64,7 @@ const jsonColumn = <T extends z.ZodType>(schema: T) =>
     return r.data;
   });
 
-const ConfigHashes = z.record(z.string(), z.string());
+const ConfigHashes = dictOf(z.string(), z.string());
 const Detail = z.record(z.string(), z.unknown());
 
 // ---- deployments -------------------------------------------------------------------------

@@ -207,7 +207,7 @@ export function planFor(
 export function heldByWindow(hostWide: readonly SyncWindow[], input: ReconcileInput, live: Record<string, LiveStackSummary>): Record<string, string> {
   const own = new Map(input.targets.map((t) => [t.stack.name, t.stack.policy.windows ?? []]));
   const names = new Set([...own.keys(), ...Object.keys(live)]);
-  const out: Record<string, string> = {};
+  const out = dict<string>();
   const now = input.windows?.nowMs ?? Date.now();
   for (const stack of names) {
     const windows = windowsFor(stack, hostWide, own.get(stack));

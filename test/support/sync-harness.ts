@@ -17,6 +17,7 @@ import { currentTestRun } from './docker.js';
 import { GitServer, type ServedRepo } from './git-server.js';
 import { RepoBuilder } from './repo-builder.js';
 import { pidExists } from '../../src/state/process-identity.js';
+import { dict } from '../../src/util/dict.js';
 
 const BUILD_CACHE = path.join(REPO_ROOT, 'node_modules', '.cache', 'driftd-sync-tests');
 
@@ -314,7 +315,8 @@ export interface ProjectContainer {
 
 /** The containers of a Compose project, by service name (one per service in these tests). */
 export async function projectContainers(docker: Docker, project: string): Promise<Record<string, ProjectContainer>> {
-  const out: Record<string, ProjectContainer> = {};
+  // A prototype-less map: a service may be named __proto__ (test/integration/prototype-names.test.ts).
+  const out = dict<ProjectContainer>();
   for (const c of await docker.listContainers({ all: true, filters: { label: [`${COMPOSE_PROJECT_LABEL}=${project}`] } })) {
     const service = c.Labels['com.docker.compose.service'] ?? '';
     const health = /\((healthy|unhealthy|health: starting)\)/.exec(c.Status)?.[1];
