@@ -9,7 +9,7 @@ const AGENT_PROJECT = 'this Compose project runs the driftd agent itself (label 
 export function changedServices(target: StackTarget, live: LiveStackSummary | undefined): string[] {
   return target.stack.services
     .filter((svc) => {
-      const l = live?.services[svc.name];
+      const l = own(live?.services, svc.name);
       return !l || l.configHash !== svc.configHash || l.total !== svc.replicas;
     })
     .map((svc) => svc.name)
@@ -57,7 +57,7 @@ function liveHealth(input: PlanInput, name: string, live: LiveStackSummary | und
  * as deployed: an apply that never finished (driftd or Docker died) or one made by hand.
  */
 function unverified(input: PlanInput, target: StackTarget): boolean {
-  const d = input.deployed[target.stack.name];
+  const d = own(input.deployed, target.stack.name);
   return d?.revision !== target.revision.commit || d.inputsHash !== target.stack.inputsHash;
 }
 
@@ -144,7 +144,7 @@ export function planSync(input: PlanInput): SyncPlan {
   for (const target of input.targets) {
     if (!selected(target.stack.name)) continue;
     // Deploying over the agent's own project would recreate the agent in the middle of this run.
-    if (input.live[target.stack.name]?.agent) plans.push({ stack: target.stack.name, action: 'skip', problem: true, reason: AGENT_PROJECT, changedServices: [] });
+    if (own(input.live, target.stack.name)?.agent) plans.push({ stack: target.stack.name, action: 'skip', problem: true, reason: AGENT_PROJECT, changedServices: [] });
     else plans.push(holdForWindow(input, planTarget(input, target)));
   }
   for (const err of input.loadErrors) {
