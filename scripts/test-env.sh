@@ -360,6 +360,8 @@ compose_summary() {
   if [[ $TEST_ENGINE == modern ]]; then $DOCKER compose version --short; else docker-compose version --short; fi
 }
 git_http_backend_works() { [[ -x "$(git --exec-path)/git-http-backend" ]]; }
+# The status page's browser tests drive Debian's chromium through playwright-core (no browser download).
+chromium_works() { chromium --version; }
 
 find_static_busybox() {
   local b
@@ -642,6 +644,7 @@ main() {
     ensure_tool "compose v1 (docker-compose)" docker-compose compose_cli_works
   fi
   ensure_tool "git http-backend" git git_http_backend_works
+  ensure_tool "chromium (status page browser tests)" chromium chromium_works
   ensure_registry
   ensure_images
   say "ready ($TEST_ENGINE): engine $(engine_summary), compose $(compose_summary), registry $REGISTRY_ADDR, images under $REGISTRY_ADDR/$IMAGE_REPO_PREFIX/ (see test/support/test-env.ts)"

@@ -7,6 +7,7 @@ import { sync, type SyncResult } from '../commands/sync.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { describeError, isDriftdError, type DriftdError } from '../errors/index.js';
 import { createDockerClient, type DockerConnection } from '../live/docker-client.js';
+import { pageSource } from '../page/source.js';
 import { moveStateAside, openState, type StateStore } from '../state/index.js';
 import type { Logger } from '../util/logger.js';
 import { Coalescer, type Trigger } from './coalescer.js';
@@ -111,6 +112,15 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
         health: () => ({ ok: true, busy: coalescer.busy, cycles: coalescer.runs, lastRun }),
         status: () => ({ host: config.host, lastRun, stacks: state.stackStatuses(), pins: state.pins() }),
         trigger: () => fire('webhook'),
+        page: pageSource({
+          config,
+          logger,
+          state: () => state,
+          docker,
+          agent: () => ({ ...(lastRun ? { lastRun } : {}), ...(schedule.next() ? { nextPoll: schedule.next() } : {}), busy: coalescer.busy }),
+          trigger: () => fire('user'),
+          secrets: [httpConfig.readToken, httpConfig.writeToken, httpConfig.webhookSecret].filter((s): s is string => s !== undefined),
+        }),
       },
       undefined,
       logger,

@@ -1,8 +1,12 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { describeError, DriftdError } from '../errors/index.js';
 import type { Logger } from '../util/logger.js';
-import { readGuard, signatureMatches, webhookDecision, type Denial } from './http-auth.js';
+import { pageHandler, type PageLogger } from '../page/routes.js';
+import type { PageSource } from '../page/model.js';
+import { createSessions } from '../page/session.js';
+import { bearerToken, readGuard, secretEquals, signatureMatches, webhookDecision, type Denial } from './http-auth.js';
 import type { HttpSettings } from './http-settings.js';
+import { BodyTooLarge, readBody } from '../util/read-body.js';
 
 export { parseListen } from './http-settings.js';
 
@@ -11,6 +15,8 @@ export interface AgentApi {
   status(): unknown;
   /** Queues a reconcile; coalesced with one already running. */
   trigger(): void;
+  /** The status page's data (GET / and the pages under it); absent: no page. */
+  page?: PageSource;
 }
 
 /**
@@ -55,29 +61,21 @@ function send(res: ServerResponse, code: number, body: unknown, close = false): 
 
 const deny = (res: ServerResponse, d: Denial, close = false): void => send(res, d.status, { error: d.error }, close);
 
-class BodyTooLarge extends Error {}
-
-function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > max) {
-        req.pause();
-        reject(new BodyTooLarge());
-      } else chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-    // A client that goes away (or is cut by the request timeout) mid-body: nothing more will come.
-    req.on('close', () => reject(new Error('connection closed before the body ended')));
-  });
-}
-
 /** The request handler: routes, each behind its guard. Exported so the server can be wrapped or tested alone. */
-export function httpHandler(settings: HttpSettings, api: AgentApi, limits: HttpLimits = HTTP_LIMITS): RequestListener {
+export function httpHandler(settings: HttpSettings, api: AgentApi, limits: HttpLimits = HTTP_LIMITS, logger?: PageLogger): RequestListener {
   const readAllowed = readGuard(settings.readToken);
+  const { readToken, writeToken } = settings;
+  const page = api.page
+    ? pageHandler({
+        source: api.page,
+        ...(readToken !== undefined ? { sessions: createSessions(readToken) } : {}),
+        readMatches: (given) => readToken !== undefined && secretEquals(given, readToken),
+        writeMatches: (given) => writeToken !== undefined && secretEquals(given, writeToken),
+        bearer: bearerToken,
+        secrets: [readToken, writeToken, settings.webhookSecret].filter((s): s is string => s !== undefined),
+        ...(logger ? { logger } : {}),
+      })
+    : undefined;
   let bodiesInFlight = 0;
   const tooLarge = { status: 413, error: `request body over ${limits.maxBodyBytes} bytes` };
 
@@ -112,7 +110,8 @@ export function httpHandler(settings: HttpSettings, api: AgentApi, limits: HttpL
       return denial ? deny(res, denial) : send(res, 200, api.status());
     }
     if (req.method === 'POST' && (url === '/webhook' || url === '/sync')) return webhook(req, res);
-    return send(res, 404, { error: 'not found: use GET /healthz, GET /status or POST /webhook' }, req.method !== 'GET');
+    if (page?.(req, res)) return undefined;
+    return send(res, 404, { error: 'not found: use GET /healthz, GET /status, GET / (the status page) or POST /webhook' }, req.method !== 'GET');
   };
 }
 
@@ -144,11 +143,12 @@ function loggedTrigger(api: AgentApi, logger?: Pick<Logger, 'error'>): AgentApi 
         logger?.error({ err: describeError(e) }, `webhook trigger failed: ${describeError(e)}`);
       }
     },
+    ...(api.page ? { page: api.page } : {}),
   };
 }
 
-/** GET /healthz (open), GET /status and /api/status (read token), POST /webhook and /sync (webhook secret). */
-export function startHttp(settings: HttpSettings, api: AgentApi, limits: HttpLimits = HTTP_LIMITS, logger?: Pick<Logger, 'error'>): Promise<Server> {
+/** GET /healthz (open), GET /status and /api/status (read token), POST /webhook and /sync (webhook secret), the status page (src/page/). */
+export function startHttp(settings: HttpSettings, api: AgentApi, limits: HttpLimits = HTTP_LIMITS, logger?: PageLogger): Promise<Server> {
   const server = createServer(
     {
       headersTimeout: limits.headersTimeoutMs,
@@ -157,7 +157,7 @@ export function startHttp(settings: HttpSettings, api: AgentApi, limits: HttpLim
       connectionsCheckingInterval: limits.checkIntervalMs,
       maxHeaderSize: limits.maxHeaderBytes,
     },
-    guarded(httpHandler(settings, loggedTrigger(api, logger), limits), logger),
+    guarded(httpHandler(settings, loggedTrigger(api, logger), limits, logger), logger),
   );
   server.maxConnections = limits.maxConnections;
   // A connection idle this long (no request, no bytes) is closed even between the checks above.

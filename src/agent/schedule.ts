@@ -4,6 +4,8 @@ import { jitterDelay } from './coalescer.js';
 
 export interface Schedule {
   stop(): void;
+  /** When the schedule fires next (before jitter), for the status page. */
+  next(): Date | undefined;
 }
 
 /** Delay before the next retry after `failures` consecutive failed runs: 30 s doubling, capped. */
@@ -90,8 +92,14 @@ export function startSchedule(opts: { cron?: string; intervalMs?: number; jitter
   };
   if (opts.intervalMs !== undefined) {
     if (opts.intervalMs < 1000) throw new DriftdError('UsageError', `--interval must be at least 1s, got ${opts.intervalMs} ms`);
-    const iv = setInterval(() => later(jitterDelay(Math.min(opts.jitterMs, opts.intervalMs ?? 0), opts.random)), opts.intervalMs);
+    const every = opts.intervalMs;
+    let due = Date.now() + every;
+    const iv = setInterval(() => {
+      due = Date.now() + every;
+      later(jitterDelay(Math.min(opts.jitterMs, every), opts.random));
+    }, every);
     return {
+      next: () => new Date(due),
       stop: () => {
         clearInterval(iv);
         for (const t of timers) clearTimeout(t);
@@ -102,6 +110,7 @@ export function startSchedule(opts: { cron?: string; intervalMs?: number; jitter
   if (!cron.validate(expression)) throw new DriftdError('UsageError', `schedule "${expression}" is not a valid cron expression (e.g. "0 * * * *")`);
   const task = cron.schedule(expression, () => later(jitterDelay(opts.jitterMs, opts.random)), { noOverlap: false });
   return {
+    next: () => task.getNextRun() ?? undefined,
     stop: () => {
       void task.stop();
       for (const t of timers) clearTimeout(t);

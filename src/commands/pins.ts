@@ -2,6 +2,7 @@ import type { ResolvedConfig } from '../config/resolve.js';
 import { DriftdError } from '../errors/index.js';
 import { isValidStackName } from '../compose/index.js';
 import { openState, type StateStore } from '../state/index.js';
+import type { Trigger } from '../state/schema.js';
 import type { Logger } from '../util/logger.js';
 import { openSource } from './target.js';
 
@@ -42,9 +43,10 @@ export function resume(opts: { config: ResolvedConfig; stack?: string; actor: st
 }
 
 /** `driftd approve <stack>`: approves one revision (the pending one unless given) of a `sync: manual` stack. */
-export function approve(opts: { config: ResolvedConfig; stack: string; revision?: string; actor: string }): { revision: string } {
+export function approve(opts: { config: ResolvedConfig; stack: string; revision?: string; actor: string; trigger?: Trigger; state?: StateStore }): { revision: string } {
   checkStack(opts.stack);
-  return withState(opts.config, (state) => {
+  // The agent's status page approves through the agent's own open state (trigger "user").
+  const run = (state: StateStore): { revision: string } => {
     const revision = opts.revision ?? state.pending(opts.stack)?.revision;
     if (!revision) {
       throw new DriftdError('NotFound', `stack ${opts.stack} has no revision waiting for approval; run \`driftd sync\` first or pass --revision SHA`, { stack: opts.stack });
@@ -54,7 +56,8 @@ export function approve(opts: { config: ResolvedConfig; stack: string; revision?
       throw new DriftdError('InvalidRef', `--revision must be the full 40-character commit id waiting for approval (see \`driftd status\`)`, { revision });
     }
     state.approve(opts.stack, full, opts.actor);
-    state.audit({ actor: opts.actor, trigger: 'cli', action: 'approve', stack: opts.stack, detail: { revision: full } });
+    state.audit({ actor: opts.actor, trigger: opts.trigger ?? 'cli', action: 'approve', stack: opts.stack, detail: { revision: full } });
     return { revision: full };
-  });
+  };
+  return opts.state ? run(opts.state) : withState(opts.config, run);
 }
