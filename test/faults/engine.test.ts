@@ -86,6 +86,39 @@ describe('Docker stopped and restarted under driftd (private engine)', () => {
     expect((await liveWeb(engine.docker, stack))?.state).toBe('running');
   });
 
+  it('dockerd restarted in the middle of the agent’s apply: a host fault, retried by the agent itself until the revision runs', async () => {
+    world.repo.writeStack(stack, webStack(TEST_IMAGES.app10));
+    const v3 = await world.release('v3.0.0');
+    world.resetComposeLog();
+    const agent = world.start('agent', ['--interval', '20s']);
+    try {
+      await pollUntil('the agent’s compose up of v3 to start', () => Promise.resolve(world.projectCalls().find((c) => c.project === stack && c.command === 'up')), {
+        timeoutMs: 120_000,
+        intervalMs: 20,
+      });
+      await engine.stop('SIGKILL');
+      await engine.start();
+      // No one runs sync by hand: the agent's retry (or its next tick) brings v3 up and gates it.
+      await waitHealthyWeb(engine.docker, stack, v3, 240_000);
+      await pollUntil(
+        'the agent to record v3 as Synced/Healthy',
+        async () => {
+          const s = await world.json<StatusJson>('status');
+          return s.stacks[0]?.sync === 'Synced' && s.stacks[0].health === 'Healthy' && s.stacks[0].deployedRevision === v3 ? s : undefined;
+        },
+        { timeoutMs: 120_000, intervalMs: 1000 },
+      );
+      expect(agent.child.exitCode).toBeNull();
+      expect(failedRevisions(world, stack)).toEqual([]);
+      const rows = (await history(world, stack)).filter((r) => r.revision === v3);
+      expect(rows.some((r) => r.result === 'abandoned')).toBe(false);
+      expect(rows.at(-1)?.result).toMatch(/^(succeeded|recorded)$/);
+    } finally {
+      agent.child.kill('SIGTERM');
+      await agent.done;
+    }
+  });
+
   it('engine down when the agent starts: the agent stays up, status says Unknown, and it recovers on a later cycle', async () => {
     await engine.stop('SIGTERM');
     const agent = world.start('agent', ['--interval', '8s']);
