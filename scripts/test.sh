@@ -61,8 +61,10 @@ case ${1:-all} in
     legacy_pass "$@"
     ;;
   all)
-    bash scripts/test-env.sh
+    # Legacy first: (re)starting a dockerd that has default-address-pools can delete the host's
+    # docker0, and the modern engine's provisioning then notices and restarts that engine.
     DRIFTD_TEST_ENGINE=legacy bash scripts/test-env.sh
+    bash scripts/test-env.sh
     npm run build
     npm run typecheck
     npm run lint
