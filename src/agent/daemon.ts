@@ -13,6 +13,7 @@ import type { Logger } from '../util/logger.js';
 import { Coalescer, type Trigger } from './coalescer.js';
 import { startHttp } from './http.js';
 import { httpSettings } from './http-settings.js';
+import { isUnverified } from '../commands/verify-target.js';
 import { RetryTimer, startSchedule, type Schedule } from './schedule.js';
 import { watchRefs } from './watch.js';
 
@@ -88,6 +89,11 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       const changed = result.outcomes.filter((o) => o.result !== 'unchanged');
       logger.info({ triggers, revision: result.revision, durationMs: lastRun.durationMs, changed: changed.map((o) => `${o.stack}:${o.result}`) }, 'reconcile finished');
     } catch (e) {
+      if (isUnverified(e)) {
+        // Retrying cannot change a signature: the next poll (schedule, watch, webhook) checks again, and only a moved ref costs work.
+        lastRun = { at: new Date(started).toISOString(), triggers, ok: false, error: describeError(e), durationMs: Date.now() - started };
+        return;
+      }
       state = afterStateFailure(state, e, config.dataDir, logger);
       const delay = retry.failed();
       lastRun = { at: new Date(started).toISOString(), triggers, ok: false, error: describeError(e), durationMs: Date.now() - started };

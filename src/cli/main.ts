@@ -83,7 +83,11 @@ export const COMMANDS: CommandSpec[] = [
     name: 'rollback',
     args: '<tag>',
     description: 'pin the host (or one stack) to a previous tag and apply it now',
-    options: (c) => c.option('--stack <name>', 'pin only this stack').option('--json', 'JSON output'),
+    options: (c) =>
+      c
+        .option('--stack <name>', 'pin only this stack')
+        .option('--allow-unverified', 'deploy the tag even if it fails signature verification (audited)')
+        .option('--json', 'JSON output'),
     load: async () => (await import('./commands/pins.js')).rollbackHandler,
   },
   {

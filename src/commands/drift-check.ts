@@ -1,4 +1,6 @@
 import { dict, own } from '../util/dict.js';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
 import { loadStack } from '../compose/index.js';
 import type { DesiredStack, DesiredState } from '../compose/model.js';
 import type { ResolvedConfig } from '../config/resolve.js';
@@ -22,6 +24,7 @@ import { VERSION } from '../version.js';
 import { loadTarget, openSource, type Target } from './target.js';
 import { openStateForCaching } from './state-access.js';
 import { checkFindings } from './check-findings.js';
+import { isUnverified, targetVerifier, type UnverifiedData } from './verify-target.js';
 
 export interface DriftCheckOptions {
   config: ResolvedConfig;
@@ -164,8 +167,10 @@ export async function driftCheck(opts: DriftCheckOptions): Promise<DriftCheckRes
   const state = openStateForCaching(config.dataDir);
   try {
     let t = Date.now();
-    const pins = state?.pins().map((p) => ({ ...(p.stack ? { stack: p.stack } : {}), tag: p.tag })) ?? [];
-    const targetLoad = loadTarget({ config, logger, pins, ...(opts.stacks ? { stacks: opts.stacks } : {}) }).catch((e: unknown) =>
+    const pins = state?.pins().map((p) => ({ ...(p.stack ? { stack: p.stack } : {}), tag: p.tag, ...(p.allowUnverified ? { allowUnverified: true } : {}) })) ?? [];
+    const source = openSource(config, logger);
+    const verifier = targetVerifier({ config, logger, source, ...(state ? { state } : {}) });
+    const targetLoad = loadTarget({ config, logger, pins, source, verifier, ...(opts.stacks ? { stacks: opts.stacks } : {}) }).catch((e: unknown) =>
       explainSourceFailure(e, config, logger),
     );
     // The engine lists (and, with --stack, inspects) while this process reads the repo.
@@ -175,7 +180,13 @@ export async function driftCheck(opts: DriftCheckOptions): Promise<DriftCheckRes
     });
     // Awaited below; when both fail, the repo's error is the one reported.
     inventoryLoad.catch(() => undefined);
-    const target = await targetLoad;
+    let target: Target;
+    try {
+      target = await targetLoad;
+    } catch (e) {
+      if (!isUnverified(e)) throw e;
+      return await unverifiedResult({ error: e, config, logger, state, conn, now, started, ...(opts.stacks ? { stacks: opts.stacks } : {}), ...(opts.export ? { export: true } : {}) });
+    }
     for (const w of target.warnings) logger.warn(w);
     lap('desired', t);
     const inventory = await inventoryLoad;
@@ -219,6 +230,7 @@ export async function driftCheck(opts: DriftCheckOptions): Promise<DriftCheckRes
       generatedAt: now().toISOString(),
       repo: target.source.repo,
       revision: { commit: target.revision.commit, ...(target.revision.ref ? { ref: target.revision.ref } : {}) },
+      ...(target.provenance ? { provenance: target.provenance } : {}),
       summary: summarize(drift.stacks, drift.unmanaged),
       stacks: drift.stacks,
       unmanaged: drift.unmanaged,
@@ -242,4 +254,69 @@ export async function driftCheck(opts: DriftCheckOptions): Promise<DriftCheckRes
   } finally {
     state?.close();
   }
+}
+
+/** The stacks a refused revision concerns: those this data dir knows, else those of the last verified revision, else "*" (all). */
+async function stacksOfHost(state: StateStore | undefined, config: ResolvedConfig, logger: Logger, only?: string[]): Promise<string[]> {
+  if (only && only.length > 0) return only;
+  const known = state?.stackStatuses().map((s) => s.stack) ?? [];
+  if (known.length > 0) return known;
+  const last = await openSource(config, logger)
+    .lastGood()
+    .catch(() => undefined);
+  const names = last ? await readdir(path.join(last.snapshot.dir, 'stacks')).catch(() => []) : [];
+  return names.length > 0 ? names.sort() : ['*'];
+}
+
+/**
+ * The target failed signature verification (DESIGN §9): nothing of it was read into a snapshot,
+ * so the report is every stack Unknown with a revision-unverified finding (error), exit 1.
+ */
+async function unverifiedResult(opts: {
+  error: DriftdError<UnverifiedData>;
+  config: ResolvedConfig;
+  logger: Logger;
+  state: StateStore | undefined;
+  conn: DockerConnection;
+  now: () => Date;
+  started: number;
+  stacks?: string[];
+  export?: boolean;
+}): Promise<DriftCheckResult> {
+  const { error, config } = opts;
+  const { reason, commit, ref, fingerprint, object } = error.data;
+  const names = await stacksOfHost(opts.state, config, opts.logger, opts.stacks);
+  const inventory = await collectInventory(opts.conn.docker, { projects: names.filter((n) => n !== '*') });
+  const desired = { commit, ...(ref ? { ref } : {}), reason, ...(fingerprint ? { fingerprint } : {}), ...(object ? { object } : {}) };
+  const stacks: StackStatus[] = names.map((stack) => {
+    const deployed = opts.state?.currentDeployment(stack)?.revision;
+    return {
+      stack,
+      sync: 'Unknown',
+      health: 'Unknown',
+      reason: error.message,
+      findings: [{ kind: 'revision-unverified', stack, severity: 'error', message: error.message, desired, ...(deployed ? { live: { commit: deployed } } : {}) }],
+      ...(deployed ? { deployedRevision: deployed } : {}),
+      targetRevision: commit,
+    };
+  });
+  const report: DriftReport = {
+    schemaVersion: 1,
+    driftdVersion: VERSION,
+    host: config.host,
+    generatedAt: opts.now().toISOString(),
+    repo: openSource(config, opts.logger).repo,
+    revisionError: error.message,
+    verification: { ok: false, reason, commit, ...(ref ? { ref } : {}), ...(fingerprint ? { fingerprint } : {}), ...(object ? { object } : {}) },
+    summary: summarize(stacks, []),
+    stacks,
+    unmanaged: [],
+    timings: { total: Date.now() - opts.started },
+  };
+  const result: DriftCheckResult = { report, desired: { host: config.host, revision: { commit, ...(ref ? { ref } : {}) }, stacks: [], errors: [], allStackNames: [] }, inventory, snapshotRoot: '', exitCode: 1 };
+  if (opts.export) {
+    const files = await buildExportFiles({ report, inventory, desiredStacks: [], snapshotRoot: config.dataDir });
+    result.exportDir = (await writeRuntimeExport({ auditDir: config.auditDir, now: opts.now(), files, retention: config.exportRetention })).dir;
+  }
+  return result;
 }

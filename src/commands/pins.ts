@@ -4,7 +4,9 @@ import { isValidStackName } from '../compose/index.js';
 import { openState, type StateStore } from '../state/index.js';
 import type { Trigger } from '../state/schema.js';
 import type { Logger } from '../util/logger.js';
+import { verificationEnabled } from '../verify/index.js';
 import { openSource } from './target.js';
+import { isUnverified, recordRefusal, targetVerifier } from './verify-target.js';
 
 function checkStack(stack: string | undefined): void {
   if (stack !== undefined && !isValidStackName(stack)) {
@@ -21,14 +23,46 @@ function withState<T>(config: ResolvedConfig, fn: (state: StateStore) => T): T {
   }
 }
 
-/** `driftd rollback <tag>`: checks the tag exists, then pins the host (or one stack) to it. The caller applies it. */
-export async function pin(opts: { config: ResolvedConfig; logger: Logger; tag: string; stack?: string; actor: string }): Promise<{ tag: string; commit: string }> {
+/**
+ * `driftd rollback <tag>`: checks the tag exists and (verification on) that it verifies, then pins
+ * the host (or one stack) to it. The caller applies it. `allowUnverified` skips verification for
+ * this pin only, and is recorded in the audit trail.
+ */
+export async function pin(opts: {
+  config: ResolvedConfig;
+  logger: Logger;
+  tag: string;
+  stack?: string;
+  actor: string;
+  allowUnverified?: boolean;
+  command?: string;
+}): Promise<{ tag: string; commit: string }> {
   checkStack(opts.stack);
-  const resolved = await openSource(opts.config, opts.logger).resolve({ kind: 'tag', tag: opts.tag });
-  withState(opts.config, (state) => {
-    state.setPin({ ...(opts.stack ? { stack: opts.stack } : {}), tag: opts.tag, commit: resolved.commit, by: opts.actor });
-    state.audit({ actor: opts.actor, trigger: 'cli', action: 'pin', ...(opts.stack ? { stack: opts.stack } : {}), detail: { tag: opts.tag, commit: resolved.commit } });
-  });
+  const source = openSource(opts.config, opts.logger);
+  const resolved = await source.resolve({ kind: 'tag', tag: opts.tag });
+  const allowUnverified = opts.allowUnverified === true && verificationEnabled(opts.config.verify);
+  const state = openState(opts.config.dataDir);
+  try {
+    if (!allowUnverified) {
+      try {
+        await targetVerifier({ config: opts.config, logger: opts.logger, source, state }).check(resolved);
+      } catch (e) {
+        // An explicit rollback to an unverified tag is always audited, even when its verdict was cached.
+        if (isUnverified(e)) recordRefusal(state, e, { trigger: 'cli', actor: opts.actor, command: opts.command ?? `driftd rollback ${opts.tag}` }, { always: true });
+        throw e;
+      }
+    }
+    state.setPin({ ...(opts.stack ? { stack: opts.stack } : {}), tag: opts.tag, commit: resolved.commit, by: opts.actor, ...(allowUnverified ? { allowUnverified: true } : {}) });
+    state.audit({
+      actor: opts.actor,
+      trigger: 'cli',
+      action: 'pin',
+      ...(opts.stack ? { stack: opts.stack } : {}),
+      detail: { tag: opts.tag, commit: resolved.commit, ...(allowUnverified ? { allowUnverified: true } : {}) },
+    });
+  } finally {
+    state.close();
+  }
   return { tag: opts.tag, commit: resolved.commit };
 }
 

@@ -7,6 +7,8 @@ import type { Operation } from '../state/index.js';
 import type { Logger } from '../util/logger.js';
 import { openStateIfPresent } from './state-access.js';
 import { openSource } from './target.js';
+import { verificationEnabled, type Provenance, type RevisionVerdict } from '../verify/index.js';
+import { lastRefusal, provenanceOf } from './verify-target.js';
 
 export interface StackStatusView {
   stack: string;
@@ -19,6 +21,8 @@ export interface StackStatusView {
   pin?: string;
   pending?: string;
   lastOperation?: { action: string; result: string; at: string; message?: string };
+  /** Who signed the deployed revision (verification on). */
+  provenance?: Provenance;
 }
 
 export interface StatusResult {
@@ -27,6 +31,8 @@ export interface StatusResult {
   targetError?: string;
   /** Set when Docker did not answer: nothing live is known, every stack is Unknown. */
   dockerError?: string;
+  /** The target revision was refused by signature verification: why, with the key's fingerprint when it is unknown. */
+  verification?: Omit<Extract<RevisionVerdict, { ok: false }>, 'ok'>;
   stacks: StackStatusView[];
   /** Problems with what status can know (e.g. a state DB that lost its deployments). */
   warnings: string[];
@@ -79,6 +85,10 @@ export async function status(opts: { config: ResolvedConfig; logger: Logger; doc
     } catch (e) {
       targetError = describeError(e);
     }
+    // The last sync/agent run's verdict on this same target (status itself does not verify: it stays one refs request).
+    const refusal = lastRefusal(state, openSource(config, opts.logger).repo);
+    const refused = verificationEnabled(config.verify) && refusal && target && refusal.commit === target.commit ? refusal : undefined;
+    if (refused && !targetError) targetError = refused.message;
     const stacks = (state?.stackStatuses() ?? []).map((s): StackStatusView => {
       const deployed = state?.currentDeployment(s.stack);
       const pin = pins.find((p) => p.stack === s.stack) ?? hostPin;
@@ -92,6 +102,7 @@ export async function status(opts: { config: ResolvedConfig; logger: Logger; doc
         ...truthful(s, desired.desiredRevision, deployed?.revision, { ...(targetError ? { targetError } : {}), ...(dockerError ? { dockerError } : {}) }),
         ...(pin ? { pin: pin.tag } : {}),
         ...(pending ? { pending: pending.revision } : {}),
+        ...(deployed && provenanceOf(state, deployed.revision) ? { provenance: provenanceOf(state, deployed.revision) } : {}),
         ...(last ? { lastOperation: { action: last.action, result: last.result, at: last.finishedAt ?? last.startedAt, ...(last.message ? { message: last.message } : {}) } } : {}),
       };
     });
@@ -102,7 +113,8 @@ export async function status(opts: { config: ResolvedConfig; logger: Logger; doc
         `this data dir deployed ${dirs.join(', ')} (${config.dataDir}/deploy) but the state database ${state ? 'has no deployment' : 'is missing'}: it was deleted, emptied or replaced; history is lost, the next \`driftd sync\` or agent cycle re-records the live stacks from their labels`,
       );
     }
-    return { host: config.host, ...(target ? { target } : {}), ...(targetError ? { targetError } : {}), ...(dockerError ? { dockerError } : {}), stacks, warnings };
+    const verification = refused ? (({ ok: _ok, ...rest }) => rest)(refused) : undefined;
+    return { host: config.host, ...(target ? { target } : {}), ...(targetError ? { targetError } : {}), ...(dockerError ? { dockerError } : {}), ...(verification ? { verification } : {}), stacks, warnings };
   } finally {
     state?.close();
   }

@@ -13,6 +13,7 @@ import type { Trigger } from '../state/schema.js';
 import type { Logger } from '../util/logger.js';
 import type { DesiredMemo } from './desired-memo.js';
 import { loadTarget, openSource } from './target.js';
+import { isUnverified, recordRefusal, targetVerifier } from './verify-target.js';
 import type { GitSource } from '../source/index.js';
 
 export interface SyncOptions {
@@ -96,7 +97,7 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
     }
     const recovering = new Set(opts.dryRun ? [] : await recoverInterruptedApplies(state, logger, opts.trigger, opts.actor, config.composeTimeoutMs));
     const source = opts.source ?? openSource(config, logger);
-    const pins = state.pins().map((p) => ({ ...(p.stack ? { stack: p.stack } : {}), tag: p.tag }));
+    const pins = state.pins().map((p) => ({ ...(p.stack ? { stack: p.stack } : {}), tag: p.tag, ...(p.allowUnverified ? { allowUnverified: true } : {}) }));
     let target;
     try {
       target = await loadTarget({
@@ -106,13 +107,15 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
         pins,
         ...(opts.stacks?.length ? { stacks: opts.stacks } : {}),
         ...(opts.desiredMemo ? { memo: opts.desiredMemo } : {}),
+        verifier: targetVerifier({ config, logger, source, state }),
       });
     } catch (e) {
-      // Git down, auth refused, tag missing, a full disk under the snapshots: nothing is applied or
-      // removed; status says why (best effort: the DB may be on the full disk too).
+      // Git down, auth refused, tag missing, a full disk under the snapshots, a signature refused:
+      // nothing is applied or removed; status says why (best effort: the DB may be on the full disk too).
       const err = fileSystemError(config.dataDir, 'write under', e);
       const reason = describeError(err);
       markUnknown({ ...opts, state }, reason, true);
+      if (isUnverified(err) && !opts.dryRun) recordRefusal(state, err, { trigger: opts.trigger, actor: opts.actor, command: opts.command });
       throw err;
     }
     for (const w of target.warnings) logger.warn(w);

@@ -4,11 +4,15 @@ import type { RefPolicy, ResolvedConfig } from '../config/resolve.js';
 import { createGitSource, type GitSource, type Snapshot } from '../source/index.js';
 import type { StackTarget } from '../sync/model.js';
 import type { Logger } from '../util/logger.js';
+import type { Provenance } from '../verify/index.js';
 import type { DesiredMemo } from './desired-memo.js';
+import { targetVerifier, type TargetVerifier } from './verify-target.js';
 
 export interface PinView {
   stack?: string;
   tag: string;
+  /** Pinned with `rollback --allow-unverified`: deployed without signature verification. */
+  allowUnverified?: boolean;
 }
 
 export interface Target {
@@ -20,6 +24,8 @@ export interface Target {
   targets: StackTarget[];
   /** Tag movements and refused files: worth a warning, not fatal. */
   warnings: string[];
+  /** Who signed the target revision (verification on), as recorded in the state DB. */
+  provenance?: Provenance;
 }
 
 export function openSource(config: ResolvedConfig, logger: Logger): GitSource {
@@ -29,6 +35,7 @@ export function openSource(config: ResolvedConfig, logger: Logger): GitSource {
     ...(config.gitAuth ? { auth: config.gitAuth } : {}),
     timeoutMs: config.gitTimeoutMs,
     maxFileBytes: config.validate.maxFileBytes,
+    fetchTagObjects: config.verify.mode === 'tag' || config.verify.mode === 'tag-and-head',
     logger,
   });
 }
@@ -85,12 +92,19 @@ export async function loadTarget(opts: {
   policy?: RefPolicy;
   /** A long-running caller's memory of the last load (the agent); each CLI run loads afresh. */
   memo?: DesiredMemo;
+  /** Signature verification with the state DB's cache; default: verify without a cache. */
+  verifier?: TargetVerifier;
 }): Promise<Target> {
   const { config, logger } = opts;
   const source = opts.source ?? openSource(config, logger);
+  const verifier = opts.verifier ?? targetVerifier({ config, logger, source });
   const hostPin = opts.pins?.find((p) => p.stack === undefined);
   const policy: RefPolicy = opts.policy ?? (hostPin ? { kind: 'tag', tag: hostPin.tag } : config.ref);
-  const poll = await source.poll(policy);
+  let provenance: Provenance | undefined;
+  // Verified before it is materialized: a refused revision is never snapshotted, loaded or applied.
+  const poll = await source.poll(policy, async (resolved) => {
+    provenance = await verifier.check(resolved, { allowUnverified: hostPin?.allowUnverified === true && opts.policy === undefined });
+  });
   const revision: Revision = { commit: poll.revision.commit, ref: poll.revision.ref, refKind: poll.revision.refKind };
   const warnings = [...poll.warnings.map((w) => w.message), ...poll.snapshot.problems.map((p) => p.message)];
   const desired = await loadAt(config, poll.snapshot, revision, opts.stacks, opts.memo);
@@ -103,6 +117,7 @@ export async function loadTarget(opts: {
     const current = targets[index];
     if (!current) continue;
     const pinned = await source.resolve({ kind: 'tag', tag: pin.tag });
+    await verifier.check(pinned, { allowUnverified: pin.allowUnverified === true });
     const snap = await source.materialize(pinned.commit);
     const pinnedRevision: Revision = { commit: pinned.commit, ref: pinned.ref, refKind: pinned.refKind };
     try {
@@ -122,5 +137,5 @@ export async function loadTarget(opts: {
     }
   }
   const stacks = targets.map((t) => t.stack);
-  return { source, revision, snapshot: poll.snapshot, desired: { ...desired, stacks, errors }, targets, warnings };
+  return { source, revision, snapshot: poll.snapshot, desired: { ...desired, stacks, errors }, targets, warnings, ...(provenance ? { provenance } : {}) };
 }

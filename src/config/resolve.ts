@@ -63,6 +63,8 @@ export interface ResolvedConfig {
   allowProcessEnv: boolean;
   /** The host's `policy:` (rules default to on, mode to warn). */
   policy: SecurityPolicyInput;
+  /** Signed revisions (DESIGN §9); `keys` resolved to absolute paths. */
+  verify: { mode: 'off' | 'tag' | 'head' | 'tag-and-head'; keys: string[]; refuseMovedTags: boolean };
   configFile?: string;
   /** Host-wide sync windows, validated (cron, zone, duration). */
   windows: SyncWindow[];
@@ -196,6 +198,16 @@ function resolveComposeCommand(env: NodeJS.ProcessEnv, file: ConfigFile): Resolv
   return parsed.data;
 }
 
+/** Key paths are relative to the config file's folder; verification on with no key is a config error, not a silent refusal of everything. */
+function resolveVerify(file: ConfigFile, configPath: string | undefined, cwd: string): ResolvedConfig['verify'] {
+  const mode = file.verify?.mode ?? 'off';
+  const base = configPath ? path.dirname(path.resolve(cwd, configPath)) : cwd;
+  const raw = file.verify?.keys;
+  const keys = (raw === undefined ? [] : Array.isArray(raw) ? raw : [raw]).map((k) => path.resolve(base, k));
+  if (mode !== 'off' && keys.length === 0) throw configError('verify.keys', `verify.mode ${mode} needs at least one key file or folder`, configPath);
+  return { mode, keys, refuseMovedTags: file.refuseMovedTags ?? false };
+}
+
 export function resolveConfig(opts: ResolveOptions): ResolvedConfig {
   const env = opts.env ?? process.env;
   const cwd = opts.cwd ?? process.cwd();
@@ -276,6 +288,7 @@ export function resolveConfig(opts: ResolveOptions): ResolvedConfig {
     allowProcessEnv: file.allowProcessEnv ?? false,
     windows: (file.windows ?? []).map((w, i) => toSyncWindow(w, `windows[${i}]`)),
     policy: file.policy ?? {},
+    verify: resolveVerify(file, configPath, cwd),
     ...(configPath ? { configFile: configPath } : {}),
   };
 }

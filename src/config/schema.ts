@@ -86,6 +86,15 @@ export const configFileSchema = z
     windows: z.array(syncWindowSchema).optional(),
     /** The host's security policy (docs/design.md §8); fleet.yaml may tighten it per stack, never loosen it. */
     policy: securityPolicySchema.optional(),
+    /** Signed revisions (DESIGN §9): host config only, fleet.yaml cannot weaken it. */
+    verify: z
+      .object({
+        mode: z.enum(['off', 'tag', 'head', 'tag-and-head']).optional(),
+        keys: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
+      })
+      .strict()
+      .optional(),
+    refuseMovedTags: z.boolean().optional(),
   })
   .strict();
 

@@ -1,4 +1,5 @@
 /** Drift findings and per-stack status (docs/design.md §3). */
+import type { Provenance, RefusalReason } from '../verify/index.js';
 
 export type FindingKind =
   | 'stack-missing'
@@ -15,7 +16,8 @@ export type FindingKind =
   | 'container-not-running'
   | 'lock-stale'
   | 'policy-violation'
-  | 'check-failed';
+  | 'check-failed'
+  | 'revision-unverified';
 
 export type Severity = 'error' | 'warning' | 'info';
 export type SyncStatus = 'Synced' | 'OutOfSync' | 'Unknown';
@@ -67,6 +69,10 @@ export interface DriftReport {
   /** The target revision; absent when the repo could not be read (then `revisionError`). */
   revision?: { commit: string; ref?: string };
   revisionError?: string;
+  /** Who signed the target revision (verification on): mode, signer, signature kind, verified object ids. */
+  provenance?: Provenance;
+  /** The target revision was refused by signature verification (then every stack is Unknown with a revision-unverified finding). */
+  verification?: { ok: false; reason: RefusalReason; commit: string; ref?: string; fingerprint?: string; object?: string };
   summary: DriftSummary;
   stacks: StackStatus[];
   /** stack-unmanaged findings: projects live here that the repo does not declare for this host. */

@@ -32,6 +32,7 @@ export type ErrorCode =
   | 'ExportError'
   | 'FileSystemError'
   | 'NotFound'
+  | 'RevisionUnverified'
   | 'Internal';
 
 export class DriftdError<D extends object = Record<string, unknown>> extends Error {

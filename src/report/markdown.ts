@@ -66,6 +66,21 @@ function findingLines(f: Finding): string[] {
   return lines;
 }
 
+/** Who signed the target (verification on), or why it was refused. */
+function signatureLines(report: DriftReport): string[] {
+  if (report.verification) {
+    const v = report.verification;
+    return [`- Signature: refused (${mdText(v.reason)})${v.fingerprint ? `, key ${mdCode(v.fingerprint)}` : ''}`];
+  }
+  const p = report.provenance;
+  if (!p) return [];
+  if (p.allowedUnverified) return [`- Signature: not verified (deployed with --allow-unverified)`];
+  return p.verified.map(
+    (o) =>
+      `- Signed ${mdText(o.type)} ${mdCode(o.object)}: ${mdText(o.kind)} key ${mdCode(o.signer.fingerprint)}${o.signer.principal ? ` (${mdText(o.signer.principal)})` : ''}`,
+  );
+}
+
 /** The drift report for people: metadata, a summary table, then every finding with diffs in fenced blocks. */
 export function formatMarkdown(input: DriftReport, opts: MarkdownOptions = {}): string {
   const report = prepareReport(input, opts.secrets);
@@ -74,6 +89,7 @@ export function formatMarkdown(input: DriftReport, opts: MarkdownOptions = {}): 
     '',
     `- Host: ${mdCode(report.host)}`,
     `- Revision: ${mdText(revisionLabel(report))}`,
+    ...signatureLines(report),
     `- Repo: ${mdCode(report.repo)}`,
     `- Generated: ${mdText(report.generatedAt)} by driftd ${mdText(report.driftdVersion)}`,
     '',

@@ -17,7 +17,7 @@ import { changedFiles, type FileChange } from './changes.js';
 import { displayUrl, toGitError } from './git-errors.js';
 import { loadLastGood, saveLastGood } from './last-good.js';
 import { findGitdir, listLocalRefs } from './local.js';
-import { hasCommit, type ObjectStore } from './object-store.js';
+import { hasCommit, hasObject, readRawObject, type ObjectStore } from './object-store.js';
 import { tagCommits, type RefKind, type RepoRefs } from './refs.js';
 import { fetchRef, listRemoteRefs } from './remote.js';
 import { selectRevision, validatePolicy } from './select.js';
@@ -36,6 +36,8 @@ export interface GitSourceOptions {
   maxFileBytes?: number;
   logger?: Logger;
   now?: () => Date;
+  /** Also fetch an annotated tag's tag object when its commit is already local (signature verification reads it). */
+  fetchTagObjects?: boolean;
 }
 
 /** A revision selected by a ref policy. */
@@ -44,9 +46,14 @@ export interface ResolvedRevision {
   /** Tag or branch name, or "HEAD". */
   ref: string;
   refKind: RefKind;
+  /** The tag object an annotated tag ref points at (absent for lightweight tags, branches and HEAD). */
+  tagObject?: string;
   /** Tags that moved or were deleted since the previous resolve (each reported once). */
   warnings: TagWarning[];
 }
+
+/** Runs after resolve and before anything is materialized: throwing leaves no snapshot and no last-good change. */
+export type RevisionCheck = (revision: ResolvedRevision) => Promise<void>;
 
 export interface PollResult {
   revision: Required<Revision>;
@@ -74,8 +81,10 @@ export interface GitSource {
   resolve(policy: RefPolicy): Promise<ResolvedRevision>;
   /** The snapshot of a locally available commit (reused when it exists). */
   materialize(commit: string): Promise<Snapshot>;
-  /** resolve + materialize, then remembers the revision as the last good one. */
-  poll(policy: RefPolicy): Promise<PollResult>;
+  /** resolve + `check` (signature verification) + materialize, then remembers the revision as the last good one. */
+  poll(policy: RefPolicy, check?: RevisionCheck): Promise<PollResult>;
+  /** A raw object (the bytes after Git's "<type> <size>\0" header) from the local object store or mirror. */
+  readObject(oid: string): Promise<{ type: string; content: Uint8Array }>;
   /** The last successful poll's revision and snapshot (re-materialized if it was removed); works offline. */
   lastGood(): Promise<LastGood | undefined>;
   /** Files of `stack` that differ between two locally available commits. */
@@ -132,7 +141,10 @@ export function createGitSource(opts: GitSourceOptions): GitSource {
     const refs = await listRefs();
     const selected = selectRevision(refs, policy, repo);
     const objects = store();
-    if (!(await hasCommit(objects, selected.commit))) {
+    const tagRef = selected.refKind === 'tag' ? refs.tags[selected.ref] : undefined;
+    const tagObject = tagRef && tagRef.object !== tagRef.commit ? tagRef.object : undefined;
+    const missingTagObject = async (): Promise<boolean> => Boolean(opts.fetchTagObjects && tagObject && !(await hasObject(objects, tagObject)));
+    if (!(await hasCommit(objects, selected.commit)) || (!local && (await missingTagObject()))) {
       if (!local) {
         await remoteCall(`git fetch ${selected.fullRef}`, () => fetchRef({ ...remote, ...objects, fullRef: selected.fullRef, commit: selected.commit }), 'fetch');
       }
@@ -149,7 +161,7 @@ export function createGitSource(opts: GitSourceOptions): GitSource {
       logger.warn({ reason }, 'tag memory was unreadable and has been reset; moved tags are detected again from this poll on'),
     );
     logger.debug({ ref: selected.ref, commit: selected.commit }, 'resolved');
-    return { commit: selected.commit, ref: selected.ref, refKind: selected.refKind, warnings };
+    return { commit: selected.commit, ref: selected.ref, refKind: selected.refKind, ...(tagObject ? { tagObject } : {}), warnings };
   }
 
   async function materialize(commit: string): Promise<Snapshot> {
@@ -161,10 +173,12 @@ export function createGitSource(opts: GitSourceOptions): GitSource {
     return materializeSnapshot(store(), opts.dataDir, commit, maxFileBytes, lastGoodSnapshot);
   }
 
-  async function poll(policy: RefPolicy): Promise<PollResult> {
-    const { warnings, ...revision } = await resolve(policy);
+  async function poll(policy: RefPolicy, check?: RevisionCheck): Promise<PollResult> {
+    const resolved = await resolve(policy);
+    const { warnings, tagObject: _tagObject, ...revision } = resolved;
     let snapshot: Snapshot;
     try {
+      await check?.(resolved);
       snapshot = await materialize(revision.commit);
     } catch (e) {
       // The warnings were already remembered; log them so that a failed snapshot does not hide them.
@@ -208,6 +222,7 @@ export function createGitSource(opts: GitSourceOptions): GitSource {
     materialize,
     poll,
     lastGood,
+    readObject: async (oid) => readRawObject(store(), oid),
     changedFiles: async (fromCommit, toCommit, stack) => changedFiles(store(), fromCommit, toCommit, stack, maxFileBytes),
     gc,
   };

@@ -21,6 +21,25 @@ export async function hasCommit(store: ObjectStore, oid: string): Promise<boolea
   }
 }
 
+export async function hasObject(store: ObjectStore, oid: string): Promise<boolean> {
+  try {
+    await git.readObject({ fs, gitdir: store.gitdir, oid, cache: store.cache, format: 'deflated' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The object's type and raw content, byte for byte (signature verification cuts its payload from these bytes). */
+export async function readRawObject(store: ObjectStore, oid: string): Promise<{ type: string; content: Uint8Array }> {
+  try {
+    const obj = await git.readObject({ fs, gitdir: store.gitdir, oid, cache: store.cache, format: 'content' });
+    return { type: obj.type, content: obj.object as Uint8Array };
+  } catch (e) {
+    throw new DriftdError('GitRefNotFound', `object ${oid} is not available locally; poll again to fetch it`, { oid }, { cause: e });
+  }
+}
+
 /** The commit's root tree. Throws GitRefNotFound when the commit is not in the store. */
 export async function commitTree(store: ObjectStore, commit: string): Promise<string> {
   try {

@@ -125,6 +125,33 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    description: 'signed revisions: verdict cache, provenance, last verification, pins that allow an unverified tag',
+    sql: `
+      -- One object's signature verdict (JSON), per key set (scope = keyring digest, plus the ref for tags).
+      CREATE TABLE signature_verdicts (
+        object_id TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        verdict TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (object_id, scope)
+      );
+      -- Who signed a deployed commit (JSON): read by history, status, reports and exports.
+      CREATE TABLE provenance (
+        "commit" TEXT NOT NULL PRIMARY KEY,
+        provenance TEXT NOT NULL,
+        at TEXT NOT NULL
+      );
+      -- The last verification of the target revision per repo (JSON), for status.
+      CREATE TABLE verification (
+        repo TEXT NOT NULL PRIMARY KEY,
+        verdict TEXT NOT NULL,
+        at TEXT NOT NULL
+      );
+      ALTER TABLE pins ADD COLUMN allow_unverified INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

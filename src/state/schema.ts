@@ -25,6 +25,7 @@ export const ACTIONS = [
   'sync',
   'lock',
   'export',
+  'verify',
 ] as const;
 export const OPERATION_RESULTS = ['running', 'succeeded', 'failed', 'skipped', 'abandoned', 'refused'] as const;
 export const JOURNAL_RESULTS = ['succeeded', 'failed', 'abandoned'] as const;
@@ -181,12 +182,14 @@ export const PinInput = z.object({
   tag: text,
   commit: text,
   by: text,
+  /** `rollback --allow-unverified`: this pin's tag is deployed without signature verification. */
+  allowUnverified: z.boolean().optional(),
 });
 export type PinInput = z.input<typeof PinInput>;
 
 export const PinRow = z
-  .object({ stack: nullable(z.string()), tag: z.string(), commit: z.string(), by: z.string(), at: z.string() })
-  .transform((r) => ({ ...r }));
+  .object({ stack: nullable(z.string()), tag: z.string(), commit: z.string(), by: z.string(), at: z.string(), allow_unverified: z.number().int() })
+  .transform(({ allow_unverified, ...r }): typeof r & { allowUnverified?: true } => (allow_unverified === 1 ? { ...r, allowUnverified: true } : r));
 export type Pin = z.output<typeof PinRow>;
 
 export const ApprovalRow = z

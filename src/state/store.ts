@@ -256,9 +256,10 @@ export class StateStore {
     return this.#guard('setting a pin', () => {
       const p = valid(PinInput, input, 'a pin');
       this.#stmt(
-        `INSERT INTO pins (stack, tag, "commit", by, at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (stack) DO UPDATE SET tag = excluded.tag, "commit" = excluded."commit", by = excluded.by, at = excluded.at`,
-      ).run(p.stack ?? HOST_PIN, p.tag, p.commit, p.by, this.#iso());
+        `INSERT INTO pins (stack, tag, "commit", by, at, allow_unverified) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (stack) DO UPDATE SET tag = excluded.tag, "commit" = excluded."commit", by = excluded.by, at = excluded.at,
+           allow_unverified = excluded.allow_unverified`,
+      ).run(p.stack ?? HOST_PIN, p.tag, p.commit, p.by, this.#iso(), p.allowUnverified ? 1 : 0);
       return this.#pin(p.stack ?? HOST_PIN)!;
     });
   }
@@ -434,6 +435,59 @@ export class StateStore {
     return this.#guard('reading stack statuses', () => this.#all(StackStatusRow, 'SELECT * FROM stack_status ORDER BY stack'));
   }
 
+  // ---- signed revisions (DESIGN §9): JSON values, parsed by their owner (src/verify) --------
+
+  /** A cached signature verdict for an object under a key set, or undefined. */
+  getVerdict(objectId: string, scope: string): unknown {
+    return this.#guard('reading a signature verdict', () => {
+      const row = this.#stmt('SELECT verdict FROM signature_verdicts WHERE object_id = ? AND scope = ?').get(objectId, scope) as { verdict: string } | undefined;
+      return row ? parseJson(row.verdict) : undefined;
+    });
+  }
+
+  putVerdict(objectId: string, scope: string, verdict: unknown): void {
+    this.#guard('caching a signature verdict', () => {
+      this.#stmt(
+        `INSERT INTO signature_verdicts (object_id, scope, verdict, at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (object_id, scope) DO UPDATE SET verdict = excluded.verdict, at = excluded.at`,
+      ).run(objectId, scope, JSON.stringify(verdict), this.#iso());
+    });
+  }
+
+  /** Who signed `commit` (recorded when it was verified for a deploy). */
+  recordProvenance(commit: string, provenance: unknown): void {
+    this.#guard('recording provenance', () => {
+      this.#stmt(
+        `INSERT INTO provenance ("commit", provenance, at) VALUES (?, ?, ?)
+         ON CONFLICT ("commit") DO UPDATE SET provenance = excluded.provenance, at = excluded.at`,
+      ).run(commit, JSON.stringify(provenance), this.#iso());
+    });
+  }
+
+  provenance(commit: string): unknown {
+    return this.#guard('reading provenance', () => {
+      const row = this.#stmt('SELECT provenance FROM provenance WHERE "commit" = ?').get(commit) as { provenance: string } | undefined;
+      return row ? parseJson(row.provenance) : undefined;
+    });
+  }
+
+  /** The last verification outcome of the repo's target revision (status shows a refusal). */
+  setVerification(repo: string, verdict: unknown): void {
+    this.#guard('recording a verification', () => {
+      this.#stmt(
+        `INSERT INTO verification (repo, verdict, at) VALUES (?, ?, ?)
+         ON CONFLICT (repo) DO UPDATE SET verdict = excluded.verdict, at = excluded.at`,
+      ).run(repo, JSON.stringify(verdict), this.#iso());
+    });
+  }
+
+  verification(repo: string): { verdict: unknown; at: string } | undefined {
+    return this.#guard('reading the last verification', () => {
+      const row = this.#stmt('SELECT verdict, at FROM verification WHERE repo = ?').get(repo) as { verdict: string; at: string } | undefined;
+      return row ? { verdict: parseJson(row.verdict), at: row.at } : undefined;
+    });
+  }
+
   // ---- maintenance -------------------------------------------------------------------------
 
   integrityCheck(): IntegrityResult {
@@ -531,7 +585,15 @@ function valid<S extends z.ZodType>(schema: S, value: unknown, what: string): z.
   });
 }
 
-const PIN_SELECT = `SELECT nullif(stack, '') AS stack, tag, "commit", by, at FROM pins`;
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+const PIN_SELECT = `SELECT nullif(stack, '') AS stack, tag, "commit", by, at, allow_unverified FROM pins`;
 
 function clampLimit(limit = 50): number {
   return Number.isFinite(limit) ? Math.max(1, Math.floor(limit)) : -1;

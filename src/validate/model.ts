@@ -35,7 +35,9 @@ export type ValidateKind =
   // committed secrets
   | 'secret-aws-key'
   | 'secret-private-key'
-  | 'secret-env-value';
+  | 'secret-env-value'
+  // host config
+  | 'verify-key-invalid';
 
 export interface ValidateFinding {
   /** Repo-relative path with forward slashes ("stacks/web/compose.yaml"). */

@@ -18,12 +18,16 @@ export interface TagOptions {
   message?: string;
   /** Commit to tag; default HEAD. */
   commit?: string;
+  /** Signed annotated tag (`git tag -s`) with the key set by `signWith`. */
+  signed?: boolean;
 }
 
 export class RepoBuilder {
   readonly dir: string;
   private tick = 0;
   private readonly ownsDir: boolean;
+  /** `-c` options and environment that make git sign (see test/support/signing.ts). */
+  private signing: { config: string[]; env: NodeJS.ProcessEnv } = { config: [], env: {} };
 
   private constructor(dir: string, ownsDir: boolean) {
     this.dir = dir;
@@ -52,12 +56,19 @@ export class RepoBuilder {
       GIT_COMMITTER_NAME: 'driftd test',
       GIT_COMMITTER_EMAIL: 'test@driftd.invalid',
       GIT_COMMITTER_DATE: date,
+      ...this.signing.env,
     };
+  }
+
+  /** Signs later `commit(…, { sign: true })` and `tag(…, { signed: true })` with these git options and environment. */
+  signWith(config: string[], env: NodeJS.ProcessEnv = {}): this {
+    this.signing = { config, env };
+    return this;
   }
 
   /** Runs git in the repo with an argument array; throws with stderr on failure; returns stdout. */
   async git(...args: string[]): Promise<string> {
-    const r = await execFileCapture('git', args, { cwd: this.dir, env: this.env() });
+    const r = await execFileCapture('git', [...this.signing.config, ...args], { cwd: this.dir, env: this.env() });
     if (r.code !== 0) throw new Error(`git ${args.join(' ')} failed (${r.code}): ${r.stderr.trim()}`);
     return r.stdout.trim();
   }
@@ -106,10 +117,10 @@ export class RepoBuilder {
   }
 
   /** Stages everything and commits; returns the commit id. */
-  async commit(message = `commit ${this.tick + 1}`): Promise<string> {
+  async commit(message = `commit ${this.tick + 1}`, opts: { sign?: boolean } = {}): Promise<string> {
     this.tick += 1;
     await this.git('add', '--all');
-    await this.git('commit', '--quiet', '--allow-empty', '-m', message);
+    await this.git('commit', '--quiet', '--allow-empty', ...(opts.sign ? ['-S'] : []), '-m', message);
     return this.head();
   }
 
@@ -121,7 +132,8 @@ export class RepoBuilder {
   async tag(name: string, opts: TagOptions & { force?: boolean } = {}): Promise<string> {
     const args = ['tag'];
     if (opts.force) args.push('--force');
-    if (opts.annotated) args.push('--annotate', '-m', opts.message ?? `release ${name}`);
+    if (opts.signed) args.push('-s', '-m', opts.message ?? `release ${name}`);
+    else if (opts.annotated) args.push('--annotate', '-m', opts.message ?? `release ${name}`);
     args.push(name);
     if (opts.commit) args.push(opts.commit);
     await this.git(...args);

@@ -153,6 +153,8 @@ export class SyncWorld {
   readonly dockerHost: string | undefined;
   private readonly binDir: string;
   private readonly cli: string;
+  /** The --config every CLI run gets (default none: /dev/null). */
+  configFile = '/dev/null';
 
   private constructor(cli: string, server: GitServer, served: ServedRepo, repo: RepoBuilder, dir: string, opts: WorldOptions) {
     this.cli = cli;
@@ -226,7 +228,7 @@ export class SyncWorld {
     const where = ['--data-dir', opts.dataDir ?? this.dataDir, '--host', opts.host ?? this.host];
     const child = spawn(
       process.execPath,
-      [this.cli, command, ...args, '--repo', this.served.url, ...where, '--config', opts.config ?? '/dev/null'],
+      [this.cli, command, ...args, '--repo', this.served.url, ...where, '--config', opts.config ?? this.configFile],
       { cwd: this.dir, env: { ...this.env(), ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const out: Buffer[] = [];

@@ -1,6 +1,7 @@
 import { DriftdError } from '../../errors/index.js';
 import { formatColumns } from '../../report/columns.js';
 import { openStateIfPresent } from '../../commands/state-access.js';
+import { provenanceOf } from '../../commands/verify-target.js';
 import { stableStringify } from '../../util/hash.js';
 import type { Handler } from '../context.js';
 import { flag, optionalString } from '../options.js';
@@ -10,7 +11,11 @@ export const handler: Handler = (ctx, opts) => {
   if (!Number.isInteger(limit) || limit < 1) return Promise.reject(new DriftdError('UsageError', `--limit must be a positive whole number`));
   const stack = optionalString(opts, 'stack');
   const state = openStateIfPresent(ctx.config.dataDir);
-  const rows = state?.history({ ...(stack ? { stack } : {}), limit }) ?? [];
+  // Each row carries who signed its revision, when it was verified (DESIGN §9).
+  const rows = (state?.history({ ...(stack ? { stack } : {}), limit }) ?? []).map((r) => {
+    const provenance = provenanceOf(state, r.revision);
+    return provenance ? { ...r, provenance } : r;
+  });
   state?.close();
   if (flag(opts, 'json')) {
     ctx.out(stableStringify(rows, 2));

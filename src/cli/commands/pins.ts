@@ -10,14 +10,16 @@ export const rollbackHandler: Handler = async (ctx, opts, args) => {
   if (!tag) throw new DriftdError('UsageError', 'driftd rollback needs the tag to roll back to, e.g. `driftd rollback v1.4.1`');
   const stack = optionalString(opts, 'stack');
   const who = actor();
-  const pinned = await pin({ config: ctx.config, logger: ctx.logger, tag, ...(stack ? { stack } : {}), actor: who });
+  const allowUnverified = flag(opts, 'allowUnverified');
+  const command = `driftd rollback ${tag}${stack ? ` --stack ${stack}` : ''}${allowUnverified ? ' --allow-unverified' : ''}`;
+  const pinned = await pin({ config: ctx.config, logger: ctx.logger, tag, ...(stack ? { stack } : {}), actor: who, allowUnverified, command });
   ctx.logger.info({ tag, commit: pinned.commit, stack }, `pinned ${stack ?? 'this host'} to ${tag}; applying it now (driftd resume removes the pin)`);
   const result = await sync({
     config: ctx.config,
     logger: ctx.logger,
     trigger: 'cli',
     actor: who,
-    command: `driftd rollback ${tag}${stack ? ` --stack ${stack}` : ''}`,
+    command,
     ...(stack ? { stacks: [stack] } : {}),
     force: true,
     // A rollback is the way out of an incident: sync windows do not hold it back (audited).

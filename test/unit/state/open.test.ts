@@ -25,7 +25,7 @@ describe('openState', () => {
     expect(raw.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     raw.close();
     expect(tables(store.file)).toEqual(
-      ['approvals', 'audit', 'deployments', 'failed_revisions', 'journal', 'operations', 'pending', 'pins', 'registry_cache', 'stack_status'].sort(),
+      ['approvals', 'audit', 'deployments', 'failed_revisions', 'journal', 'operations', 'pending', 'pins', 'provenance', 'registry_cache', 'signature_verdicts', 'stack_status', 'verification'].sort(),
     );
   });
 
@@ -68,14 +68,15 @@ describe('openState', () => {
 });
 
 describe('migrate', () => {
-  const extra: Migration = { version: 2, description: 'test', sql: 'CREATE TABLE extra (x TEXT);' };
+  // Numbered after the real ones, so these tests hold whatever migrations exist.
+  const extra: Migration = { version: SCHEMA_VERSION + 1, description: 'test', sql: 'CREATE TABLE extra (x TEXT);' };
 
   it('applies only the migrations a database lacks', () => {
     const { store } = freshStore();
     store.close();
     const db = new Database(store.file);
     migrate(db, store.file, [...MIGRATIONS, extra]);
-    expect(db.pragma('user_version', { simple: true })).toBe(2);
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION + 1);
     migrate(db, store.file, [...MIGRATIONS, extra]);
     db.close();
     expect(tables(store.file)).toContain('extra');
@@ -85,9 +86,9 @@ describe('migrate', () => {
     const { store } = freshStore();
     store.close();
     const db = new Database(store.file);
-    const broken: Migration = { version: 2, description: 'broken', sql: 'CREATE TABLE half (x TEXT); CREATE TABLE oops (' };
+    const broken: Migration = { version: SCHEMA_VERSION + 1, description: 'broken', sql: 'CREATE TABLE half (x TEXT); CREATE TABLE oops (' };
     expect(() => migrate(db, store.file, [...MIGRATIONS, broken])).toThrow();
-    expect(db.pragma('user_version', { simple: true })).toBe(1);
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     db.close();
     expect(tables(store.file)).not.toContain('half');
   });

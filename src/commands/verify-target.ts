@@ -1,0 +1,114 @@
+/**
+ * The one place commands meet signature verification (src/verify): a check that runs between
+ * resolving a target and materializing it, the verdict cache and provenance in the state DB,
+ * and the history/audit record of a refusal.
+ */
+import type { ResolvedConfig } from '../config/resolve.js';
+import { DriftdError, isDriftdError } from '../errors/index.js';
+import type { GitSource, ResolvedRevision } from '../source/index.js';
+import type { StateStore } from '../state/index.js';
+import type { Trigger } from '../state/schema.js';
+import type { Logger } from '../util/logger.js';
+import { Provenance, verificationEnabled, verifyRevision, type RefusalReason, type RevisionVerdict, type VerdictStore } from '../verify/index.js';
+
+export interface UnverifiedData {
+  reason: RefusalReason;
+  commit: string;
+  ref?: string;
+  fingerprint?: string;
+  object?: string;
+  /** The verdict was computed by this run (not read from the cache): history records it once. */
+  fresh: boolean;
+  [key: string]: unknown;
+}
+
+export function isUnverified(e: unknown): e is DriftdError<UnverifiedData> {
+  return isDriftdError(e) && e.code === 'RevisionUnverified';
+}
+
+function writable(state: StateStore | undefined): StateStore | undefined {
+  return state && !state.readonly ? state : undefined;
+}
+
+/** Reads the cache from any store; writes only to a writable one (drift-check may hold a read-only handle). */
+function verdictStore(state: StateStore | undefined): VerdictStore | undefined {
+  if (!state) return undefined;
+  const w = writable(state);
+  return { getVerdict: (o, s) => state.getVerdict(o, s), putVerdict: (o, s, v) => w?.putVerdict(o, s, v) };
+}
+
+export interface TargetVerifier {
+  /** Verifies a resolved revision; throws RevisionUnverified (exit 1) when it must not be deployed. */
+  check(resolved: ResolvedRevision, opts?: { allowUnverified?: boolean }): Promise<Provenance | undefined>;
+}
+
+export function targetVerifier(opts: { config: ResolvedConfig; logger: Logger; source: GitSource; state?: StateStore }): TargetVerifier {
+  const { config, source, logger } = opts;
+  const settings = config.verify;
+  return {
+    async check(resolved, { allowUnverified = false } = {}) {
+      if (!verificationEnabled(settings)) return undefined;
+      const w = writable(opts.state);
+      const base = { commit: resolved.commit, ...(resolved.ref ? { ref: resolved.ref } : {}) };
+      if (allowUnverified) {
+        const provenance: Provenance = { mode: settings.mode, ...base, verified: [], allowedUnverified: true };
+        w?.recordProvenance(resolved.commit, provenance);
+        return provenance;
+      }
+      const movedFrom = resolved.warnings.find((x) => x.kind === 'tag-moved' && x.tag === resolved.ref);
+      const outcome = await verifyRevision(
+        settings,
+        {
+          ...base,
+          refKind: resolved.refKind,
+          ...(resolved.tagObject ? { tagObject: resolved.tagObject } : {}),
+          ...(movedFrom?.kind === 'tag-moved' ? { movedFrom: movedFrom.from } : {}),
+        },
+        { readObject: (oid) => source.readObject(oid), ...(opts.state ? { store: verdictStore(opts.state) } : {}), logger },
+      );
+      rememberVerification(w, source.repo, outcome.verdict);
+      const verdict = outcome.verdict;
+      if (verdict.ok) {
+        if (w && (outcome.fresh || w.provenance(resolved.commit) === undefined)) w.recordProvenance(resolved.commit, verdict.provenance);
+        return verdict.provenance;
+      }
+      logger.error({ reason: verdict.reason, commit: verdict.commit, ref: verdict.ref, fingerprint: verdict.fingerprint }, verdict.message);
+      const { ok: _ok, message, ...data } = verdict;
+      throw new DriftdError<UnverifiedData>('RevisionUnverified', message, { ...data, fresh: outcome.fresh });
+    },
+  };
+}
+
+/** Writes the last verification only when it changed: a no-change poll writes nothing. */
+function rememberVerification(state: StateStore | undefined, repo: string, verdict: RevisionVerdict): void {
+  if (!state) return;
+  const previous = state.verification(repo);
+  if (JSON.stringify(previous?.verdict) !== JSON.stringify(verdict)) state.setVerification(repo, verdict);
+}
+
+/** The last verification of `repo` (status), when it was a refusal. */
+export function lastRefusal(state: StateStore | undefined, repo: string): Extract<RevisionVerdict, { ok: false }> | undefined {
+  const v = state?.verification(repo)?.verdict as RevisionVerdict | undefined;
+  return v && v.ok === false && typeof v.message === 'string' && typeof v.commit === 'string' ? v : undefined;
+}
+
+/** The recorded signer of a commit, if it was verified. */
+export function provenanceOf(state: StateStore | undefined, commit: string | undefined): Provenance | undefined {
+  if (!state || !commit) return undefined;
+  const parsed = Provenance.safeParse(state.provenance(commit));
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** History and audit record a refusal once (when it was first decided), not on every poll that sees the same target. */
+export function recordRefusal(
+  state: StateStore,
+  e: DriftdError<UnverifiedData>,
+  who: { trigger: Trigger; actor: string; command: string },
+  opts: { always?: boolean } = {},
+): void {
+  if (!e.data.fresh && !opts.always) return;
+  const op = state.startOperation({ trigger: who.trigger, actor: who.actor, command: who.command, action: 'verify', revision: e.data.commit });
+  state.finishOperation(op, { result: 'failed', message: e.message });
+  const { fresh: _fresh, ...detail } = e.data;
+  state.audit({ actor: who.actor, trigger: who.trigger, action: 'verify', detail: { ...detail, result: 'refused' } });
+}
