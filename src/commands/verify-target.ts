@@ -3,6 +3,8 @@
  * resolving a target and materializing it, the verdict cache and provenance in the state DB,
  * and the history/audit record of a refusal.
  */
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { DriftdError, isDriftdError } from '../errors/index.js';
 import type { GitSource, ResolvedRevision } from '../source/index.js';
@@ -42,41 +44,73 @@ export interface TargetVerifier {
   check(resolved: ResolvedRevision, opts?: { allowUnverified?: boolean }): Promise<Provenance | undefined>;
 }
 
+/**
+ * The last accepted target per source (the agent keeps one source for its lifetime): a poll that
+ * finds the same target, with the key files unchanged (by stat), does no verification work at all,
+ * not even the state DB lookup. A CLI run starts empty and reads the DB cache.
+ */
+const accepted = new WeakMap<GitSource, { key: string; provenance: Provenance }>();
+
+function keyFilesStamp(paths: readonly string[]): string {
+  const parts: string[] = [];
+  const stamp = (p: string): void => {
+    try {
+      const st = statSync(p);
+      parts.push(`${p}:${st.ino}:${st.size}:${st.mtimeMs}`);
+      if (st.isDirectory()) for (const name of readdirSync(p).sort()) stamp(path.join(p, name));
+    } catch {
+      parts.push(`${p}:missing`);
+    }
+  };
+  for (const p of paths) stamp(p);
+  return parts.join('|');
+}
+
 export function targetVerifier(opts: { config: ResolvedConfig; logger: Logger; source: GitSource; state?: StateStore }): TargetVerifier {
   const { config, source, logger } = opts;
   const settings = config.verify;
   return {
     async check(resolved, { allowUnverified = false } = {}) {
       if (!verificationEnabled(settings)) return undefined;
-      const w = writable(opts.state);
-      const base = { commit: resolved.commit, ...(resolved.ref ? { ref: resolved.ref } : {}) };
-      if (allowUnverified) {
-        const provenance: Provenance = { mode: settings.mode, ...base, verified: [], allowedUnverified: true };
-        w?.recordProvenance(resolved.commit, provenance);
-        return provenance;
-      }
-      const movedFrom = resolved.warnings.find((x) => x.kind === 'tag-moved' && x.tag === resolved.ref);
-      const outcome = await verifyRevision(
-        settings,
-        {
-          ...base,
-          refKind: resolved.refKind,
-          ...(resolved.tagObject ? { tagObject: resolved.tagObject } : {}),
-          ...(movedFrom?.kind === 'tag-moved' ? { movedFrom: movedFrom.from } : {}),
-        },
-        { readObject: (oid) => source.readObject(oid), ...(opts.state ? { store: verdictStore(opts.state) } : {}), logger },
-      );
-      rememberVerification(w, source.repo, outcome.verdict);
-      const verdict = outcome.verdict;
-      if (verdict.ok) {
-        if (w && (outcome.fresh || w.provenance(resolved.commit) === undefined)) w.recordProvenance(resolved.commit, verdict.provenance);
-        return verdict.provenance;
-      }
-      logger.error({ reason: verdict.reason, commit: verdict.commit, ref: verdict.ref, fingerprint: verdict.fingerprint }, verdict.message);
-      const { ok: _ok, message, ...data } = verdict;
-      throw new DriftdError<UnverifiedData>('RevisionUnverified', message, { ...data, fresh: outcome.fresh });
+      const memoKey = JSON.stringify([settings, resolved.commit, resolved.ref, resolved.tagObject ?? '', allowUnverified, keyFilesStamp(settings.keys)]);
+      const moved = resolved.warnings.some((x) => x.kind === 'tag-moved' && x.tag === resolved.ref);
+      const memo = accepted.get(source);
+      if (memo?.key === memoKey && !moved) return memo.provenance;
+      const provenance = await checkNow(resolved, allowUnverified);
+      if (provenance) accepted.set(source, { key: memoKey, provenance });
+      return provenance;
     },
   };
+
+  async function checkNow(resolved: ResolvedRevision, allowUnverified: boolean): Promise<Provenance | undefined> {
+    const w = writable(opts.state);
+    const base = { commit: resolved.commit, ...(resolved.ref ? { ref: resolved.ref } : {}) };
+    if (allowUnverified) {
+      const provenance: Provenance = { mode: settings.mode, ...base, verified: [], allowedUnverified: true };
+      w?.recordProvenance(resolved.commit, provenance);
+      return provenance;
+    }
+    const movedFrom = resolved.warnings.find((x) => x.kind === 'tag-moved' && x.tag === resolved.ref);
+    const outcome = await verifyRevision(
+      settings,
+      {
+        ...base,
+        refKind: resolved.refKind,
+        ...(resolved.tagObject ? { tagObject: resolved.tagObject } : {}),
+        ...(movedFrom?.kind === 'tag-moved' ? { movedFrom: movedFrom.from } : {}),
+      },
+      { readObject: (oid) => source.readObject(oid), ...(opts.state ? { store: verdictStore(opts.state) } : {}), logger },
+    );
+    rememberVerification(w, source.repo, outcome.verdict);
+    const verdict = outcome.verdict;
+    if (verdict.ok) {
+      if (w && (outcome.fresh || w.provenance(resolved.commit) === undefined)) w.recordProvenance(resolved.commit, verdict.provenance);
+      return verdict.provenance;
+    }
+    logger.error({ reason: verdict.reason, commit: verdict.commit, ref: verdict.ref, fingerprint: verdict.fingerprint }, verdict.message);
+    const { ok: _ok, message, ...data } = verdict;
+    throw new DriftdError<UnverifiedData>('RevisionUnverified', message, { ...data, fresh: outcome.fresh });
+  }
 }
 
 /** Writes the last verification only when it changed: a no-change poll writes nothing. */
