@@ -90,9 +90,10 @@ describe('signed revisions', () => {
     expect(deployRow?.provenance?.verified).toEqual([{ object: tagObject, type: 'tag', kind: 'openpgp', signer: { fingerprint: trusted.fingerprint, principal: trusted.email } }]);
     let status = await w.json<StatusJson>('status');
     expect(status.stacks[0]?.provenance?.verified[0]?.signer.fingerprint).toBe(trusted.fingerprint);
-    const drift = await w.json<DriftJson>('drift-check');
+    // --stack: other tests' projects on the shared engine would otherwise be stack-unmanaged drift here.
+    const drift = await w.json<DriftJson>('drift-check', ['--stack', stack]);
     expect(drift.provenance?.verified[0]).toMatchObject({ object: tagObject, kind: 'openpgp', signer: { fingerprint: trusted.fingerprint } });
-    const md = await w.run('drift-check', ['--markdown']);
+    const md = await w.run('drift-check', ['--markdown', '--stack', stack]);
     expect(md.stdout).toContain(trusted.fingerprint);
 
     const running = await workerId();
@@ -107,7 +108,7 @@ describe('signed revisions', () => {
       expect(s.stacks[0]).toMatchObject({ stack, sync: 'Unknown' });
       expect(s.stacks[0]?.reason).toMatch(reason);
       if (fingerprint) expect(s.verification?.fingerprint).toBe(fingerprint);
-      const d = await w.run('drift-check', ['--json']);
+      const d = await w.run('drift-check', ['--json', '--stack', stack]);
       expect(d.code).toBe(1);
       noStack(d);
       const report = JSON.parse(d.stdout) as DriftJson;
