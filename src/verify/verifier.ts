@@ -130,5 +130,14 @@ export async function verifyRevision(settings: VerifySettings, target: VerifyTar
     }
     input.head = verdict;
   }
-  return { verdict: decideRevision(input), fresh };
+  const verdict = decideRevision(input);
+  // A refusal that needed no object (a lightweight tag, a branch in mode tag) is "fresh" once too, so history records it once.
+  if (!verdict.ok && !fresh) {
+    const scope = `refusal:${digest}:${target.ref ?? ''}:${verdict.reason}`;
+    if (cached(deps.store, target.commit, scope) === undefined) {
+      deps.store?.putVerdict(target.commit, scope, { ok: false, reason: verdict.reason, message: verdict.message });
+      fresh = true;
+    }
+  }
+  return { verdict, fresh };
 }

@@ -118,7 +118,7 @@ describe('signed revisions', () => {
       const refusals = (): { action: string; result: string; message: string }[] =>
         w.readState((db) => db.prepare(`SELECT action, result, message FROM operations WHERE action = 'verify' AND message LIKE ?`).all(`${tag} (%`) as { action: string; result: string; message: string }[]);
       const rows = refusals();
-      expect(rows).toHaveLength(1);
+      expect(rows, `${r.stderr}\n${JSON.stringify(w.readState((db) => db.prepare('SELECT id, action, result, message FROM operations').all()))}`).toHaveLength(1);
       expect((await history()).some((h) => h.action === 'verify' && h.message === rows[0]?.message)).toBe(true);
       expect(rows[0]).toMatchObject({ action: 'verify', result: 'failed' });
       expect(rows[0]?.message).toMatch(reason);
