@@ -196,7 +196,7 @@ describe('signed revisions', () => {
     expect(audit.filter((a) => a.action === 'verify').length).toBeGreaterThanOrEqual(7);
     expect(audit.some((a) => a.action === 'pin' && JSON.parse(a.detail).allowUnverified === true)).toBe(true);
     expect(audit.some((a) => a.action === 'verify' && JSON.parse(a.detail).ref === 'v1.1.0' && JSON.parse(a.detail).reason === 'unsigned')).toBe(true);
-  }, 600_000);
+  }, 1_200_000);
 
   it('verification off with refuseMovedTags: a moved tag is refused, and stays refused on later polls', async () => {
     const w = (world = await SyncWorld.create({ labels: env.labels }));
