@@ -6,7 +6,7 @@ import type { StackPolicy } from './model.js';
 import { composeError } from './errors.js';
 import { STACK_NAME_RE } from './safe-fs.js';
 import { schemaError } from './schema-error.js';
-import { lineOfPath, parseYamlFile, yamlToJs } from './yaml-file.js';
+import { lineOfPath, parseYamlFile, yamlToJs, type YamlFile } from './yaml-file.js';
 import { parseDuration } from '../util/duration.js';
 import { checkSchema, DEFAULT_CHECKS_TIMEOUT_MS } from '../checks/model.js';
 import { syncWindowSchema, toSyncWindow } from '../windows/index.js';
@@ -46,10 +46,37 @@ export interface Fleet {
   policies: Record<string, StackPolicy>;
 }
 
+/**
+ * Settings that guard the host against the repo (signature verification, DESIGN §9): a revision
+ * must not be able to switch off the check that decides whether it may run, so fleet.yaml may
+ * not set them at all, at the top or per stack — not even to the host's own value.
+ */
+const HOST_ONLY_KEYS = ['verify', 'refuseMovedTags'] as const;
+
+function refuseHostOnlyKeys(raw: unknown, y: YamlFile): void {
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(raw)) return;
+  const places: (string | number)[][] = [[]];
+  if (isObject(raw.stacks)) for (const [name, p] of Object.entries(raw.stacks)) if (isObject(p)) places.push(['stacks', name]);
+  for (const place of places) {
+    const obj = place.reduce<unknown>((o, k) => (isObject(o) ? o[k] : undefined), raw);
+    for (const key of HOST_ONLY_KEYS) {
+      if (!isObject(obj) || !Object.prototype.hasOwnProperty.call(obj, key)) continue;
+      const where = [...place, key];
+      const line = lineOfPath(y, where);
+      throw composeError('SchemaError', `${where.join('.')}: "${key}" is a host setting (driftd's config file); fleet.yaml cannot set or weaken it`, {
+        file: FLEET_FILE,
+        ...(line !== undefined ? { line } : {}),
+      });
+    }
+  }
+}
+
 /** Parses fleet.yaml (strict: an unknown key is an error naming the file, key and line). */
 export function parseFleet(text: string): Fleet {
   const y = parseYamlFile(text, FLEET_FILE);
   const raw = yamlToJs(y) ?? {};
+  refuseHostOnlyKeys(raw, y);
   const parsed = fleetSchema.safeParse(raw);
   if (!parsed.success) throw schemaError(parsed.error, FLEET_FILE, (p) => lineOfPath(y, p));
   const policies = dict<StackPolicy>();

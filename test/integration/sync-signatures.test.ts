@@ -11,7 +11,7 @@
  * per-phase ceiling.
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useDockerTestScope } from '../support/docker.js';
@@ -172,15 +172,23 @@ describe('signed revisions through sync, status, drift-check, history and rollba
       w.json<HistoryRow[]>('history', ['--limit', '50']),
       w.json<StatusJson>('status'),
       w.run('drift-check', ['--json', '--stack', stack]),
-      w.run('drift-check', ['--markdown', '--stack', stack]),
+      w.run('drift-check', ['--export', '--markdown', '--stack', stack, '--audit-dir', path.join(w.dir, 'audit')]),
     ]);
     expect(history.find((r) => r.action === 'deploy' && r.revision === v1)?.provenance?.verified).toEqual([expected]);
     expect(status.verification).toBeUndefined();
     expect(status.stacks.find((x) => x.stack === stack)).toMatchObject({ sync: 'Synced', provenance: { verified: [expected] } });
     expect(drift.code, drift.stdout + drift.stderr).toBe(0);
     expect((JSON.parse(drift.stdout) as DriftJson).provenance?.verified).toEqual([expected]);
-    expect(md.code).toBe(0);
+    expect(md.code, md.stdout + md.stderr).toBe(0);
     expect(md.stdout).toContain(trusted.fingerprint);
+    // The runtime export carries the same provenance (drift_report.json and .md).
+    const exported = (name: string): string => {
+      const found = readdirSync(path.join(w.dir, 'audit'), { recursive: true, encoding: 'utf8' }).filter((f) => path.basename(f) === name);
+      expect(found, name).toHaveLength(1);
+      return readFileSync(path.join(w.dir, 'audit', found[0]!), 'utf8');
+    };
+    expect((JSON.parse(exported('drift_report.json')) as DriftJson).provenance?.verified).toEqual([expected]);
+    expect(exported('drift_report.md')).toContain(trusted.fingerprint);
   }, PHASE_MS);
 
   it('mode tag refuses an unsigned annotated tag, a lightweight tag, an unknown OpenPGP key, a tampered tag object and an SSH key outside allowed_signers', async () => {
