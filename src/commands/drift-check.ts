@@ -269,7 +269,7 @@ async function stacksOfHost(state: StateStore | undefined, config: ResolvedConfi
 }
 
 /**
- * The target failed signature verification (DESIGN §9): nothing of it was read into a snapshot,
+ * The target failed signature verification (docs/design.md §9): nothing of it was read into a snapshot,
  * so the report is every stack Unknown with a revision-unverified finding (error), exit 1.
  */
 async function unverifiedResult(opts: {

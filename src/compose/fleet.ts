@@ -47,7 +47,7 @@ export interface Fleet {
 }
 
 /**
- * Settings that guard the host against the repo (signature verification, DESIGN §9): a revision
+ * Settings that guard the host against the repo (signature verification, docs/design.md §9): a revision
  * must not be able to switch off the check that decides whether it may run, so fleet.yaml may
  * not set them at all, at the top or per stack — not even to the host's own value.
  */

@@ -63,7 +63,7 @@ export interface ResolvedConfig {
   allowProcessEnv: boolean;
   /** The host's `policy:` (rules default to on, mode to warn). */
   policy: SecurityPolicyInput;
-  /** Signed revisions (DESIGN §9); `keys` resolved to absolute paths. */
+  /** Signed revisions (docs/design.md §9); `keys` resolved to absolute paths. */
   verify: { mode: 'off' | 'tag' | 'head' | 'tag-and-head'; keys: string[]; refuseMovedTags: boolean };
   configFile?: string;
   /** Host-wide sync windows, validated (cron, zone, duration). */

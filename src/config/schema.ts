@@ -86,7 +86,7 @@ export const configFileSchema = z
     windows: z.array(syncWindowSchema).optional(),
     /** The host's security policy (docs/design.md §8); fleet.yaml may tighten it per stack, never loosen it. */
     policy: securityPolicySchema.optional(),
-    /** Signed revisions (DESIGN §9): host config only, fleet.yaml cannot weaken it. */
+    /** Signed revisions (docs/design.md §9): host config only, fleet.yaml cannot weaken it. */
     verify: z
       .object({
         mode: z.enum(['off', 'tag', 'head', 'tag-and-head']).optional(),

@@ -435,7 +435,7 @@ export class StateStore {
     return this.#guard('reading stack statuses', () => this.#all(StackStatusRow, 'SELECT * FROM stack_status ORDER BY stack'));
   }
 
-  // ---- signed revisions (DESIGN §9): JSON values, parsed by their owner (src/verify) --------
+  // ---- signed revisions (docs/design.md §9): JSON values, parsed by their owner (src/verify) --------
 
   /** A cached signature verdict for an object under a key set, or undefined. */
   getVerdict(objectId: string, scope: string): unknown {

@@ -1,4 +1,4 @@
-/** Signed revisions (DESIGN §9): the rest of driftd imports from here. */
+/** Signed revisions (docs/design.md §9): the rest of driftd imports from here. */
 export { parseKeyring, readKeyFiles, type KeyProblem } from './keys.js';
 export { Provenance, VERIFY_MODES, type RefusalReason, type RevisionVerdict, type Signer, type VerifiedObject, type VerifyMode } from './model.js';
 export { decideRevision } from './verdict.js';

@@ -1,4 +1,4 @@
-/** What verification decides, per Git object and per revision (DESIGN §9). */
+/** What verification decides, per Git object and per revision (docs/design.md §9). */
 import { z } from 'zod';
 
 export const VERIFY_MODES = ['off', 'tag', 'head', 'tag-and-head'] as const;

@@ -1,5 +1,5 @@
 /**
- * The revision verdict (DESIGN §9), pure: the verify mode, what the ref is, and the verdicts on
+ * The revision verdict (docs/design.md §9), pure: the verify mode, what the ref is, and the verdicts on
  * the objects that mode needs → deploy it (with its provenance) or refuse it (with the reason).
  * Flux's semantics: `tag` needs an annotated tag signed by a trusted key, `head` a signed commit,
  * `tag-and-head` both.

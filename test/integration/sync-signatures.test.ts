@@ -1,5 +1,5 @@
 /**
- * Signed revisions (DESIGN §9) end to end: the real driftd CLI, a loopback Git server, the real
+ * Signed revisions (docs/design.md §9) end to end: the real driftd CLI, a loopback Git server, the real
  * engine and Compose, and signatures made in the test by gpg and ssh-keygen. A refused target
  * touches nothing (container ids unchanged), shows as Unknown with the reason, is a
  * revision-unverified finding (drift-check exit 1), and is recorded once in history and audit.

@@ -11,7 +11,7 @@ export const handler: Handler = (ctx, opts) => {
   if (!Number.isInteger(limit) || limit < 1) return Promise.reject(new DriftdError('UsageError', `--limit must be a positive whole number`));
   const stack = optionalString(opts, 'stack');
   const state = openStateIfPresent(ctx.config.dataDir);
-  // Each row carries who signed its revision, when it was verified (DESIGN §9).
+  // Each row carries who signed its revision, when it was verified (docs/design.md §9).
   const rows = (state?.history({ ...(stack ? { stack } : {}), limit }) ?? []).map((r) => {
     const provenance = provenanceOf(state, r.revision);
     return provenance ? { ...r, provenance } : r;

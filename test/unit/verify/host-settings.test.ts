@@ -1,5 +1,5 @@
 /**
- * `verify:` and `refuseMovedTags` are host settings (DESIGN §9): resolved from driftd's config
+ * `verify:` and `refuseMovedTags` are host settings (docs/design.md §9): resolved from driftd's config
  * only, refused in fleet.yaml (a revision cannot switch off the check that decides whether it
  * runs), and `driftd validate` reports every key file, line or block that does not parse.
  */
