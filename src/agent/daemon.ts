@@ -13,7 +13,7 @@ import type { Logger } from '../util/logger.js';
 import { Coalescer, type Trigger } from './coalescer.js';
 import { startHttp } from './http.js';
 import { httpSettings } from './http-settings.js';
-import { isUnverified } from '../commands/verify-target.js';
+import { currentRefusal, isUnverified } from '../commands/verify-target.js';
 import { RetryTimer, startSchedule, type Schedule } from './schedule.js';
 import { watchRefs } from './watch.js';
 
@@ -43,6 +43,8 @@ export interface AgentHandle {
   stop(): Promise<void>;
   readonly cycles: number;
   readonly lastRun: LastRun | undefined;
+  /** A backoff retry is scheduled (after a failed run; never after a signature refusal). */
+  readonly retryPending: boolean;
   readonly http?: Server;
 }
 
@@ -116,7 +118,11 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       httpConfig,
       {
         health: () => ({ ok: true, busy: coalescer.busy, cycles: coalescer.runs, lastRun }),
-        status: () => ({ host: config.host, lastRun, stacks: state.stackStatuses(), pins: state.pins() }),
+        status: () => {
+          // A refused target (docs/design.md §9): why, so an operator sees it without reading logs.
+          const verification = currentRefusal(config, state, source.repo);
+          return { host: config.host, lastRun, stacks: state.stackStatuses(), pins: state.pins(), ...(verification ? { verification } : {}) };
+        },
         trigger: () => fire('webhook'),
         page: pageSource({
           config,
@@ -145,6 +151,9 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     },
     get lastRun() {
       return lastRun;
+    },
+    get retryPending() {
+      return retry.pending;
     },
     ...(http ? { http } : {}),
     async stop() {

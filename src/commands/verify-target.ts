@@ -19,8 +19,6 @@ export interface UnverifiedData {
   ref?: string;
   fingerprint?: string;
   object?: string;
-  /** The verdict was computed by this run (not read from the cache): history records it once. */
-  fresh: boolean;
   [key: string]: unknown;
 }
 
@@ -109,7 +107,7 @@ export function targetVerifier(opts: { config: ResolvedConfig; logger: Logger; s
     }
     logger.error({ reason: verdict.reason, commit: verdict.commit, ref: verdict.ref, fingerprint: verdict.fingerprint }, verdict.message);
     const { ok: _ok, message, ...data } = verdict;
-    throw new DriftdError<UnverifiedData>('RevisionUnverified', message, { ...data, fresh: outcome.fresh });
+    throw new DriftdError<UnverifiedData>('RevisionUnverified', message, data);
   }
 }
 
@@ -126,6 +124,18 @@ export function lastRefusal(state: StateStore | undefined, repo: string): Extrac
   return v && v.ok === false && typeof v.message === 'string' && typeof v.commit === 'string' ? v : undefined;
 }
 
+/**
+ * What the agent's HTTP status shows: the last verification of `repo` when it refused the target
+ * (without `ok`), and nothing with verification off (a row left from when it was on is stale).
+ */
+export function currentRefusal(config: ResolvedConfig, state: StateStore | undefined, repo: string): Omit<Extract<RevisionVerdict, { ok: false }>, 'ok'> | undefined {
+  if (!verificationEnabled(config.verify)) return undefined;
+  const refusal = lastRefusal(state, repo);
+  if (!refusal) return undefined;
+  const { ok: _ok, ...rest } = refusal;
+  return rest;
+}
+
 /** The recorded signer of a commit, if it was verified. */
 export function provenanceOf(state: StateStore | undefined, commit: string | undefined): Provenance | undefined {
   if (!state || !commit) return undefined;
@@ -133,16 +143,23 @@ export function provenanceOf(state: StateStore | undefined, commit: string | und
   return parsed.success ? parsed.data : undefined;
 }
 
-/** History and audit record a refusal once (when it was first decided), not on every poll that sees the same target. */
+/**
+ * History and audit record a refusal once, not on every poll that sees the same target: a marker
+ * per refused (commit, ref, tag object, reason, signer) in the verdict table says it was recorded.
+ * Only a recorder sets it (sync, the agent, rollback), so a drift-check that saw the refusal first
+ * does not hide it from history. `always`: an explicit rollback is audited each time.
+ */
 export function recordRefusal(
   state: StateStore,
   e: DriftdError<UnverifiedData>,
   who: { trigger: Trigger; actor: string; command: string },
   opts: { always?: boolean } = {},
 ): void {
-  if (!e.data.fresh && !opts.always) return;
+  const marker = `recorded-refusal:${JSON.stringify([e.data.ref ?? '', e.data.object ?? '', e.data.reason, e.data.fingerprint ?? ''])}`;
+  const seen = state.getVerdict(e.data.commit, marker) !== undefined;
+  if (seen && !opts.always) return;
+  if (!seen) state.putVerdict(e.data.commit, marker, { recorded: true });
   const op = state.startOperation({ trigger: who.trigger, actor: who.actor, command: who.command, action: 'verify', revision: e.data.commit });
   state.finishOperation(op, { result: 'failed', message: e.message });
-  const { fresh: _fresh, ...detail } = e.data;
-  state.audit({ actor: who.actor, trigger: who.trigger, action: 'verify', detail: { ...detail, result: 'refused' } });
+  state.audit({ actor: who.actor, trigger: who.trigger, action: 'verify', detail: { ...e.data, result: 'refused' } });
 }

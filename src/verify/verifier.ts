@@ -45,7 +45,7 @@ export interface VerifyDeps {
 
 export interface VerifyOutcome {
   verdict: RevisionVerdict;
-  /** True when a verdict was computed now (not read from the cache): record it in history once. */
+  /** True when an object verdict was computed now (not read from the cache). Whether a refusal was already recorded in history is the recorder's business (commands/verify-target.ts). */
   fresh: boolean;
 }
 
@@ -131,13 +131,5 @@ export async function verifyRevision(settings: VerifySettings, target: VerifyTar
     input.head = verdict;
   }
   const verdict = decideRevision(input);
-  // A refusal that needed no object (a lightweight tag, a branch in mode tag) is "fresh" once too, so history records it once.
-  if (!verdict.ok && !fresh) {
-    const scope = `refusal:${digest}:${target.ref ?? ''}:${verdict.reason}`;
-    if (cached(deps.store, target.commit, scope) === undefined) {
-      deps.store?.putVerdict(target.commit, scope, { ok: false, reason: verdict.reason, message: verdict.message });
-      fresh = true;
-    }
-  }
   return { verdict, fresh };
 }
