@@ -1,3 +1,4 @@
+import { processSecrets, scrub } from '../util/scrub.js';
 import { resolveConfig, type GlobalFlags, type ResolvedConfig } from '../config/resolve.js';
 import path from 'node:path';
 import { createLogger, type Logger } from '../util/logger.js';
@@ -48,12 +49,15 @@ export function createContext(flags: GlobalFlags, env: NodeJS.ProcessEnv = proce
   const config = resolveConfig({ flags, env });
   const logger = createLogger({ level: config.logLevel });
   tightenPrivateModes(config, logger);
+  // driftd's own credentials never print either.
+  processSecrets.add([config.gitAuth?.password ?? '']);
   return {
     config,
     logger,
     now: () => new Date(),
     out: (text) => {
-      process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+      const clean = scrub(text);
+      process.stdout.write(clean.endsWith('\n') ? clean : `${clean}\n`);
     },
   };
 }

@@ -1,3 +1,4 @@
+import { scrub } from '../util/scrub.js';
 import type { DriftReport, Finding, Severity, StackStatus } from '../drift/model.js';
 import { SEVERITY_RANK } from '../drift/model.js';
 import { scrubText } from '../util/redact.js';
@@ -73,5 +74,6 @@ export function prepareReport(report: DriftReport, secrets: SecretIndex = EMPTY_
     unmanaged: report.unmanaged.map((f) => redactFinding(f, secrets)).sort(compareFindings),
   };
   if (report.revisionError !== undefined) out.revisionError = scrubText(report.revisionError, secrets.values);
-  return out;
+  // Last, every secret the process knows (host env files substituted into other fields, URL passwords).
+  return scrub(out);
 }

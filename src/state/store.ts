@@ -1,3 +1,4 @@
+import { scrub } from '../util/scrub.js';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import type { z } from 'zod';
@@ -241,8 +242,8 @@ export class StateStore {
     const duration = Math.max(0, finished.getTime() - Date.parse(op.startedAt));
     this.#stmt('UPDATE operations SET result = ?, message = ?, output = ?, finished_at = ?, duration_ms = ? WHERE id = ?').run(
       result,
-      message ?? null,
-      output === undefined ? null : truncateOutput(output),
+      message === undefined ? null : scrub(message),
+      output === undefined ? null : truncateOutput(scrub(output)),
       finished.toISOString(),
       duration,
       op.id,
@@ -344,7 +345,7 @@ export class StateStore {
         a.trigger,
         a.action,
         a.stack ?? null,
-        JSON.stringify(a.detail),
+        JSON.stringify(scrub(a.detail)),
       );
       return this.#one(AuditRow, 'SELECT * FROM audit WHERE id = ?', lastInsertRowid)!;
     });

@@ -1,6 +1,10 @@
+import { processSecrets } from './scrub.js';
 import pino, { type Logger, type LevelWithSilent } from 'pino';
 
 export type { Logger };
+
+/** Every serialized log line, at every level, passes the process's secret scrubber (nothing bypasses it). */
+const scrubLine = (line: string): string => processSecrets.text(line);
 
 export interface LoggerOptions {
   level?: LevelWithSilent;
@@ -16,12 +20,13 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   if (pretty) {
     return pino({
       level,
+      hooks: { streamWrite: scrubLine },
       transport: { target: 'pino-pretty', options: { destination: 2, colorize: true, ignore: 'pid,hostname' } },
     });
   }
   const dest = opts.destination ?? 2;
   return pino(
-    { level, base: { name: 'driftd' } },
+    { level, base: { name: 'driftd' }, hooks: { streamWrite: scrubLine } },
     typeof dest === 'number' ? pino.destination({ fd: dest, sync: true }) : dest,
   );
 }
