@@ -1,3 +1,4 @@
+import { registerSecrets } from '../util/scrub.js';
 import { isIP } from 'node:net';
 import type { HttpConfig } from '../config/resolve.js';
 import type { SecretSetting } from '../config/secret-setting.js';
@@ -58,6 +59,7 @@ export function httpSettings(http: HttpConfig): HttpSettings | undefined {
       { key: 'http.listen' },
     );
   }
+  registerSecrets([readToken, webhookSecret, writeToken]);
   return {
     listen: http.listen,
     host,

@@ -1,3 +1,4 @@
+import { scrubValue } from '../util/scrub.js';
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { describeError, DriftdError } from '../errors/index.js';
 import type { Logger } from '../util/logger.js';
@@ -56,7 +57,7 @@ function send(res: ServerResponse, code: number, body: unknown, close = false): 
   if (code === 401) headers['www-authenticate'] = 'Bearer realm="driftd"';
   if (close) headers.connection = 'close';
   res.writeHead(code, headers);
-  res.end(`${JSON.stringify(body)}\n`);
+  res.end(`${JSON.stringify(scrubValue(body))}\n`);
 }
 
 const deny = (res: ServerResponse, d: Denial, close = false): void => send(res, d.status, { error: d.error }, close);

@@ -1,4 +1,4 @@
-import { processSecrets, scrub } from '../util/scrub.js';
+import { registerSecrets, registerUrlSecrets, scrub } from '../util/scrub.js';
 import { resolveConfig, type GlobalFlags, type ResolvedConfig } from '../config/resolve.js';
 import path from 'node:path';
 import { createLogger, type Logger } from '../util/logger.js';
@@ -50,7 +50,8 @@ export function createContext(flags: GlobalFlags, env: NodeJS.ProcessEnv = proce
   const logger = createLogger({ level: config.logLevel });
   tightenPrivateModes(config, logger);
   // driftd's own credentials never print either.
-  processSecrets.add([config.gitAuth?.password ?? '']);
+  registerSecrets([config.gitAuth?.password]);
+  registerUrlSecrets(config.repo);
   return {
     config,
     logger,

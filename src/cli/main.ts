@@ -1,3 +1,4 @@
+import { scrub } from '../util/scrub.js';
 import { Command, CommanderError, Option } from 'commander';
 import { describeError, isDriftdError } from '../errors/index.js';
 import type { GlobalFlags } from '../config/resolve.js';
@@ -176,8 +177,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       // --help and --version end in a CommanderError with exit code 0.
       return e.exitCode === 0 ? 0 : 1;
     }
-    process.stderr.write(`driftd: ${describeError(e)}\n`);
-    if (debug && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
+    process.stderr.write(scrub(`driftd: ${describeError(e)}\n`));
+    if (debug && e instanceof Error && e.stack) process.stderr.write(scrub(`${e.stack}\n`));
     return isDriftdError(e) ? e.exitCode : 1;
   }
 }

@@ -5,7 +5,7 @@ import type { Finding } from '../drift/model.js';
 import { describeFailures, runChecksOnce } from '../checks/run.js';
 import { secretIndexFromStacks } from '../report/secrets.js';
 import { execInService } from '../sync/apply.js';
-import { scrubText } from '../util/redact.js';
+import { scrubText } from '../util/scrub.js';
 import { composeDetector } from './sync.js';
 
 /**

@@ -4,7 +4,7 @@
  * quotes (literal), double quotes (escapes like \n, \t, \0123, then `${}` interpolation),
  * unquoted values (interpolated), and bare `KEY` lines that inherit a value from the lookup.
  */
-import { substitute, type Lookup, type SubstituteOptions } from './template.js';
+import { InvalidTemplateError, MissingRequiredError, substitute, type Lookup, type SubstituteOptions } from './template.js';
 
 export class DotenvError extends Error {
   constructor(
@@ -119,8 +119,9 @@ class Parser {
         return { key, after: trimLeftInline(s.slice(i + 1)), inherited };
       }
       if (!isKeyChar(ch)) {
-        const firstLine = s.split('\n')[0] ?? '';
-        throw new DotenvError(this.line, `line ${this.line}: unexpected character ${JSON.stringify(ch)} in variable name ${JSON.stringify(firstLine)}`);
+        // Value-free (the line may hold a secret): the line, the column and the character's class only.
+        const what = /\s/.test(ch) ? 'a space' : /[\p{L}\p{N}]/u.test(ch) ? 'a letter or digit' : `${JSON.stringify(ch)}`;
+        throw new DotenvError(this.line, `line ${this.line}: unexpected character (${what}, column ${i + 1}) in a variable name`);
       }
     }
     // A bare name on the last line, without a newline: inherited, like one followed by "\n".
@@ -132,7 +133,9 @@ class Parser {
     try {
       return substitute(value, lookup, this.subst);
     } catch (e) {
-      throw new DotenvError(line, `line ${line}: ${(e as Error).message}`, { cause: e });
+      // Never echo the template (it is the value): say what is wrong, the line names where.
+      const why = e instanceof InvalidTemplateError ? 'invalid interpolation format (write a literal $ as $$)' : e instanceof MissingRequiredError ? e.message : 'invalid value';
+      throw new DotenvError(line, `line ${line}: ${why}`, { cause: e });
     }
   }
 
@@ -174,8 +177,7 @@ class Parser {
       if (quote === '"') chars = this.expand(expandEscapes(chars), startLine);
       return { value: chars, after: src.slice(i + 1) };
     }
-    const nl = src.indexOf('\n');
-    throw new DotenvError(startLine, `line ${startLine}: unterminated quoted value ${nl < 0 ? src : src.slice(0, nl)}`);
+    throw new DotenvError(startLine, `line ${startLine}: unterminated quoted value (the closing ${quote === '"' ? 'double' : 'single'} quote is missing)`);
   }
 }
 

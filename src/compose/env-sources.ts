@@ -1,3 +1,5 @@
+import { registerSecrets } from '../util/scrub.js';
+import { isSecretKey } from '../util/redact.js';
 import { composeError } from './errors.js';
 import { DotenvError, parseDotenv } from './dotenv.js';
 import { InvalidTemplateError, MissingRequiredError, type Lookup } from './template.js';
@@ -40,16 +42,24 @@ export function buildInterpolationEnv(input: InterpolationEnvInput): Interpolati
   const processUsed = new Map<string, string>();
   const proc: Lookup = (name) => {
     const v = input.processEnv?.[name];
-    if (v !== undefined) processUsed.set(name, v);
+    if (v !== undefined) {
+      processUsed.set(name, v);
+      if (isSecretKey(name)) registerSecrets([v]);
+    }
     return v;
   };
   const values = new Map<string, string>();
   for (const src of [input.dotenv, input.hostEnv]) {
     if (!src) continue;
+    const before = new Map(values);
     try {
       parseDotenv(src.text, proc, values);
     } catch (e) {
       throw dotenvFailure(e, src.file);
+    } finally {
+      // DESIGN §8: every value of the host-local env file is a secret; in the committed .env
+      // (non-secret defaults by contract) the values of secret-looking keys are.
+      for (const [k, v] of values) if (before.get(k) !== v && (src === input.hostEnv || isSecretKey(k))) registerSecrets([v]);
     }
   }
   return { lookup: (name) => proc(name) ?? values.get(name), processUsed };

@@ -1,3 +1,4 @@
+import { registerSecrets } from '../util/scrub.js';
 import { dict, own as ownValue, setOwn } from '../util/dict.js';
 import { isSecretKey } from '../util/redact.js';
 import { composeError, formatPath } from './errors.js';
@@ -91,6 +92,9 @@ export function resolveEnvironment(service: Record<string, unknown>, serviceName
       parseDotenv(content.toString('utf8'), lookup, values);
     } catch (e) {
       throw dotenvFailure(e, shown);
+    } finally {
+      // Every env_file value is a secret (DESIGN §3), also those read before a parse error.
+      registerSecrets(values.values());
     }
     for (const [k, v] of values) {
       fromFiles.set(k, v);
@@ -106,5 +110,6 @@ export function resolveEnvironment(service: Record<string, unknown>, serviceName
   const secretEnvKeys = Object.keys(environment)
     .filter((k) => fileKeys.has(k) || isSecretKey(k))
     .sort();
+  registerSecrets(secretEnvKeys.map((k) => environment[k]));
   return { environment, secretEnvKeys, envFiles };
 }

@@ -10,7 +10,7 @@ export function interpolateValue(value: string, path: readonly (string | number)
     if (e instanceof InvalidTemplateError) {
       throw composeError(
         'InterpolationError',
-        `invalid interpolation format for ${formatPath(path)}: ${JSON.stringify(e.template)}; write a literal $ as $$`,
+        `invalid interpolation format for ${formatPath(path)}; write a literal $ as $$`,
         { path: [...path] },
       );
     }
@@ -31,18 +31,18 @@ type Cast = (value: string) => unknown;
 class CastError extends Error {}
 
 const toInt: Cast = (v) => {
-  if (!/^[+-]?\d+$/.test(v)) throw new CastError(`invalid integer: ${JSON.stringify(v)}`);
+  if (!/^[+-]?\d+$/.test(v)) throw new CastError('not an integer');
   return Number(v);
 };
 const toFloat: Cast = (v) => {
-  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(v)) throw new CastError(`invalid number: ${JSON.stringify(v)}`);
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(v)) throw new CastError('not a number');
   return Number(v);
 };
 const toBoolean: Cast = (v) => {
   const s = v.toLowerCase();
   if (s === 'true' || s === 'y' || s === 'yes' || s === 'on') return true;
   if (s === 'false' || s === 'n' || s === 'no' || s === 'off') return false;
-  throw new CastError(`invalid boolean: ${JSON.stringify(v)}`);
+  throw new CastError('not a boolean');
 };
 
 /**

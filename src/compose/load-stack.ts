@@ -1,6 +1,4 @@
 import { setOwn } from '../util/dict.js';
-import { parseDotenv } from './dotenv.js';
-import { processSecrets } from '../util/scrub.js';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { withoutPrivateEnv } from '../util/child-env.js';
@@ -235,22 +233,6 @@ function loadStackInner(opts: LoadStackOptions, setYamls: (y: YamlFile[]) => voi
   };
   if (lock) stack.lock = lock;
   if (warnings.length > 0) stack.warnings = warnings;
-  registerSecrets(stack, hostEnv);
   return stack;
 }
 
-/**
- * DESIGN §3/§8: every value of the host-local env file, every env_file value and every value of a
- * secret-looking key is a secret for the process's scrubber (util/scrub.ts), so it is replaced
- * wherever it shows up later (substituted into a URL, a command, a label, a message).
- */
-function registerSecrets(stack: DesiredStack, hostEnv: EnvText | undefined): void {
-  if (hostEnv) {
-    try {
-      processSecrets.add(parseDotenv(hostEnv.text).values());
-    } catch {
-      // A broken host env file already failed the load above; nothing more to learn from it.
-    }
-  }
-  for (const svc of stack.services) processSecrets.add(svc.secretEnvKeys.map((k) => svc.environment[k] ?? ''));
-}

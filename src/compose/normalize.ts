@@ -2,6 +2,7 @@
  * One merged, interpolated compose service → driftd's normalized DesiredService (without the
  * config hash and pin, which need the whole stack) and the resolved mapping to deploy.
  */
+import { registerSecrets } from '../util/scrub.js';
 import { dict, own } from '../util/dict.js';
 import type { DesiredService, HealthcheckSpec, MountSpec } from './model.js';
 import { composeError, formatPath } from './errors.js';
@@ -164,7 +165,12 @@ function fileRefs(svc: Model, kind: 'configs' | 'secrets', path: Path, ctx: Norm
     if (def === undefined) throw fail(p, `${formatPath(p)}: ${kind.slice(0, -1)} ${JSON.stringify(name)} is not declared under the top-level ${kind}:`);
     refs[name] = def;
     const rel = definitionFile(kind, name, def);
-    if (rel !== undefined) for (const f of ctx.filesUnder(rel)) mounted.add(f);
+    if (rel === undefined) continue;
+    for (const f of ctx.filesUnder(rel)) {
+      mounted.add(f);
+      // A Compose secret file's content is a secret, whole and line by line (util/scrub.ts).
+      if (kind === 'secrets') registerSecrets([ctx.readFile(f)?.toString('utf8').trim()]);
+    }
   }
   return refs;
 }

@@ -10,7 +10,8 @@ export type Lookup = (name: string) => string | undefined;
 
 export class InvalidTemplateError extends Error {
   constructor(readonly template: string) {
-    super(`invalid interpolation format: ${JSON.stringify(template)}`);
+    // The template is a value: kept on the error for callers, never in the message.
+    super('invalid interpolation format');
   }
 }
 

@@ -4,7 +4,8 @@
  * (a command line, a health check, a label).
  */
 import type { DesiredService, DesiredStack } from '../compose/model.js';
-import { isSecretKey, redactValue, scrubText } from '../util/redact.js';
+import { isSecretKey, redactValue } from '../util/redact.js';
+import { Scrubber } from '../util/scrub.js';
 
 export interface StackSecrets {
   /** Is this env key secret for this service (without a service: for any service of the stack)? */
@@ -33,14 +34,9 @@ export function stackSecrets(stack: DesiredStack | undefined): StackSecrets {
   const isSecretEnv = (key: string, service?: DesiredService): boolean =>
     isSecretKey(key) || (service ? service.secretEnvKeys.includes(key) : anyServiceKeys.has(key));
 
-  const scrubDeep = (value: unknown): unknown => {
-    if (typeof value === 'string') return sorted.length === 0 ? value : scrubText(value, sorted);
-    if (Array.isArray(value)) return value.map(scrubDeep);
-    if (value !== null && typeof value === 'object') {
-      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrubDeep(v)]));
-    }
-    return value;
-  };
+  // The one scrubber's rules (util/scrub.ts), over this stack's own secret values.
+  const scrubber = new Scrubber().add(sorted);
+  const scrubDeep = (value: unknown): unknown => scrubber.deep(value);
 
   return {
     isSecretEnv,

@@ -5,6 +5,7 @@
  * Credentials only ever leave this module as an engine AuthConfig or an Authorization header:
  * never in a log line or an error message.
  */
+import { registerSecrets } from '../util/scrub.js';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -123,6 +124,11 @@ export function createCredentialSource(opts: CredentialSourceOptions = {}): Cred
     }
     const parsed = dockerConfigSchema.safeParse(raw);
     if (!parsed.success) throw badConfig(file, `${parsed.error.issues[0]?.path.join('.') ?? '(root)'} has an unexpected shape`);
+    // Registry credentials are secrets for every output (util/scrub.ts): the base64 pair and what it holds.
+    for (const a of Object.values(parsed.data.auths ?? {})) {
+      const pair = a.auth ? Buffer.from(a.auth, 'base64').toString('utf8') : '';
+      registerSecrets([a.auth, a.password, a.identitytoken, pair, pair.slice(pair.indexOf(':') + 1)]);
+    }
     return parsed.data;
   };
 
@@ -145,6 +151,7 @@ export function createCredentialSource(opts: CredentialSourceOptions = {}): Cred
     } catch {
       throw badConfig(file, `credential helper docker-credential-${helper} gave an unreadable answer for ${registry}`);
     }
+    registerSecrets([answer.Secret]);
     if (answer.Username === '<token>') return { serverAddress, identityToken: answer.Secret };
     return { serverAddress, username: answer.Username, password: answer.Secret };
   };

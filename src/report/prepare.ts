@@ -1,7 +1,6 @@
-import { scrub } from '../util/scrub.js';
+import { scrubText, scrubValue } from '../util/scrub.js';
 import type { DriftReport, Finding, Severity, StackStatus } from '../drift/model.js';
 import { SEVERITY_RANK } from '../drift/model.js';
-import { scrubText } from '../util/redact.js';
 import { EMPTY_SECRETS, redactAssignments, redactEnvLike, redactOnce, scrubDeep, secretKeyPredicate, type SecretIndex } from './secrets.js';
 
 const ENV_FIELD = /^(?:environment|env)\.(.+)$/;
@@ -75,5 +74,5 @@ export function prepareReport(report: DriftReport, secrets: SecretIndex = EMPTY_
   };
   if (report.revisionError !== undefined) out.revisionError = scrubText(report.revisionError, secrets.values);
   // Last, every secret the process knows (host env files substituted into other fields, URL passwords).
-  return scrub(out);
+  return scrubValue(out);
 }

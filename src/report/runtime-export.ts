@@ -1,3 +1,4 @@
+import { scrub } from '../util/scrub.js';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { DriftdError } from '../errors/index.js';
@@ -162,7 +163,7 @@ export async function writeRuntimeExport(opts: WriteRuntimeExportOptions): Promi
     runtime.mkdir(tmpName, dirMode);
     const tmp = runtime.openDir(tmpName);
     try {
-      for (const f of opts.files) await tmp.writeFileAsync(f.name, f.content, { mode: fileMode, sync: true });
+      for (const f of opts.files) await tmp.writeFileAsync(f.name, scrub(f.content), { mode: fileMode, sync: true });
       tmp.sync();
     } finally {
       tmp.close();

@@ -1,6 +1,7 @@
 import { dict, own, ownOrSet, setOwn } from '../util/dict.js';
 import type { DesiredStack } from '../compose/model.js';
-import { isSecretKey, redactValue, scrubText } from '../util/redact.js';
+import { isSecretKey, redactValue } from '../util/redact.js';
+import { secretScrubber } from '../util/scrub.js';
 
 /**
  * What the report layer knows about secrets (docs/design.md §3): per `stack/service`, the env keys whose
@@ -113,13 +114,5 @@ export function redactEnvLike(value: unknown, isSecret: (key: string) => boolean
 
 /** Replaces known secret values in every string inside `value` (free text: commands, messages, diffs). */
 export function scrubDeep(value: unknown, secrets: readonly string[]): unknown {
-  if (secrets.length === 0) return value;
-  if (typeof value === 'string') return scrubText(value, secrets);
-  if (Array.isArray(value)) return value.map((v) => scrubDeep(v, secrets));
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) setOwn(out, k, scrubDeep(v, secrets));
-    return out;
-  }
-  return value;
+  return secrets.length === 0 ? value : secretScrubber(secrets).deep(value);
 }

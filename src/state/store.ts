@@ -1,4 +1,4 @@
-import { scrub } from '../util/scrub.js';
+import { scrub, scrubValue } from '../util/scrub.js';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import type { z } from 'zod';
@@ -148,7 +148,7 @@ export class StateStore {
       this.#stmt(
         `INSERT INTO failed_revisions (stack, revision, reason, at) VALUES (?, ?, ?, ?)
          ON CONFLICT (stack, revision) DO UPDATE SET reason = excluded.reason, at = excluded.at`,
-      ).run(stack, revision, reason, this.#iso());
+      ).run(stack, revision, scrub(reason), this.#iso());
     });
   }
 
@@ -345,7 +345,7 @@ export class StateStore {
         a.trigger,
         a.action,
         a.stack ?? null,
-        JSON.stringify(scrub(a.detail)),
+        JSON.stringify(scrubValue(a.detail)),
       );
       return this.#one(AuditRow, 'SELECT * FROM audit WHERE id = ?', lastInsertRowid)!;
     });
@@ -420,7 +420,7 @@ export class StateStore {
         `INSERT INTO stack_status (stack, sync, health, reason, revision, at) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (stack) DO UPDATE SET sync = excluded.sync, health = excluded.health, reason = excluded.reason,
            revision = excluded.revision, at = excluded.at`,
-      ).run(s.stack, s.sync, s.health, s.reason ?? null, s.revision ?? null, this.#iso());
+      ).run(s.stack, s.sync, s.health, s.reason === undefined ? null : scrub(s.reason), s.revision ?? null, this.#iso());
     });
   }
 

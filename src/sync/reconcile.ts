@@ -17,7 +17,7 @@ import type { GitSource } from '../source/index.js';
 import type { StateStore } from '../state/index.js';
 import type { Trigger } from '../state/schema.js';
 import type { Logger } from '../util/logger.js';
-import { scrubText } from '../util/redact.js';
+import { scrubText } from '../util/scrub.js';
 import { evaluateWindows, waitingReason, windowsFor, type SyncWindow } from '../windows/index.js';
 import { DEFAULT_CHECKS_TIMEOUT_MS } from '../checks/model.js';
 import { describeFailures, runChecks, type CheckContext } from '../checks/run.js';

@@ -1,10 +1,10 @@
-import { processSecrets } from './scrub.js';
+import { scrub } from './scrub.js';
 import pino, { type Logger, type LevelWithSilent } from 'pino';
 
 export type { Logger };
 
 /** Every serialized log line, at every level, passes the process's secret scrubber (nothing bypasses it). */
-const scrubLine = (line: string): string => processSecrets.text(line);
+const scrubLine = (line: string): string => scrub(line);
 
 export interface LoggerOptions {
   level?: LevelWithSilent;

@@ -34,15 +34,3 @@ export function redactEnvList(list: string[], alwaysSecret: Iterable<string> = [
     return forced.has(k) || isSecretKey(k) ? `${k}=${redactValue(entry.slice(eq + 1))}` : entry;
   });
 }
-
-/**
- * Scrubs known secret values out of free text (compose output, error messages) before it is
- * logged or stored. Values shorter than 4 characters are left alone: too many false hits.
- */
-export function scrubText(text: string, secrets: Iterable<string>): string {
-  let out = text;
-  for (const s of secrets) {
-    if (s.length >= 4) out = out.split(s).join(redactValue(s));
-  }
-  return out;
-}

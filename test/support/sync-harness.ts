@@ -124,6 +124,8 @@ export interface RunOptions {
   config?: string;
   /** Variables added to the world's environment (DRIFTD_* included). */
   env?: NodeJS.ProcessEnv;
+  /** --repo instead of the served repo's URL (e.g. the same URL with credentials in it). */
+  repo?: string;
 }
 
 export interface RunningCli {
@@ -228,7 +230,7 @@ export class SyncWorld {
     const where = ['--data-dir', opts.dataDir ?? this.dataDir, '--host', opts.host ?? this.host];
     const child = spawn(
       process.execPath,
-      [this.cli, command, ...args, '--repo', this.served.url, ...where, '--config', opts.config ?? this.configFile],
+      [this.cli, command, ...args, '--repo', opts.repo ?? this.served.url, ...where, '--config', opts.config ?? this.configFile],
       { cwd: this.dir, env: { ...this.env(), ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const out: Buffer[] = [];

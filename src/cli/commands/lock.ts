@@ -1,3 +1,4 @@
+import { scrub } from '../../util/scrub.js';
 import { loadStack, stackFolders } from '../../compose/index.js';
 import type { DesiredStack } from '../../compose/model.js';
 import { formatLockResults, lock } from '../../commands/lock.js';
@@ -26,7 +27,7 @@ export const handler: Handler = async (ctx, opts) => {
       stacks.push(await loadStack({ root: config.repo, name, envDir: config.envDir, maxFileBytes: config.validate.maxFileBytes }));
     } catch (e) {
       loadFailed = true;
-      process.stderr.write(`driftd: ${name}: ${describeError(e)}\n`);
+      process.stderr.write(scrub(`driftd: ${name}: ${describeError(e)}\n`));
     }
   }
   const conn = createDockerClient(config);

@@ -1,3 +1,4 @@
+import { scrub } from '../../util/scrub.js';
 import { describeStackLoadError } from '../../compose/index.js';
 import { render } from '../../commands/render.js';
 import { openSource } from '../../commands/target.js';
@@ -21,6 +22,6 @@ export const handler: Handler = async (ctx, opts) => {
     format: flag(opts, 'json') ? 'json' : 'yaml',
   });
   ctx.out(result.text);
-  for (const e of result.errors) process.stderr.write(`driftd: ${describeStackLoadError(e)}\n`);
+  for (const e of result.errors) process.stderr.write(scrub(`driftd: ${describeStackLoadError(e)}\n`));
   return result.errors.length > 0 ? 1 : 0;
 };

@@ -79,7 +79,7 @@ describe('a stack fails alone', () => {
     expect(state.allStackNames).toEqual(['also-good', 'broken', 'good', 'unsafe']);
     expect(state.errors[1]?.message).not.toContain('stacks/broken/compose.yaml:5');
     expect(describeStackLoadError(state.errors[1]!)).toBe(
-      'broken: stacks/broken/compose.yaml:5: invalid interpolation format for services.a.environment.X: "${ foo}"; write a literal $ as $$',
+      'broken: stacks/broken/compose.yaml:5: invalid interpolation format for services.a.environment.X; write a literal $ as $$',
     );
   });
 });

@@ -82,9 +82,9 @@ describe('interpolation sources', () => {
   });
 
   it.each([
-    ['services:\n  a:\n    image: x\n    environment:\n      A: "${ foo}"\n', 'InterpolationError', 5, 'invalid interpolation format for services.a.environment.A: "${ foo}"'],
+    ['services:\n  a:\n    image: x\n    environment:\n      A: "${ foo}"\n', 'InterpolationError', 5, 'invalid interpolation format for services.a.environment.A; write a literal $ as $$'],
     ['services:\n  a:\n    image: "${IMG:?set IMG in the host env file}"\n', 'InterpolationError', 3, 'required variable IMG is missing a value: set IMG in the host env file'],
-    ['services:\n  a:\n    image: x\n    privileged: "${P:-maybe}"\n', 'ComposeLoadError', 4, 'invalid boolean: "maybe"'],
+    ['services:\n  a:\n    image: x\n    privileged: "${P:-maybe}"\n', 'ComposeLoadError', 4, 'failed to cast to expected type: not a boolean'],
   ])('%j fails with %s at line %d', async (text, code, line, message) => {
     const e = await loadError(compose(text));
     expect(e.code).toBe(code);

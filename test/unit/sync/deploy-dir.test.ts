@@ -36,6 +36,21 @@ describe('syncDeployDir', () => {
     expect(second.dir).toBe(first.dir);
   });
 
+  it('a container that edited its deploy dir (a mounted file, the resolved compose file, a new file) is undone before the next up', () => {
+    // docs/security.md: the deploy dir is rewritten from the snapshot before every compose up.
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'driftd-data-'));
+    const src = stackDir({ 'conf/app.conf': 'from the repo' });
+    const first = syncDeployDir({ dataDir, stack: 'web', stackDir: src, composeYaml: 'services: {}\n' });
+    writeFileSync(path.join(first.dir, 'conf/app.conf'), 'edited by a container');
+    writeFileSync(path.join(first.dir, DEPLOY_COMPOSE_FILE), 'services: {evil: {image: x, privileged: true}}\n');
+    writeFileSync(path.join(first.dir, 'conf/planted.env'), 'X=1');
+    const next = syncDeployDir({ dataDir, stack: 'web', stackDir: src, composeYaml: 'services: {}\n' });
+    expect(next.written).toEqual(['conf/app.conf', DEPLOY_COMPOSE_FILE]);
+    expect(next.removed).toEqual(['conf/planted.env']);
+    expect(readFileSync(path.join(next.dir, 'conf/app.conf'), 'utf8')).toBe('from the repo');
+    expect(readFileSync(path.join(next.dir, DEPLOY_COMPOSE_FILE), 'utf8')).toBe('services: {}\n');
+  });
+
   it('removes files that left the stack', () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'driftd-data-'));
     const src = stackDir({ 'a.conf': 'a', 'old/b.conf': 'b' });

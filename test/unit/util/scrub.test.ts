@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { redactValue } from '../../../src/util/redact.js';
-import { MIN_SUBSTRING, Scrubber } from '../../../src/util/scrub.js';
+import { MIN_SUBSTRING, registerSecrets, registerUrlSecrets, scrub, Scrubber, scrubValue } from '../../../src/util/scrub.js';
 
 const h = redactValue;
 
@@ -54,5 +54,43 @@ describe('the secret scrubber', () => {
     const out = s.deep(input);
     expect(Object.keys(out)).toEqual(['__proto__', 'k']);
     expect(JSON.stringify(out)).toBe(`{"__proto__":"${h('db-pass-7731')}","k":{"v":["${h('envfile-secret-42')}"]}}`);
+  });
+});
+
+describe('encodings and the process registry', () => {
+  const secret = 'Canary/Pass+word=42"x';
+  const s = new Scrubber().add([secret]);
+  const t = h(secret);
+
+  it('replaces the base64 (padded or not), URL-encoded, JSON-escaped and double-escaped forms by the hash of the value', () => {
+    const b64 = Buffer.from(secret).toString('base64');
+    expect(s.text(`Authorization: Basic ${b64}`)).toBe(`Authorization: Basic ${t}`);
+    expect(s.text(`auth=${b64.replace(/=+$/, '')}.`)).toBe(`auth=${t}.`);
+    expect(s.text(`https://h/?p=${encodeURIComponent(secret)}&q=1`)).toBe(`https://h/?p=${t}&q=1`);
+    const line = JSON.stringify({ msg: `x ${secret} y` });
+    expect(s.text(line)).toBe(JSON.stringify({ msg: `x ${t} y` }));
+    const nested = JSON.stringify({ detail: JSON.stringify({ v: secret }) });
+    expect(s.text(nested)).not.toContain('Canary');
+  });
+
+  it('a multi-line secret (a secret file) is replaced whole and line by line; a split across lines is not supported', () => {
+    const file = new Scrubber().add(['line-one-secret\nline-two-secret\n']);
+    expect(file.text('saw line-two-secret here')).toBe(`saw ${h('line-two-secret')} here`);
+  });
+
+  it('a digits-only secret never splits a longer number', () => {
+    const d = new Scrubber().add(['4242424242']);
+    expect(d.text('pin 4242424242 ok')).toBe(`pin ${h('4242424242')} ok`);
+    expect(d.text('"time":142424242424299')).toBe('"time":142424242424299');
+  });
+
+  it('registerSecrets / scrub / scrubValue share one registry; URL credentials register their password', () => {
+    registerSecrets(['registry-canary-7f3a', undefined, '']);
+    registerUrlSecrets('https://bot:url%2Bcanary-99@git.example/repo.git');
+    expect(scrub('pw registry-canary-7f3a')).toBe(`pw ${h('registry-canary-7f3a')}`);
+    expect(scrub('token url+canary-99 in a message')).toBe(`token ${h('url+canary-99')} in a message`);
+    const value = scrubValue({ a: ['registry-canary-7f3a'], e: new Error('failed with registry-canary-7f3a') }) as unknown as { a: string[]; e: { message: string } };
+    expect(value.a).toEqual([h('registry-canary-7f3a')]);
+    expect(value.e.message).toBe(`failed with ${h('registry-canary-7f3a')}`);
   });
 });
