@@ -362,6 +362,7 @@ compose_summary() {
 git_http_backend_works() { [[ -x "$(git --exec-path)/git-http-backend" ]]; }
 # The status page's browser tests drive Debian's chromium through playwright-core (no browser download).
 chromium_works() { chromium --version; }
+prometheus_parser_works() { /usr/bin/python3 -c 'import prometheus_client.parser'; }
 
 find_static_busybox() {
   local b
@@ -645,6 +646,8 @@ main() {
   fi
   ensure_tool "git http-backend" git git_http_backend_works
   ensure_tool "chromium (status page browser tests)" chromium chromium_works
+  # The metrics tests read GET /metrics with Prometheus' own parser (test/support/prometheus.ts).
+  ensure_tool "Prometheus exposition parser (python3 prometheus_client)" python3-prometheus-client prometheus_parser_works
   ensure_registry
   ensure_images
   say "ready ($TEST_ENGINE): engine $(engine_summary), compose $(compose_summary), registry $REGISTRY_ADDR, images under $REGISTRY_ADDR/$IMAGE_REPO_PREFIX/ (see test/support/test-env.ts)"

@@ -8,6 +8,7 @@ import type { ResolvedConfig } from '../config/resolve.js';
 import { describeError, isDriftdError, type DriftdError } from '../errors/index.js';
 import { createDockerClient, type DockerConnection } from '../live/docker-client.js';
 import { pageSource } from '../page/source.js';
+import { createAgentMetrics } from '../metrics/registry.js';
 import { moveStateAside, openState, type StateStore } from '../state/index.js';
 import type { Logger } from '../util/logger.js';
 import { Coalescer, type Trigger } from './coalescer.js';
@@ -63,6 +64,16 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const source = openSource(config, logger);
   const docker = opts.docker ?? createDockerClient(config);
   const desiredMemo = new DesiredMemo();
+  // The state DB may be reopened after a fault (afterStateFailure): the gauges read whichever is current.
+  const metrics = createAgentMetrics({
+    state: {
+      stackStatuses: () => state.stackStatuses(),
+      currentDeployment: (stack) => state.currentDeployment(stack),
+      pins: () => state.pins(),
+      pending: (stack) => state.pending(stack),
+    },
+    hostWindows: config.windows,
+  });
   let lastRun: LastRun | undefined;
   const capMs = opts.intervalMs ?? config.intervalMs ?? 3_600_000;
   const retry = new RetryTimer({ intervalMs: capMs, fire: () => fire('schedule') });
@@ -85,12 +96,15 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
         signal,
         waitForLock: true,
         desiredMemo,
+        drift: true,
       });
       retry.succeeded();
+      metrics.recordCycle({ durationMs: Date.now() - started, exitCode: result.exitCode, outcomes: result.outcomes, plan: result.plan, ...(result.drift ? { drift: result.drift } : {}) });
       lastRun = { at: new Date(started).toISOString(), triggers, ok: true, exitCode: result.exitCode, durationMs: Date.now() - started };
       const changed = result.outcomes.filter((o) => o.result !== 'unchanged');
       logger.info({ triggers, revision: result.revision, durationMs: lastRun.durationMs, changed: changed.map((o) => `${o.stack}:${o.result}`) }, 'reconcile finished');
     } catch (e) {
+      metrics.recordCycle({ durationMs: Date.now() - started });
       if (isUnverified(e)) {
         // Retrying cannot change a signature: the next poll (schedule, watch, webhook) checks again, and only a moved ref costs work.
         lastRun = { at: new Date(started).toISOString(), triggers, ok: false, error: describeError(e), durationMs: Date.now() - started };
@@ -133,6 +147,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
           trigger: () => fire('user'),
           secrets: [httpConfig.readToken, httpConfig.writeToken, httpConfig.webhookSecret].filter((s): s is string => s !== undefined),
         }),
+        metrics: async () => ({ contentType: metrics.contentType, body: await metrics.render() }),
       },
       undefined,
       logger,
@@ -162,6 +177,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       await coalescer.stop();
       await watcher?.close();
       await new Promise<void>((resolve) => (http ? http.close(() => resolve()) : resolve()));
+      metrics.close();
       state.close();
       logger.info('driftd agent stopped');
     },

@@ -12,6 +12,8 @@ export interface HttpSettings {
   readToken?: string;
   webhookSecret?: string;
   writeToken?: string;
+  /** GET /metrics answers without a token. */
+  metricsOpen?: boolean;
 }
 
 export function parseListen(listen: string): { host: string; port: number } {
@@ -67,5 +69,6 @@ export function httpSettings(http: HttpConfig): HttpSettings | undefined {
     ...(readToken !== undefined ? { readToken } : {}),
     ...(webhookSecret !== undefined ? { webhookSecret } : {}),
     ...(writeToken !== undefined ? { writeToken } : {}),
+    ...(http.metricsOpen ? { metricsOpen: true } : {}),
   };
 }

@@ -14,6 +14,8 @@ export { parseListen } from './http-settings.js';
 export interface AgentApi {
   health(): unknown;
   status(): unknown;
+  /** The Prometheus exposition (GET /metrics). */
+  metrics?(): Promise<{ contentType: string; body: string }>;
   /** Queues a reconcile; coalesced with one already running. */
   trigger(): void;
   /** The status page's data (GET / and the pages under it); absent: no page. */
@@ -110,9 +112,21 @@ export function httpHandler(settings: HttpSettings, api: AgentApi, limits: HttpL
       const denial = readAllowed(req.headers);
       return denial ? deny(res, denial) : send(res, 200, api.status());
     }
+    if (req.method === 'GET' && url === '/metrics' && api.metrics) {
+      const denial = settings.metricsOpen ? undefined : readAllowed(req.headers);
+      if (denial) return deny(res, denial);
+      api.metrics().then(
+        (m) => {
+          res.writeHead(200, { 'content-type': m.contentType, 'cache-control': 'no-store' });
+          res.end(m.body);
+        },
+        () => send(res, 500, { error: 'metrics could not be collected; see the agent log' }),
+      );
+      return undefined;
+    }
     if (req.method === 'POST' && (url === '/webhook' || url === '/sync')) return webhook(req, res);
     if (page?.(req, res)) return undefined;
-    return send(res, 404, { error: 'not found: use GET /healthz, GET /status, GET / (the status page) or POST /webhook' }, req.method !== 'GET');
+    return send(res, 404, { error: 'not found: use GET /healthz, GET /status, GET /metrics, GET / (the status page) or POST /webhook' }, req.method !== 'GET');
   };
 }
 
@@ -137,6 +151,7 @@ function loggedTrigger(api: AgentApi, logger?: Pick<Logger, 'error'>): AgentApi 
   return {
     health: () => api.health(),
     status: () => api.status(),
+    ...(api.metrics ? { metrics: api.metrics } : {}),
     trigger: () => {
       try {
         api.trigger();
@@ -148,7 +163,7 @@ function loggedTrigger(api: AgentApi, logger?: Pick<Logger, 'error'>): AgentApi 
   };
 }
 
-/** GET /healthz (open), GET /status and /api/status (read token), POST /webhook and /sync (webhook secret), the status page (src/page/). */
+/** GET /healthz (open), GET /status, /api/status and /metrics (read token, or `http.metrics: open`), POST /webhook and /sync (webhook secret), the status page (src/page/). */
 export function startHttp(settings: HttpSettings, api: AgentApi, limits: HttpLimits = HTTP_LIMITS, logger?: PageLogger): Promise<Server> {
   const server = createServer(
     {
