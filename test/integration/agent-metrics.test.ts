@@ -96,7 +96,9 @@ describe('GET /metrics', () => {
     expect(m.value('driftd_drift_findings', { stack: p, kind: 'container-not-running', severity: 'error' })).toBe(1);
     expect(m.samples('driftd_stack_info', { stack: p })[0]?.labels).toMatchObject({ sync_status: 'Synced', health_status: 'Degraded' });
     expect(m.value('driftd_sync_total', { stack: p, result: 'succeeded' })).toBe(1);
-    expect(m.value('driftd_reconcile_total', { outcome: 'ok' })).toBe(2);
+    // A container down with selfHeal off leaves the host not "synced and healthy": sync would exit 2.
+    expect(m.value('driftd_reconcile_total', { outcome: 'ok' })).toBe(1);
+    expect(m.value('driftd_reconcile_total', { outcome: 'degraded' })).toBe(1);
     expect(m.value('driftd_git_requests_total', { type: 'refs', result: 'ok' })).toBe(2);
     // The target did not move: nothing was fetched again.
     expect(m.value('driftd_git_requests_total', { type: 'fetch', result: 'ok' })).toBe(1);
@@ -108,8 +110,8 @@ describe('GET /metrics', () => {
     await cyclesDone(3);
     m = await scrape();
     expect(m.value('driftd_sync_total', { stack: p, result: 'rolled_back' })).toBe(1);
-    expect(m.value('driftd_reconcile_total', { outcome: 'degraded' })).toBe(1);
-    expect(m.value('driftd_reconcile_duration_seconds_count', { outcome: 'degraded' })).toBe(1);
+    expect(m.value('driftd_reconcile_total', { outcome: 'degraded' })).toBe(2);
+    expect(m.value('driftd_reconcile_duration_seconds_count', { outcome: 'degraded' })).toBe(2);
     expect(m.samples('driftd_stack_info', { stack: p })[0]?.labels).toMatchObject({ sync_status: 'OutOfSync', health_status: 'Healthy', revision: v1, ref: 'v1.0.0' });
     expect(m.value('driftd_drift_findings', { stack: p, kind: 'revision-behind', severity: 'warning' })).toBe(1);
     expect(m.value('driftd_drift_findings', { stack: p, kind: 'container-not-running', severity: 'error' })).toBeUndefined();
