@@ -15,7 +15,7 @@ export interface AgentApi {
   health(): unknown;
   status(): unknown;
   /** The Prometheus exposition (GET /metrics). */
-  metrics?(): Promise<{ contentType: string; body: string }>;
+  metrics?: () => Promise<{ contentType: string; body: string }>;
   /** Queues a reconcile; coalesced with one already running. */
   trigger(): void;
   /** The status page's data (GET / and the pages under it); absent: no page. */
