@@ -5,6 +5,7 @@ import { createGitSource, type GitSource, type Snapshot } from '../source/index.
 import type { StackTarget } from '../sync/model.js';
 import type { Logger } from '../util/logger.js';
 import type { DesiredMemo } from './desired-memo.js';
+import { describeError } from '../errors/index.js';
 
 export interface PinView {
   stack?: string;
@@ -118,7 +119,7 @@ export async function loadTarget(opts: {
       targets[index] = { stack, revision: pinnedRevision, root: snap.dir, pinnedTag: pin.tag };
     } catch (e) {
       targets.splice(index, 1);
-      errors.push({ stack: pin.stack, code: 'ComposeLoadError', message: `pinned tag ${pin.tag}: ${(e as Error).message}` });
+      errors.push({ stack: pin.stack, code: 'ComposeLoadError', message: `pinned tag ${pin.tag}: ${describeError(e)}` });
     }
   }
   const stacks = targets.map((t) => t.stack);

@@ -5,6 +5,7 @@
  * unquoted values (interpolated), and bare `KEY` lines that inherit a value from the lookup.
  */
 import { substitute, type Lookup, type SubstituteOptions } from './template.js';
+import { describeError } from '../errors/index.js';
 
 export class DotenvError extends Error {
   constructor(
@@ -132,7 +133,7 @@ class Parser {
     try {
       return substitute(value, lookup, this.subst);
     } catch (e) {
-      throw new DotenvError(line, `line ${line}: ${(e as Error).message}`, { cause: e });
+      throw new DotenvError(line, `line ${line}: ${describeError(e)}`, { cause: e });
     }
   }
 

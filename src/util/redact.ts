@@ -24,17 +24,6 @@ export function redactEnv(env: Record<string, string>, alwaysSecret: Iterable<st
   return out;
 }
 
-/** Redacts `KEY=value` strings (Docker's Env list form). */
-export function redactEnvList(list: string[], alwaysSecret: Iterable<string> = []): string[] {
-  const forced = new Set(alwaysSecret);
-  return list.map((entry) => {
-    const eq = entry.indexOf('=');
-    if (eq < 0) return entry;
-    const k = entry.slice(0, eq);
-    return forced.has(k) || isSecretKey(k) ? `${k}=${redactValue(entry.slice(eq + 1))}` : entry;
-  });
-}
-
 /**
  * Scrubs known secret values out of free text (compose output, error messages) before it is
  * logged or stored. Values shorter than 4 characters are left alone: too many false hits.
