@@ -360,6 +360,7 @@ compose_summary() {
   if [[ $TEST_ENGINE == modern ]]; then $DOCKER compose version --short; else docker-compose version --short; fi
 }
 git_http_backend_works() { [[ -x "$(git --exec-path)/git-http-backend" ]]; }
+prometheus_parser_works() { /usr/bin/python3 -c 'import prometheus_client.parser'; }
 
 find_static_busybox() {
   local b
@@ -642,6 +643,8 @@ main() {
     ensure_tool "compose v1 (docker-compose)" docker-compose compose_cli_works
   fi
   ensure_tool "git http-backend" git git_http_backend_works
+  # The metrics tests read GET /metrics with Prometheus' own parser (test/support/prometheus.ts).
+  ensure_tool "Prometheus exposition parser (python3 prometheus_client)" python3-prometheus-client prometheus_parser_works
   ensure_registry
   ensure_images
   say "ready ($TEST_ENGINE): engine $(engine_summary), compose $(compose_summary), registry $REGISTRY_ADDR, images under $REGISTRY_ADDR/$IMAGE_REPO_PREFIX/ (see test/support/test-env.ts)"

@@ -7,6 +7,7 @@ import { sync, type SyncResult } from '../commands/sync.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { describeError, isDriftdError, type DriftdError } from '../errors/index.js';
 import { createDockerClient, type DockerConnection } from '../live/docker-client.js';
+import { createAgentMetrics } from '../metrics/registry.js';
 import { moveStateAside, openState, type StateStore } from '../state/index.js';
 import type { Logger } from '../util/logger.js';
 import { Coalescer, type Trigger } from './coalescer.js';
@@ -59,6 +60,16 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const source = openSource(config, logger);
   const docker = opts.docker ?? createDockerClient(config);
   const desiredMemo = new DesiredMemo();
+  // The state DB may be reopened after a fault (afterStateFailure): the gauges read whichever is current.
+  const metrics = createAgentMetrics({
+    state: {
+      stackStatuses: () => state.stackStatuses(),
+      currentDeployment: (stack) => state.currentDeployment(stack),
+      pins: () => state.pins(),
+      pending: (stack) => state.pending(stack),
+    },
+    hostWindows: config.windows,
+  });
   let lastRun: LastRun | undefined;
   const capMs = opts.intervalMs ?? config.intervalMs ?? 3_600_000;
   const retry = new RetryTimer({ intervalMs: capMs, fire: () => fire('schedule') });
@@ -81,12 +92,15 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
         signal,
         waitForLock: true,
         desiredMemo,
+        drift: true,
       });
       retry.succeeded();
+      metrics.recordCycle({ durationMs: Date.now() - started, exitCode: result.exitCode, outcomes: result.outcomes, plan: result.plan, ...(result.drift ? { drift: result.drift } : {}) });
       lastRun = { at: new Date(started).toISOString(), triggers, ok: true, exitCode: result.exitCode, durationMs: Date.now() - started };
       const changed = result.outcomes.filter((o) => o.result !== 'unchanged');
       logger.info({ triggers, revision: result.revision, durationMs: lastRun.durationMs, changed: changed.map((o) => `${o.stack}:${o.result}`) }, 'reconcile finished');
     } catch (e) {
+      metrics.recordCycle({ durationMs: Date.now() - started });
       state = afterStateFailure(state, e, config.dataDir, logger);
       const delay = retry.failed();
       lastRun = { at: new Date(started).toISOString(), triggers, ok: false, error: describeError(e), durationMs: Date.now() - started };
@@ -111,6 +125,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
         health: () => ({ ok: true, busy: coalescer.busy, cycles: coalescer.runs, lastRun }),
         status: () => ({ host: config.host, lastRun, stacks: state.stackStatuses(), pins: state.pins() }),
         trigger: () => fire('webhook'),
+        metrics: async () => ({ contentType: metrics.contentType, body: await metrics.render() }),
       },
       undefined,
       logger,
@@ -137,6 +152,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       await coalescer.stop();
       await watcher?.close();
       await new Promise<void>((resolve) => (http ? http.close(() => resolve()) : resolve()));
+      metrics.close();
       state.close();
       logger.info('driftd agent stopped');
     },

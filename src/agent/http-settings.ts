@@ -11,6 +11,8 @@ export interface HttpSettings {
   readToken?: string;
   webhookSecret?: string;
   writeToken?: string;
+  /** GET /metrics answers without a token. */
+  metricsOpen?: boolean;
 }
 
 export function parseListen(listen: string): { host: string; port: number } {
@@ -65,5 +67,6 @@ export function httpSettings(http: HttpConfig): HttpSettings | undefined {
     ...(readToken !== undefined ? { readToken } : {}),
     ...(webhookSecret !== undefined ? { webhookSecret } : {}),
     ...(writeToken !== undefined ? { writeToken } : {}),
+    ...(http.metricsOpen ? { metricsOpen: true } : {}),
   };
 }

@@ -9,6 +9,8 @@ export { parseListen } from './http-settings.js';
 export interface AgentApi {
   health(): unknown;
   status(): unknown;
+  /** The Prometheus exposition (GET /metrics). */
+  metrics?(): Promise<{ contentType: string; body: string }>;
   /** Queues a reconcile; coalesced with one already running. */
   trigger(): void;
 }
@@ -111,8 +113,20 @@ export function httpHandler(settings: HttpSettings, api: AgentApi, limits: HttpL
       const denial = readAllowed(req.headers);
       return denial ? deny(res, denial) : send(res, 200, api.status());
     }
+    if (req.method === 'GET' && url === '/metrics' && api.metrics) {
+      const denial = settings.metricsOpen ? undefined : readAllowed(req.headers);
+      if (denial) return deny(res, denial);
+      api.metrics().then(
+        (m) => {
+          res.writeHead(200, { 'content-type': m.contentType, 'cache-control': 'no-store' });
+          res.end(m.body);
+        },
+        () => send(res, 500, { error: 'metrics could not be collected; see the agent log' }),
+      );
+      return undefined;
+    }
     if (req.method === 'POST' && (url === '/webhook' || url === '/sync')) return webhook(req, res);
-    return send(res, 404, { error: 'not found: use GET /healthz, GET /status or POST /webhook' }, req.method !== 'GET');
+    return send(res, 404, { error: 'not found: use GET /healthz, GET /status, GET /metrics or POST /webhook' }, req.method !== 'GET');
   };
 }
 
@@ -137,6 +151,7 @@ function loggedTrigger(api: AgentApi, logger?: Pick<Logger, 'error'>): AgentApi 
   return {
     health: () => api.health(),
     status: () => api.status(),
+    ...(api.metrics ? { metrics: api.metrics } : {}),
     trigger: () => {
       try {
         api.trigger();
@@ -147,7 +162,7 @@ function loggedTrigger(api: AgentApi, logger?: Pick<Logger, 'error'>): AgentApi 
   };
 }
 
-/** GET /healthz (open), GET /status and /api/status (read token), POST /webhook and /sync (webhook secret). */
+/** GET /healthz (open), GET /status, /api/status and /metrics (read token, or `http.metrics: open`), POST /webhook and /sync (webhook secret). */
 export function startHttp(settings: HttpSettings, api: AgentApi, limits: HttpLimits = HTTP_LIMITS, logger?: Pick<Logger, 'error'>): Promise<Server> {
   const server = createServer(
     {

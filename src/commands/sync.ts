@@ -35,6 +35,8 @@ export interface SyncOptions {
   waitForLock?: boolean;
   /** The agent's memory of the last desired state, reused while the commit and host inputs stay the same. */
   desiredMemo?: DesiredMemo;
+  /** Compare desired and live after the run (the agent's metrics and notifications). */
+  drift?: boolean;
 }
 
 export interface SyncResult extends ReconcileResult {
@@ -137,6 +139,7 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
         dryRun: opts.dryRun ?? false,
         force: opts.force ?? false,
         allowMassPrune: opts.allowMassPrune ?? false,
+        drift: opts.drift ?? false,
         // The agent's triggers are automatic; a person at the CLI is a manual sync (Argo CD's manualSync).
         windows: { manual: opts.trigger === 'cli' || opts.trigger === 'user', ignore: opts.ignoreWindows ?? false },
       },

@@ -76,6 +76,8 @@ export interface HttpConfig {
   webhookSecret?: SecretSetting;
   /** Guards POST /approve/<stack> (to come); accepted and checked now. */
   writeToken?: SecretSetting;
+  /** GET /metrics without a token (`http.metrics: open`). */
+  metricsOpen?: boolean;
 }
 
 function resolveHttp(env: NodeJS.ProcessEnv, http: ConfigFile['http'] = {}): HttpConfig {
@@ -87,6 +89,7 @@ function resolveHttp(env: NodeJS.ProcessEnv, http: ConfigFile['http'] = {}): Htt
     ...(readToken ? { readToken } : {}),
     ...(webhookSecret ? { webhookSecret } : {}),
     ...(writeToken ? { writeToken } : {}),
+    ...(http.metrics === 'open' ? { metricsOpen: true } : {}),
   };
 }
 

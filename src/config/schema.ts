@@ -68,6 +68,8 @@ export const configFileSchema = z
         webhookSecretFile: z.string().min(1).optional(),
         writeTokenEnv: z.string().min(1).optional(),
         writeTokenFile: z.string().min(1).optional(),
+        /** GET /metrics: `token` (default, the read token like /status) or `open` (a scrape without a token, e.g. on loopback). */
+        metrics: z.enum(['token', 'open']).optional(),
       })
       .strict()
       .optional(),

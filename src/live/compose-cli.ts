@@ -6,6 +6,7 @@ import { allowlistedEnv } from '../util/child-env.js';
 import { execFileCapture, type ExecResult } from '../util/exec.js';
 import { forgetDetection, readCachedDetection, saveDetection, type ComposeCliName, type Detection } from './compose-detect-cache.js';
 import { composeFingerprint, hasComposePlugin, SYSTEM_PLUGIN_DIRS, type ComposeFingerprint } from './compose-fingerprint.js';
+import { recordComposeRun } from '../util/telemetry.js';
 
 /**
  * The Compose CLI driftd shells out to (with argv arrays, never a shell). Two generations are
@@ -140,12 +141,15 @@ function makeCli(command: readonly string[], version: string, baseEnv: NodeJS.Pr
         ...args,
       ];
       try {
-        return await execFileCapture(file, argv, {
+        const result = await execFileCapture(file, argv, {
           cwd: opts.cwd,
           env: { ...baseEnv, ...opts.env },
           ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
         });
+        recordComposeRun(args, result.timedOut ? 'timeout' : result.code === 0 ? 'ok' : 'error');
+        return result;
       } catch (e) {
+        recordComposeRun(args, 'error');
         // spawn says ENOENT for a missing cwd too; only a missing program (or its interpreter) voids the detection.
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || !(await isDir(opts.cwd))) throw e;
         await onGone();

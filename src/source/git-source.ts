@@ -23,6 +23,7 @@ import { fetchRef, listRemoteRefs } from './remote.js';
 import { selectRevision, validatePolicy } from './select.js';
 import { existingSnapshot, materializeSnapshot, removeSnapshots, type Snapshot } from './snapshot.js';
 import { rememberTags, tagMemoryFile, type TagWarning } from './tag-memory.js';
+import { recordGitRequest, type GitRequestType } from '../util/telemetry.js';
 
 export interface GitSourceOptions {
   /** http(s) URL or local path (a checkout or a bare repo). */
@@ -108,16 +109,18 @@ export function createGitSource(opts: GitSourceOptions): GitSource {
   /** A fresh object cache per operation: a repacked local repo must not be read through stale pack indexes. */
   const store = (): ObjectStore => ({ gitdir: local ? findGitdir(repo) : mirrorDir, cache: {} });
 
-  async function remoteCall<T>(what: string, fn: () => Promise<T>, phase: 'refs' | 'fetch' = 'refs'): Promise<T> {
+  async function remoteCall<T>(what: string, fn: () => Promise<T>, phase: GitRequestType = 'refs'): Promise<T> {
     const started = Date.now();
     try {
       const result = await fn();
+      recordGitRequest(phase, 'ok');
       logger.debug({ ms: Date.now() - started }, what);
       return result;
     } catch (e) {
       // A full disk under the mirror is not a Git server problem: say which file and why.
       const local = fileSystemError(mirrorDir, 'write', e);
       const err = isDriftdError(local) ? local : toGitError(e, { ...errorContext, phase });
+      recordGitRequest(phase, 'error');
       logger.debug({ ms: Date.now() - started, code: err.code }, `${what} failed`);
       throw err;
     }

@@ -1,7 +1,7 @@
 import { loadStack } from '../compose/index.js';
 import type { DesiredStack, DesiredState } from '../compose/model.js';
 import type { ResolvedConfig } from '../config/resolve.js';
-import { computeDrift } from '../drift/compute-drift.js';
+import { computeDrift, type DriftResult } from '../drift/compute-drift.js';
 import type { HealthStatus } from '../drift/model.js';
 import { describeError, isDriftdError } from '../errors/index.js';
 import type { ComposeCli } from '../live/compose-cli.js';
@@ -69,6 +69,8 @@ export interface ReconcileInput {
   allowMassPrune: boolean;
   /** Sync windows: a manual sync (CLI) passes windows with `manualSync`; `ignore` (--ignore-windows, audited) passes all. */
   windows?: { manual: boolean; ignore: boolean; nowMs?: number };
+  /** Also compare desired and live after the run (the agent: metrics and notifications). */
+  drift?: boolean;
 }
 
 export interface ReconcileResult {
@@ -76,6 +78,8 @@ export interface ReconcileResult {
   outcomes: StackOutcome[];
   /** 0 all synced and healthy, 2 some stack failed or waits for approval. */
   exitCode: 0 | 2;
+  /** With `input.drift`: desired vs live once this run is done (labels, and fields for selfHeal stacks). */
+  drift?: DriftResult;
 }
 
 const FAILED_RESULTS: ReadonlySet<StackResult> = new Set(['failed', 'rolled-back', 'awaiting-approval', 'abandoned', 'refused']);
@@ -258,7 +262,24 @@ export async function reconcile(deps: ReconcileDeps, input: ReconcileInput): Pro
   // A problem the plan found (failed before, invalid, a container down with selfHeal off) leaves the
   // stack not "synced & healthy" even when nothing ran for it.
   const exitCode = unconverged || outcomes.some((o) => FAILED_RESULTS.has(o.result) || (problems.has(o.stack) && (o.result === 'skipped' || o.result === 'unchanged'))) ? 2 : 0;
-  return { plan, outcomes, exitCode };
+  if (!input.drift) return { plan, outcomes, exitCode };
+  return { plan, outcomes, exitCode, drift: await driftAfter(deps, input, outcomes, inventory) };
+}
+
+const APPLIED: ReadonlySet<StackResult> = new Set(['deployed', 'rolled-back', 'failed', 'pruned', 'abandoned']);
+
+/**
+ * Desired vs live after the run. The inventory listed before it is reused when nothing was
+ * applied (a no-change poll costs no second listing); otherwise the engine is listed again.
+ */
+async function driftAfter(deps: ReconcileDeps, input: ReconcileInput, outcomes: readonly StackOutcome[], before: LiveInventory): Promise<DriftResult> {
+  const live = outcomes.some((o) => APPLIED.has(o.result)) ? await inventoryFor(deps, input) : before;
+  const deployed: Record<string, { revision: string; ref?: string }> = {};
+  for (const t of input.targets) {
+    const d = deps.state.currentDeployment(t.stack.name);
+    if (d) deployed[t.stack.name] = { revision: d.revision, ...(d.ref ? { ref: d.ref } : {}) };
+  }
+  return computeDrift({ desired: input.desired, live, deployed, stacks: input.targets.map((t) => t.stack.name) });
 }
 
 /** --ignore-windows: every apply that a window would have held back is in the audit trail. */

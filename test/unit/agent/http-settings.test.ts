@@ -32,6 +32,12 @@ describe('httpSettings (the agent refuses to start)', () => {
     expect(httpSettings(config.http)).toMatchObject({ readToken: 'r', webhookSecret: 'w' });
   });
 
+  it('http.metrics: open serves /metrics without a token; token (the default) does not; anything else is a config error', () => {
+    expect(httpSettings(configWith('  listen: 127.0.0.1:9797\n  metrics: open\n').config.http)).toMatchObject({ metricsOpen: true });
+    expect(httpSettings(configWith('  listen: 127.0.0.1:9797\n  metrics: token\n').config.http)).not.toHaveProperty('metricsOpen');
+    expect(() => configWith('  listen: 127.0.0.1:9797\n  metrics: public\n')).toThrow(/metrics/);
+  });
+
   it('reads secrets from files, without the trailing newline; the read token may equal the webhook secret', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'driftd-http-'));
     writeFileSync(path.join(dir, 'tok'), 'same-secret\n');

@@ -98,7 +98,12 @@ describe('agent HTTP API', () => {
 
   async function start(settings: Omit<HttpSettings, 'listen' | 'host' | 'port'>): Promise<{ base: string; port: number; triggers: () => number }> {
     let triggers = 0;
-    const api: AgentApi = { health: () => ({ ok: true }), status: () => ({ stacks: [] }), trigger: () => (triggers += 1) };
+    const api: AgentApi = {
+      health: () => ({ ok: true }),
+      status: () => ({ stacks: [] }),
+      trigger: () => (triggers += 1),
+      metrics: () => Promise.resolve({ contentType: 'text/plain; version=0.0.4; charset=utf-8', body: 'driftd_up 1\n' }),
+    };
     server = await startHttp({ listen: '127.0.0.1:0', host: '127.0.0.1', port: 0, ...settings }, api);
     const port = (server.address() as AddressInfo).port;
     return { base: `http://127.0.0.1:${port}`, port, triggers: () => triggers };
@@ -119,6 +124,29 @@ describe('agent HTTP API', () => {
       expect(await ok.json()).toEqual({ stacks: [] });
     }
     expect((await fetch(`${base}/nope`)).status).toBe(404);
+  });
+
+  it('guards /metrics like /status, unless http.metrics is open', async () => {
+    const guarded = await start({ readToken: 'r3ad', webhookSecret: 'hook' });
+    for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: 'Bearer hook' }] as Record<string, string>[]) {
+      const r = await fetch(`${guarded.base}/metrics`, { headers });
+      expect(r.status).toBe(401);
+      expect(await r.text()).not.toContain('driftd_up');
+    }
+    const ok = await fetch(`${guarded.base}/metrics`, { headers: { authorization: 'Bearer r3ad' } });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(await ok.text()).toBe('driftd_up 1\n');
+    await new Promise((r) => server?.close(r));
+    const closed = await start({});
+    expect((await fetch(`${closed.base}/metrics`)).status).toBe(403);
+    await new Promise((r) => server?.close(r));
+    const open = await start({ readToken: 'r3ad', metricsOpen: true });
+    const anonymous = await fetch(`${open.base}/metrics`);
+    expect(anonymous.status).toBe(200);
+    expect(await anonymous.text()).toBe('driftd_up 1\n');
+    // Open metrics open nothing else.
+    expect((await fetch(`${open.base}/status`)).status).toBe(401);
   });
 
   it('fails closed with nothing configured: /status and webhooks refused with a reason, /healthz open', async () => {
