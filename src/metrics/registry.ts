@@ -9,7 +9,7 @@ import type { StackOutcome } from '../sync/reconcile.js';
 import type { SyncPlan } from '../sync/model.js';
 import { addTelemetrySink } from '../util/telemetry.js';
 import type { SyncWindow } from '../windows/index.js';
-import { findingCounts, reconcileOutcome, syncResultLabel, windowStates, type FindingCount } from './labels.js';
+import { findingCounts, reconcileOutcome, syncResultLabel, windowStates, type FindingCount, type WindowState } from './labels.js';
 
 /** What the gauges read at scrape time (the state DB serves it). */
 export interface MetricsState {
@@ -35,15 +35,8 @@ export interface AgentMetrics {
   close(): void;
 }
 
-export function createAgentMetrics(opts: { state: MetricsState; hostWindows: readonly SyncWindow[]; now?: () => number }): AgentMetrics {
-  const { state } = opts;
-  const now = opts.now ?? Date.now;
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  const registers = [registry];
-  let findings: FindingCount[] = [];
-  const ownWindows = new Map<string, readonly SyncWindow[]>();
-
+/** Gauges read from the state DB at scrape time: what `driftd status` says, pins, approvals. */
+function stateGauges(registers: Registry[], state: MetricsState): void {
   new Gauge({
     name: 'driftd_stack_info',
     help: 'One series per stack on this host (value 1): its sync and health status and the deployed revision and tag',
@@ -57,27 +50,6 @@ export function createAgentMetrics(opts: { state: MetricsState; hostWindows: rea
       }
     },
   });
-  const duration = new Histogram({
-    name: 'driftd_reconcile_duration_seconds',
-    help: 'Time one reconcile took, from the Git poll to the last health gate',
-    labelNames: ['outcome'] as const,
-    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
-    registers,
-  });
-  const reconciles = new Counter({ name: 'driftd_reconcile_total', help: 'Reconciles run, by outcome (ok, degraded: a stack failed or waits, error: the run could not complete)', labelNames: ['outcome'] as const, registers });
-  const syncs = new Counter({ name: 'driftd_sync_total', help: 'Stacks that had something to apply, by result', labelNames: ['stack', 'result'] as const, registers });
-  new Gauge({
-    name: 'driftd_drift_findings',
-    help: 'Drift findings after the last reconcile, per stack, kind and severity (stack "" for projects this repo does not declare)',
-    labelNames: ['stack', 'kind', 'severity'] as const,
-    registers,
-    collect() {
-      this.reset();
-      for (const f of findings) this.set({ stack: f.stack, kind: f.kind, severity: f.severity }, f.count);
-    },
-  });
-  const gitRequests = new Counter({ name: 'driftd_git_requests_total', help: 'Requests to the remote Git repository: refs listings and fetches', labelNames: ['type', 'result'] as const, registers });
-  const lastPoll = new Gauge({ name: 'driftd_last_successful_poll_timestamp_seconds', help: 'When a reconcile last completed (Git and Docker answered), seconds since the epoch', registers });
   new Gauge({
     name: 'driftd_pending_approvals',
     help: 'sync: manual stacks whose new revision waits for driftd approve',
@@ -99,8 +71,10 @@ export function createAgentMetrics(opts: { state: MetricsState; hostWindows: rea
       for (const s of state.stackStatuses()) this.set({ stack: s.stack }, hostPinned || pinned.has(s.stack) ? 1 : 0);
     },
   });
-  const composeRuns = new Counter({ name: 'driftd_compose_runs_total', help: 'Compose CLI runs, by subcommand and result', labelNames: ['command', 'result'] as const, registers });
-  const windowGauges = () => windowStates(new Set([...state.stackStatuses().map((s) => s.stack), ...ownWindows.keys()]), opts.hostWindows, ownWindows, now());
+}
+
+/** Sync-window gauges, evaluated at scrape time against the clock. */
+function windowGauges(registers: Registry[], states: () => WindowState[]): void {
   new Gauge({
     name: 'driftd_sync_window_open',
     help: 'Per stack governed by a sync window: 1 when an automatic sync may apply now, else 0',
@@ -108,7 +82,7 @@ export function createAgentMetrics(opts: { state: MetricsState; hostWindows: rea
     registers,
     collect() {
       this.reset();
-      for (const w of windowGauges()) this.set({ stack: w.stack }, w.open ? 1 : 0);
+      for (const w of states()) this.set({ stack: w.stack }, w.open ? 1 : 0);
     },
   });
   new Gauge({
@@ -118,10 +92,44 @@ export function createAgentMetrics(opts: { state: MetricsState; hostWindows: rea
     registers,
     collect() {
       this.reset();
-      for (const w of windowGauges()) if (!w.open && w.nextOpenMs !== undefined) this.set({ stack: w.stack }, w.nextOpenMs / 1000);
+      for (const w of states()) if (!w.open && w.nextOpenMs !== undefined) this.set({ stack: w.stack }, w.nextOpenMs / 1000);
     },
   });
+}
 
+export function createAgentMetrics(opts: { state: MetricsState; hostWindows: readonly SyncWindow[]; now?: () => number }): AgentMetrics {
+  const { state } = opts;
+  const now = opts.now ?? Date.now;
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  let findings: FindingCount[] = [];
+  const ownWindows = new Map<string, readonly SyncWindow[]>();
+
+  stateGauges(registers, state);
+  windowGauges(registers, () => windowStates(new Set([...state.stackStatuses().map((s) => s.stack), ...ownWindows.keys()]), opts.hostWindows, ownWindows, now()));
+  new Gauge({
+    name: 'driftd_drift_findings',
+    help: 'Drift findings after the last reconcile, per stack, kind and severity (stack "" for projects this repo does not declare)',
+    labelNames: ['stack', 'kind', 'severity'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const f of findings) this.set({ stack: f.stack, kind: f.kind, severity: f.severity }, f.count);
+    },
+  });
+  const duration = new Histogram({
+    name: 'driftd_reconcile_duration_seconds',
+    help: 'Time one reconcile took, from the Git poll to the last health gate',
+    labelNames: ['outcome'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
+    registers,
+  });
+  const reconciles = new Counter({ name: 'driftd_reconcile_total', help: 'Reconciles run, by outcome (ok, degraded: a stack failed or waits, error: the run could not complete)', labelNames: ['outcome'] as const, registers });
+  const syncs = new Counter({ name: 'driftd_sync_total', help: 'Stacks that had something to apply, by result', labelNames: ['stack', 'result'] as const, registers });
+  const gitRequests = new Counter({ name: 'driftd_git_requests_total', help: 'Requests to the remote Git repository: refs listings and fetches', labelNames: ['type', 'result'] as const, registers });
+  const composeRuns = new Counter({ name: 'driftd_compose_runs_total', help: 'Compose CLI runs, by subcommand and result', labelNames: ['command', 'result'] as const, registers });
+  const lastPoll = new Gauge({ name: 'driftd_last_successful_poll_timestamp_seconds', help: 'When a reconcile last completed (Git and Docker answered), seconds since the epoch', registers });
   const unsubscribe = addTelemetrySink({
     gitRequest: (type, result) => gitRequests.inc({ type, result }),
     composeRun: (command, result) => composeRuns.inc({ command, result }),

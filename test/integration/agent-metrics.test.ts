@@ -32,7 +32,7 @@ describe('GET /metrics', () => {
     base = `http://127.0.0.1:${port}`;
     const config = path.join(w.dir, 'agent.yaml');
     writeFileSync(config, `http:\n  listen: 127.0.0.1:${port}\n  readTokenEnv: METRICS_READ\n  webhookSecretEnv: METRICS_HOOK\n`);
-    w.repo.writeStack(p, { 'compose.yaml': w.composeFile({ app: { image: TEST_IMAGES.app10 } }) }).writeFleet(fleetYaml(w.host, [p], { [p]: { healthTimeout: '90s' } }));
+    w.repo.writeStack(p, { 'compose.yaml': w.composeFile({ app: { image: TEST_IMAGES.worker10 } }) }).writeFleet(fleetYaml(w.host, [p], { [p]: { healthTimeout: '90s' } }));
     await w.release('v1.0.0');
     agent = w.start('agent', ['--interval', '1h'], { config, env: { METRICS_READ: READ, METRICS_HOOK: HOOK } });
   }, 300_000);
@@ -67,7 +67,8 @@ describe('GET /metrics', () => {
     await cyclesDone(1);
     let m = await scrape();
     expect(m.value('driftd_stack_info', { stack: p })).toBe(1);
-    expect(m.samples('driftd_stack_info', { stack: p })[0]?.labels).toEqual({ stack: p, sync_status: 'Synced', health_status: 'Healthy', revision: v1, ref: 'v1.0.0' });
+    const status = await (await fetch(`${base}/status`, { headers: { authorization: `Bearer ${READ}` } })).text();
+    expect(m.samples('driftd_stack_info', { stack: p })[0]?.labels, status).toEqual({ stack: p, sync_status: 'Synced', health_status: 'Healthy', revision: v1, ref: 'v1.0.0' });
     expect(m.value('driftd_sync_total', { stack: p, result: 'succeeded' })).toBe(1);
     expect(m.value('driftd_reconcile_total', { outcome: 'ok' })).toBe(1);
     expect(m.value('driftd_reconcile_duration_seconds_count', { outcome: 'ok' })).toBe(1);
