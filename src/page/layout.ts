@@ -39,7 +39,7 @@ export function shell(opts: ShellOptions, body: Part): Html {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 ${opts.refresh ? html`<noscript><meta http-equiv="refresh" content="${REFRESH_SECONDS}"></noscript>` : ''}
 <title>${opts.title} · driftd${opts.header ? ` · ${opts.header.host}` : ''}</title>
 <link rel="stylesheet" href="/assets/page.css">
