@@ -8,13 +8,16 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createGitSource, type GitSource } from '../../src/source/index.js';
 import { openState, type StateStore } from '../../src/state/index.js';
 import { verifyRevision, type VerifySettings } from '../../src/verify/index.js';
 import { GitServer, type ServedRepo } from '../support/git-server.js';
 import { RepoBuilder } from '../support/repo-builder.js';
-import { gpgEnv, gpgKey, revokeSubkey, signingConfig, signingEnv, sshKey, tempDir, type GpgKey, type SshKey } from '../support/signing.js';
+import { gpgEnv, gpgKey, stopGpgAgents, revokeSubkey, signingConfig, signingEnv, sshKey, tempDir, type GpgKey, type SshKey } from '../support/signing.js';
+
+// The gpg-agents of the keys this file makes (test/support/signing.ts).
+afterAll(() => stopGpgAgents());
 
 describe('verifying revisions fetched over HTTP', () => {
   let server: GitServer;

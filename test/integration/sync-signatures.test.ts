@@ -16,7 +16,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useDockerTestScope } from '../support/docker.js';
 import { fleetYaml, projectContainers, SyncWorld, type CliResult } from '../support/sync-harness.js';
-import { gpgKey, signingConfig, signingEnv, sshKey, tempDir, type GpgKey, type SshKey } from '../support/signing.js';
+import { gpgKey, signingConfig, stopGpgAgents, signingEnv, sshKey, tempDir, type GpgKey, type SshKey } from '../support/signing.js';
 import { TEST_IMAGES } from '../support/test-env.js';
 
 interface Verified {
@@ -50,6 +50,9 @@ const noStackTrace = (r: CliResult): void => {
   expect(r.stderr).not.toMatch(/\n\s+at .+:\d+:\d+/);
   expect(r.stdout).not.toMatch(/\n\s+at .+:\d+:\d+/);
 };
+
+// The gpg-agents of the keys this file makes (test/support/signing.ts).
+afterAll(() => stopGpgAgents());
 
 describe('signed revisions through sync, status, drift-check, history and rollback', () => {
   const env = useDockerTestScope({ cleanupAfter: 'all' });

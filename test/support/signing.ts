@@ -2,7 +2,7 @@
  * Real signing keys for tests, made by the real tools: gpg in a throwaway GNUPGHOME (batch,
  * %no-protection) and ssh-keygen. Every helper runs the tool with an argument array.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,6 +33,20 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
+const gpgHomes = new Set<string>();
+
+/**
+ * gpg starts a gpg-agent per GNUPGHOME that outlives the test file: a file that makes keys calls
+ * this in its afterAll to stop each agent and remove the homes.
+ */
+export function stopGpgAgents(): void {
+  for (const home of gpgHomes) {
+    spawnSync('gpgconf', ['--homedir', home, '--kill', 'gpg-agent'], { stdio: 'ignore', timeout: 30_000 });
+    rmSync(home, { recursive: true, force: true });
+  }
+  gpgHomes.clear();
+}
+
 export function gpgEnv(home: string): NodeJS.ProcessEnv {
   return { GNUPGHOME: home };
 }
@@ -43,6 +57,7 @@ export function gpgEnv(home: string): NodeJS.ProcessEnv {
  */
 export function gpgKey(opts: { email?: string; expire?: string; fakedTime?: number; signingSubkey?: boolean } = {}): GpgKey {
   const home = tempDir('driftd-gnupg-');
+  gpgHomes.add(home);
   const email = opts.email ?? `signer-${Math.random().toString(16).slice(2, 8)}@example.test`;
   const faked = opts.fakedTime !== undefined ? ['--faked-system-time', `${opts.fakedTime}!`] : [];
   const g = (args: string[]) => run('gpg', ['--batch', '--yes', '--pinentry-mode', 'loopback', '--passphrase', '', ...faked, ...args], gpgEnv(home));
