@@ -292,8 +292,11 @@ export function exportFolders(auditDir: string): string[] {
   }
 }
 
-/** Every regular file under `dir`, recursively (for grepping exports). */
-export function filesUnder(dir: string): string[] {
+/**
+ * Every regular file under `dir`, recursively (for grepping exports and data dirs); `skip` leaves
+ * out an entry (and everything under it) by its path relative to `dir`.
+ */
+export function filesUnder(dir: string, skip: (rel: string) => boolean = () => false, base = dir): string[] {
   const out: string[] = [];
   let entries;
   try {
@@ -303,7 +306,8 @@ export function filesUnder(dir: string): string[] {
   }
   for (const e of entries) {
     const full = path.join(dir, e.name);
-    if (e.isDirectory()) out.push(...filesUnder(full));
+    if (skip(path.relative(base, full))) continue;
+    if (e.isDirectory()) out.push(...filesUnder(full, skip, base));
     else if (e.isFile()) out.push(full);
   }
   return out;

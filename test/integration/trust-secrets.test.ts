@@ -11,13 +11,14 @@
  * Not searched: what driftd must hand to Compose and Git (deploy/, snapshots/, the Git mirror):
  * those are the stack's inputs, not outputs, and they hold the values by necessity.
  */
-import { readdirSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { useDockerTestScope } from '../support/docker.js';
 import { freePort } from '../support/free-port.js';
 import { fleetYaml, SyncWorld, type CliResult } from '../support/sync-harness.js';
 import { TEST_IMAGES } from '../support/test-env.js';
+import { filesUnder } from './drift-support.js';
 
 const C = {
   env: 'cnry-env-5b1e0c7d',
@@ -31,24 +32,6 @@ const C = {
   readToken: 'cnry-readtoken-2e8b6f15',
   webhook: 'cnry-webhook-d05c9a37',
 };
-
-function filesUnder(dir: string, skip: (rel: string) => boolean, base = dir): string[] {
-  const out: string[] = [];
-  let entries;
-  try {
-    entries = readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return out;
-  }
-  for (const e of entries) {
-    const full = path.join(dir, e.name);
-    const rel = path.relative(base, full);
-    if (skip(rel)) continue;
-    if (e.isDirectory()) out.push(...filesUnder(full, skip, base));
-    else if (e.isFile()) out.push(full);
-  }
-  return out;
-}
 
 describe('no secret reaches any output', () => {
   const env = useDockerTestScope({ cleanupAfter: 'all' });
