@@ -167,7 +167,10 @@ export function schemaVersion(db: Database.Database): number {
  */
 export function migrate(db: Database.Database, file: string, migrations: readonly Migration[] = MIGRATIONS): void {
   const latest = migrations.reduce((max, m) => Math.max(max, m.version), 0);
-  assertNotNewer(schemaVersion(db), latest, file);
+  const found = schemaVersion(db);
+  assertNotNewer(found, latest, file);
+  // An up-to-date database needs no write lock: opening then never waits for another process.
+  if (found === latest) return;
   for (const m of migrations) {
     db.transaction(() => {
       const current = schemaVersion(db);

@@ -17,6 +17,14 @@ export interface OpenStateOptions {
   busyTimeoutMs?: number;
 }
 
+/**
+ * How long opening waits for other driftd processes (default 60 s). Opening is rare and may have to
+ * wait for another process's whole migration or its creation of the file; on a host busy with
+ * image pulls those fsyncs took longer than the 5 s a running write waits (seen: "database is
+ * locked" while four processes opened a fresh data dir at once).
+ */
+export const OPEN_BUSY_TIMEOUT_MS = 60_000;
+
 export function statePath(dataDir: string): string {
   return path.join(dataDir, STATE_FILE);
 }
@@ -41,7 +49,8 @@ export function openState(dataDir: string, opts: OpenStateOptions = {}): StateSt
   try {
     if (!readonly) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     db = new Database(file, { readonly, fileMustExist: readonly });
-    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
+    const writeBusyMs = Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000));
+    db.pragma(`busy_timeout = ${Math.max(writeBusyMs, OPEN_BUSY_TIMEOUT_MS)}`);
     if (readonly) {
       checkReadableVersion(schemaVersion(db), file);
     } else {
@@ -57,6 +66,7 @@ export function openState(dataDir: string, opts: OpenStateOptions = {}): StateSt
       db.pragma('foreign_keys = ON');
       migrate(db, file);
     }
+    db.pragma(`busy_timeout = ${writeBusyMs}`);
     return new StateStore(db, file, opts.now ?? (() => new Date()));
   } catch (e) {
     db?.close();

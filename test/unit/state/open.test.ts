@@ -65,6 +65,30 @@ describe('openState', () => {
     expect(store.integrityCheck().ok).toBe(true);
     store.close();
   });
+
+  it('opening waits for another process\'s migration longer than a write would (busyTimeoutMs)', async () => {
+    const dataDir = path.join(tempDir(), 'data');
+    const holder = child('write-hold', dataDir, '5000');
+    await holder.line(/^holding$/);
+    expect(holder.output()).not.toContain('released');
+    // A 200 ms write budget would fail here; opening has its own (OPEN_BUSY_TIMEOUT_MS) and waits.
+    openState(dataDir, { busyTimeoutMs: 200 }).close();
+    await holder.line(/^released$/);
+    const db = new Database(statePath(dataDir), { readonly: true });
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    db.close();
+  });
+
+  it('opens an up-to-date database without its write lock', async () => {
+    const dataDir = path.join(tempDir(), 'data');
+    openState(dataDir).close();
+    const holder = child('write-hold', dataDir, '90000');
+    await holder.line(/^holding$/);
+    const started = Date.now();
+    openState(dataDir, { busyTimeoutMs: 200 }).close();
+    // Waiting for the lock would take the holder's 90 s (or fail after the open budget of 60 s).
+    expect(Date.now() - started).toBeLessThan(30_000);
+  });
 });
 
 describe('migrate', () => {
