@@ -1,4 +1,4 @@
-import { dict, own } from '../util/dict.js';
+import { dict, isPlainObject, own } from '../util/dict.js';
 import { z } from 'zod';
 import { dictOf } from '../util/dict-schema.js';
 import { securityPolicySchema } from '../policy/schema.js';
@@ -28,6 +28,8 @@ const policySchema = z
     checks: z.array(checkSchema).optional(),
     checksTimeout: duration.optional(),
     policy: securityPolicySchema.optional(),
+    /** Who runs the stack: Compose on this host (default) or the Swarm this host manages (docs/swarm.md). */
+    engine: z.enum(['compose', 'swarm']).optional(),
   })
   .strict();
 
@@ -35,6 +37,8 @@ export const fleetSchema = z
   .object({
     hosts: dictOf(z.string().min(1), z.array(stackName).nullable()).optional(),
     stacks: dictOf(stackName, policySchema.nullable()).optional(),
+    /** The hosts that are Swarm managers: only their agents consider `engine: swarm` stacks. */
+    swarm: z.object({ managers: z.array(z.string().min(1)).min(1) }).strict().optional(),
   })
   .strict();
 
@@ -44,6 +48,10 @@ export interface Fleet {
   /** undefined: no `hosts:` (or no fleet.yaml) — every stack goes to every host. */
   hosts?: Record<string, string[]>;
   policies: Record<string, StackPolicy>;
+  /** `swarm.managers`: hosts whose agents consider `engine: swarm` stacks. */
+  swarmManagers?: string[];
+  /** fleet.yaml line of each `stacks.<name>.engine: swarm`, for errors about it. */
+  swarmLines?: Record<string, number>;
 }
 
 /**
@@ -54,14 +62,13 @@ export interface Fleet {
 const HOST_ONLY_KEYS = ['verify', 'refuseMovedTags'] as const;
 
 function refuseHostOnlyKeys(raw: unknown, y: YamlFile): void {
-  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-  if (!isObject(raw)) return;
+  if (!isPlainObject(raw)) return;
   const places: (string | number)[][] = [[]];
-  if (isObject(raw.stacks)) for (const [name, p] of Object.entries(raw.stacks)) if (isObject(p)) places.push(['stacks', name]);
+  if (isPlainObject(raw.stacks)) for (const [name, p] of Object.entries(raw.stacks)) if (isPlainObject(p)) places.push(['stacks', name]);
   for (const place of places) {
-    const obj = place.reduce<unknown>((o, k) => (isObject(o) ? o[k] : undefined), raw);
+    const obj = place.reduce<unknown>((o, k) => (isPlainObject(o) ? o[k] : undefined), raw);
     for (const key of HOST_ONLY_KEYS) {
-      if (!isObject(obj) || !Object.prototype.hasOwnProperty.call(obj, key)) continue;
+      if (!isPlainObject(obj) || !Object.prototype.hasOwnProperty.call(obj, key)) continue;
       const where = [...place, key];
       const line = lineOfPath(y, where);
       throw composeError('SchemaError', `${where.join('.')}: "${key}" is a host setting (driftd's config file); fleet.yaml cannot set or weaken it`, {
@@ -104,9 +111,14 @@ export function parseFleet(text: string): Fleet {
         ? { checksTimeoutMs: checksTimeout === undefined ? DEFAULT_CHECKS_TIMEOUT_MS : checked(['checksTimeout'], () => parseDuration(checksTimeout, `stacks.${name}.checksTimeout`)) }
         : {}),
       ...(p?.policy ? { security: p.policy } : {}),
+      ...(p?.engine === 'swarm' ? { engine: 'swarm' as const } : {}),
     };
   }
   const fleet: Fleet = { policies };
+  const swarmLines = dict<number>();
+  for (const [name, p] of Object.entries(policies)) if (p.engine === 'swarm') swarmLines[name] = lineOfPath(y, ['stacks', name, 'engine']) ?? 1;
+  if (Object.keys(swarmLines).length > 0) fleet.swarmLines = swarmLines;
+  if (parsed.data.swarm) fleet.swarmManagers = [...parsed.data.swarm.managers];
   if (parsed.data.hosts) fleet.hosts = dict(Object.entries(parsed.data.hosts).map(([h, list]) => [h, list ?? []]));
   return fleet;
 }

@@ -88,6 +88,8 @@ export interface StackPolicy {
   checksTimeoutMs?: number;
   /** fleet.yaml `policy:` for this stack: may tighten the host's policy, never loosen it. */
   security?: SecurityPolicyInput;
+  /** fleet.yaml `engine: swarm` (absent: Compose). */
+  engine?: 'swarm';
 }
 
 export interface InputFile {

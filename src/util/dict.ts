@@ -30,3 +30,8 @@ export function ownOrSet<T>(obj: Record<string, T>, key: string, make: () => T):
 export function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
   Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
 }
+
+/** A parsed YAML/JSON mapping (not null, not an array): the shape whose keys are names from outside. */
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -32,6 +32,9 @@ export type ValidateKind =
   | 'port-conflict'
   | 'traefik-router-conflict'
   | 'traefik-host-conflict'
+  // engine: swarm stacks
+  | 'swarm-unsupported'
+  | 'swarm-ignored'
   // committed secrets
   | 'secret-aws-key'
   | 'secret-private-key'

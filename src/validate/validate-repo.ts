@@ -21,6 +21,7 @@ import { policyFindings, type ValidateConfig } from './policy.js';
 import { scanFolder, stackFolders, type RepoFile } from './repo-files.js';
 import { isEnvFile, scanEnvFileSecrets, scanForSecrets } from './secrets.js';
 import { checkStack, type LoadedStack } from './stack-check.js';
+import { swarmFindings } from './swarm.js';
 
 export interface ValidateRepoOptions {
   /** The desired-state tree: a directory with stacks/ (and optionally locks/, fleet.yaml). */
@@ -122,6 +123,7 @@ export async function validateRepo(opts: ValidateRepoOptions): Promise<ValidateR
   for (const l of loaded) {
     const own = fleetPolicies && Object.hasOwn(fleetPolicies, l.stack.name) ? fleetPolicies[l.stack.name]?.security : undefined;
     findings.add(policyFindings(l, opts.config, opts.policy, own));
+    if (fleetPolicies && Object.hasOwn(fleetPolicies, l.stack.name) && fleetPolicies[l.stack.name]?.engine === 'swarm') findings.add(swarmFindings(l));
   }
   // An invalid fleet.yaml leaves the host selection unknown: conflicts would be guesses.
   if (fleet.valid) findings.add(conflictFindings(loaded, hostGroups(fleet.fleet, folders.filter(isValidStackName), opts.hostFilter)));
