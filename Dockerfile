@@ -3,8 +3,8 @@
 # deploy/agent.compose.yaml and "Running the agent" in README.md).
 #
 # The base images are build arguments. The defaults come from Docker Hub; without Docker Hub,
-# scripts/build-base-image.sh builds equivalent local bases from Debian packages and prints the
-# --build-arg values for them (docs/image.md).
+# scripts/build-image.sh builds equivalent local bases from Debian packages
+# (scripts/build-base-image.sh) and builds this Dockerfile on them (docs/image.md).
 ARG NODE_BUILD_IMAGE=node:20-bookworm-slim
 ARG NODE_IMAGE=node:20-bookworm-slim
 ARG DOCKER_CLI_IMAGE=docker:27.3-cli
@@ -12,15 +12,25 @@ ARG COMPOSE_IMAGE=docker/compose-bin:v2.29.7
 
 FROM ${NODE_BUILD_IMAGE} AS build
 WORKDIR /src
-# better-sqlite3 compiles from source; a local build base already has the tools.
-RUN command -v python3 && command -v make && command -v g++ || \
-    { apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*; }
-COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+# A context staged by scripts/build-image.sh also holds prebuilt/: dist/bundle and the production
+# node_modules built on the host with the very Node.js binary of the local base (so the compiled
+# better-sqlite3 matches its ABI), and the local base has no compiler. The repository's own context
+# never carries prebuilt/ (.dockerignore), so the default build compiles here. The [t] glob lets
+# COPY match nothing.
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json prebuil[t] ./
 COPY src ./src
 COPY bin ./bin
 COPY scripts ./scripts
-# `npm ci` runs the prepare script (tsc + bundle). The compiler's objects are not needed at run time.
-RUN npm ci && test -f dist/bundle/main.js && npm prune --omit=dev && \
+# `npm ci` runs the prepare script (tsc + bundle); better-sqlite3 compiles from source. The
+# compiler's objects are not needed at run time.
+RUN if [ -f dist/bundle/main.js ] && [ -d node_modules ]; then \
+      echo "build: the context's prebuilt dist/bundle and production node_modules"; \
+    else \
+      { command -v python3 && command -v make && command -v g++ || \
+        { apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*; }; } && \
+      npm ci && test -f dist/bundle/main.js && npm prune --omit=dev; \
+    fi && \
+    node -e "new (require('better-sqlite3'))(':memory:').close()" && \
     rm -rf node_modules/better-sqlite3/build/Release/obj* node_modules/better-sqlite3/build/Release/*.a \
       node_modules/better-sqlite3/build/Release/test_extension.node node_modules/better-sqlite3/build/deps \
       node_modules/better-sqlite3/deps node_modules/better-sqlite3/src && \
@@ -33,9 +43,6 @@ FROM ${DOCKER_CLI_IMAGE} AS dockercli
 FROM ${COMPOSE_IMAGE} AS composebin
 
 FROM ${NODE_IMAGE}
-ARG VERSION=0.1.0
-ARG REVISION=unknown
-ARG CREATED=unknown
 # tini as PID 1 forwards SIGTERM to driftd and reaps the Compose processes it starts.
 RUN command -v tini || \
     { apt-get update && apt-get install -y --no-install-recommends tini && rm -rf /var/lib/apt/lists/*; }
@@ -59,6 +66,10 @@ STOPSIGNAL SIGTERM
 # GET /healthz of the agent's HTTP API (http.listen); set DRIFTD_HEALTH_URL when it listens elsewhere.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["node", "-e", "fetch(process.env.DRIFTD_HEALTH_URL,{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# Declared here, not at the top of the stage: a new revision or date only rebuilds the label layer.
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG CREATED=unknown
 LABEL org.opencontainers.image.title="driftd" \
       org.opencontainers.image.description="GitOps drift-and-sync agent for Docker Compose hosts" \
       org.opencontainers.image.licenses="Apache-2.0" \

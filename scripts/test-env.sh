@@ -646,6 +646,11 @@ main() {
   fi
   ensure_tool "git http-backend" git git_http_backend_works
   ensure_tool "chromium (status page browser tests)" chromium chromium_works
+  if [[ $TEST_ENGINE == modern ]]; then
+    # The agent image's local base (scripts/build-base-image.sh, run by the image test).
+    ensure_tool "mmdebstrap (the agent image's local base)" mmdebstrap mmdebstrap --version
+    ensure_tool "strip (binutils)" binutils strip --version
+  fi
   # The metrics tests read GET /metrics with Prometheus' own parser (test/support/prometheus.ts).
   ensure_tool "Prometheus exposition parser (python3 prometheus_client)" python3-prometheus-client prometheus_parser_works
   ensure_registry

@@ -5,6 +5,9 @@
 #      + the Compose v2 plugin, on the local socket;
 #   2. the legacy pass: the integration files below, which cover every Compose call path, on
 #      Engine 20.10 (its own socket) with Compose forced to v1 (`docker-compose`).
+# The agent image's local bases (scripts/build-base-image.sh, Debian packages) build in the
+# background from the start, so the image test (test/integration/agent-image.test.ts, in the modern
+# pass) finds them ready; DRIFTD_TEST_IMAGE=0 skips both.
 # Each pass's duration is printed; the exit code is the first failure's.
 #
 #   bash scripts/test.sh                      # both passes (npm test, CI)
@@ -49,6 +52,26 @@ legacy_pass() {
   return "$rc"
 }
 
+# Starts scripts/build-base-image.sh in the background (it takes a lock: the image test's own call
+# waits for it and then finds the images). Sets BASE_PID and BASE_LOG.
+start_base_image_build() {
+  BASE_PID='' BASE_LOG=''
+  [[ ${DRIFTD_TEST_IMAGE:-1} != 0 ]] || return 0
+  BASE_LOG=$(mktemp "${TMPDIR:-/tmp}/driftd-base-image.XXXXXX")
+  BASE_START=$SECONDS
+  bash scripts/build-base-image.sh >"$BASE_LOG" 2>&1 &
+  BASE_PID=$!
+  echo "test: building the agent image's local bases in the background (log: $BASE_LOG)"
+}
+
+wait_base_image_build() {
+  [[ -n $BASE_PID ]] || return 0
+  local rc=0
+  wait "$BASE_PID" || rc=$?
+  echo "test: agent image bases (background): exit $rc in $(elapsed $((SECONDS - BASE_START)))"
+  if ((rc != 0)); then tail -n 20 "$BASE_LOG"; else rm -f "$BASE_LOG"; fi
+}
+
 case ${1:-all} in
   modern)
     shift
@@ -65,6 +88,8 @@ case ${1:-all} in
     # docker0, and the modern engine's provisioning then notices and restarts that engine.
     DRIFTD_TEST_ENGINE=legacy bash scripts/test-env.sh
     bash scripts/test-env.sh
+    start_base_image_build
+    trap 'wait_base_image_build' EXIT
     npm run build
     npm run typecheck
     npm run lint

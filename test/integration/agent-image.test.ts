@@ -1,10 +1,10 @@
 /**
- * The agent image, built and run the way users deploy it: scripts/build-base-image.sh builds the
- * local Debian bases (no Docker Hub), `docker build` builds the Dockerfile from them, and
- * deploy/agent.compose.yaml itself starts the agent (host socket, data dir at the same path inside
- * and out, the Git token from a file secret, the host's network). The agent polls the loopback Git
- * server, deploys a stack that bind-mounts a repo file, survives `docker restart`, and applies a new
- * tag. Slow on a cold cache (see docs/image.md): runs when DRIFTD_TEST_IMAGE=1 (`npm run test:image`).
+ * The agent image, built and run the way users deploy it: scripts/build-image.sh builds the local
+ * Debian bases (no Docker Hub) and the Dockerfile on them, and deploy/agent.compose.yaml itself
+ * starts the agent (host socket, data dir at the same path inside and out, the Git token from a
+ * file secret, the host's network). The agent polls the loopback Git server, deploys a stack that
+ * bind-mounts a repo file, survives `docker restart`, and applies a new tag. Part of `npm test`
+ * (measured times in docs/image.md); DRIFTD_TEST_IMAGE=0 skips it.
  */
 import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -19,10 +19,11 @@ import { GitServer } from '../support/git-server.js';
 import { RepoBuilder } from '../support/repo-builder.js';
 import { TEST_IMAGES } from '../support/test-env.js';
 
-const ENABLED = process.env.DRIFTD_TEST_IMAGE === '1';
+const ENABLED = process.env.DRIFTD_TEST_IMAGE !== '0';
 const AGENT_UID = 10001;
 const TOKEN = `tok-${randomName(12)}`;
-const BUILD_TIMEOUT = 45 * 60_000;
+// A ceiling, not a budget: a cold build (bases from Debian packages) took 5 min on a busy machine.
+const BUILD_TIMEOUT = 30 * 60_000;
 
 async function run(file: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<string> {
   const r = await execFileCapture(file, args, { cwd: REPO_ROOT, env: { ...process.env, ...opts.env }, timeoutMs: opts.timeoutMs ?? 120_000 });
@@ -67,12 +68,8 @@ describe.skipIf(!ENABLED)('the agent image, run as deploy/agent.compose.yaml des
 
   beforeAll(async () => {
     // Local bases from Debian packages (cached by a hash of their recipe), then the Dockerfile.
-    const args = (await run('bash', ['scripts/build-base-image.sh'], { timeoutMs: BUILD_TIMEOUT })).trim().split('\n');
     revision = (await run('git', ['rev-parse', 'HEAD'])).trim();
-    await run('docker', ['build', '-q', '--network', 'host', ...args.flatMap((a) => ['--build-arg', a]), '--build-arg', `REVISION=${revision}`, '-t', image, '.'], {
-      env: { DOCKER_BUILDKIT: '0' },
-      timeoutMs: BUILD_TIMEOUT,
-    });
+    await run('bash', ['scripts/build-image.sh', '-q'], { env: { DRIFTD_IMAGE: image }, timeoutMs: BUILD_TIMEOUT });
 
     server = await GitServer.start({ auth: { username: 'driftd', password: TOKEN } });
     const served = await server.createRepo('desired.git');
@@ -129,6 +126,8 @@ describe.skipIf(!ENABLED)('the agent image, run as deploy/agent.compose.yaml des
       'org.opencontainers.image.revision': revision,
     });
     console.log(`agent image ${image}: ${(inspect[0]!.Size / 1e6).toFixed(0)} MB`);
+    // The issue's target (docs/image.md says what dominates).
+    expect(inspect[0]!.Size).toBeLessThan(250e6);
     expect((await inAgent('id', '-u')).trim()).toBe(String(AGENT_UID));
   });
 
