@@ -5,18 +5,20 @@
  * failure leaves every lock file as it was.
  */
 import { setOwn } from '../util/dict.js';
-import type { DesiredStack, LockFile } from '../compose/model.js';
+import type { DesiredStack } from '../compose/model.js';
+import type { LockFile } from '../lock/model.js';
 import type { Finding } from '../drift/model.js';
 import { describeError, isDriftdError } from '../errors/index.js';
 import type { EngineApi } from '../live/engine-api.js';
 import type { Logger } from '../util/logger.js';
-import { createCredentialSource, type CredentialSource } from '../lock/docker-auth.js';
-import type { DigestCache } from '../lock/digest-cache.js';
-import { outdatedFindings, registryDigestOf, stackImages, staleLockFindings, unpinnedFindings, type RegistryDigest } from '../lock/findings.js';
-import { normalizeImageRef } from '../lock/image-ref.js';
+import { createCredentialSource, type CredentialSource } from '../image/docker-auth.js';
+import type { DigestCache } from '../image/digest-cache.js';
+import { outdatedFindings, stackImages, staleLockFindings, unpinnedFindings } from '../drift/lock-findings.js';
+import { registryDigestOf, type RegistryDigest } from '../image/digest.js';
+import { normalizeImageRef } from '../image/reference.js';
 import { findLockEntry, lockFilePath, readLockFile, writeLockFile } from '../lock/lock-file.js';
-import { formatPlatform } from '../lock/platform.js';
-import { createDigestResolver, type DigestResolver, type ResolvedImage } from '../lock/resolver.js';
+import { formatPlatform } from '../image/platform.js';
+import { createDigestResolver, type DigestResolver, type ResolvedImage } from '../image/resolver.js';
 
 export type LockStackStatus = 'written' | 'unchanged' | 'current' | 'stale' | 'outdated' | 'error';
 

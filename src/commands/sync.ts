@@ -7,7 +7,7 @@ import { detectComposeCli, type ComposeCli } from '../live/compose-cli.js';
 import { createDockerClient, pingDocker, type DockerConnection } from '../live/docker-client.js';
 import { reconcile, recoverInterruptedApplies, type ReconcileResult } from '../sync/reconcile.js';
 import { recordLiveStacks } from '../sync/relabel.js';
-import { removeStaleTempFiles } from '../source/json-file.js';
+import { removeStaleTempFiles } from '../util/json-file.js';
 import { acquireLock, openState, statePath, type StateStore } from '../state/index.js';
 import type { Trigger } from '../state/schema.js';
 import type { Logger } from '../util/logger.js';

@@ -3,7 +3,7 @@
  * (one schema for reader and writer); this only turns an entry into the reference to deploy.
  */
 import { findLockEntry } from '../lock/lock-file.js';
-import type { LockFile } from './model.js';
+import type { LockFile } from '../lock/model.js';
 
 /**
  * `name:tag@digest` (the platform manifest digest) for an image with a lock entry — matched as

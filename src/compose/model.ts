@@ -6,6 +6,7 @@
 import type { CheckSpec } from '../checks/model.js';
 import type { SyncWindow } from '../windows/model.js';
 import type { SecurityPolicyInput } from '../policy/schema.js';
+import type { LockFile } from '../lock/model.js';
 
 export interface PortMapping {
   /** Container port. */
@@ -116,19 +117,6 @@ export interface DesiredStack {
   lock?: LockFile;
   /** Things worth telling the operator that do not stop the stack (unset variables, ignored compose files). */
   warnings?: string[];
-}
-
-export interface LockEntry {
-  digest: string;
-  platform?: string;
-  indexDigest?: string;
-}
-
-export interface LockFile {
-  version: 1;
-  stack: string;
-  composeSha256: string;
-  images: Record<string, LockEntry>;
 }
 
 export interface StackLoadError {

@@ -6,7 +6,7 @@ import { own } from '../util/dict.js';
 import type { DesiredService, DesiredStack, DesiredState, StackLoadError } from '../compose/model.js';
 import { LABEL_REF, LABEL_REVISION, LABEL_STACK, runsDriftdAgent } from '../compose/render.js';
 import { COMPOSE_LABELS } from '../live/inspect-mapper.js';
-import { staleLockFindings, unpinnedFindings } from '../lock/findings.js';
+import { staleLockFindings, unpinnedFindings } from './lock-findings.js';
 import type { LiveContainer, LiveInventory } from '../live/model.js';
 import { compareContainer, type FieldDrift } from './config-drift.js';
 import { oneShotServices } from './compose-names.js';

@@ -1,8 +1,8 @@
 /**
  * Image reference comparison for config drift, on top of the engine-compatible parser in
- * src/lock/image-ref: "nginx", "nginx:latest" and "docker.io/library/nginx:latest" are one image.
+ * src/image/reference: "nginx", "nginx:latest" and "docker.io/library/nginx:latest" are one image.
  */
-import { effectiveTag, parseRepoDigest, sameRepository, tryParseImageRef } from '../lock/image-ref.js';
+import { effectiveTag, parseRepoDigest, sameRepository, tryParseImageRef } from '../image/reference.js';
 
 
 /** Config.Image holds an image ID when a container was created from one. */

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import type { ResolvedConfig } from '../config/resolve.js';
-import { readJsonFile, writeJsonAtomic } from '../source/json-file.js';
+import { readJsonFile, writeJsonAtomic } from '../util/json-file.js';
 import type { ComposeFingerprint, FileIdentity } from './compose-fingerprint.js';
 
 export type ComposeCliName = Exclude<ResolvedConfig['composeCommand'], 'auto'>;

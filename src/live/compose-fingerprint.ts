@@ -7,7 +7,7 @@ import { realpath, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { readJsonFile } from '../source/json-file.js';
+import { readJsonFile } from '../util/json-file.js';
 
 /** Where the Docker CLI on Linux looks for plugins after its config dir and config.json's cliPluginsExtraDirs. */
 export const SYSTEM_PLUGIN_DIRS: readonly string[] = [

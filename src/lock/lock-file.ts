@@ -7,11 +7,11 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { dictOf } from '../util/dict-schema.js';
-import type { LockEntry, LockFile } from '../compose/model.js';
+import type { LockEntry, LockFile } from './model.js';
 import { DriftdError } from '../errors/index.js';
 import { stableStringify } from '../util/hash.js';
 import { SafeDir } from '../util/safe-write.js';
-import { DIGEST, normalizeImageRef } from './image-ref.js';
+import { DIGEST, normalizeImageRef } from '../image/reference.js';
 
 const STACK_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import type { Revision } from '../compose/model.js';
-import { readJsonFile, writeJsonAtomic } from './json-file.js';
+import { readJsonFile, writeJsonAtomic } from '../util/json-file.js';
 
 const lastGoodSchema = z.object({
   version: z.literal(1),

@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { dictOf } from '../util/dict-schema.js';
 import { DriftdError } from '../errors/index.js';
 import { checkTree, removeSafely, SafeDir, type TreeNode } from '../util/safe-write.js';
-import { readJsonFile } from './json-file.js';
+import { readJsonFile } from '../util/json-file.js';
 import { commitTree, readBlobBytes, readTreeEntries, type ObjectStore } from './object-store.js';
 
 export interface SnapshotProblem {

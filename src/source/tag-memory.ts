@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { dictOf } from '../util/dict-schema.js';
-import { readJsonFile, writeJsonAtomic } from './json-file.js';
+import { readJsonFile, writeJsonAtomic } from '../util/json-file.js';
 
 export type TagWarning =
   | { kind: 'tag-moved'; tag: string; from: string; to: string; message: string }

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { describeError } from '../errors/index.js';
 import { callDocker, parseDockerResponse } from '../live/docker-call.js';
-import type { DigestResolver } from '../lock/resolver.js';
+import type { DigestResolver } from '../image/resolver.js';
 import { localLookupRef, pullAfterRegistry, pullStep, type LocalImage, type PullCandidate, type RegistryAnswer } from './pull-decision.js';
 
 export interface PullCheckDeps {

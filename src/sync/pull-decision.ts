@@ -11,7 +11,7 @@
  *   registry's current digest for the tag is one the local image was pulled or pushed by. When the
  *   registry cannot say, the pull runs and reports the failure the way it always did.
  */
-import { parseImageRef, parseRepoDigest, sameRepository, type ImageRef } from '../lock/image-ref.js';
+import { parseImageRef, parseRepoDigest, sameRepository, type ImageRef } from '../image/reference.js';
 
 export interface PullCandidate {
   service: string;

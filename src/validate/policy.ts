@@ -5,7 +5,7 @@
  */
 import { parseVolume } from '../compose/volumes.js';
 import type { ResolvedConfig } from '../config/resolve.js';
-import { isFloatingRef, parseImageRef, type ImageRef } from '../lock/image-ref.js';
+import { isFloatingRef, parseImageRef, type ImageRef } from '../image/reference.js';
 import { finding } from './finding.js';
 import { findingFromError } from './load-errors.js';
 import type { ValidateFinding, ValidateKind } from './model.js';

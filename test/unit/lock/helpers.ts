@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import type { DesiredService, DesiredStack, LockFile } from '../../../src/compose/model.js';
+import type { DesiredService, DesiredStack } from '../../../src/compose/model.js';
+import type { LockFile } from '../../../src/lock/model.js';
 import type { LiveContainer, LiveImageDefaults, LiveInventory } from '../../../src/live/model.js';
 import { makeService } from '../../support/desired-model.js';
 

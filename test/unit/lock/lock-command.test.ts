@@ -5,10 +5,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatLockResults, lock, type LockOptions } from '../../../src/commands/lock.js';
 import { DriftdError } from '../../../src/errors/index.js';
 import type { EngineApi } from '../../../src/live/engine-api.js';
-import { MemoryDigestCache } from '../../../src/lock/digest-cache.js';
-import { normalizeImageRef } from '../../../src/lock/image-ref.js';
+import { MemoryDigestCache } from '../../../src/image/digest-cache.js';
+import { normalizeImageRef } from '../../../src/image/reference.js';
 import { renderLockFile, writeLockFile } from '../../../src/lock/lock-file.js';
-import type { DigestResolver, ResolvedImage } from '../../../src/lock/resolver.js';
+import type { DigestResolver, ResolvedImage } from '../../../src/image/resolver.js';
 import { silentLogger } from '../../../src/util/logger.js';
 import { COMPOSE_SHA, desired, lockOf, SHA_A, SHA_B, SHA_C, SHA_I, SHA_J, svc } from './helpers.js';
 

@@ -2,8 +2,8 @@
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { z } from 'zod';
-import { fileSystemError } from '../util/fs-errors.js';
-import { writeFileAtomic } from '../util/safe-write.js';
+import { fileSystemError } from './fs-errors.js';
+import { writeFileAtomic } from './safe-write.js';
 
 /** The file's validated content, or undefined when it does not exist. Throws when it is unreadable or invalid. */
 export async function readJsonFile<S extends z.ZodType>(file: string, schema: S): Promise<z.infer<S> | undefined> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { enginePlatform, formatPlatform, selectPlatformManifest, type IndexEntry } from '../../../src/lock/platform.js';
-import { parseIndex } from '../../../src/lock/registry-http.js';
-import { fixtureText } from './helpers.js';
+import { enginePlatform, formatPlatform, selectPlatformManifest, type IndexEntry } from '../../../src/image/platform.js';
+import { parseIndex } from '../../../src/image/registry-http.js';
+import { fixtureText } from '../lock/helpers.js';
 
 describe('platforms', () => {
   it.each([

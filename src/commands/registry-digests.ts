@@ -6,12 +6,13 @@
 import type { DesiredStack } from '../compose/model.js';
 import { describeError, isDriftdError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../util/logger.js';
-import type { DigestCache } from './digest-cache.js';
-import { registryDigestOf, stackImages, type RegistryDigest } from './findings.js';
-import { findLockEntry } from './lock-file.js';
-import { normalizeImageRef } from './image-ref.js';
-import { formatPlatform } from './platform.js';
-import type { DigestResolver } from './resolver.js';
+import type { DigestCache } from '../image/digest-cache.js';
+import { stackImages } from '../drift/lock-findings.js';
+import { registryDigestOf, type RegistryDigest } from '../image/digest.js';
+import { findLockEntry } from '../lock/lock-file.js';
+import { normalizeImageRef } from '../image/reference.js';
+import { formatPlatform } from '../image/platform.js';
+import type { DigestResolver } from '../image/resolver.js';
 
 export const DEFAULT_OUTDATED_INTERVAL_MS = 6 * 60 * 60 * 1000;
 

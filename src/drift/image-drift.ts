@@ -4,12 +4,14 @@
  * a container created from either matches a lock that records either.
  */
 import { own } from '../util/dict.js';
-import type { DesiredStack, LockEntry } from '../compose/model.js';
-import type { Finding } from '../drift/model.js';
+import type { DesiredStack } from '../compose/model.js';
+import type { LockEntry } from '../lock/model.js';
+import type { Finding } from './model.js';
 import type { LiveContainer, LiveImageDefaults, LiveInventory } from '../live/model.js';
-import { governingEntry, outdatedFindings, shortDigest, stackImages, type RegistryDigests } from './findings.js';
-import { familiarName, parseRepoDigest, sameRepository, tryParseImageRef } from './image-ref.js';
-import { formatPlatform } from './platform.js';
+import { governingEntry, outdatedFindings, stackImages } from './lock-findings.js';
+import { shortDigest, type RegistryDigests } from '../image/digest.js';
+import { familiarName, parseRepoDigest, sameRepository, tryParseImageRef } from '../image/reference.js';
+import { formatPlatform } from '../image/platform.js';
 
 export type ImageComparison = 'match' | 'drift' | 'unknown';
 

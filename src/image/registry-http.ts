@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { DriftdError } from '../errors/index.js';
 import type { RegistryCredentials } from './docker-auth.js';
-import { DEFAULT_REGISTRY, type ImageRef } from './image-ref.js';
+import { DEFAULT_REGISTRY, type ImageRef } from './reference.js';
 import type { IndexEntry } from './platform.js';
 
 export const INDEX_MEDIA_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json'];

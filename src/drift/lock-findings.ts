@@ -3,52 +3,12 @@
  * compose inputs (lock-stale), images without a lock entry (image-unpinned), and tags the
  * registry now resolves elsewhere (image-outdated).
  */
-import type { DesiredService, DesiredStack, LockEntry, LockFile } from '../compose/model.js';
-import type { Finding } from '../drift/model.js';
-import { findLockEntry, lockFilePath } from './lock-file.js';
-import { effectiveTag, isFloatingRef, normalizeImageRef, tryParseImageRef } from './image-ref.js';
-
-/** What a registry says a tag resolves to now. */
-export interface RegistryDigest {
-  digest: string;
-  indexDigest?: string | undefined;
-}
-
-/** The part of a resolution that says what the tag points at. */
-export function registryDigestOf(r: RegistryDigest): RegistryDigest {
-  return { digest: r.digest, ...(r.indexDigest ? { indexDigest: r.indexDigest } : {}) };
-}
-
-/** Registry answers by image reference (any spelling of the reference finds its answer). */
-export type RegistryDigests = ReadonlyMap<string, RegistryDigest>;
-
-export function shortDigest(digest: string): string {
-  const [algo, hex] = digest.split(':');
-  return hex === undefined ? digest : `${algo}:${hex.slice(0, 12)}`;
-}
-
-function tryNormalize(ref: string): string | undefined {
-  try {
-    return normalizeImageRef(ref);
-  } catch {
-    return undefined;
-  }
-}
-
-export function lookupRegistryDigest(digests: RegistryDigests | undefined, ref: string): RegistryDigest | undefined {
-  if (!digests) return undefined;
-  const exact = digests.get(ref);
-  if (exact) return exact;
-  const wanted = tryNormalize(ref);
-  if (wanted === undefined) return undefined;
-  for (const [key, value] of digests) if (tryNormalize(key) === wanted) return value;
-  return undefined;
-}
-
-/** What the tag points at: the index when there is one, else the manifest. */
-export function topDigest(entry: { digest: string; indexDigest?: string | undefined }): string {
-  return entry.indexDigest ?? entry.digest;
-}
+import type { DesiredService, DesiredStack } from '../compose/model.js';
+import type { LockEntry, LockFile } from '../lock/model.js';
+import type { Finding } from './model.js';
+import { findLockEntry, lockFilePath } from '../lock/lock-file.js';
+import { effectiveTag, isFloatingRef, tryNormalizeImageRef, tryParseImageRef } from '../image/reference.js';
+import { lookupRegistryDigest, shortDigest, topDigest, type RegistryDigest, type RegistryDigests } from '../image/digest.js';
 
 /** The registry serves other content for the locked tag than the lock records. */
 export function isOutdated(entry: LockEntry, now: RegistryDigest): boolean {
@@ -90,9 +50,9 @@ export function staleLockFindings(stack: DesiredStack, lock: LockFile): Finding[
       live: lock.composeSha256,
     });
   }
-  const used = new Set(stack.services.map((s) => tryNormalize(s.image) ?? s.image));
+  const used = new Set(stack.services.map((s) => tryNormalizeImageRef(s.image) ?? s.image));
   const unused = Object.keys(lock.images)
-    .filter((key) => !used.has(tryNormalize(key) ?? key))
+    .filter((key) => !used.has(tryNormalizeImageRef(key) ?? key))
     .sort();
   if (unused.length > 0) {
     findings.push({

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { DriftdError } from '../../../src/errors/index.js';
-import { MemoryDigestCache, type DigestCache } from '../../../src/lock/digest-cache.js';
-import { normalizeImageRef } from '../../../src/lock/image-ref.js';
-import { DEFAULT_OUTDATED_INTERVAL_MS, registryDigests } from '../../../src/lock/outdated.js';
-import type { DigestResolver, ResolvedImage } from '../../../src/lock/resolver.js';
+import { MemoryDigestCache, type DigestCache } from '../../../src/image/digest-cache.js';
+import { normalizeImageRef } from '../../../src/image/reference.js';
+import { DEFAULT_OUTDATED_INTERVAL_MS, registryDigests } from '../../../src/commands/registry-digests.js';
+import type { DigestResolver, ResolvedImage } from '../../../src/image/resolver.js';
 import type { StateStore } from '../../../src/state/store.js';
-import { desired, lockOf, SHA_A, SHA_B, SHA_I, svc } from './helpers.js';
+import { desired, lockOf, SHA_A, SHA_B, SHA_I, svc } from '../lock/helpers.js';
 
 // The state store is the production cache: it must keep satisfying the interface.
 const _stateStoreIsADigestCache = (s: StateStore): DigestCache => s;

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createCredentialSource, dockerConfigPath, toAuthConfig, type HelperRunner } from '../../../src/lock/docker-auth.js';
+import { createCredentialSource, dockerConfigPath, toAuthConfig, type HelperRunner } from '../../../src/image/docker-auth.js';
 
 let dir: string;
 beforeEach(async () => {

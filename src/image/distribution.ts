@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { DriftdError } from '../errors/index.js';
-import { DIGEST } from './image-ref.js';
+import { DIGEST } from './reference.js';
 import { formatPlatform, normalizePlatform, selectPlatformManifest, type IndexEntry, type Platform } from './platform.js';
 import { isIndexMediaType } from './registry-http.js';
 

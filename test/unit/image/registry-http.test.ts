@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isIndexMediaType, isLoopbackRegistry, parseAuthChallenge, registryBaseUrl } from '../../../src/lock/registry-http.js';
+import { isIndexMediaType, isLoopbackRegistry, parseAuthChallenge, registryBaseUrl } from '../../../src/image/registry-http.js';
 
 describe('registry http helpers', () => {
   it.each([

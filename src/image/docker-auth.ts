@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { DriftdError } from '../errors/index.js';
 import type { AuthConfig } from '../live/engine-api.js';
 import { execFileCapture } from '../util/exec.js';
-import { DEFAULT_REGISTRY } from './image-ref.js';
+import { DEFAULT_REGISTRY } from './reference.js';
 
 export interface RegistryCredentials {
   /** The address the engine expects in `serveraddress`. */

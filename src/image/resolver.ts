@@ -17,7 +17,7 @@ import {
   resolveFromIndex,
   type Resolution,
 } from './distribution.js';
-import { formatFamiliar, normalizeImageRef, parseImageRef, parseRepoDigest, sameRepository, type ImageRef } from './image-ref.js';
+import { formatFamiliar, normalizeImageRef, parseImageRef, parseRepoDigest, sameRepository, type ImageRef } from './reference.js';
 import { enginePlatform, formatPlatform, normalizePlatform, selectPlatformManifest, type IndexEntry, type Platform } from './platform.js';
 import { fetchManifest, isLoopbackRegistry, parseIndex } from './registry-http.js';
 

@@ -120,6 +120,12 @@ export function normalizeImageRef(ref: string): string {
   return formatFull(parseImageRef(ref));
 }
 
+/** normalizeImageRef, or undefined for a reference that does not parse. */
+export function tryNormalizeImageRef(ref: string): string | undefined {
+  const parsed = tryParseImageRef(ref);
+  return parsed && formatFull(parsed);
+}
+
 /** True for `:latest` and for references with neither tag nor digest (docs/design.md §3 image-unpinned). */
 export function isFloatingRef(ref: ImageRef): boolean {
   return ref.digest === undefined && effectiveTag(ref) === DEFAULT_TAG;

@@ -10,7 +10,7 @@ import {
   parseImageRef,
   parseRepoDigest,
   sameRepository,
-} from '../../../src/lock/image-ref.js';
+} from '../../../src/image/reference.js';
 
 const D = `sha256:${'0123456789abcdef'.repeat(4)}`;
 

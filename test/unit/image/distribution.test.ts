@@ -6,10 +6,10 @@ import {
   interpretDistribution,
   resolveFromIndex,
   type DistributionAnswer,
-} from '../../../src/lock/distribution.js';
-import { parseIndex } from '../../../src/lock/registry-http.js';
+} from '../../../src/image/distribution.js';
+import { parseIndex } from '../../../src/image/registry-http.js';
 import { sha256 } from '../../../src/util/hash.js';
-import { fixture, fixtureText } from './helpers.js';
+import { fixture, fixtureText } from '../lock/helpers.js';
 
 // Recorded from dockerd 20.10 and the distribution v2 registry of the test environment:
 // app:1.0 pushed as a single manifest, then a manifest list and an OCI index over it (amd64)

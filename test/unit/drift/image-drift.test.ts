@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { compareImage, imageFindings } from '../../../src/lock/compare.js';
-import { staleLockFindings, unpinnedFindings } from '../../../src/lock/findings.js';
+import { compareImage, imageFindings } from '../../../src/drift/image-drift.js';
+import { staleLockFindings, unpinnedFindings } from '../../../src/drift/lock-findings.js';
 import type { Finding } from '../../../src/drift/model.js';
-import { container, desired, fixture, image, inventory, lockOf, SHA_A, SHA_B, SHA_C, SHA_I, SHA_J, svc } from './helpers.js';
+import { container, desired, fixture, image, inventory, lockOf, SHA_A, SHA_B, SHA_C, SHA_I, SHA_J, svc } from '../lock/helpers.js';
 
 // Recorded: the image inspect of 127.0.0.1:5000/driftd/locktest-fixture:oci-index after
 // `docker pull` by tag. The engine keeps the index digest (pulled by) and the platform digest
