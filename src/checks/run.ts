@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseDuration } from '../util/duration.js';
 import { checkName, excerpt, judgeHttp, substitute, type CheckVars } from './match.js';
 import { DEFAULT_CHECK_TIMEOUT_MS, type CheckSpec, type ExecCheck, type HttpCheck, type TcpCheck } from './model.js';
+import { describeError } from '../errors/index.js';
 
 const MAX_BODY = 64 * 1024;
 
@@ -72,7 +73,7 @@ async function runHttp(check: HttpCheck, ctx: CheckContext): Promise<CheckResult
     const problem = judgeHttp(check, answer, ctx.vars);
     return { name, ok: problem === undefined, status: answer.status, ...(problem ? { problem: ctx.scrub(problem), excerpt: ctx.scrub(excerpt(answer.body)) } : {}) };
   } catch (e) {
-    return { name, ok: false, problem: ctx.scrub((e as Error).message) };
+    return { name, ok: false, problem: ctx.scrub(describeError(e)) };
   }
 }
 
@@ -101,7 +102,7 @@ async function runExec(check: ExecCheck, ctx: CheckContext): Promise<CheckResult
     if (r.code === 0) return { name, ok: true, status: 0 };
     return { name, ok: false, status: r.code, problem: `exited ${r.code}`, excerpt: ctx.scrub(excerpt(r.output)) };
   } catch (e) {
-    return { name, ok: false, problem: ctx.scrub((e as Error).message) };
+    return { name, ok: false, problem: ctx.scrub(describeError(e)) };
   }
 }
 

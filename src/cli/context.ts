@@ -3,6 +3,7 @@ import { resolveConfig, type GlobalFlags, type ResolvedConfig } from '../config/
 import path from 'node:path';
 import { createLogger, type Logger } from '../util/logger.js';
 import { tightenMode } from '../util/safe-write.js';
+import { describeError } from '../errors/index.js';
 
 /** What every command gets: resolved config, a logger, a clock. Clients are created from it lazily. */
 export interface CommandContext {
@@ -38,7 +39,7 @@ export function tightenPrivateModes(config: ResolvedConfig, logger: Logger): voi
       const changed = tightenMode(p, mode);
       if (changed) logger.info({ path: p, from: changed.from.toString(8).padStart(4, '0'), to: changed.to.toString(8).padStart(4, '0') }, 'tightened file mode');
     } catch (e) {
-      logger.warn({ path: p, err: e instanceof Error ? e.message : String(e) }, 'could not tighten file mode');
+      logger.warn({ path: p, err: describeError(e) }, 'could not tighten file mode');
     }
   }
 }

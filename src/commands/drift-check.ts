@@ -7,7 +7,7 @@ import type { ResolvedConfig } from '../config/resolve.js';
 import { computeDrift, type DeployedRevision } from '../drift/compute-drift.js';
 import { policyFindings } from '../drift/policy-findings.js';
 import type { DriftReport, DriftSummary, Finding, StackStatus } from '../drift/model.js';
-import { DriftdError, isDriftdError } from '../errors/index.js';
+import { DriftdError, isDriftdError, describeError } from '../errors/index.js';
 import { createDockerClient, pingDocker, type DockerConnection } from '../live/docker-client.js';
 import { collectInventory } from '../live/inventory.js';
 import type { LiveInventory } from '../live/model.js';
@@ -25,6 +25,7 @@ import { loadTarget, openSource, type Target } from './target.js';
 import { openStateForCaching } from './state-access.js';
 import { checkFindings } from './check-findings.js';
 import { isUnverified, targetVerifier, type UnverifiedData } from './verify-target.js';
+import { LABEL_STACK } from '../util/labels.js';
 
 export interface DriftCheckOptions {
   config: ResolvedConfig;
@@ -96,7 +97,7 @@ async function revisionChanges(target: Target, deployed: Record<string, Deployed
       out[t.stack.name] = await target.source.changedFiles(from, t.revision.commit, t.stack.name);
     } catch (e) {
       // The deployed commit may not be in this host's mirror (state restored from elsewhere): report without a diff.
-      logger.debug({ stack: t.stack.name, err: (e as Error).message }, 'no diff against the deployed revision');
+      logger.debug({ stack: t.stack.name, err: describeError(e) }, 'no diff against the deployed revision');
     }
   }
   return out;
@@ -134,7 +135,7 @@ async function withDeployedVersions(
         }),
       );
     } catch (e) {
-      logger.debug({ stack: stack.name, err: (e as Error).message }, 'comparing with the target revision: the deployed one cannot be loaded');
+      logger.debug({ stack: stack.name, err: describeError(e) }, 'comparing with the target revision: the deployed one cannot be loaded');
       stacks.push(stack);
     }
   }
@@ -208,7 +209,7 @@ export async function driftCheck(opts: DriftCheckOptions): Promise<DriftCheckRes
       const selected = target.desired.stacks.filter((s) => !opts.stacks?.length || opts.stacks.includes(s.name));
       for (const [stack, found] of Object.entries(await checkFindings(config, selected, target.revision))) imageChecks[stack] = [...(imageChecks[stack] ?? []), ...found];
     }
-    const knownStacks = [...new Set(inventory.containers.map((c) => c.labels['io.driftd.stack']).filter((s): s is string => !!s))];
+    const knownStacks = [...new Set(inventory.containers.map((c) => c.labels[LABEL_STACK]).filter((s): s is string => !!s))];
     const compared = await withDeployedVersions(target, deployed, changes, config, logger);
     const drift = computeDrift({
       desired: compared,

@@ -7,6 +7,7 @@ import type { Logger } from '../util/logger.js';
 import type { Provenance } from '../verify/index.js';
 import type { DesiredMemo } from './desired-memo.js';
 import { targetVerifier, type TargetVerifier } from './verify-target.js';
+import { describeError } from '../errors/index.js';
 
 export interface PinView {
   stack?: string;
@@ -133,7 +134,7 @@ export async function loadTarget(opts: {
       targets[index] = { stack, revision: pinnedRevision, root: snap.dir, pinnedTag: pin.tag };
     } catch (e) {
       targets.splice(index, 1);
-      errors.push({ stack: pin.stack, code: 'ComposeLoadError', message: `pinned tag ${pin.tag}: ${(e as Error).message}` });
+      errors.push({ stack: pin.stack, code: 'ComposeLoadError', message: `pinned tag ${pin.tag}: ${describeError(e)}` });
     }
   }
   const stacks = targets.map((t) => t.stack);

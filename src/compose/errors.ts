@@ -1,4 +1,4 @@
-import { DriftdError, type ErrorCode } from '../errors/index.js';
+import { DriftdError, type ErrorCode, describeError } from '../errors/index.js';
 import type { StackLoadError } from './model.js';
 
 /** Where a problem is: a repo-relative file, a 1-based line, and the path inside the compose model. */
@@ -48,7 +48,7 @@ export function withLocation(e: unknown, stack: string, locate?: (path: (string 
     return composeError(e.code, data.reason, where, stack);
   }
   if (e instanceof DriftdError) return composeError(e.code, e.message, {}, stack);
-  const message = e instanceof Error ? e.message : String(e);
+  const message = describeError(e);
   return composeError('ComposeLoadError', `stack ${stack} could not be loaded: ${message}`, {}, stack);
 }
 

@@ -10,6 +10,7 @@ import { lineOfPath, parseYamlFile, yamlToJs, type YamlFile } from './yaml-file.
 import { parseDuration } from '../util/duration.js';
 import { checkSchema, DEFAULT_CHECKS_TIMEOUT_MS } from '../checks/model.js';
 import { syncWindowSchema, toSyncWindow } from '../windows/index.js';
+import { describeError } from '../errors/index.js';
 
 export const FLEET_FILE = 'fleet.yaml';
 
@@ -94,7 +95,7 @@ export function parseFleet(text: string): Fleet {
         return fn();
       } catch (e) {
         const line = lineOfPath(y, ['stacks', name, ...key]);
-        throw composeError('SchemaError', (e as Error).message, { file: FLEET_FILE, ...(line !== undefined ? { line } : {}) });
+        throw composeError('SchemaError', describeError(e), { file: FLEET_FILE, ...(line !== undefined ? { line } : {}) });
       }
     };
     const healthTimeout = p?.healthTimeout;

@@ -1,6 +1,7 @@
 import { composeError, formatPath } from './errors.js';
 import { InvalidTemplateError, MissingRequiredError, substitute, type Lookup } from './template.js';
 import { mapStringValues, type YamlFile } from './yaml-file.js';
+import { describeError } from '../errors/index.js';
 
 /** Interpolates one compose value; errors name the model path and say what to do. */
 export function interpolateValue(value: string, path: readonly (string | number)[], lookup: Lookup, onMissing?: (name: string) => void): string {
@@ -117,7 +118,7 @@ export function castTypes(value: unknown, path: (string | number)[] = []): unkno
     try {
       return cast(value);
     } catch (e) {
-      throw composeError('ComposeLoadError', `${formatPath(path)}: failed to cast to expected type: ${(e as Error).message}`, { path });
+      throw composeError('ComposeLoadError', `${formatPath(path)}: failed to cast to expected type: ${describeError(e)}`, { path });
     }
   }
   if (Array.isArray(value)) {

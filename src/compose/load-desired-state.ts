@@ -1,7 +1,7 @@
 import { dict, own } from '../util/dict.js';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { DriftdError } from '../errors/index.js';
+import { DriftdError, errnoCode } from '../errors/index.js';
 import type { DesiredStack, DesiredState, Revision, StackLoadError, StackPolicy } from './model.js';
 import { toStackLoadError } from './errors.js';
 import { FLEET_FILE, parseFleet, policyFor, stacksForHost, type Fleet } from './fleet.js';
@@ -37,7 +37,7 @@ export function stackFolders(root: string): string[] {
     const entries = readdirSync(path.join(root, 'stacks'), { withFileTypes: true });
     return entries.filter((e) => e.isDirectory() || e.isSymbolicLink()).map((e) => e.name).sort();
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if (errnoCode(e) === 'ENOENT') return [];
     throw e;
   }
 }

@@ -18,6 +18,7 @@ import { canonicalize, enforceUnicity, isMapping, mergeModels, type Model } from
 import { checkDefinitionFiles, normalizeService } from './normalize.js';
 import { assertStackName, DEFAULT_MAX_FILE_BYTES, filesUnder, readRepoFile, readStackTree, type StackTree } from './safe-fs.js';
 import { lineOfPath, parseYamlFile, yamlToJs, type YamlFile } from './yaml-file.js';
+import { describeError, errnoCode } from '../errors/index.js';
 
 export interface LoadStackOptions {
   /** The desired-state tree (a materialized snapshot or a checkout). */
@@ -89,8 +90,8 @@ function readHostEnv(envDir: string | undefined, stack: string, maxBytes: number
   try {
     size = statSync(file).size;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw composeError('ComposeLoadError', `cannot read the host env file ${file}: ${(e as Error).message}`, { file });
+    if (errnoCode(e) === 'ENOENT') return undefined;
+    throw composeError('ComposeLoadError', `cannot read the host env file ${file}: ${describeError(e)}`, { file });
   }
   if (size > maxBytes) throw composeError('FileTooLarge', `${file} is ${size} bytes, over the ${maxBytes}-byte limit`, { file });
   return { text: readFileSync(file, 'utf8'), file };

@@ -9,24 +9,9 @@
 import { own, setOwn } from '../util/dict.js';
 import { Document, visit } from 'yaml';
 import { redactEnv } from '../util/redact.js';
+import { LABEL_CONFIG_HASH, LABEL_REF, LABEL_REVISION, LABEL_STACK } from '../util/labels.js';
 import type { DesiredStack } from './model.js';
 import { isMapping, type Model } from './merge.js';
-
-export const LABEL_STACK = 'io.driftd.stack';
-export const LABEL_REVISION = 'io.driftd.revision';
-export const LABEL_REF = 'io.driftd.ref';
-export const LABEL_CONFIG_HASH = 'io.driftd.config-hash';
-/**
- * Set to "true" on the container the driftd agent itself runs in (deploy/agent.compose.yaml). Its
- * Compose project is the operator's, not the repo's: driftd never deploys over it, prunes it or
- * reports it as stack-unmanaged. Recreating it would stop the agent in the middle of its own run.
- */
-export const LABEL_AGENT = 'io.driftd.agent';
-
-/** True when a container's labels say it runs the driftd agent (io.driftd.agent=true). */
-export function runsDriftdAgent(labels: Readonly<Record<string, string>>): boolean {
-  return labels[LABEL_AGENT] === 'true';
-}
 
 export interface RenderStackOptions {
   /** Commit that is being deployed (io.driftd.revision). */

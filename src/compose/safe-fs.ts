@@ -2,6 +2,7 @@ import { lstatSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { sha256 } from '../util/hash.js';
 import { composeError } from './errors.js';
+import { errnoCode } from '../errors/index.js';
 
 export const STACK_NAME_RE = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 export const DEFAULT_MAX_FILE_BYTES = 1024 * 1024;
@@ -44,7 +45,7 @@ export function readRepoFile(root: string, rel: string, maxBytes: number): Buffe
   try {
     st = lstatSync(abs);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (errnoCode(e) === 'ENOENT') return undefined;
     throw e;
   }
   if (st.isSymbolicLink()) throw composeError('UnsafePath', `${rel} is a symlink; driftd reads only regular files here — replace it with the file itself`, { file: rel });
@@ -134,7 +135,7 @@ export function filesUnder(tree: StackTree, stackDir: string, rel: string): stri
     if (!isInside(tree.realDir, real)) throw composeError('UnsafePath', `${rel} resolves outside the stack folder`, {});
     realRel = path.relative(tree.realDir, real).split(path.sep).join('/');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    if (errnoCode(e) !== 'ENOENT') throw e;
     return [];
   }
   const out: string[] = [];

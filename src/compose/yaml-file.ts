@@ -1,5 +1,5 @@
 import { isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
-import { DriftdError } from '../errors/index.js';
+import { DriftdError, describeError } from '../errors/index.js';
 import { yamlDepthExcess } from '../util/yaml-depth.js';
 import { composeError } from './errors.js';
 
@@ -76,7 +76,7 @@ export function yamlToJs(y: YamlFile): unknown {
         { file: y.file, ...(line !== undefined ? { line } : {}) },
       );
     }
-    throw composeError('YamlError', `invalid YAML: ${(e as Error).message}`, { file: y.file });
+    throw composeError('YamlError', `invalid YAML: ${describeError(e)}`, { file: y.file });
   }
 }
 
@@ -130,7 +130,7 @@ export function mapStringValues(y: YamlFile, fn: (value: string, path: (string |
           const reason = (e.data as { reason?: unknown }).reason;
           throw composeError(e.code, typeof reason === 'string' ? reason : e.message, where);
         }
-        throw composeError('ComposeLoadError', (e as Error).message, where);
+        throw composeError('ComposeLoadError', describeError(e), where);
       }
     },
   });

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { ZodError } from 'zod';
-import { configError, DriftdError } from '../errors/index.js';
+import { configError, DriftdError, describeError } from '../errors/index.js';
 import { isDriftdEnvName } from '../util/child-env.js';
 import { parseDuration } from '../util/duration.js';
 import { yamlDepthExcess } from '../util/yaml-depth.js';
@@ -133,7 +133,7 @@ export function readConfigFile(file: string): ConfigFile {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new DriftdError('ConfigError', `cannot read config file ${file}: ${(e as Error).message}`, { file });
+    throw new DriftdError('ConfigError', `cannot read config file ${file}: ${describeError(e)}`, { file });
   }
   const deep = yamlDepthExcess(text);
   if (deep) throw new DriftdError('ConfigError', `config file ${file}:${deep.line}: YAML nested deeper than ${deep.limit} levels; refused`, { file, line: deep.line });
@@ -141,7 +141,7 @@ export function readConfigFile(file: string): ConfigFile {
   try {
     raw = parseYaml(text, { maxAliasCount: 100, uniqueKeys: true }) ?? {};
   } catch (e) {
-    throw new DriftdError('ConfigError', `config file ${file} is not valid YAML: ${(e as Error).message}`, { file });
+    throw new DriftdError('ConfigError', `config file ${file} is not valid YAML: ${describeError(e)}`, { file });
   }
   const parsed = configFileSchema.safeParse(raw);
   if (!parsed.success) {
@@ -165,7 +165,7 @@ function readSecret(env: NodeJS.ProcessEnv, envName: string | undefined, file: s
     try {
       return readFileSync(file, 'utf8').trim();
     } catch (e) {
-      throw new DriftdError('ConfigError', `cannot read secret file ${file}: ${(e as Error).message}`, { file });
+      throw new DriftdError('ConfigError', `cannot read secret file ${file}: ${describeError(e)}`, { file });
     }
   }
   return undefined;

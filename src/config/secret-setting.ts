@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { errnoCode } from '../errors/index.js';
 
 /**
  * A secret named in the config by an environment variable (`<key>Env`) or a file (`<key>File`).
@@ -27,7 +28,7 @@ export function secretSetting(key: string, env: NodeJS.ProcessEnv, envName: stri
   try {
     text = readFileSync(file as string, 'utf8');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    const code = errnoCode(e) ?? 'error';
     return { key, problem: `${key}File ${file} cannot be read (${code})` };
   }
   // A trailing newline from `echo … > file` is not part of the secret.

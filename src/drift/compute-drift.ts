@@ -4,8 +4,7 @@
  */
 import { own } from '../util/dict.js';
 import type { DesiredService, DesiredStack, DesiredState, StackLoadError } from '../compose/model.js';
-import { LABEL_REF, LABEL_REVISION, LABEL_STACK, runsDriftdAgent } from '../compose/render.js';
-import { COMPOSE_LABELS } from '../live/inspect-mapper.js';
+import { COMPOSE_LABELS, LABEL_REF, LABEL_REVISION, LABEL_STACK, runsDriftdAgent } from '../util/labels.js';
 import { staleLockFindings, unpinnedFindings } from './lock-findings.js';
 import type { LiveContainer, LiveInventory } from '../live/model.js';
 import { compareContainer, type FieldDrift } from './config-drift.js';
@@ -13,8 +12,9 @@ import { oneShotServices } from './compose-names.js';
 import { containerHealth, worstHealth } from './health.js';
 import type { Finding, HealthStatus, StackStatus } from './model.js';
 import { configDriftSeverity, SYNC_KINDS } from './policy.js';
-import { revisionDiff, shortRevision, type FileChange } from './revision-diff.js';
+import { revisionDiff, type FileChange } from './revision-diff.js';
 import { stackSecrets, type StackSecrets } from './stack-secrets.js';
+import { plural, shortCommit } from '../util/text.js';
 
 export interface DeployedRevision {
   revision: string;
@@ -59,10 +59,6 @@ function projectContainers(live: LiveInventory, stack: string): LiveContainer[] 
   return (own(live.projects, stack)?.containers ?? []).filter((c) => !isOneOff(c)).sort((a, b) => a.name.localeCompare(b.name));
 }
 
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
-
 function showValue(v: unknown): string {
   const text = v === null || v === undefined ? '(unset)' : typeof v === 'string' ? `"${v}"` : JSON.stringify(v);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
@@ -78,7 +74,7 @@ function labelRevision(containers: readonly LiveContainer[]): DeployedRevision |
 }
 
 function withRef(revision: string, ref: string | undefined): string {
-  return `${shortRevision(revision)}${ref ? ` (${ref})` : ''}`;
+  return `${shortCommit(revision)}${ref ? ` (${ref})` : ''}`;
 }
 
 interface EvalContext {

@@ -8,7 +8,7 @@
 import { own } from '../util/dict.js';
 import path from 'node:path';
 import type { DesiredService, DesiredStack, HealthcheckSpec, MountSpec, PortMapping } from '../compose/model.js';
-import { LABEL_CONFIG_HASH } from '../compose/render.js';
+import { LABEL_CONFIG_HASH, MANAGED_LABEL_PREFIXES } from '../util/labels.js';
 import { normalizeHostIp } from '../live/inspect-mapper.js';
 import type { LiveContainer, LiveContainerConfig, LiveImageDefaults, LiveMount, LivePort } from '../live/model.js';
 import { isSecretKey, redactValue } from '../util/redact.js';
@@ -35,7 +35,6 @@ export interface CompareContext {
 }
 
 /** Labels Compose, driftd or Docker Desktop put on containers by themselves. */
-const MANAGED_LABEL_PREFIXES = ['com.docker.compose.', 'io.driftd.', 'desktop.docker.io/'];
 
 function same(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);

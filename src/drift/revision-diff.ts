@@ -3,6 +3,7 @@ import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
 import type { DesiredStack } from '../compose/model.js';
 import { classifyFile, redactFileContent } from './redact-file.js';
 import type { StackSecrets } from './stack-secrets.js';
+import { shortCommit } from '../util/text.js';
 
 export interface FileChange {
   /** Repo-relative path. */
@@ -11,10 +12,6 @@ export interface FileChange {
   oldContent?: string;
   /** undefined: the file does not exist at the target revision (deleted). */
   newContent?: string;
-}
-
-export function shortRevision(commit: string): string {
-  return commit.slice(0, 12);
 }
 
 /** One unified diff per changed file (in path order), secrets redacted before diffing. */
@@ -40,8 +37,8 @@ export function revisionDiff(
         change.newContent === undefined ? '/dev/null' : `b/${change.path}`,
         redact(change.oldContent),
         redact(change.newContent),
-        shortRevision(revisions.deployed),
-        shortRevision(revisions.target),
+        shortCommit(revisions.deployed),
+        shortCommit(revisions.target),
         { headerOptions: FILE_HEADERS_ONLY },
       ),
     );

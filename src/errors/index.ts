@@ -6,7 +6,6 @@
 export type ErrorCode =
   | 'UsageError'
   | 'ConfigError'
-  | 'NotImplemented'
   | 'DockerUnreachable'
   | 'DockerApiError'
   | 'ComposeNotFound'
@@ -51,21 +50,20 @@ export class DriftdError<D extends object = Record<string, unknown>> extends Err
 
 export const isDriftdError = (e: unknown): e is DriftdError => e instanceof DriftdError;
 
-export function usageError(message: string): DriftdError {
-  return new DriftdError('UsageError', message);
-}
-
 export function configError(key: string, reason: string, file?: string): DriftdError {
   const where = file ? ` in ${file}` : '';
   return new DriftdError('ConfigError', `invalid config${where}: ${key}: ${reason}`, { key, reason, file });
 }
 
-export function notImplemented(command: string): DriftdError {
-  return new DriftdError('NotImplemented', `driftd ${command}: not implemented yet`, { command });
-}
-
-/** Any error → one sentence for the user. Unknown errors keep their message, never a stack. */
+/** Any error → one sentence for the user (its message; anything else thrown as text), never a stack. */
 export function describeError(e: unknown): string {
   if (e instanceof Error) return e.message;
   return String(e);
+}
+
+/** The `code` of a thrown value (`ENOENT`, `EACCES`, a SQLite or DriftdError code), when it has one. */
+export function errnoCode(e: unknown): string | undefined {
+  if (typeof e !== 'object' || e === null) return undefined;
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
 }

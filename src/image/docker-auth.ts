@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { DriftdError } from '../errors/index.js';
+import { DriftdError, errnoCode } from '../errors/index.js';
 import type { AuthConfig } from '../live/engine-api.js';
 import { execFileCapture } from '../util/exec.js';
 import { DEFAULT_REGISTRY } from './reference.js';
@@ -113,8 +113,8 @@ export function createCredentialSource(opts: CredentialSourceOptions = {}): Cred
     try {
       text = await readFile(file, 'utf8');
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
-      throw badConfig(file, `cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+      if (errnoCode(e) === 'ENOENT') return {};
+      throw badConfig(file, `cannot be read (${errnoCode(e) ?? 'error'})`);
     }
     let raw: unknown;
     try {
@@ -138,7 +138,7 @@ export function createCredentialSource(opts: CredentialSourceOptions = {}): Cred
     try {
       result = await run(helper, serverAddress);
     } catch (e) {
-      throw badConfig(file, `credential helper docker-credential-${helper} cannot be run (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+      throw badConfig(file, `credential helper docker-credential-${helper} cannot be run (${errnoCode(e) ?? 'error'})`);
     }
     if (result.code !== 0) {
       // The helper's documented answer for "no credentials stored": anonymous access.

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { DriftdError } from '../errors/index.js';
+import { DriftdError, describeError } from '../errors/index.js';
 import type { RegistryCredentials } from './docker-auth.js';
 import { DEFAULT_REGISTRY, type ImageRef } from './reference.js';
 import type { IndexEntry } from './platform.js';
@@ -95,7 +95,7 @@ export async function fetchManifest(ref: ImageRef, reference: string, opts: Regi
       return await fetch(target, { headers, signal: AbortSignal.timeout(timeout), redirect: 'follow' });
     } catch (e) {
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      throw registryError(image, cause?.code ?? cause?.message ?? (e as Error).message);
+      throw registryError(image, cause?.code ?? cause?.message ?? describeError(e));
     }
   };
   const accept = { Accept: [...INDEX_MEDIA_TYPES, ...MANIFEST_MEDIA_TYPES].join(', ') };

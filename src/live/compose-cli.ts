@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
 import type { ResolvedConfig } from '../config/resolve.js';
-import { DriftdError } from '../errors/index.js';
+import { DriftdError, describeError, errnoCode } from '../errors/index.js';
 import { allowlistedEnv } from '../util/child-env.js';
 import { execFileCapture, type ExecResult } from '../util/exec.js';
 import { forgetDetection, readCachedDetection, saveDetection, type ComposeCliName, type Detection } from './compose-detect-cache.js';
@@ -113,8 +113,8 @@ async function probe(command: readonly string[], env: NodeJS.ProcessEnv, timeout
     // with a usage error that hides the real "not a docker command" message.
     result = await execFileCapture(file, [...lead, 'version'], { env, timeoutMs });
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return { ok: false, reason: code === 'ENOENT' ? `${file} not found` : (e as Error).message };
+    const code = errnoCode(e);
+    return { ok: false, reason: code === 'ENOENT' ? `${file} not found` : describeError(e) };
   }
   if (result.timedOut) return { ok: false, reason: `no answer within ${timeoutMs / 1000} s` };
   const version = result.code === 0 ? parseComposeVersion(result.stdout) : undefined;
@@ -151,11 +151,11 @@ function makeCli(command: readonly string[], version: string, baseEnv: NodeJS.Pr
       } catch (e) {
         recordComposeRun(args, 'error');
         // spawn says ENOENT for a missing cwd too; only a missing program (or its interpreter) voids the detection.
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || !(await isDir(opts.cwd))) throw e;
+        if (errnoCode(e) !== 'ENOENT' || !(await isDir(opts.cwd))) throw e;
         await onGone();
         throw new DriftdError(
           'ComposeNotFound',
-          `\`${command.join(' ')}\` can no longer be started (${(e as Error).message}); reinstall Compose or set compose.command, then sync again: the Compose CLI is detected anew`,
+          `\`${command.join(' ')}\` can no longer be started (${describeError(e)}); reinstall Compose or set compose.command, then sync again: the Compose CLI is detected anew`,
           { command, version },
           { cause: e },
         );

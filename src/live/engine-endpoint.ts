@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { DriftdError } from '../errors/index.js';
+import { DriftdError, describeError } from '../errors/index.js';
 
 export interface TlsFiles {
   ca?: Buffer;
@@ -38,7 +38,7 @@ function tlsFiles(env: NodeJS.ProcessEnv): TlsFiles {
       key: readFileSync(path.join(dir, 'key.pem')),
     };
   } catch (e) {
-    throw new DriftdError('ConfigError', `cannot read the Docker TLS files in DOCKER_CERT_PATH=${dir}: ${(e as Error).message}`, {
+    throw new DriftdError('ConfigError', `cannot read the Docker TLS files in DOCKER_CERT_PATH=${dir}: ${describeError(e)}`, {
       key: 'DOCKER_CERT_PATH',
     });
   }

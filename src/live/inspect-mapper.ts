@@ -22,15 +22,7 @@ import type {
   NetworkJson,
   VolumeJson,
 } from './docker-schemas.js';
-
-export const COMPOSE_LABELS = {
-  project: 'com.docker.compose.project',
-  service: 'com.docker.compose.service',
-  number: 'com.docker.compose.container-number',
-  oneoff: 'com.docker.compose.oneoff',
-  workingDir: 'com.docker.compose.project.working_dir',
-  configFiles: 'com.docker.compose.project.config_files',
-} as const;
+import { COMPOSE_LABELS } from '../util/labels.js';
 
 const CONTAINER_STATES: readonly ContainerState[] = ['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead'];
 const HEALTH_STATES: readonly ContainerHealth[] = ['healthy', 'unhealthy', 'starting', 'none'];

@@ -17,7 +17,6 @@ import {
   volumeListSchema,
 } from './docker-schemas.js';
 import {
-  COMPOSE_LABELS,
   mapContainerInspect,
   mapContainerSummary,
   mapImageInspect,
@@ -26,6 +25,7 @@ import {
 } from './inspect-mapper.js';
 import { mapLimit } from './map-limit.js';
 import type { LiveContainer, LiveImageDefaults, LiveInventory, LiveProject } from './model.js';
+import { COMPOSE_LABELS } from '../util/labels.js';
 
 /** The engine calls this module makes (EngineClient and a Dockerode instance satisfy it). */
 export interface DockerApi extends Pick<EngineApi, 'address' | 'listContainers' | 'getContainer' | 'listNetworks' | 'listVolumes' | 'version'> {

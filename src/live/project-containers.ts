@@ -1,6 +1,7 @@
 import { callDocker, dockerAddress, parseDockerResponse } from './docker-call.js';
 import { containerListSchema } from './docker-schemas.js';
-import { COMPOSE_LABELS, mapContainerSummary } from './inspect-mapper.js';
+import { mapContainerSummary } from './inspect-mapper.js';
+import { COMPOSE_LABELS } from '../util/labels.js';
 import type { EngineApi } from './engine-api.js';
 import type { LiveContainer } from './model.js';
 

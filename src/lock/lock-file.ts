@@ -8,7 +8,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { dictOf } from '../util/dict-schema.js';
 import type { LockEntry, LockFile } from './model.js';
-import { DriftdError } from '../errors/index.js';
+import { DriftdError, describeError, errnoCode } from '../errors/index.js';
 import { stableStringify } from '../util/hash.js';
 import { SafeDir } from '../util/safe-write.js';
 import { DIGEST, normalizeImageRef } from '../image/reference.js';
@@ -64,7 +64,7 @@ export function parseLockFile(text: string, file: string, stack?: string): LockF
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw invalidLock(file, `not valid JSON (${(e as Error).message})`, lineOfPosition(text, (e as Error).message));
+    throw invalidLock(file, `not valid JSON (${describeError(e)})`, lineOfPosition(text, describeError(e)));
   }
   const parsed = lockFileSchema.safeParse(raw);
   if (!parsed.success) {
@@ -90,8 +90,8 @@ export async function readLockFile(root: string, stack: string): Promise<LockFil
   try {
     text = await readFile(path.join(root, rel), 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw invalidLock(rel, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    if (errnoCode(e) === 'ENOENT') return undefined;
+    throw invalidLock(rel, `cannot be read (${errnoCode(e) ?? describeError(e)})`);
   }
   return parseLockFile(text, rel, stack);
 }
@@ -119,7 +119,7 @@ export async function writeLockFile(root: string, lock: LockFile): Promise<'writ
     }
     return 'written';
   } catch (e) {
-    throw new DriftdError('LockWriteError', `cannot write ${rel} under ${root}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; check that locks/ is a writable folder`, {
+    throw new DriftdError('LockWriteError', `cannot write ${rel} under ${root}: ${errnoCode(e) ?? describeError(e)}; check that locks/ is a writable folder`, {
       file: rel,
     });
   }

@@ -1,7 +1,7 @@
 import { lstat, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { DesiredStack } from '../compose/model.js';
-import { DriftdError } from '../errors/index.js';
+import { DriftdError, describeError } from '../errors/index.js';
 import { sha256 } from '../util/hash.js';
 
 export interface ChecksumEntry {
@@ -90,7 +90,7 @@ async function hashFile(root: string, rel: string): Promise<ChecksumEntry | Chec
     return { path: rel, sha256: sha256(await readFile(abs)) };
   } catch (e) {
     if (e instanceof DriftdError) throw e;
-    const reason = e instanceof Error ? e.message : String(e);
+    const reason = describeError(e);
     throw exportError(`cannot checksum ${rel} under ${root}: ${reason}; the snapshot changed or was removed, run the export again`, { path: rel, root }, e);
   }
 }

@@ -1,7 +1,7 @@
 import { scrub } from '../util/scrub.js';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { DriftdError } from '../errors/index.js';
+import { DriftdError, describeError, errnoCode } from '../errors/index.js';
 import { SafeDir } from '../util/safe-write.js';
 
 export interface ExportFile {
@@ -47,14 +47,6 @@ export function exportTimestamp(now: Date): string {
   return now.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
 }
 
-function errorCode(e: unknown): string | undefined {
-  return typeof e === 'object' && e !== null && 'code' in e ? String(e.code) : undefined;
-}
-
-function describe(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
 function validate(opts: WriteRuntimeExportOptions): number {
   const retention = opts.retention ?? DEFAULT_EXPORT_RETENTION;
   if (!Number.isInteger(retention) || retention < 1) {
@@ -75,7 +67,7 @@ function processAlive(pid: number): boolean {
     process.kill(pid, 0);
     return true;
   } catch (e) {
-    return errorCode(e) === 'EPERM';
+    return errnoCode(e) === 'EPERM';
   }
 }
 
@@ -129,7 +121,7 @@ function publish(runtime: SafeDir, tmp: string, base: string): string {
       return name;
     } catch (e) {
       // Another writer took the name between the check and the rename.
-      if (!['EEXIST', 'ENOTEMPTY', 'ENOTDIR'].includes(errorCode(e) ?? '')) throw e;
+      if (!['EEXIST', 'ENOTEMPTY', 'ENOTDIR'].includes(errnoCode(e) ?? '')) throw e;
     }
   }
   throw new DriftdError('ExportError', `cannot name the runtime export: ${base} and its 999 suffixes are taken in ${runtime.path}; prune old exports`, { runtimeDir: runtime.path });
@@ -178,7 +170,7 @@ export async function writeRuntimeExport(opts: WriteRuntimeExportOptions): Promi
     }
     runtime?.close();
     if (e instanceof DriftdError && e.code === 'ExportError') throw e;
-    throw new DriftdError('ExportError', `cannot write the runtime export in ${runtimeDir}: ${describe(e)}; check free space and permissions`, { runtimeDir }, { cause: e });
+    throw new DriftdError('ExportError', `cannot write the runtime export in ${runtimeDir}: ${describeError(e)}; check free space and permissions`, { runtimeDir }, { cause: e });
   } finally {
     activeTmp.delete(tmpName);
   }
@@ -186,7 +178,7 @@ export async function writeRuntimeExport(opts: WriteRuntimeExportOptions): Promi
   try {
     pruned = prune(runtime, name, retention);
   } catch (e) {
-    throw new DriftdError('ExportError', `wrote ${path.join(runtimeDir, name)} but could not prune old exports: ${describe(e)}; check permissions`, { runtimeDir, dir: path.join(runtimeDir, name) }, { cause: e });
+    throw new DriftdError('ExportError', `wrote ${path.join(runtimeDir, name)} but could not prune old exports: ${describeError(e)}; check permissions`, { runtimeDir, dir: path.join(runtimeDir, name) }, { cause: e });
   } finally {
     runtime.close();
   }

@@ -1,4 +1,5 @@
 import type { DriftReport, Finding, HealthStatus, Severity, SyncStatus } from '../drift/model.js';
+import { shortCommit, plural } from '../util/text.js';
 
 /**
  * Makes untrusted text (container names, labels, messages from unmanaged projects) safe for one
@@ -19,18 +20,10 @@ export function findingTarget(f: Finding): string {
   return f.service === undefined ? f.stack : `${f.stack}/${f.service}`;
 }
 
-export function shortCommit(commit: string): string {
-  return commit.slice(0, 12);
-}
-
 export function revisionLabel(report: DriftReport): string {
   if (!report.revision) return `unknown (${report.revisionError ?? 'no revision'})`;
   const commit = shortCommit(report.revision.commit);
   return report.revision.ref ? `${report.revision.ref} (${commit})` : commit;
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 /** "3 stacks: 1 synced, 1 out of sync, 1 unknown; 4 findings (2 error, 1 warning, 1 info); 1 unmanaged project" */

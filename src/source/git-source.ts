@@ -10,7 +10,7 @@
 import path from 'node:path';
 import type { Revision } from '../compose/model.js';
 import type { GitAuth, RefPolicy } from '../config/resolve.js';
-import { DriftdError, isDriftdError } from '../errors/index.js';
+import { DriftdError, describeError, isDriftdError } from '../errors/index.js';
 import { fileSystemError } from '../util/fs-errors.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { changedFiles, type FileChange } from './changes.js';
@@ -201,7 +201,7 @@ export function createGitSource(opts: GitSourceOptions): GitSource {
       try {
         snapshot = await materialize(revision.commit);
       } catch (e) {
-        logger.warn({ commit: revision.commit, err: (e as Error).message }, 'the last good revision can no longer be materialized');
+        logger.warn({ commit: revision.commit, err: describeError(e) }, 'the last good revision can no longer be materialized');
         return undefined;
       }
     }

@@ -15,10 +15,11 @@ import path from 'node:path';
 import type { TreeEntry } from 'isomorphic-git';
 import { z } from 'zod';
 import { dictOf } from '../util/dict-schema.js';
-import { DriftdError } from '../errors/index.js';
+import { DriftdError, describeError, errnoCode } from '../errors/index.js';
 import { checkTree, removeSafely, SafeDir, type TreeNode } from '../util/safe-write.js';
 import { readJsonFile } from '../util/json-file.js';
 import { commitTree, readBlobBytes, readTreeEntries, type ObjectStore } from './object-store.js';
+import { shortCommit } from '../util/text.js';
 
 export interface SnapshotProblem {
   /** The stack the file belongs to (stacks/<stack>/… or locks/<stack>.lock.json); absent for other files. */
@@ -188,7 +189,7 @@ class Writer {
     } catch (err) {
       // isomorphic-git refuses "..", ".git" and "/" in names and unknown modes: this folder alone fails.
       out.push({ path: file, kind: 'other', oid: e.oid, mode: e.mode });
-      return this.refuse(file, 'UnsafePath', `is a Git tree driftd cannot read safely (${err instanceof Error ? err.message : String(err)})`);
+      return this.refuse(file, 'UnsafePath', `is a Git tree driftd cannot read safely (${describeError(err)})`);
     }
     out.push({ path: file, kind: 'dir', oid: e.oid, mode: e.mode });
     await settleAll(entries.map((c) => this.collect(`${file}/${c.path}`, c, out, allowReuse)));
@@ -264,10 +265,10 @@ async function writeSnapshot(store: ObjectStore, commit: string, tmp: SafeDir, m
   const wanted = (await readTreeEntries(store, tree)).filter((e) => ['stacks', 'locks', 'fleet.yaml'].includes(e.path));
   for (const e of wanted) {
     if (e.path !== 'fleet.yaml' && e.type !== 'tree') {
-      throw new DriftdError('UnsafePath', `${e.path} must be a folder at commit ${commit.slice(0, 12)}; fix it in the repo`, { file: e.path });
+      throw new DriftdError('UnsafePath', `${e.path} must be a folder at commit ${shortCommit(commit)}; fix it in the repo`, { file: e.path });
     }
     if (e.path === 'fleet.yaml' && e.type !== 'blob') {
-      throw new DriftdError('UnsafePath', `fleet.yaml must be a file at commit ${commit.slice(0, 12)}; fix it in the repo`, { file: e.path });
+      throw new DriftdError('UnsafePath', `fleet.yaml must be a file at commit ${shortCommit(commit)}; fix it in the repo`, { file: e.path });
     }
   }
   const nodes: Planned[] = [];
@@ -339,7 +340,7 @@ export async function removeSnapshots(dataDir: string, keep: ReadonlySet<string>
   try {
     names = await readdir(root);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if (errnoCode(e) === 'ENOENT') return [];
     throw e;
   }
   const removed: string[] = [];

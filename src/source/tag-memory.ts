@@ -8,6 +8,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { dictOf } from '../util/dict-schema.js';
 import { readJsonFile, writeJsonAtomic } from '../util/json-file.js';
+import { describeError } from '../errors/index.js';
+import { shortCommit } from '../util/text.js';
 
 export type TagWarning =
   | { kind: 'tag-moved'; tag: string; from: string; to: string; message: string }
@@ -29,7 +31,7 @@ export function compareTags(previous: Readonly<Record<string, string>> | undefin
         kind: 'tag-deleted',
         tag,
         commit: from,
-        message: `tag "${tag}" (commit ${from.slice(0, 12)}) was deleted from ${where}; hosts pinned to it cannot re-fetch it`,
+        message: `tag "${tag}" (commit ${shortCommit(from)}) was deleted from ${where}; hosts pinned to it cannot re-fetch it`,
       });
     } else {
       warnings.push({
@@ -37,7 +39,7 @@ export function compareTags(previous: Readonly<Record<string, string>> | undefin
         tag,
         from,
         to,
-        message: `tag "${tag}" in ${where} moved from commit ${from.slice(0, 12)} to ${to.slice(0, 12)}; a release tag should never change, check who re-tagged it`,
+        message: `tag "${tag}" in ${where} moved from commit ${shortCommit(from)} to ${shortCommit(to)}; a release tag should never change, check who re-tagged it`,
       });
     }
   }
@@ -71,7 +73,7 @@ export async function rememberTags(
   try {
     memory = (await readJsonFile(file, memorySchema)) ?? memory;
   } catch (e) {
-    onReset((e as Error).message);
+    onReset(describeError(e));
   }
   const previous = memory.repos[repo];
   const warnings = compareTags(previous, current, repo);

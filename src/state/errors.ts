@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { ZodError } from 'zod';
 import path from 'node:path';
-import { DriftdError, isDriftdError } from '../errors/index.js';
+import { DriftdError, isDriftdError, describeError, errnoCode } from '../errors/index.js';
 import { diskFull } from '../util/fs-errors.js';
 
 const ADVICE: [RegExp, string, string][] = [
@@ -31,8 +31,8 @@ export function toStateError(file: string, doing: string, e: unknown): DriftdErr
     );
   }
   // SQLite result codes, or Node's errno codes for the data dir itself.
-  const code = e instanceof Database.SqliteError ? e.code : (e as NodeJS.ErrnoException | undefined)?.code;
-  const detail = e instanceof Error ? e.message : String(e);
+  const code = e instanceof Database.SqliteError ? e.code : errnoCode(e);
+  const detail = describeError(e);
   // SQLite reports a write into a full file system as a bare "disk I/O error" (SQLITE_IOERR_*) as
   // often as SQLITE_FULL: look at the file system before blaming the disk itself.
   const full = code !== undefined && /^(SQLITE_IOERR|SQLITE_FULL|ENOSPC)/.test(code) && diskFull(path.dirname(file));

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { errnoCode } from '../errors/index.js';
 
 /**
  * Who wrote a journal entry or started an operation, precisely enough to tell later whether
@@ -44,7 +45,7 @@ export function pidExists(pid: number): boolean {
     return true;
   } catch (e) {
     // EPERM: it exists but belongs to another user.
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    return errnoCode(e) === 'EPERM';
   }
 }
 

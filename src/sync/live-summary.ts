@@ -1,5 +1,5 @@
 import { dict, ownOrSet } from '../util/dict.js';
-import { LABEL_CONFIG_HASH, LABEL_REF, LABEL_REVISION, LABEL_STACK, runsDriftdAgent } from '../compose/index.js';
+import { LABEL_CONFIG_HASH, LABEL_REF, LABEL_REVISION, LABEL_STACK, runsDriftdAgent } from '../util/labels.js';
 import type { LiveInventory } from '../live/model.js';
 import type { LiveStackSummary } from './model.js';
 

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { z } from 'zod';
 import { fileSystemError } from './fs-errors.js';
 import { writeFileAtomic } from './safe-write.js';
+import { errnoCode } from '../errors/index.js';
 
 /** The file's validated content, or undefined when it does not exist. Throws when it is unreadable or invalid. */
 export async function readJsonFile<S extends z.ZodType>(file: string, schema: S): Promise<z.infer<S> | undefined> {
@@ -11,7 +12,7 @@ export async function readJsonFile<S extends z.ZodType>(file: string, schema: S)
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (errnoCode(e) === 'ENOENT') return undefined;
     throw e;
   }
   let raw: unknown;

@@ -23,14 +23,3 @@ export function redactEnv(env: Record<string, string>, alwaysSecret: Iterable<st
   for (const [k, v] of Object.entries(env)) setOwn(out, k, forced.has(k) || isSecretKey(k) ? redactValue(v) : v);
   return out;
 }
-
-/** Redacts `KEY=value` strings (Docker's Env list form). */
-export function redactEnvList(list: string[], alwaysSecret: Iterable<string> = []): string[] {
-  const forced = new Set(alwaysSecret);
-  return list.map((entry) => {
-    const eq = entry.indexOf('=');
-    if (eq < 0) return entry;
-    const k = entry.slice(0, eq);
-    return forced.has(k) || isSecretKey(k) ? `${k}=${redactValue(entry.slice(eq + 1))}` : entry;
-  });
-}

@@ -20,7 +20,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { DriftdError } from '../errors/index.js';
+import { DriftdError, errnoCode } from '../errors/index.js';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY } = fs.constants;
 
@@ -139,10 +139,6 @@ const PROC_FD = (() => {
   }
 })();
 
-function errno(e: unknown): string | undefined {
-  return typeof e === 'object' && e !== null && 'code' in e ? String((e).code) : undefined;
-}
-
 function unsafe(where: string, reason: string): DriftdError {
   return new DriftdError('UnsafePath', `${where} ${reason}; driftd never writes through a symlink`, { file: where });
 }
@@ -251,12 +247,12 @@ export class SafeDir {
       try {
         return this.openChild(name);
       } catch (e) {
-        const code = errno(e);
+        const code = errnoCode(e);
         if (code === 'ENOENT' && opts.create !== undefined) {
           try {
             fs.mkdirSync(this.at(name), { mode: opts.create });
           } catch (m) {
-            if (errno(m) !== 'EEXIST') throw m;
+            if (errnoCode(m) !== 'EEXIST') throw m;
             continue;
           }
           const made = this.openChild(name);
@@ -279,7 +275,7 @@ export class SafeDir {
     try {
       return fs.lstatSync(this.at(name));
     } catch (e) {
-      if (errno(e) === 'ENOENT') return undefined;
+      if (errnoCode(e) === 'ENOENT') return undefined;
       throw e;
     }
   }
@@ -298,7 +294,7 @@ export class SafeDir {
     try {
       fd = fs.openSync(this.at(name), O_RDONLY | O_NOFOLLOW);
     } catch (e) {
-      if (['ENOENT', 'ELOOP', 'ENXIO', 'EISDIR'].includes(errno(e) ?? '')) return undefined;
+      if (['ENOENT', 'ELOOP', 'ENXIO', 'EISDIR'].includes(errnoCode(e) ?? '')) return undefined;
       throw e;
     }
     if (!fs.fstatSync(fd).isFile()) {
@@ -349,7 +345,7 @@ export class SafeDir {
         fh = await fs.promises.open(this.at(tmp), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
         break;
       } catch (e) {
-        if (errno(e) !== 'EEXIST') throw e;
+        if (errnoCode(e) !== 'EEXIST') throw e;
       }
     }
     try {
@@ -373,7 +369,7 @@ export class SafeDir {
       try {
         fd = fs.openSync(this.at(tmp), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
       } catch (e) {
-        if (errno(e) === 'EEXIST') continue;
+        if (errnoCode(e) === 'EEXIST') continue;
         throw e;
       }
       try {
@@ -394,7 +390,7 @@ export class SafeDir {
     try {
       fs.renameSync(this.at(from), this.at(to));
     } catch (e) {
-      if (!replace || !['EISDIR', 'ENOTEMPTY', 'EEXIST', 'ENOTDIR'].includes(errno(e) ?? '')) throw e;
+      if (!replace || !['EISDIR', 'ENOTEMPTY', 'EEXIST', 'ENOTDIR'].includes(errnoCode(e) ?? '')) throw e;
       this.remove(to);
       fs.renameSync(this.at(from), this.at(to));
     }
@@ -454,8 +450,8 @@ export class SafeDir {
           fs.unlinkSync(this.at(name));
           return;
         } catch (e) {
-          if (errno(e) === 'ENOENT') return;
-          if (errno(e) === 'EISDIR' || errno(e) === 'EPERM') continue;
+          if (errnoCode(e) === 'ENOENT') return;
+          if (errnoCode(e) === 'EISDIR' || errnoCode(e) === 'EPERM') continue;
           throw e;
         }
       }
@@ -464,7 +460,7 @@ export class SafeDir {
         dir = this.openChild(name);
       } catch (e) {
         // Swapped for a link or a file after the lstat: take the new entry on the next round.
-        if (['ELOOP', 'ENOTDIR', 'ENOENT'].includes(errno(e) ?? '')) continue;
+        if (['ELOOP', 'ENOTDIR', 'ENOENT'].includes(errnoCode(e) ?? '')) continue;
         throw e;
       }
       try {
@@ -476,8 +472,8 @@ export class SafeDir {
         fs.rmdirSync(this.at(name));
         return;
       } catch (e) {
-        if (errno(e) === 'ENOENT') return;
-        if (!['ENOTEMPTY', 'EEXIST', 'ENOTDIR'].includes(errno(e) ?? '')) throw e;
+        if (errnoCode(e) === 'ENOENT') return;
+        if (!['ENOTEMPTY', 'EEXIST', 'ENOTDIR'].includes(errnoCode(e) ?? '')) throw e;
       }
     }
     throw unsafe(this.shown(name), 'keeps changing while driftd removes it');
@@ -510,7 +506,7 @@ export function removeSafely(dir: string, name: string): void {
   try {
     root = SafeDir.openRoot(dir);
   } catch (e) {
-    if (errno(e) === 'ENOENT') return;
+    if (errnoCode(e) === 'ENOENT') return;
     throw e;
   }
   try {
@@ -529,7 +525,7 @@ export function tightenMode(p: string, mode: number): { from: number; to: number
   try {
     st = fs.lstatSync(p);
   } catch (e) {
-    if (errno(e) === 'ENOENT') return undefined;
+    if (errnoCode(e) === 'ENOENT') return undefined;
     throw e;
   }
   if (st.isSymbolicLink() || (!st.isDirectory() && !st.isFile())) return undefined;

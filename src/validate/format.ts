@@ -1,12 +1,9 @@
 /** validate's two outputs: `file:line: severity kind: message` lines, and JSON. */
 import type { ValidateFinding, ValidateResult } from './model.js';
+import { plural } from '../util/text.js';
 
 export function formatFindingLine(f: ValidateFinding): string {
   return `${f.file}${f.line !== undefined ? `:${f.line}` : ''}: ${f.severity} ${f.kind}: ${f.message}`;
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 /** One line per finding, then a one-line summary. */

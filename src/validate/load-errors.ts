@@ -1,5 +1,5 @@
 /** Loader errors (they carry the file and, where known, the line) as validate findings. */
-import { DriftdError, type ErrorCode } from '../errors/index.js';
+import { DriftdError, type ErrorCode, describeError } from '../errors/index.js';
 import { FLEET_FILE } from '../compose/fleet.js';
 import { finding } from './finding.js';
 import type { ValidateFinding, ValidateKind } from './model.js';
@@ -35,6 +35,6 @@ export function findingFromError(e: unknown, fallbackFile: string): ValidateFind
     const line = typeof data.line === 'number' ? data.line : undefined;
     return finding(kindOf(e.code, file), 'error', file, line, bareMessage(e.message, file, line));
   }
-  const reason = e instanceof Error ? e.message : String(e);
+  const reason = describeError(e);
   return finding('compose-error', 'error', fallbackFile, undefined, `cannot be read: ${reason}`);
 }

@@ -7,6 +7,7 @@ import { lstatSync, readdirSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { finding } from './finding.js';
 import type { ValidateFinding } from './model.js';
+import { describeError, errnoCode } from '../errors/index.js';
 
 export interface RepoFile {
   /** Repo-relative, forward slashes. */
@@ -40,7 +41,7 @@ export function scanFolder(root: string, prefix: string, maxBytes: number): Fold
     try {
       entries = readdirSync(dirAbs, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
     } catch (e) {
-      out.findings.push(finding('compose-error', 'error', dirRel, undefined, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check its permissions`));
+      out.findings.push(finding('compose-error', 'error', dirRel, undefined, `cannot be read (${errnoCode(e) ?? describeError(e)}); check its permissions`));
       return;
     }
     for (const ent of entries) {
@@ -80,7 +81,7 @@ export function stackFolders(root: string): string[] | undefined {
       .map((e) => e.name)
       .sort();
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return undefined;
     throw e;
   }
 }

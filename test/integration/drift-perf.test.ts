@@ -13,7 +13,7 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDesiredState } from '../../src/compose/index.js';
-import { LABEL_CONFIG_HASH, LABEL_STACK } from '../../src/compose/render.js';
+import { LABEL_CONFIG_HASH, LABEL_STACK } from '../../src/util/labels.js';
 import { mapLimit } from '../../src/live/map-limit.js';
 import { RepoBuilder } from '../support/repo-builder.js';
 import { COMPOSE_PROJECT_LABEL, useDockerTestScope } from '../support/docker.js';

@@ -5,6 +5,7 @@ import { provenanceOf } from '../../commands/verify-target.js';
 import { stableStringify } from '../../util/hash.js';
 import type { Handler } from '../context.js';
 import { flag, optionalString } from '../options.js';
+import { shortCommit } from '../../util/text.js';
 
 export const handler: Handler = (ctx, opts) => {
   const limit = Number(optionalString(opts, 'limit') ?? '50');
@@ -24,7 +25,7 @@ export const handler: Handler = (ctx, opts) => {
   ctx.out(
     formatColumns(
       ['ID', 'STARTED', 'TRIGGER', 'ACTOR', 'STACK', 'ACTION', 'REVISION', 'RESULT', 'MS', 'MESSAGE'],
-      rows.map((r) => [String(r.id), r.startedAt, r.trigger, r.actor, r.stack ?? '-', r.action, r.revision?.slice(0, 12) ?? '-', r.result, String(r.durationMs ?? '-'), r.message ?? '']),
+      rows.map((r) => [String(r.id), r.startedAt, r.trigger, r.actor, r.stack ?? '-', r.action, (r.revision ? shortCommit(r.revision) : '-'), r.result, String(r.durationMs ?? '-'), r.message ?? '']),
     ),
   );
   return Promise.resolve(0);

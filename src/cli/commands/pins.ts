@@ -4,6 +4,7 @@ import { DriftdError } from '../../errors/index.js';
 import type { Handler } from '../context.js';
 import { flag, optionalString } from '../options.js';
 import { actor, printSync } from './sync.js';
+import { shortCommit } from '../../util/text.js';
 
 export const rollbackHandler: Handler = async (ctx, opts, args) => {
   const tag = args[0];
@@ -41,6 +42,6 @@ export const approveHandler: Handler = (ctx, opts, args) => {
   if (!stack) return Promise.reject(new DriftdError('UsageError', 'driftd approve needs a stack name'));
   const revision = optionalString(opts, 'revision');
   const result = approve({ config: ctx.config, stack, ...(revision ? { revision } : {}), actor: actor() });
-  ctx.out(`approved ${stack} at ${result.revision.slice(0, 12)}; the next sync applies it`);
+  ctx.out(`approved ${stack} at ${shortCommit(result.revision)}; the next sync applies it`);
   return Promise.resolve(0);
 };

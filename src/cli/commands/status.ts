@@ -3,8 +3,9 @@ import { formatColumns } from '../../report/columns.js';
 import { stableStringify } from '../../util/hash.js';
 import type { Handler } from '../context.js';
 import { flag } from '../options.js';
+import { shortCommit } from '../../util/text.js';
 
-const short = (sha: string | undefined): string => (sha ? sha.slice(0, 12) : '-');
+const short = (sha: string | undefined): string => (sha ? shortCommit(sha) : '-');
 
 export const handler: Handler = async (ctx, opts) => {
   const result = await status({ config: ctx.config, logger: ctx.logger });

@@ -4,6 +4,7 @@ import { formatColumns } from '../../report/columns.js';
 import { stableStringify } from '../../util/hash.js';
 import type { CommandContext, Handler } from '../context.js';
 import { flag, stringList } from '../options.js';
+import { shortCommit } from '../../util/text.js';
 
 export function printSync(ctx: CommandContext, result: SyncResult, json: boolean, dryRun: boolean): void {
   if (json) {
@@ -11,7 +12,7 @@ export function printSync(ctx: CommandContext, result: SyncResult, json: boolean
     ctx.out(stableStringify({ revision: result.revision, plan, warnings: [...result.warnings, ...result.plan.warnings], outcomes: result.outcomes, exitCode: result.exitCode }, 2));
     return;
   }
-  const rev = `${result.revision.ref ? `${result.revision.ref} ` : ''}(${result.revision.commit.slice(0, 12)})`;
+  const rev = `${result.revision.ref ? `${result.revision.ref} ` : ''}(${shortCommit(result.revision.commit)})`;
   if (dryRun) {
     ctx.out(`plan for revision ${rev} (dry run: nothing changed)\n`);
     ctx.out(formatColumns(['STACK', 'ACTION', 'SERVICES', 'REASON'], result.plan.stacks.map((p) => [p.stack, p.action, p.changedServices.join(',') || '-', p.reason])));
