@@ -8,7 +8,7 @@ import { createDockerClient, pingDocker, type DockerConnection } from '../live/d
 import { reconcile, recoverInterruptedApplies, type ReconcileResult } from '../sync/reconcile.js';
 import { recordLiveStacks } from '../sync/relabel.js';
 import { removeStaleTempFiles } from '../util/json-file.js';
-import { acquireLock, openState, statePath, type StateStore } from '../state/index.js';
+import { acquireHostMutex, openState, statePath, type StateStore } from '../state/index.js';
 import type { Trigger } from '../state/schema.js';
 import type { Logger } from '../util/logger.js';
 import type { DesiredMemo } from './desired-memo.js';
@@ -89,7 +89,7 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
   const state = opts.state ?? openState(config.dataDir);
   const release = opts.dryRun
     ? undefined
-    : await acquireLock(config.dataDir, 'reconcile', { wait: opts.waitForLock ?? true, timeoutMs: config.composeTimeoutMs * 2 });
+    : await acquireHostMutex(config.dataDir, 'reconcile', { wait: opts.waitForLock ?? true, timeoutMs: config.composeTimeoutMs * 2 });
   try {
     if (!opts.dryRun) {
       // Temp files of writes that a full disk or a kill interrupted; then a DB that lost its

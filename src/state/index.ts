@@ -1,7 +1,7 @@
 /** Durable state (docs/design.md §6): `<data-dir>/state.db` and the host's cross-process locks. */
 export { moveStateAside, openState, statePath, STATE_FILE, type OpenStateOptions } from './open.js';
 export { StateStore, MAX_OUTPUT_CHARS, type IntegrityResult } from './store.js';
-export { acquireLock, lockPath, type LockOptions, type ReleaseLock } from './lockfile.js';
+export { acquireHostMutex, mutexPath, type MutexOptions, type ReleaseMutex } from './host-mutex.js';
 export { isProcessAlive, pidExists, processIdentity } from './process-identity.js';
 export { SCHEMA_VERSION } from './migrations.js';
 export {

@@ -24,7 +24,7 @@ export function identityPid(identity: string): number | undefined {
 /**
  * Whether the process that had this identity still runs. Judged in the caller's pid
  * namespace: a process in another container's namespace looks dead, so take the matching
- * lock (lockfile.ts) before acting on this answer.
+ * mutex (host-mutex.ts) before acting on this answer.
  */
 export function isProcessAlive(identity: string): boolean {
   const pid = identityPid(identity);

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { acquireLock, lockPath } from '../../../src/state/lockfile.js';
+import { acquireHostMutex, mutexPath } from '../../../src/state/host-mutex.js';
 import { child, tempDir } from './helpers.js';
 import { rejection } from '../../support/rejection.js';
 import { loadScaledBudget } from '../../support/budget.js';
@@ -14,27 +14,27 @@ function cpuTicks(pid: number): number {
 }
 
 
-describe('acquireLock in one process', () => {
+describe('acquireHostMutex in one process', () => {
   it('a held lock is busy for a second caller, free again after release; release is idempotent', async () => {
     const dataDir = path.join(tempDir(), 'data');
-    const release = await acquireLock(dataDir, 'reconcile');
-    expect(existsSync(lockPath(dataDir, 'reconcile'))).toBe(true);
-    const e = await rejection(acquireLock(dataDir, 'reconcile'));
+    const release = await acquireHostMutex(dataDir, 'reconcile');
+    expect(existsSync(mutexPath(dataDir, 'reconcile'))).toBe(true);
+    const e = await rejection(acquireHostMutex(dataDir, 'reconcile'));
     expect(e.code).toBe('LockBusy');
     expect(e.message).toMatch(new RegExp(`^lock "reconcile" is held by another driftd run \\(pid ${process.pid} since .+\\): wait for it to finish and retry$`));
-    const other = await acquireLock(dataDir, 'stack-web');
+    const other = await acquireHostMutex(dataDir, 'stack-web');
     release();
     release();
-    const again = await acquireLock(dataDir, 'reconcile');
+    const again = await acquireHostMutex(dataDir, 'reconcile');
     again();
     other();
   });
 
   it('wait: resolves once the holder releases', async () => {
     const dataDir = tempDir();
-    const release = await acquireLock(dataDir, 'reconcile');
+    const release = await acquireHostMutex(dataDir, 'reconcile');
     let got = false;
-    const waiting = acquireLock(dataDir, 'reconcile', { wait: true }).then((r) => ((got = true), r));
+    const waiting = acquireHostMutex(dataDir, 'reconcile', { wait: true }).then((r) => ((got = true), r));
     await new Promise((r) => setTimeout(r, 150));
     expect(got).toBe(false);
     release();
@@ -45,9 +45,9 @@ describe('acquireLock in one process', () => {
 
   it('wait with timeoutMs gives up with LockBusy', async () => {
     const dataDir = tempDir();
-    const release = await acquireLock(dataDir, 'reconcile');
+    const release = await acquireHostMutex(dataDir, 'reconcile');
     const t0 = Date.now();
-    const e = await rejection(acquireLock(dataDir, 'reconcile', { wait: true, timeoutMs: 300 }));
+    const e = await rejection(acquireHostMutex(dataDir, 'reconcile', { wait: true, timeoutMs: 300 }));
     expect(e.code).toBe('LockBusy');
     expect(e.message).toMatch(/^timed out waiting for lock "reconcile", held by another driftd run/);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
@@ -57,20 +57,20 @@ describe('acquireLock in one process', () => {
   });
 
   it('refuses lock names that could leave the locks directory', async () => {
-    await expect(acquireLock(tempDir(), '../state')).rejects.toThrow(/invalid lock name/);
-    await expect(acquireLock(tempDir(), 'Stack/Web')).rejects.toThrow(/invalid lock name/);
+    await expect(acquireHostMutex(tempDir(), '../state')).rejects.toThrow(/invalid lock name/);
+    await expect(acquireHostMutex(tempDir(), 'Stack/Web')).rejects.toThrow(/invalid lock name/);
   });
 
   it('a damaged lock file is a clear error, never silently replaced', async () => {
     const dataDir = tempDir();
     mkdirSync(path.join(dataDir, 'locks'));
-    writeFileSync(lockPath(dataDir, 'reconcile'), 'garbage'.repeat(1000));
-    const e = await rejection(acquireLock(dataDir, 'reconcile'));
-    expect(e.message).toBe(`lock file ${lockPath(dataDir, 'reconcile')} is damaged: delete it while no driftd is running`);
+    writeFileSync(mutexPath(dataDir, 'reconcile'), 'garbage'.repeat(1000));
+    const e = await rejection(acquireHostMutex(dataDir, 'reconcile'));
+    expect(e.message).toBe(`lock file ${mutexPath(dataDir, 'reconcile')} is damaged: delete it while no driftd is running`);
   });
 });
 
-describe('acquireLock across processes', () => {
+describe('acquireHostMutex across processes', () => {
   it('a second process waits (without burning CPU) while the first holds the lock, and takes it over when the first is SIGKILLed', async () => {
     const dataDir = tempDir();
     const holder = child('hold', dataDir, 'reconcile');
@@ -79,7 +79,7 @@ describe('acquireLock across processes', () => {
     expect(JSON.parse(readFileSync(path.join(dataDir, 'locks', 'reconcile.owner'), 'utf8'))).toMatchObject({ identity: expect.stringContaining(`:${holderPid}`) });
 
     // This process cannot take it, and is told who holds it.
-    const e = await rejection(acquireLock(dataDir, 'reconcile'));
+    const e = await rejection(acquireHostMutex(dataDir, 'reconcile'));
     expect(e.code).toBe('LockBusy');
     expect(e.message).toContain(`(pid ${holderPid} since `);
     expect(e.data).toMatchObject({ pid: holderPid });
@@ -99,7 +99,7 @@ describe('acquireLock across processes', () => {
     expect(cpuTicks(waiter.proc.pid!) - waiterTicks).toBeLessThan(30);
 
     // Polling is idle time: this process waiting in-process too costs next to no CPU.
-    const inProcess = acquireLock(dataDir, 'reconcile', { wait: true, timeoutMs: 1000 });
+    const inProcess = acquireHostMutex(dataDir, 'reconcile', { wait: true, timeoutMs: 1000 });
     await expect(inProcess).rejects.toThrow(/timed out/);
     const cpu = process.cpuUsage(cpuBefore);
     expect((cpu.user + cpu.system) / 1000).toBeLessThan(500);
@@ -108,18 +108,18 @@ describe('acquireLock across processes', () => {
     await holder.exited;
     // The waiter polls: a generous ceiling, as a loaded machine may not schedule it for seconds.
     expect(Number((await waiter.line(/^acquired \d+$/, 240_000)).split(' ')[1])).toBe(waiter.proc.pid);
-    expect((await rejection(acquireLock(dataDir, 'reconcile'))).data).toMatchObject({ pid: waiter.proc.pid });
+    expect((await rejection(acquireHostMutex(dataDir, 'reconcile'))).data).toMatchObject({ pid: waiter.proc.pid });
 
     waiter.proc.kill('SIGKILL');
     await waiter.exited;
-    const release = await acquireLock(dataDir, 'reconcile', { wait: true, timeoutMs: 60_000 });
+    const release = await acquireHostMutex(dataDir, 'reconcile', { wait: true, timeoutMs: 60_000 });
     release();
   });
 
   it('a failed attempt in the holder’s own process does not drop its lock (POSIX locks die with any close of the file)', async () => {
     const dataDir = tempDir();
-    const release = await acquireLock(dataDir, 'reconcile');
-    for (let i = 0; i < 3; i++) await expect(acquireLock(dataDir, 'reconcile')).rejects.toThrow(/is held/);
+    const release = await acquireHostMutex(dataDir, 'reconcile');
+    for (let i = 0; i < 3; i++) await expect(acquireHostMutex(dataDir, 'reconcile')).rejects.toThrow(/is held/);
     const other = child('hold', dataDir, 'reconcile');
     expect(await other.line(/^(error|acquired)/)).toMatch(/^error LockBusy/);
     release();
@@ -133,6 +133,6 @@ describe('acquireLock across processes', () => {
     await a.line(/^acquired/);
     const b = child('hold', dataDir, 'stack-db');
     await b.line(/^acquired/);
-    await expect(acquireLock(dataDir, 'stack-web')).rejects.toThrow(/is held/);
+    await expect(acquireHostMutex(dataDir, 'stack-web')).rejects.toThrow(/is held/);
   });
 });

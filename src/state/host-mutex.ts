@@ -10,19 +10,21 @@ import { toStateError } from './errors.js';
 import { identityPid, isProcessAlive, processIdentity } from './process-identity.js';
 
 /**
- * Host-level mutual exclusion across processes (docs/design.md §7: one reconcile at a time per host,
- * a per-stack lock for manual commands).
+ * Host-level mutual exclusion across processes (docs/design.md §7: one reconcile at a time per
+ * host). Called a mutex in the code so that "lock" means image lock files (src/lock/) only; the
+ * user-visible words stay as released: the error code `LockBusy`, its message, and the files
+ * `<dataDir>/locks/<name>.lock` (an older driftd on the same data dir must still exclude this one).
  *
- * A lock is an exclusive SQLite transaction (`BEGIN EXCLUSIVE`) on `<dataDir>/locks/<name>.lock`.
+ * A mutex is an exclusive SQLite transaction (`BEGIN EXCLUSIVE`) on `<dataDir>/locks/<name>.lock`.
  * SQLite holds it with POSIX record locks, which the kernel drops when the holder dies, even
  * by SIGKILL: there is no stale-lock detection to get wrong and no pid-reuse race. Lock files
  * are never deleted (deleting one while another process waits on its inode would let two
  * holders in). `<name>.owner` beside it tells a waiting command who holds the lock; it is
  * information only, never trusted for exclusion.
  */
-export type ReleaseLock = () => void;
+export type ReleaseMutex = () => void;
 
-export interface LockOptions {
+export interface MutexOptions {
   /** Wait until the lock is free (polling, not spinning) instead of failing with LockBusy. */
   wait?: boolean;
   /** With `wait`: give up with LockBusy after this long (default: wait as long as it takes). */
@@ -39,7 +41,7 @@ const held = new Set<Database.Database>();
 const Owner = z.object({ identity: z.string(), host: z.string(), since: z.string() });
 type Owner = z.infer<typeof Owner>;
 
-export function lockPath(dataDir: string, name: string): string {
+export function mutexPath(dataDir: string, name: string): string {
   return path.join(dataDir, 'locks', `${name}.lock`);
 }
 
@@ -48,11 +50,11 @@ export function lockPath(dataDir: string, name: string): string {
  * function (idempotent). Throws LockBusy when it is held and `wait` is false, or when
  * `timeoutMs` passes; a lock in the same process is as busy as one in another process.
  */
-export async function acquireLock(dataDir: string, name: string, opts: LockOptions = {}): Promise<ReleaseLock> {
+export async function acquireHostMutex(dataDir: string, name: string, opts: MutexOptions = {}): Promise<ReleaseMutex> {
   if (!LOCK_NAME.test(name)) {
     throw new DriftdError('Internal', `invalid lock name "${name}": use lower-case letters, digits, ".", "_" and "-"`, { name });
   }
-  const file = lockPath(dataDir, name);
+  const file = mutexPath(dataDir, name);
   try {
     mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   } catch (e) {
@@ -68,7 +70,7 @@ export async function acquireLock(dataDir: string, name: string, opts: LockOptio
   }
 }
 
-function tryLock(file: string): ReleaseLock | undefined {
+function tryLock(file: string): ReleaseMutex | undefined {
   let db: Database.Database | undefined;
   try {
     db = new Database(file);
