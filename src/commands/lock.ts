@@ -6,9 +6,13 @@
  */
 import { setOwn } from '../util/dict.js';
 import type { DesiredStack } from '../compose/model.js';
+import { loadStack, stackFolders } from '../compose/index.js';
+import type { ResolvedConfig } from '../config/resolve.js';
+import { createDockerClient, pingDocker } from '../live/docker-client.js';
+import { openStateForCaching } from './state-access.js';
+import { describeError, DriftdError, isDriftdError } from '../errors/index.js';
 import type { LockFile } from '../lock/model.js';
 import type { Finding } from '../drift/model.js';
-import { describeError, isDriftdError } from '../errors/index.js';
 import type { EngineApi } from '../live/engine-api.js';
 import type { Logger } from '../util/logger.js';
 import { createCredentialSource, type CredentialSource } from '../image/docker-auth.js';
@@ -178,13 +182,61 @@ export async function lock(opts: LockOptions): Promise<LockCommandResult> {
   return { results, exitCode };
 }
 
-/** One line per stack, then one line per finding and warning: what `driftd lock` prints. */
-export function formatLockResults(result: LockCommandResult): string {
-  const lines: string[] = [];
-  for (const r of result.results) {
-    lines.push(`${r.stack}: ${r.status} ${r.file}${r.error !== undefined ? `: ${r.error}` : ''}`);
-    for (const f of r.findings) lines.push(`  ${f.kind}${f.service !== undefined ? ` (${f.service})` : ''}: ${f.message}`);
-    for (const w of r.warnings) lines.push(`  warning: ${w}`);
+export interface LockRepoOptions {
+  config: ResolvedConfig;
+  logger: Logger;
+  /** --stack: these stacks only (default: every stack folder of the checkout). */
+  stacks: readonly string[];
+  check: boolean;
+  offline: boolean;
+  /** Told about each stack that could not be loaded as soon as it fails (before Docker is asked). */
+  onLoadError?: (stack: string, message: string) => void;
+}
+
+export interface LockRepoResult {
+  /** What `lock` did, stack by stack (what `--json` prints). */
+  result: LockCommandResult;
+  /** Stacks whose compose files could not be loaded: not locked. */
+  loadErrors: { stack: string; message: string }[];
+  /** The result's exit code, or 1 when a stack could not be loaded. */
+  exitCode: 0 | 1 | 2;
+}
+
+/**
+ * `driftd lock` on a checkout's working tree: the operator locks the compose files they are about
+ * to commit, so the stacks are read from disk (every stack, whatever host it is for).
+ */
+export async function lockRepo(opts: LockRepoOptions): Promise<LockRepoResult> {
+  const { config } = opts;
+  if (!config.repoIsLocal) {
+    throw new DriftdError('UsageError', 'driftd lock writes locks/ into a checkout: run it inside the desired-state checkout or pass --repo <path>');
   }
-  return `${lines.join('\n')}\n`;
+  const names = opts.stacks.length > 0 ? opts.stacks : stackFolders(config.repo);
+  const stacks: DesiredStack[] = [];
+  const loadErrors: LockRepoResult['loadErrors'] = [];
+  for (const name of names) {
+    try {
+      stacks.push(await loadStack({ root: config.repo, name, envDir: config.envDir, maxFileBytes: config.validate.maxFileBytes }));
+    } catch (e) {
+      loadErrors.push({ stack: name, message: describeError(e) });
+      opts.onLoadError?.(name, describeError(e));
+    }
+  }
+  const conn = createDockerClient(config);
+  await pingDocker(conn.docker, conn.address);
+  const state = openStateForCaching(config.dataDir);
+  try {
+    const result = await lock({
+      root: config.repo,
+      desired: stacks,
+      docker: conn.docker,
+      check: opts.check,
+      offline: opts.offline,
+      logger: opts.logger,
+      ...(state && !state.readonly ? { cache: state } : {}),
+    });
+    return { result, loadErrors, exitCode: loadErrors.length > 0 ? 1 : result.exitCode };
+  } finally {
+    state?.close();
+  }
 }

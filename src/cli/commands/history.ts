@@ -1,7 +1,6 @@
 import { DriftdError } from '../../errors/index.js';
 import { formatColumns } from '../../report/columns.js';
-import { openStateIfPresent } from '../../commands/state-access.js';
-import { provenanceOf } from '../../commands/verify-target.js';
+import { history } from '../../commands/history.js';
 import { stableStringify } from '../../util/hash.js';
 import type { Handler } from '../context.js';
 import { flag, optionalString } from '../options.js';
@@ -11,13 +10,7 @@ export const handler: Handler = (ctx, opts) => {
   const limit = Number(optionalString(opts, 'limit') ?? '50');
   if (!Number.isInteger(limit) || limit < 1) return Promise.reject(new DriftdError('UsageError', `--limit must be a positive whole number`));
   const stack = optionalString(opts, 'stack');
-  const state = openStateIfPresent(ctx.config.dataDir);
-  // Each row carries who signed its revision, when it was verified (docs/design.md §9).
-  const rows = (state?.history({ ...(stack ? { stack } : {}), limit }) ?? []).map((r) => {
-    const provenance = provenanceOf(state, r.revision);
-    return provenance ? { ...r, provenance } : r;
-  });
-  state?.close();
+  const rows = history({ dataDir: ctx.config.dataDir, ...(stack ? { stack } : {}), limit });
   if (flag(opts, 'json')) {
     ctx.out(stableStringify(rows, 2));
     return Promise.resolve(0);

@@ -1,51 +1,29 @@
 import { scrub } from '../../util/scrub.js';
-import { loadStack, stackFolders } from '../../compose/index.js';
-import type { DesiredStack } from '../../compose/model.js';
-import { formatLockResults, lock } from '../../commands/lock.js';
-import { openStateForCaching } from '../../commands/state-access.js';
-import { describeError, DriftdError } from '../../errors/index.js';
-import { createDockerClient, pingDocker } from '../../live/docker-client.js';
+import { lockRepo, type LockCommandResult } from '../../commands/lock.js';
 import { stableStringify } from '../../util/hash.js';
 import type { Handler } from '../context.js';
 import { flag, stringList } from '../options.js';
 
-/**
- * `driftd lock` works on a checkout's working tree: the operator locks the compose files they are
- * about to commit, so the stacks are read from disk (every stack, whatever host it is for).
- */
 export const handler: Handler = async (ctx, opts) => {
-  const { config } = ctx;
-  if (!config.repoIsLocal) {
-    throw new DriftdError('UsageError', 'driftd lock writes locks/ into a checkout: run it inside the desired-state checkout or pass --repo <path>');
-  }
-  const only = stringList(opts, 'stack');
-  const names = only.length > 0 ? only : stackFolders(config.repo);
-  const stacks: DesiredStack[] = [];
-  let loadFailed = false;
-  for (const name of names) {
-    try {
-      stacks.push(await loadStack({ root: config.repo, name, envDir: config.envDir, maxFileBytes: config.validate.maxFileBytes }));
-    } catch (e) {
-      loadFailed = true;
-      process.stderr.write(scrub(`driftd: ${name}: ${describeError(e)}\n`));
-    }
-  }
-  const conn = createDockerClient(config);
-  await pingDocker(conn.docker, conn.address);
-  const state = openStateForCaching(config.dataDir);
-  try {
-    const result = await lock({
-      root: config.repo,
-      desired: stacks,
-      docker: conn.docker,
-      check: flag(opts, 'check'),
-      offline: flag(opts, 'offline'),
-      logger: ctx.logger,
-      ...(state && !state.readonly ? { cache: state } : {}),
-    });
-    ctx.out(flag(opts, 'json') ? stableStringify(result, 2) : formatLockResults(result));
-    return loadFailed ? 1 : result.exitCode;
-  } finally {
-    state?.close();
-  }
+  const { result, exitCode } = await lockRepo({
+    config: ctx.config,
+    logger: ctx.logger,
+    stacks: stringList(opts, 'stack'),
+    check: flag(opts, 'check'),
+    offline: flag(opts, 'offline'),
+    onLoadError: (stack, message) => process.stderr.write(scrub(`driftd: ${stack}: ${message}\n`)),
+  });
+  ctx.out(flag(opts, 'json') ? stableStringify(result, 2) : formatLockResults(result));
+  return exitCode;
 };
+
+/** One line per stack, then one line per finding and warning: what `driftd lock` prints. */
+export function formatLockResults(result: LockCommandResult): string {
+  const lines: string[] = [];
+  for (const r of result.results) {
+    lines.push(`${r.stack}: ${r.status} ${r.file}${r.error !== undefined ? `: ${r.error}` : ''}`);
+    for (const f of r.findings) lines.push(`  ${f.kind}${f.service !== undefined ? ` (${f.service})` : ''}: ${f.message}`);
+    for (const w of r.warnings) lines.push(`  warning: ${w}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
