@@ -26,6 +26,7 @@ import { openStateForCaching } from './state-access.js';
 import { checkFindings } from './check-findings.js';
 import { isUnverified, targetVerifier, type UnverifiedData } from './verify-target.js';
 import { LABEL_STACK } from '../util/labels.js';
+import { shortCommit } from '../util/text.js';
 
 export interface DriftCheckOptions {
   config: ResolvedConfig;
@@ -84,7 +85,7 @@ async function explainSourceFailure(e: unknown, config: ResolvedConfig, logger: 
   const last = await openSource(config, logger)
     .lastGood()
     .catch(() => undefined);
-  const known = last ? `; last known revision ${last.revision.ref ?? ''} ${last.revision.commit.slice(0, 12)} (${last.at})`.replace('  ', ' ') : '';
+  const known = last ? `; last known revision ${last.revision.ref ?? ''} ${shortCommit(last.revision.commit)} (${last.at})`.replace('  ', ' ') : '';
   throw new DriftdError(e.code, `${e.message}${known}`, { ...e.data, ...(last ? { lastKnown: last.revision } : {}) }, { cause: e });
 }
 

@@ -9,6 +9,7 @@ import { openStateIfPresent } from './state-access.js';
 import { openSource } from './target.js';
 import { verificationEnabled, type Provenance, type RevisionVerdict } from '../verify/index.js';
 import { lastRefusal, provenanceOf } from './verify-target.js';
+import { shortCommit } from '../util/text.js';
 
 export interface StackStatusView {
   stack: string;
@@ -64,7 +65,7 @@ function truthful(
   if (s.sync === 'Synced' && desired && deployed !== desired) {
     // The last run that could write its status said Synced, but the desired revision is not the
     // deployed one: a run after it failed before it could record why (e.g. a full disk).
-    return { sync: 'Unknown', health: s.health, reason: `desired revision ${desired.slice(0, 12)} is not deployed (deployed: ${deployed ? deployed.slice(0, 12) : 'none'}); no run has applied it yet (a newer revision not polled yet, or a run that failed before it could record why)` };
+    return { sync: 'Unknown', health: s.health, reason: `desired revision ${shortCommit(desired)} is not deployed (deployed: ${deployed ? shortCommit(deployed) : 'none'}); no run has applied it yet (a newer revision not polled yet, or a run that failed before it could record why)` };
   }
   return { sync: s.sync, health: s.health, ...(s.reason ? { reason: s.reason } : {}) };
 }

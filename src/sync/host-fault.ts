@@ -4,7 +4,7 @@
  * a fault of the host (disk full, Docker down, the state DB) says nothing about the revision:
  * it is retried at the next run, and history states the real reason.
  */
-import { describeError, isDriftdError } from '../errors/index.js';
+import { describeError, errnoCode, isDriftdError } from '../errors/index.js';
 
 const HOST_ERRNO: Record<string, string> = {
   ENOSPC: 'the disk is full',
@@ -46,7 +46,7 @@ export async function hostFaultOf(e: unknown, dockerAnswers: () => Promise<boole
         return undefined;
     }
   }
-  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  const code = errnoCode(e);
   if (typeof code === 'string' && HOST_ERRNO[code]) return `${describeError(e)} (${HOST_ERRNO[code]})`;
   return undefined;
 }

@@ -1,5 +1,6 @@
 import { own } from '../util/dict.js';
 import type { LiveHealth, LiveStackSummary, PlanInput, StackPlan, StackTarget, SyncPlan } from './model.js';
+import { shortCommit } from '../util/text.js';
 
 const key = (stack: string, revision: string): string => `${stack}@${revision}`;
 
@@ -68,7 +69,7 @@ function heldBack(input: PlanInput, target: StackTarget, base: Omit<StackPlan, '
   const policy = target.stack.policy;
   if (policy.sync === 'off') return { ...base, action: 'skip', reason: `sync: off (${diff}); reported only` };
   if (input.failedRevisions.has(key(name, commit)) && !input.force) {
-    return { ...base, action: 'skip', problem: true, reason: `revision ${commit.slice(0, 12)} failed before; waiting for a newer revision or --force` };
+    return { ...base, action: 'skip', problem: true, reason: `revision ${shortCommit(commit)} failed before; waiting for a newer revision or --force` };
   }
   if (policy.sync === 'manual' && !input.approvals.has(key(name, commit))) {
     return { ...base, action: 'await-approval', reason: `${diff}; sync: manual, run \`driftd approve ${name}\`` };

@@ -31,6 +31,7 @@ import { waitForComposeRuns } from './orphaned-compose.js';
 import type { LiveHealth, LiveStackSummary, StackPlan, StackTarget, SyncPlan } from './model.js';
 import { changedServices, planSync } from './plan.js';
 import { servicesToPull } from './pull-check.js';
+import { shortCommit } from '../util/text.js';
 
 export type StackResult = 'unchanged' | 'recorded' | 'deployed' | 'rolled-back' | 'failed' | 'skipped' | 'awaiting-approval' | 'pruned' | 'abandoned' | 'refused';
 
@@ -143,7 +144,7 @@ export async function recoverInterruptedApplies(state: StateStore, logger: Logge
       action: 'recover',
       revision: entry.revision,
     });
-    const message = `the ${entry.action} of ${entry.revision.slice(0, 12)} started ${entry.startedAt} never finished (driftd was stopped); re-evaluating the stack against live state`;
+    const message = `the ${entry.action} of ${shortCommit(entry.revision)} started ${entry.startedAt} never finished (driftd was stopped); re-evaluating the stack against live state`;
     logger.warn({ stack: entry.stack }, message);
     state.journalEnd(entry.id, 'abandoned');
     const original = state.operation(entry.operationId);
@@ -372,7 +373,7 @@ function recordRefusal(deps: ReconcileDeps, p: StackPlan): void {
 }
 
 function describeRevision(t: StackTarget): string {
-  return `${t.revision.ref ? `${t.revision.ref} ` : ''}(${t.revision.commit.slice(0, 12)})`;
+  return `${t.revision.ref ? `${t.revision.ref} ` : ''}(${shortCommit(t.revision.commit)})`;
 }
 
 function deploymentRecord(t: StackTarget, health: HealthStatus, status: 'succeeded' | 'failed' | 'rolled-back', operationId?: number) {
@@ -629,7 +630,7 @@ async function rollbackAfterFailure(deps: ReconcileDeps, failed: StackTarget, wh
     logger.warn({ stack: name }, message);
     return { ...base, result: result.ok ? 'rolled-back' : 'failed', message, health: result.health };
   } catch (e) {
-    const message = `${why}; rollback to ${last.revision.slice(0, 12)} failed: ${redact(describeError(e))}`;
+    const message = `${why}; rollback to ${shortCommit(last.revision)} failed: ${redact(describeError(e))}`;
     logger.error({ stack: name }, message);
     return { ...base, result: 'failed', message, health: 'Degraded' };
   }

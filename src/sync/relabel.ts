@@ -11,6 +11,7 @@ import type { Logger } from '../util/logger.js';
 import { deployedStackDirs } from './deploy-dir.js';
 import { summarizeLive } from './live-summary.js';
 import type { LiveStackSummary } from './model.js';
+import { shortCommit } from '../util/text.js';
 
 /** Marks a deployment re-recorded from labels: its inputs are unknown, so the next reconcile records the target's own. */
 export const RELABELLED_INPUTS = 'unknown: re-recorded from container labels';
@@ -54,7 +55,7 @@ export async function recordLiveStacks(deps: { state: StateStore; docker: Docker
     const summary = live[stack];
     const found = summary?.managedByDriftd ? recordFromLabels(summary) : undefined;
     if (!found) continue;
-    const message = `state database re-created: ${stack} re-recorded from its containers' labels at ${found.ref ? `${found.ref} ` : ''}(${found.revision.slice(0, 12)})`;
+    const message = `state database re-created: ${stack} re-recorded from its containers' labels at ${found.ref ? `${found.ref} ` : ''}(${shortCommit(found.revision)})`;
     const op = state.startOperation({ trigger: deps.trigger, actor: deps.actor, command: deps.command, stack, action: 'recover', revision: found.revision });
     state.recordDeployment({
       stack,

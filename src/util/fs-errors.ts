@@ -4,7 +4,7 @@
  */
 import { statfsSync } from 'node:fs';
 import path from 'node:path';
-import { DriftdError, isDriftdError } from '../errors/index.js';
+import { DriftdError, errnoCode, isDriftdError } from '../errors/index.js';
 
 const CAUSES: Record<string, [string, string]> = {
   ENOSPC: ['the disk is full', 'free disk space on that file system'],
@@ -33,7 +33,7 @@ export function diskFull(target: string): boolean {
 /** `e` from writing `file` → a FileSystemError naming the file and the cause; other errors pass unchanged. */
 export function fileSystemError(target: string, doing: string, e: unknown): unknown {
   if (isDriftdError(e)) return e;
-  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  const code = errnoCode(e);
   // Node names the file for open/mkdir failures, not for write(2): prefer its path when it has one.
   const errPath = (e as NodeJS.ErrnoException | undefined)?.path;
   const file = typeof errPath === 'string' && errPath !== '' ? errPath : target;

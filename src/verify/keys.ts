@@ -13,6 +13,7 @@ import path from 'node:path';
 import type * as openpgp from 'openpgp';
 import { readPgpKeys } from './openpgp.js';
 import { parseSshPublicKey, sshFingerprint, type SshPublicKey } from './sshsig.js';
+import { describeError, errnoCode } from '../errors/index.js';
 
 export interface KeyFile {
   path: string;
@@ -65,7 +66,7 @@ export function readKeyFiles(paths: readonly string[]): { files: KeyFile[]; prob
       }
       files.push({ path: file, text: readFileSync(file, 'utf8') });
     } catch (e) {
-      problems.push({ file, message: `cannot read key file: ${(e as Error).message}` });
+      problems.push({ file, message: `cannot read key file: ${describeError(e)}` });
     }
   };
   for (const p of paths) {
@@ -73,7 +74,7 @@ export function readKeyFiles(paths: readonly string[]): { files: KeyFile[]; prob
     try {
       isDir = statSync(p).isDirectory();
     } catch (e) {
-      problems.push({ file: p, message: `cannot read key file or folder: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` });
+      problems.push({ file: p, message: `cannot read key file or folder: ${errnoCode(e) ?? describeError(e)}` });
       continue;
     }
     if (!isDir) {
@@ -170,7 +171,7 @@ export async function parseKeyring(files: readonly KeyFile[], initialProblems: r
         const keys = await readPgpKeys(block);
         keyring.pgp.push(...keys.map((k) => (k.isPrivate() ? k.toPublic() : k)));
       } catch (e) {
-        keyring.problems.push({ file: f.path, message: `OpenPGP key does not parse: ${(e as Error).message}` });
+        keyring.problems.push({ file: f.path, message: `OpenPGP key does not parse: ${describeError(e)}` });
       }
     }
     const rest = f.text.replace(PGP_BLOCK, (m) => '\n'.repeat(m.split('\n').length - 1));
@@ -184,7 +185,7 @@ export async function parseKeyring(files: readonly KeyFile[], initialProblems: r
       try {
         keyring.ssh.push(parseSshTrustLine(line, `${f.path}:${index + 1}`));
       } catch (e) {
-        keyring.problems.push({ file: f.path, line: index + 1, message: (e as Error).message });
+        keyring.problems.push({ file: f.path, line: index + 1, message: describeError(e) });
       }
     });
   }

@@ -4,6 +4,7 @@ import type { ObjectVerdict } from './model.js';
 import { verifyPgp } from './openpgp.js';
 import { parseSignedObject, type SignedObject } from './raw-object.js';
 import { parseSshSignature, sshFingerprint, SshFormatError, verifySshSignature, type SshSignature } from './sshsig.js';
+import { describeError } from '../errors/index.js';
 
 /** Git signs with the "git" namespace (gpg-interface.c); a signature for another namespace (e.g. "file") is not a Git signature. */
 export const GIT_NAMESPACE = 'git';
@@ -20,7 +21,7 @@ export function verifySsh(signed: Pick<SignedObject, 'payload' | 'timestamp'>, a
   try {
     sig = parseSshSignature(armored);
   } catch (e) {
-    return { ok: false, reason: 'bad-signature', kind: 'ssh', message: `the SSH signature cannot be read: ${(e as Error).message}` };
+    return { ok: false, reason: 'bad-signature', kind: 'ssh', message: `the SSH signature cannot be read: ${describeError(e)}` };
   }
   const fingerprint = sshFingerprint(sig.publicKey);
   const entries = trusted.filter((t) => t.key.blob.equals(sig.publicKey));

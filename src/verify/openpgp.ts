@@ -6,6 +6,7 @@
  */
 import * as openpgp from 'openpgp';
 import type { ObjectVerdict } from './model.js';
+import { describeError } from '../errors/index.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex').toUpperCase();
 
@@ -23,7 +24,7 @@ export async function verifyPgp(payload: Uint8Array, armoredSignature: string, k
   try {
     signature = await openpgp.readSignature({ armoredSignature });
   } catch (e) {
-    return { ok: false, reason: 'bad-signature', kind: 'openpgp', message: `the OpenPGP signature cannot be read: ${(e as Error).message}` };
+    return { ok: false, reason: 'bad-signature', kind: 'openpgp', message: `the OpenPGP signature cannot be read: ${describeError(e)}` };
   }
   const packet = signature.packets[0];
   if (!packet || signature.packets.length !== 1) {
@@ -53,7 +54,7 @@ export async function verifyPgp(payload: Uint8Array, armoredSignature: string, k
     const result = await openpgp.verify({ message, signature, verificationKeys: [key], format: 'binary', expectSigned: true });
     await result.signatures[0]?.verified;
   } catch (e) {
-    const why = (e as Error).message;
+    const why = describeError(e);
     if (/expired/i.test(why)) {
       return { ok: false, reason: 'expired-key', kind: 'openpgp', fingerprint: subkey, message: `signed by OpenPGP key ${subkey} after it expired (${why})` };
     }

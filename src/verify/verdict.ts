@@ -5,6 +5,7 @@
  * `tag-and-head` both.
  */
 import type { ObjectVerdict, RevisionVerdict, VerifiedObject, VerifyMode } from './model.js';
+import { shortCommit } from '../util/text.js';
 
 export interface VerdictInput {
   mode: VerifyMode;
@@ -24,7 +25,7 @@ export const needsTag = (mode: VerifyMode): boolean => mode === 'tag' || mode ==
 export const needsHead = (mode: VerifyMode): boolean => mode === 'head' || mode === 'tag-and-head';
 
 function describe(input: VerdictInput): string {
-  return `${input.ref ? `${input.ref} ` : ''}(${input.commit.slice(0, 12)})`;
+  return `${input.ref ? `${input.ref} ` : ''}(${shortCommit(input.commit)})`;
 }
 
 export function decideRevision(input: VerdictInput): RevisionVerdict {
@@ -37,7 +38,7 @@ export function decideRevision(input: VerdictInput): RevisionVerdict {
     ...extra,
   });
   if (input.moved && input.mode === 'off' && input.refuseMovedTags) {
-    const from = input.moved.from ? ` from ${input.moved.from.slice(0, 12)}` : '';
+    const from = input.moved.from ? ` from ${shortCommit(input.moved.from)}` : '';
     return refuse('moved-tag', `tag ${input.ref ?? ''} moved${from} to another commit and refuseMovedTags is on; re-create a new tag, or point the tag back`);
   }
   const verified: VerifiedObject[] = [];
@@ -46,7 +47,7 @@ export function decideRevision(input: VerdictInput): RevisionVerdict {
     if (!input.tagObject) return refuse('lightweight-tag', `tag ${input.ref ?? ''} is a lightweight tag; verify.mode ${input.mode} needs an annotated tag signed by a trusted key (git tag -s)`);
     const tag = input.tag;
     if (!tag) return refuse('unsigned', 'the tag object was not verified');
-    if (!tag.ok) return refuse(tag.reason, `tag object ${input.tagObject.slice(0, 12)}: ${tag.message}`, { object: input.tagObject, ...(tag.fingerprint ? { fingerprint: tag.fingerprint } : {}) });
+    if (!tag.ok) return refuse(tag.reason, `tag object ${shortCommit(input.tagObject)}: ${tag.message}`, { object: input.tagObject, ...(tag.fingerprint ? { fingerprint: tag.fingerprint } : {}) });
     verified.push({ object: input.tagObject, type: 'tag', kind: tag.kind, signer: tag.signer });
   }
   if (needsHead(input.mode)) {

@@ -9,6 +9,7 @@ import { keyringDigest, parseKeyring, readKeyFiles, type Keyring } from './keys.
 import { ObjectVerdict, type RevisionVerdict, type VerifyMode } from './model.js';
 import { verifyObject } from './object.js';
 import { decideRevision, needsHead, needsTag, type VerdictInput } from './verdict.js';
+import { shortCommit } from '../util/text.js';
 
 export interface VerifySettings {
   mode: VerifyMode;
@@ -62,7 +63,7 @@ function cached(store: VerdictStore | undefined, oid: string, scope: string): Ob
 
 /** The tag object must name this ref and point straight at this commit: a signed tag is not reusable under another name. */
 function tagMismatch(headers: Record<string, string>, target: VerifyTarget): string | undefined {
-  if (headers.type !== 'commit' || headers.object !== target.commit) return `it points at ${headers.type ?? '?'} ${headers.object?.slice(0, 12) ?? '?'}, not at commit ${target.commit.slice(0, 12)}`;
+  if (headers.type !== 'commit' || headers.object !== target.commit) return `it points at ${headers.type ?? '?'} ${(headers.object ? shortCommit(headers.object) : '?')}, not at commit ${shortCommit(target.commit)}`;
   if (headers.tag !== target.ref) return `it was signed as tag "${headers.tag ?? ''}", not "${target.ref ?? ''}"; a signed tag cannot be re-used under another name`;
   return undefined;
 }
@@ -109,7 +110,7 @@ export async function verifyRevision(settings: VerifySettings, target: VerifyTar
     if (!verdict) {
       const raw = await deps.readObject(input.tagObject);
       if (raw.type !== 'tag') {
-        verdict = { ok: false, reason: 'tag-mismatch', message: `object ${input.tagObject.slice(0, 12)} is a ${raw.type}, not a tag object` };
+        verdict = { ok: false, reason: 'tag-mismatch', message: `object ${shortCommit(input.tagObject)} is a ${raw.type}, not a tag object` };
       } else {
         const result = await verifyObject('tag', raw.content, await keys());
         const mismatch = tagMismatch(result.signed.headers, target);
@@ -124,7 +125,7 @@ export async function verifyRevision(settings: VerifySettings, target: VerifyTar
     let verdict = cached(deps.store, target.commit, digest);
     if (!verdict) {
       const raw = await deps.readObject(target.commit);
-      verdict = raw.type === 'commit' ? (await verifyObject('commit', raw.content, await keys())).verdict : { ok: false, reason: 'unsigned', message: `object ${target.commit.slice(0, 12)} is not a commit` };
+      verdict = raw.type === 'commit' ? (await verifyObject('commit', raw.content, await keys())).verdict : { ok: false, reason: 'unsigned', message: `object ${shortCommit(target.commit)} is not a commit` };
       deps.store?.putVerdict(target.commit, digest, verdict);
       fresh = true;
     }
