@@ -4,6 +4,7 @@ import { finding } from '../validate/finding.js';
 import type { ValidateFinding, ValidateResult } from '../validate/model.js';
 import { parseKeyring, readKeyFiles } from '../verify/index.js';
 import { validateRepo } from '../validate/validate-repo.js';
+import { channelProblems } from '../notify/channels.js';
 
 export interface ValidateCommandOptions {
   config: ResolvedConfig;
@@ -18,7 +19,7 @@ export interface ValidateCommandOptions {
 export async function validateCommand(opts: ValidateCommandOptions): Promise<ValidateResult> {
   const root = path.resolve(opts.cwd ?? process.cwd(), opts.path ?? '.');
   const result = await validateRepo({ root, config: opts.config.validate, policy: opts.config.policy, ...(opts.host !== undefined ? { hostFilter: opts.host } : {}) });
-  return withFindings(result, await keyFindings(opts.config));
+  return withFindings(result, [...(await keyFindings(opts.config)), ...notificationFindings(opts.config)]);
 }
 
 /** Every key file, line or block `verify.keys` names that does not parse (absolute paths: they are host files, not repo files). */
@@ -27,6 +28,12 @@ async function keyFindings(config: ResolvedConfig): Promise<ValidateFinding[]> {
   const { files, problems } = readKeyFiles(config.verify.keys);
   const keyring = await parseKeyring(files, problems);
   return keyring.problems.map((p) => finding('verify-key-invalid', 'error', p.file, p.line, `verify.keys: ${p.message}`));
+}
+
+/** Every `notifications:` entry that could not deliver (a secret missing or empty, a URL that is not http(s)); never the URL itself. */
+function notificationFindings(config: ResolvedConfig): ValidateFinding[] {
+  const file = config.configFile ?? '(config)';
+  return channelProblems(config.notifications).map((p) => finding('notification-invalid', 'error', file, undefined, p.message));
 }
 
 function withFindings(result: ValidateResult, extra: ValidateFinding[]): ValidateResult {

@@ -9,6 +9,7 @@ import { parseDuration } from '../util/duration.js';
 import { yamlDepthExcess } from '../util/yaml-depth.js';
 import { toSyncWindow, type SyncWindow } from '../windows/index.js';
 import type { SecurityPolicyInput } from '../policy/schema.js';
+import type { ChannelSetting, NotificationInput } from '../notify/model.js';
 import { composeCommandSchema, configFileSchema, type ConfigFile } from './schema.js';
 import { secretSetting, type SecretSetting } from './secret-setting.js';
 
@@ -68,6 +69,10 @@ export interface ResolvedConfig {
   configFile?: string;
   /** Host-wide sync windows, validated (cron, zone, duration). */
   windows: SyncWindow[];
+  /** `notifications:`, secrets read but not checked: the agent refuses to start on a problem, `validate` reports it (src/notify/channels.ts). */
+  notifications: ChannelSetting[];
+  /** `statusUrl`: the link in notifications. */
+  statusUrl?: string;
 }
 
 export interface HttpConfig {
@@ -92,6 +97,21 @@ function resolveHttp(env: NodeJS.ProcessEnv, http: ConfigFile['http'] = {}): Htt
     ...(webhookSecret ? { webhookSecret } : {}),
     ...(writeToken ? { writeToken } : {}),
     ...(http.metrics === 'open' ? { metricsOpen: true } : {}),
+  };
+}
+
+function resolveNotification(env: NodeJS.ProcessEnv, n: NotificationInput, i: number): ChannelSetting {
+  const name = `notifications[${i}]`;
+  const secret = secretSetting(`${name}.secret`, env, n.secretEnv, n.secretFile);
+  return {
+    name,
+    type: n.type,
+    url: secretSetting(`${name}.url`, env, n.urlEnv, n.urlFile),
+    ...(secret ? { secret } : {}),
+    ...(n.events ? { events: n.events } : {}),
+    ...(n.stacks ? { stacks: n.stacks } : {}),
+    ...(n.minInterval !== undefined ? { minIntervalMs: parseDuration(n.minInterval, `${name}.minInterval`) } : {}),
+    ...(n.timeout !== undefined ? { timeoutMs: parseDuration(n.timeout, `${name}.timeout`) } : {}),
   };
 }
 
@@ -244,7 +264,8 @@ export function resolveConfig(opts: ResolveOptions): ResolvedConfig {
   if (token) gitAuth = { username: username ?? 'driftd', password: token };
   else if (password || username) gitAuth = { username: username ?? '', password: password ?? '' };
 
-  const httpSecretEnv = [file.http?.webhookSecretEnv, file.http?.readTokenEnv, file.http?.writeTokenEnv].filter((n): n is string => n !== undefined);
+  const notifyEnv = (file.notifications ?? []).flatMap((n) => [n.urlEnv, n.secretEnv]);
+  const httpSecretEnv = [file.http?.webhookSecretEnv, file.http?.readTokenEnv, file.http?.writeTokenEnv, ...notifyEnv].filter((n): n is string => n !== undefined);
   const privateEnvNames = [git.tokenEnv ?? 'DRIFTD_GIT_TOKEN', git.passwordEnv ?? 'DRIFTD_GIT_PASSWORD', ...httpSecretEnv];
   const composePassEnv = file.compose?.passEnv ?? [];
   for (const name of composePassEnv) {
@@ -290,6 +311,8 @@ export function resolveConfig(opts: ResolveOptions): ResolvedConfig {
     },
     allowProcessEnv: file.allowProcessEnv ?? false,
     windows: (file.windows ?? []).map((w, i) => toSyncWindow(w, `windows[${i}]`)),
+    notifications: (file.notifications ?? []).map((n, i) => resolveNotification(env, n, i)),
+    ...(file.statusUrl ? { statusUrl: file.statusUrl } : {}),
     policy: file.policy ?? {},
     verify: resolveVerify(file, configPath, cwd),
     ...(configPath ? { configFile: configPath } : {}),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { syncWindowSchema } from '../windows/model.js';
 import { securityPolicySchema } from '../policy/schema.js';
+import { notificationSchema } from '../notify/model.js';
 
 const duration = z.union([z.string().min(1), z.number().nonnegative()]);
 
@@ -97,6 +98,10 @@ export const configFileSchema = z
       .strict()
       .optional(),
     refuseMovedTags: z.boolean().optional(),
+    /** Notification channels (docs/notifications.md); their URLs are secrets, read from env/file. */
+    notifications: z.array(notificationSchema).optional(),
+    /** The status page's address as people reach it: the link in every notification. */
+    statusUrl: z.string().url().optional(),
   })
   .strict();
 

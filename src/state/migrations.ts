@@ -152,6 +152,34 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE pins ADD COLUMN allow_unverified INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 3,
+    description: 'notifications: the durable outbox (one row per event and channel) and the memory of what was last notified',
+    sql: `
+      -- One event to deliver to one channel. (event_id, channel) is unique: an event enqueued twice
+      -- is one row; a row is deleted once the receiver answered 2xx, so a SIGKILL before that
+      -- delivers it again after the restart, with the same event id (the receiver's idempotency key).
+      CREATE TABLE notify_outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        event_id TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        event TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_at TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'given-up')),
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        UNIQUE (event_id, channel)
+      );
+      CREATE INDEX notify_outbox_due ON notify_outbox (channel, status, next_at);
+      -- What was last notified per stack and for the source (JSON, owned by src/notify/derive.ts).
+      CREATE TABLE notify_memory (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        memory TEXT NOT NULL,
+        at TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -318,3 +318,46 @@ export const StackStatusRow = z
   })
   .transform((r) => ({ ...r }));
 export type StackStatusRecord = z.output<typeof StackStatusRow>;
+
+/** One event to deliver to one channel (src/notify owns the event's JSON; the store keeps it opaque). */
+export const OutboxInput = z.object({
+  eventId: text,
+  channel: text,
+  /** The event as JSON (already scrubbed by its producer; scrubbed again on write). */
+  event: text,
+});
+export type OutboxInput = z.input<typeof OutboxInput>;
+
+export const OutboxRow = z
+  .object({
+    id: z.number().int(),
+    event_id: z.string(),
+    channel: z.string(),
+    event: z.string(),
+    attempts: z.number().int(),
+    next_at: z.string(),
+    status: z.enum(['pending', 'given-up']),
+    last_error: nullable(z.string()),
+    created_at: z.string(),
+  })
+  .transform((r) => ({
+    id: r.id,
+    eventId: r.event_id,
+    channel: r.channel,
+    event: r.event,
+    attempts: r.attempts,
+    nextAt: r.next_at,
+    status: r.status,
+    ...(r.last_error !== undefined ? { lastError: r.last_error } : {}),
+    createdAt: r.created_at,
+  }));
+export type OutboxEntry = z.output<typeof OutboxRow>;
+
+export interface OutboxCount {
+  channel: string;
+  pending: number;
+  givenUp: number;
+  /** The oldest pending row's creation time. */
+  oldestPending?: string;
+  lastError?: string;
+}

@@ -16,6 +16,8 @@ import {
   FailedRevisionRow,
   JournalInput,
   JournalRow,
+  OutboxInput,
+  OutboxRow,
   OperationFinish,
   OperationRow,
   OperationStart,
@@ -32,6 +34,8 @@ import {
   type JournalEntry,
   type JournalResult,
   type Operation,
+  type OutboxCount,
+  type OutboxEntry,
   type OperationResult,
   type Pending,
   type Pin,
@@ -486,6 +490,119 @@ export class StateStore {
     return this.#guard('reading the last verification', () => {
       const row = this.#stmt('SELECT verdict, at FROM verification WHERE repo = ?').get(repo) as { verdict: string; at: string } | undefined;
       return row ? { verdict: parseJson(row.verdict), at: row.at } : undefined;
+    });
+  }
+
+  // ---- notifications (docs/notifications.md): the outbox and the memory of what was notified ----
+
+  /** The notification memory (JSON owned by src/notify), or undefined before the first cycle. */
+  notifyMemory(): unknown {
+    return this.#guard('reading the notification memory', () => {
+      const row = this.#stmt('SELECT memory FROM notify_memory WHERE id = 1').get() as { memory: string } | undefined;
+      return row ? parseJson(row.memory) : undefined;
+    });
+  }
+
+  /**
+   * In one transaction: the new memory and the cycle's events (one row per event and channel;
+   * an (event, channel) pair already there is kept as it is). Then each channel keeps at most
+   * `capPerChannel` pending rows, dropping its oldest: returns how many were dropped per channel.
+   */
+  enqueueNotifications(memory: unknown, rows: readonly OutboxInput[], capPerChannel: number): Record<string, number> {
+    return this.#guard('queueing notifications', () =>
+      this.#transaction(() => {
+        const at = this.#iso();
+        this.#stmt(`INSERT INTO notify_memory (id, memory, at) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET memory = excluded.memory, at = excluded.at`).run(JSON.stringify(memory), at);
+        const insert = this.#stmt(`INSERT INTO notify_outbox (event_id, channel, event, next_at, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (event_id, channel) DO NOTHING`);
+        const channels = new Set<string>();
+        for (const input of rows) {
+          const r = valid(OutboxInput, input, 'a notification');
+          insert.run(r.eventId, r.channel, scrub(r.event), at, at);
+          channels.add(r.channel);
+        }
+        const dropped: Record<string, number> = {};
+        for (const channel of channels) {
+          const { changes } = this.#stmt(
+            `DELETE FROM notify_outbox WHERE channel = ? AND status = 'pending' AND id NOT IN
+               (SELECT id FROM notify_outbox WHERE channel = ? AND status = 'pending' ORDER BY id DESC LIMIT ?)`,
+          ).run(channel, channel, Math.max(1, Math.floor(capPerChannel)));
+          if (changes > 0) Object.defineProperty(dropped, channel, { value: changes, enumerable: true });
+        }
+        return dropped;
+      }),
+    );
+  }
+
+  /** A channel's pending rows that are due at `now`, oldest first. */
+  outboxDue(channel: string, limit: number, now: Date = this.#now()): OutboxEntry[] {
+    return this.#guard('reading the notification outbox', () =>
+      this.#all(OutboxRow, `SELECT * FROM notify_outbox WHERE channel = ? AND status = 'pending' AND next_at <= ? ORDER BY id LIMIT ?`, channel, now.toISOString(), clampLimit(limit)),
+    );
+  }
+
+  /** The earliest next attempt among a channel's pending rows. */
+  outboxNextAt(channel: string): string | undefined {
+    return this.#guard('reading the notification outbox', () => {
+      const row = this.#stmt(`SELECT min(next_at) AS at FROM notify_outbox WHERE channel = ? AND status = 'pending'`).get(channel) as { at: string | null };
+      return row.at ?? undefined;
+    });
+  }
+
+  /** Rows the receiver accepted: gone. */
+  outboxDelivered(ids: readonly number[]): void {
+    this.#guard('recording a delivery', () =>
+      this.#transaction(() => {
+        for (const id of ids) this.#stmt('DELETE FROM notify_outbox WHERE id = ?').run(id);
+      }),
+    );
+  }
+
+  /** Rows whose delivery failed: retried at `nextAt`, or given up (kept for status) when it is undefined. */
+  outboxFailed(ids: readonly number[], error: string, nextAt: Date | undefined): void {
+    this.#guard('recording a failed delivery', () =>
+      this.#transaction(() => {
+        const message = scrub(error);
+        for (const id of ids) {
+          this.#stmt(
+            `UPDATE notify_outbox SET attempts = attempts + 1, last_error = ?, next_at = coalesce(?, next_at), status = CASE WHEN ? IS NULL THEN 'given-up' ELSE status END WHERE id = ?`,
+          ).run(message, nextAt?.toISOString() ?? null, nextAt?.toISOString() ?? null, id);
+        }
+      }),
+    );
+  }
+
+  /** Drops rows of channels no longer configured, and all but the newest `keepGivenUp` given-up rows; returns how many went. */
+  pruneOutbox(channels: readonly string[], keepGivenUp = 100): number {
+    return this.#guard('pruning the notification outbox', () =>
+      this.#transaction(() => {
+        const list = JSON.stringify(channels);
+        const gone = this.#stmt(`DELETE FROM notify_outbox WHERE channel NOT IN (SELECT value FROM json_each(?))`).run(list).changes;
+        const old = this.#stmt(
+          `DELETE FROM notify_outbox WHERE status = 'given-up' AND id NOT IN (SELECT id FROM notify_outbox WHERE status = 'given-up' ORDER BY id DESC LIMIT ?)`,
+        ).run(Math.max(0, Math.floor(keepGivenUp))).changes;
+        return gone + old;
+      }),
+    );
+  }
+
+  /** Per channel: pending and given-up rows, the oldest pending, the last error. */
+  outboxCounts(): OutboxCount[] {
+    return this.#guard('counting notifications', () => {
+      const rows = this.#stmt(
+        `SELECT channel,
+           sum(status = 'pending') AS pending,
+           sum(status = 'given-up') AS given_up,
+           min(CASE WHEN status = 'pending' THEN created_at END) AS oldest,
+           (SELECT last_error FROM notify_outbox o2 WHERE o2.channel = o.channel AND last_error IS NOT NULL ORDER BY id DESC LIMIT 1) AS last_error
+         FROM notify_outbox o GROUP BY channel ORDER BY channel`,
+      ).all() as { channel: string; pending: number; given_up: number; oldest: string | null; last_error: string | null }[];
+      return rows.map((r) => ({
+        channel: r.channel,
+        pending: Number(r.pending),
+        givenUp: Number(r.given_up),
+        ...(r.oldest ? { oldestPending: r.oldest } : {}),
+        ...(r.last_error ? { lastError: r.last_error } : {}),
+      }));
     });
   }
 

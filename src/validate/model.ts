@@ -40,7 +40,8 @@ export type ValidateKind =
   | 'secret-private-key'
   | 'secret-env-value'
   // host config
-  | 'verify-key-invalid';
+  | 'verify-key-invalid'
+  | 'notification-invalid';
 
 export interface ValidateFinding {
   /** Repo-relative path with forward slashes ("stacks/web/compose.yaml"). */
