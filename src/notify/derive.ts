@@ -180,7 +180,7 @@ export function memoryFrom(value: unknown): NotifyMemory {
   const v = value as Partial<NotifyMemory>;
   const stacks: Record<string, StackMemory> = {};
   if (typeof v.stacks === 'object' && v.stacks !== null) {
-    for (const [k, m] of Object.entries(v.stacks)) if (typeof m === 'object' && m !== null) put(stacks, k, m as StackMemory);
+    for (const [k, m] of Object.entries(v.stacks)) if (typeof m === 'object' && m !== null) put(stacks, k, m);
   }
   const src = typeof v.source === 'object' && v.source !== null ? v.source : undefined;
   const source = { failures: typeof src?.failures === 'number' ? src.failures : 0, notified: src?.notified === true, ...(typeof src?.since === 'string' ? { since: src.since } : {}) };

@@ -52,7 +52,7 @@ describe('notification channels', () => {
     [{ url: { key: 'k', value: 'hooks.example/no-scheme' } }, /not a valid URL/],
     [{ secret: { key: 'notifications[0].secret', problem: 'notifications[0].secretFile /nope cannot be read (ENOENT)' } }, /cannot be read/],
   ])('refuses a hostile or broken value without printing it: %j', (over, message) => {
-    const s = setting(over as Partial<ChannelSetting>);
+    const s = setting(over);
     const problems = channelProblems([s]);
     expect(problems[0]?.message).toMatch(message);
     for (const p of problems) expect(p.message).not.toContain('etc/passwd');
