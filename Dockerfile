@@ -21,8 +21,9 @@ COPY package.json package-lock.json tsconfig.json tsconfig.build.json prebuil[t]
 COPY src ./src
 COPY bin ./bin
 COPY scripts ./scripts
-# `npm ci` runs the prepare script (tsc + bundle); better-sqlite3 compiles from source. The
-# compiler's objects are not needed at run time.
+# `npm ci` runs the prepare script (tsc + bundle); better-sqlite3 compiles from source. Then only
+# the packages the bundle leaves external stay (scripts/prune-node-modules.mjs); the compiler's
+# objects are not needed at run time.
 RUN if [ -f dist/bundle/main.js ] && [ -d node_modules ]; then \
       echo "build: the context's prebuilt dist/bundle and production node_modules"; \
     else \
@@ -30,6 +31,7 @@ RUN if [ -f dist/bundle/main.js ] && [ -d node_modules ]; then \
         { apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*; }; } && \
       npm ci && test -f dist/bundle/main.js && npm prune --omit=dev; \
     fi && \
+    node scripts/prune-node-modules.mjs && \
     node -e "new (require('better-sqlite3'))(':memory:').close()" && \
     rm -rf node_modules/better-sqlite3/build/Release/obj* node_modules/better-sqlite3/build/Release/*.a \
       node_modules/better-sqlite3/build/Release/test_extension.node node_modules/better-sqlite3/build/deps \

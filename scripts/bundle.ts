@@ -8,7 +8,7 @@
  *
  * Usage: node --import tsx scripts/bundle.ts [outDir]   (default: dist)
  */
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 
@@ -26,6 +26,10 @@ const banner = [
   'const __dirname = __driftdDirname(__filename);',
 ].join(' ');
 
+// Loaded from node_modules at run time; externals.json lists the packages for
+// scripts/prune-node-modules.mjs, which drops every other package from the agent image.
+const externals = ['better-sqlite3', 'pino', 'pino-pretty', 'node-cron', 'ajv', 'cpu-features', '*.node'];
+
 await build({
   entryPoints: { main: path.join(outDir, 'cli', 'main.js'), agent: path.join(outDir, 'agent', 'embed.js') },
   outdir: bundleDir,
@@ -35,8 +39,9 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  external: ['better-sqlite3', 'pino', 'pino-pretty', 'node-cron', 'ajv', 'cpu-features', '*.node'],
+  external: externals,
   banner: { js: banner },
   legalComments: 'none',
   logLevel: 'warning',
 });
+writeFileSync(path.join(bundleDir, 'externals.json'), `${JSON.stringify(externals.filter((name) => !name.includes('*')))}\n`);
