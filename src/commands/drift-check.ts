@@ -1,7 +1,6 @@
 import { dict, own } from '../util/dict.js';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { loadStack } from '../compose/index.js';
 import type { DesiredStack, DesiredState } from '../compose/model.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { computeDrift, type DeployedRevision } from '../drift/compute-drift.js';
@@ -14,6 +13,7 @@ import type { LiveInventory } from '../live/model.js';
 import { imageFindings } from '../drift/image-drift.js';
 import { createCredentialSource } from '../image/docker-auth.js';
 import { registryDigests } from './registry-digests.js';
+import { loadStackAt } from '../sync/stack-at.js';
 import { createDigestResolver } from '../image/resolver.js';
 import { buildExportFiles } from '../report/export-files.js';
 import { writeRuntimeExport } from '../report/runtime-export.js';
@@ -123,18 +123,7 @@ async function withDeployedVersions(
       continue;
     }
     try {
-      const snapshot = await target.source.materialize(from);
-      stacks.push(
-        await loadStack({
-          root: snapshot.dir,
-          name: stack.name,
-          envDir: config.envDir,
-          allowProcessEnv: config.allowProcessEnv,
-        privateEnvNames: config.privateEnvNames,
-          maxFileBytes: config.validate.maxFileBytes,
-          policy: stack.policy,
-        }),
-      );
+      stacks.push((await loadStackAt({ source: target.source, config }, from, stack.name, stack.policy)).stack);
     } catch (e) {
       logger.debug({ stack: stack.name, err: describeError(e) }, 'comparing with the target revision: the deployed one cannot be loaded');
       stacks.push(stack);

@@ -1,8 +1,9 @@
-import { loadDesiredState, loadStack } from '../compose/index.js';
+import { loadDesiredState } from '../compose/index.js';
 import type { DesiredState, Revision, StackLoadError } from '../compose/model.js';
 import type { RefPolicy, ResolvedConfig } from '../config/resolve.js';
 import { createGitSource, type GitSource, type Snapshot } from '../source/index.js';
 import type { StackTarget } from '../sync/model.js';
+import { loadStackIn } from '../sync/stack-at.js';
 import type { Logger } from '../util/logger.js';
 import type { Provenance } from '../verify/index.js';
 import type { DesiredMemo } from './desired-memo.js';
@@ -122,15 +123,7 @@ export async function loadTarget(opts: {
     const snap = await source.materialize(pinned.commit);
     const pinnedRevision: Revision = { commit: pinned.commit, ref: pinned.ref, refKind: pinned.refKind };
     try {
-      const stack = await loadStack({
-        root: snap.dir,
-        name: pin.stack,
-        envDir: config.envDir,
-        allowProcessEnv: config.allowProcessEnv,
-        privateEnvNames: config.privateEnvNames,
-        maxFileBytes: config.validate.maxFileBytes,
-        policy: current.stack.policy,
-      });
+      const stack = await loadStackIn(config, snap.dir, pin.stack, current.stack.policy);
       targets[index] = { stack, revision: pinnedRevision, root: snap.dir, pinnedTag: pin.tag };
     } catch (e) {
       targets.splice(index, 1);

@@ -78,7 +78,19 @@ export interface StackPlan {
   /** A skip that leaves the stack off its target because of a problem (failed before, invalid): sync exits 2. */
   problem?: boolean;
   target?: StackTarget;
+  /** Where this stack goes back to if the apply fails; set before anything runs (reconcile's withRollbacks). */
+  rollbackTo?: RollbackPlan;
 }
+
+/** A failed deploy's way back, resolved before the apply: the executor never loads a stack mid-apply. */
+export type RollbackPlan =
+  /** No earlier healthy revision of the stack. */
+  | { kind: 'none' }
+  | { kind: 'ready'; target: StackTarget }
+  /** The last healthy revision breaks the host's policy (enforce): it is not applied. */
+  | { kind: 'refused'; target: StackTarget; reason: string }
+  /** The last healthy revision cannot be materialized or loaded; `error` says why. */
+  | { kind: 'unloadable'; revision: string; error: string };
 
 export interface SyncPlan {
   stacks: StackPlan[];

@@ -1,5 +1,4 @@
 import { dict, own } from '../util/dict.js';
-import { loadStack } from '../compose/index.js';
 import type { DesiredStack, DesiredState } from '../compose/model.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { computeDrift, type DriftResult } from '../drift/compute-drift.js';
@@ -28,7 +27,9 @@ import { checkStackPolicy, describeViolations } from '../policy/check.js';
 import type { SecurityPolicyInput } from '../policy/schema.js';
 import { summarizeLive } from './live-summary.js';
 import { waitForComposeRuns } from './orphaned-compose.js';
-import type { LiveHealth, LiveStackSummary, StackPlan, StackTarget, SyncPlan } from './model.js';
+import type { LiveHealth, LiveStackSummary, RollbackPlan, StackPlan, StackTarget, SyncPlan } from './model.js';
+import { endJournaled, runJournaled, startOperation, tryState, type JournalStep, type Recorder } from './journaled.js';
+import { loadStackAt } from './stack-at.js';
 import { changedServices, planSync } from './plan.js';
 import { servicesToPull } from './pull-check.js';
 import { shortCommit } from '../util/text.js';
@@ -51,7 +52,8 @@ export interface ReconcileDeps {
   logger: Logger;
   state: StateStore;
   docker: DockerConnection;
-  source: GitSource;
+  /** Only to load a stack's rollback target at its last healthy revision. */
+  source: Pick<GitSource, 'materialize'>;
   /** Detected on first use only: a no-change reconcile never starts a Compose process. */
   compose: () => Promise<ComposeCli>;
   trigger: Trigger;
@@ -132,25 +134,26 @@ function unchangedServiceRevisions(target: StackTarget, live: LiveStackSummary |
 /** Recovery: an apply that never ended (the agent was killed) is recorded and its stack re-evaluated, never replayed blindly. */
 export async function recoverInterruptedApplies(state: StateStore, logger: Logger, trigger: Trigger, actor: string, composeTimeoutMs: number): Promise<string[]> {
   const recovered: string[] = [];
+  const rec: Recorder = { state, logger, trigger, actor, command: 'recover' };
   for (const entry of state.openJournals()) {
     if (!(await waitForComposeRuns(entry.stack, composeTimeoutMs))) {
       logger.warn({ stack: entry.stack }, `a Compose run left by the interrupted apply of ${entry.stack} is still going after ${Math.round(composeTimeoutMs / 1000)} s; re-evaluating anyway`);
     }
-    const op = state.startOperation({
-      trigger,
-      actor,
-      command: 'recover',
-      stack: entry.stack,
-      action: 'recover',
-      revision: entry.revision,
-    });
+    const step: JournalStep = { stack: entry.stack, action: 'recover', revision: entry.revision };
+    const op = startOperation(rec, step);
     const message = `the ${entry.action} of ${shortCommit(entry.revision)} started ${entry.startedAt} never finished (driftd was stopped); re-evaluating the stack against live state`;
     logger.warn({ stack: entry.stack }, message);
-    state.journalEnd(entry.id, 'abandoned');
-    const original = state.operation(entry.operationId);
-    if (original?.result === 'running') state.finishOperation(entry.operationId, { result: 'abandoned', message });
-    state.finishOperation(op, { result: 'succeeded', message });
-    state.audit({ actor, trigger, action: 'recover', stack: entry.stack, detail: { revision: entry.revision, fromRevision: entry.fromRevision } });
+    // The interrupted apply's own journal entry is the one this recovery closes.
+    endJournaled(rec, step, { op, journal: entry.id }, {
+      result: 'succeeded',
+      journalResult: 'abandoned',
+      message,
+      audit: { revision: entry.revision, fromRevision: entry.fromRevision },
+      also: () => {
+        const original = state.operation(entry.operationId);
+        if (original?.result === 'running') state.finishOperation(entry.operationId, { result: 'abandoned', message });
+      },
+    });
     recovered.push(entry.stack);
   }
   state.abandonOrphanedOperations();
@@ -249,7 +252,7 @@ export async function reconcile(deps: ReconcileDeps, input: ReconcileInput): Pro
 
   const redact = redactor(input.targets.map((t) => t.stack));
   const outcomes: StackOutcome[] = [];
-  for (const p of plan.stacks) {
+  for (const p of await withRollbacks(deps, plan.stacks)) {
     if (deps.signal?.aborted) {
       outcomes.push({ stack: p.stack, action: p.action, result: 'abandoned', message: 'driftd is stopping; left for the next run' });
       continue;
@@ -266,6 +269,35 @@ export async function reconcile(deps: ReconcileDeps, input: ReconcileInput): Pro
   const exitCode = unconverged || outcomes.some((o) => FAILED_RESULTS.has(o.result) || (problems.has(o.stack) && (o.result === 'skipped' || o.result === 'unchanged'))) ? 2 : 0;
   if (!input.drift) return { plan, outcomes, exitCode };
   return { plan, outcomes, exitCode, drift: await driftAfter(deps, input, outcomes, inventory) };
+}
+
+/**
+ * Each stack that may roll back gets its rollback target now, before anything is applied: the
+ * executor never goes back to Git or the loader in the middle of an apply.
+ */
+async function withRollbacks(deps: Pick<ReconcileDeps, 'state' | 'source' | 'config' | 'recovering'>, stacks: readonly StackPlan[]): Promise<StackPlan[]> {
+  const out: StackPlan[] = [];
+  for (const p of stacks) {
+    const t = p.target;
+    const applies = p.action === 'deploy' || p.action === 'rollback' || (p.action === 'none' && deps.recovering?.has(p.stack) === true);
+    out.push(t && applies && t.stack.policy.rollbackOnFailure ? { ...p, rollbackTo: await planRollback(deps, t) } : p);
+  }
+  return out;
+}
+
+/** Where `failed` goes back to if it fails: the stack's last healthy revision, loaded and checked against the policy. */
+export async function planRollback(deps: Pick<ReconcileDeps, 'state' | 'source' | 'config'>, failed: StackTarget): Promise<RollbackPlan> {
+  const name = failed.stack.name;
+  const last = deps.state.lastHealthyDeployment(name, { exceptRevision: failed.revision.commit });
+  if (!last) return { kind: 'none' };
+  try {
+    const { stack, root } = await loadStackAt(deps, last.revision, name, failed.stack.policy);
+    const target: StackTarget = { stack, revision: { commit: last.revision, ...(last.ref ? { ref: last.ref } : {}), refKind: 'tag' }, root };
+    const refusal = policyRefusals(deps.config.policy, [target]).get(name);
+    return refusal === undefined ? { kind: 'ready', target } : { kind: 'refused', target, reason: refusal };
+  } catch (e) {
+    return { kind: 'unloadable', revision: last.revision, error: describeError(e) };
+  }
 }
 
 const APPLIED: ReadonlySet<StackResult> = new Set(['deployed', 'rolled-back', 'failed', 'pruned', 'abandoned']);
@@ -366,9 +398,8 @@ function recordRefusal(deps: ReconcileDeps, p: StackPlan): void {
   const { state } = deps;
   const last = state.history({ stack: p.stack, limit: 1 })[0];
   if (last?.result === 'refused' && last.revision === p.revision && last.message === p.reason) return;
-  const op = state.startOperation({ trigger: deps.trigger, actor: deps.actor, command: deps.command, stack: p.stack, action: 'deploy', ...(p.revision ? { revision: p.revision } : {}) });
-  state.finishOperation(op, { result: 'refused', message: p.reason });
-  state.audit({ actor: deps.actor, trigger: deps.trigger, action: 'deploy', stack: p.stack, detail: { revision: p.revision, refused: p.reason } });
+  const step: JournalStep = { stack: p.stack, action: 'deploy', ...(p.revision ? { revision: p.revision } : {}) };
+  endJournaled(deps, step, { op: startOperation(deps, step), journal: undefined }, { result: 'refused', message: p.reason, audit: { revision: p.revision, refused: p.reason } });
   deps.logger.error({ stack: p.stack, revision: p.revision }, `${p.stack}: ${p.reason}`);
 }
 
@@ -390,20 +421,19 @@ function deploymentRecord(t: StackTarget, health: HealthStatus, status: 'succeed
 }
 
 async function pruneOne(deps: ReconcileDeps, p: StackPlan, redact: (t: string) => string): Promise<StackOutcome> {
-  const { state } = deps;
-  const op = state.startOperation({ trigger: deps.trigger, actor: deps.actor, command: deps.command, stack: p.stack, action: 'prune' });
-  const journal = state.journalBegin({ operationId: op, stack: p.stack, action: 'prune', revision: p.revision ?? 'none' });
   const log: ComposeLog = { output: '' };
   try {
-    await pruneStack({ compose: await deps.compose(), dataDir: deps.config.dataDir, timeoutMs: deps.config.composeTimeoutMs }, p.stack, log);
-    state.journalEnd(journal, 'succeeded');
-    state.finishOperation(op, { result: 'succeeded', message: p.reason, output: redact(log.output) });
-    state.removeStackStatus(p.stack);
-    state.audit({ actor: deps.actor, trigger: deps.trigger, action: 'prune', stack: p.stack });
+    await runJournaled(
+      deps,
+      { stack: p.stack, action: 'prune' },
+      async () => {
+        await pruneStack({ compose: await deps.compose(), dataDir: deps.config.dataDir, timeoutMs: deps.config.composeTimeoutMs }, p.stack, log);
+        return { value: undefined, end: { result: 'succeeded', message: p.reason, output: redact(log.output), audit: {}, also: () => deps.state.removeStackStatus(p.stack) } };
+      },
+      (e) => Promise.resolve({ message: redact(describeError(e)), output: redact(log.output), error: e }),
+    );
     return { stack: p.stack, action: 'prune', result: 'pruned', message: p.reason };
   } catch (e) {
-    state.journalEnd(journal, 'failed');
-    state.finishOperation(op, { result: 'failed', message: redact(describeError(e)), output: redact(log.output) });
     return { stack: p.stack, action: 'prune', result: 'failed', message: redact(describeError(e)) };
   }
 }
@@ -467,15 +497,6 @@ function dockerAnswers(deps: ReconcileDeps): () => Promise<boolean> {
   );
 }
 
-/** Best effort: a state DB that just failed must not hide the error that is being reported. */
-function tryState(deps: ReconcileDeps, what: string, fn: () => void): void {
-  try {
-    fn();
-  } catch (e) {
-    deps.logger.error({ err: describeError(e) }, `could not ${what}: ${describeError(e)}`);
-  }
-}
-
 /** `driftd status` while an apply runs: not yet known to be synced, health progressing. */
 function markInFlight(deps: ReconcileDeps, target: StackTarget, action: 'deploy' | 'rollback'): void {
   tryState(deps, 'record the stack status', () =>
@@ -489,6 +510,14 @@ function markInFlight(deps: ReconcileDeps, target: StackTarget, action: 'deploy'
   );
 }
 
+interface ApplyVerdict {
+  ok: boolean;
+  health: HealthStatus;
+  message: string;
+  /** driftd stopped during the health gate: the journal stays open for the next start. */
+  aborted?: boolean;
+}
+
 /** Applies one target under a journal entry; returns the health-gate verdict. Throws ApplyFailure when Compose or the host fails. */
 async function applyWithJournal(
   deps: ReconcileDeps,
@@ -496,50 +525,56 @@ async function applyWithJournal(
   action: 'deploy' | 'rollback',
   live: LiveStackSummary | undefined,
   redact: (t: string) => string,
-): Promise<{ op: number; ok: boolean; health: HealthStatus; message: string; aborted?: boolean }> {
-  const { state, logger } = deps;
+): Promise<ApplyVerdict> {
   const name = target.stack.name;
-  const from = state.currentDeployment(name)?.revision;
-  const op = state.startOperation({ trigger: deps.trigger, actor: deps.actor, command: deps.command, stack: name, action, revision: target.revision.commit });
+  const from = deps.state.currentDeployment(name)?.revision;
+  const step: JournalStep = { stack: name, action, revision: target.revision.commit, ...(from ? { fromRevision: from } : {}) };
   const log: ComposeLog = { output: '' };
-  let journal: number | undefined;
-  try {
-    journal = state.journalBegin({ operationId: op, stack: name, action, revision: target.revision.commit, ...(from ? { fromRevision: from } : {}) });
-    markInFlight(deps, target, action);
-    logger.info({ stack: name, revision: target.revision.commit, action }, `${action === 'rollback' ? 'rolling back' : 'deploying'} ${name} to ${describeRevision(target)}`);
-    await applyStack(
-      { compose: await deps.compose(), dataDir: deps.config.dataDir, timeoutMs: deps.config.composeTimeoutMs, choosePulls: pullChooser(deps) },
-      target,
-      unchangedServiceRevisions(target, live),
-      changedServices(target, live),
-      log,
-    );
-    const gate = await healthGate(deps, target, redact);
-    if (!gate.ok && deps.signal?.aborted) {
-      // Stopping mid-gate: leave the journal open so the next start verifies this stack's health.
-      return { op, ok: false, health: gate.health, message: 'driftd stopped during the health gate; re-checked at next start', aborted: true };
-    }
-    const message = gate.ok
-      ? `${describeRevision(target)} is running and healthy (${Math.round(gate.waitedMs / 1000)} s)`
-      : `health gate failed for ${describeRevision(target)}: ${gate.problems.join('; ')}`;
-    state.transaction(() => {
-      state.recordDeployment(deploymentRecord(target, gate.health, gate.ok ? 'succeeded' : 'failed', op));
-      state.journalEnd(journal!, gate.ok ? 'succeeded' : 'failed');
-      state.finishOperation(op, { result: gate.ok ? 'succeeded' : 'failed', message: redact(message), output: redact(log.output) });
-      state.audit({ actor: deps.actor, trigger: deps.trigger, action, stack: name, detail: { revision: target.revision.commit, ok: gate.ok } });
-    });
-    return { op, ok: gate.ok, health: gate.health, message: redact(message) };
-  } catch (e) {
-    const fault = await hostFaultOf(e, dockerAnswers(deps));
-    const message = redact(
-      fault
-        ? `host fault during the ${action} of ${describeRevision(target)}: ${fault}; not held against the revision, retried at the next run`
-        : describeError(e),
-    );
-    if (journal !== undefined) tryState(deps, 'close the journal entry', () => state.journalEnd(journal!, 'failed'));
-    tryState(deps, 'record the failed operation', () => state.finishOperation(op, { result: 'failed', message, output: redact(log.output) }));
-    throw new ApplyFailure(message, fault !== undefined, e);
-  }
+  return runJournaled<ApplyVerdict>(
+    deps,
+    step,
+    async (j) => {
+      markInFlight(deps, target, action);
+      deps.logger.info({ stack: name, revision: target.revision.commit, action }, `${action === 'rollback' ? 'rolling back' : 'deploying'} ${name} to ${describeRevision(target)}`);
+      await applyStack(
+        { compose: await deps.compose(), dataDir: deps.config.dataDir, timeoutMs: deps.config.composeTimeoutMs, choosePulls: pullChooser(deps) },
+        target,
+        unchangedServiceRevisions(target, live),
+        changedServices(target, live),
+        log,
+      );
+      const gate = await healthGate(deps, target, redact);
+      if (!gate.ok && deps.signal?.aborted) {
+        // Stopping mid-gate: leave the journal open so the next start verifies this stack's health.
+        return { value: { ok: false, health: gate.health, message: 'driftd stopped during the health gate; re-checked at next start', aborted: true } };
+      }
+      const message = redact(
+        gate.ok
+          ? `${describeRevision(target)} is running and healthy (${Math.round(gate.waitedMs / 1000)} s)`
+          : `health gate failed for ${describeRevision(target)}: ${gate.problems.join('; ')}`,
+      );
+      const result = gate.ok ? 'succeeded' : 'failed';
+      return {
+        value: { ok: gate.ok, health: gate.health, message },
+        end: {
+          result,
+          message,
+          output: redact(log.output),
+          audit: { revision: target.revision.commit, ok: gate.ok },
+          also: () => deps.state.recordDeployment(deploymentRecord(target, gate.health, result, j.op)),
+        },
+      };
+    },
+    async (e) => {
+      const fault = await hostFaultOf(e, dockerAnswers(deps));
+      const message = redact(
+        fault
+          ? `host fault during the ${action} of ${describeRevision(target)}: ${fault}; not held against the revision, retried at the next run`
+          : describeError(e),
+      );
+      return { message, output: redact(log.output), error: new ApplyFailure(message, fault !== undefined, e) };
+    },
+  );
 }
 
 async function deployOne(deps: ReconcileDeps, p: StackPlan, live: LiveStackSummary | undefined, redact: (t: string) => string): Promise<StackOutcome> {
@@ -565,7 +600,7 @@ async function deployOne(deps: ReconcileDeps, p: StackPlan, live: LiveStackSumma
     // Compose may have stopped or recreated containers before it failed: roll back like a failed health gate.
     state.markRevisionFailed(p.stack, target.revision.commit, message);
     if (!target.stack.policy.rollbackOnFailure) return { ...base, result: 'failed', message, health: 'Degraded' };
-    return rollbackAfterFailure(deps, target, message, redact);
+    return rollbackAfterFailure(deps, target, p.rollbackTo, message, redact);
   }
   if (first.aborted) return { ...base, result: 'abandoned', message: first.message, health: first.health };
   if (first.ok) {
@@ -578,7 +613,7 @@ async function deployOne(deps: ReconcileDeps, p: StackPlan, live: LiveStackSumma
   if (!target.stack.policy.rollbackOnFailure) {
     return { ...base, result: 'failed', message: `${first.message}; rollbackOnFailure is off, left as is`, health: first.health };
   }
-  return rollbackAfterFailure(deps, target, first.message, redact);
+  return rollbackAfterFailure(deps, target, p.rollbackTo, first.message, redact);
 }
 
 /** An interrupted apply whose containers already match the target: run the health gate it never finished. */
@@ -592,45 +627,50 @@ async function verifyRecovered(deps: ReconcileDeps, p: StackPlan, target: StackT
   }
   const why = redact(`interrupted apply of ${describeRevision(target)} is not healthy: ${gate.problems.join('; ')}`);
   // History must show the failure itself, not only the recovery and the rollback (docs/design.md §7).
-  const op = state.startOperation({ trigger: deps.trigger, actor: deps.actor, command: deps.command, stack: p.stack, action: 'deploy', revision: target.revision.commit });
-  state.transaction(() => {
-    state.recordDeployment(deploymentRecord(target, gate.health, 'failed', op));
-    state.finishOperation(op, { result: 'failed', message: `health gate failed: ${why}` });
-    state.markRevisionFailed(p.stack, target.revision.commit, why);
+  const step: JournalStep = { stack: p.stack, action: 'deploy', revision: target.revision.commit };
+  const op = startOperation(deps, step);
+  endJournaled(deps, step, { op, journal: undefined }, {
+    result: 'failed',
+    message: `health gate failed: ${why}`,
+    audit: false,
+    also: () => {
+      state.recordDeployment(deploymentRecord(target, gate.health, 'failed', op));
+      state.markRevisionFailed(p.stack, target.revision.commit, why);
+    },
   });
   if (!target.stack.policy.rollbackOnFailure) return { ...base, result: 'failed', message: why, health: gate.health };
-  return rollbackAfterFailure(deps, target, why, redact);
+  return rollbackAfterFailure(deps, target, p.rollbackTo, why, redact);
 }
 
-async function rollbackAfterFailure(deps: ReconcileDeps, failed: StackTarget, why: string, redact: (t: string) => string): Promise<StackOutcome> {
-  const { state, logger } = deps;
+/** Applies the rollback target the plan resolved for `failed` (withRollbacks); loads nothing itself. */
+async function rollbackAfterFailure(
+  deps: ReconcileDeps,
+  failed: StackTarget,
+  rollback: RollbackPlan | undefined,
+  why: string,
+  redact: (t: string) => string,
+): Promise<StackOutcome> {
+  const { logger } = deps;
   const name = failed.stack.name;
   const base = { stack: name, action: 'deploy' as const, revision: failed.revision.commit };
-  const last = state.lastHealthyDeployment(name, { exceptRevision: failed.revision.commit });
-  if (!last) return { ...base, result: 'failed', message: `${why}; no earlier healthy revision to roll back to`, health: 'Degraded' };
+  if (!rollback || rollback.kind === 'none') return { ...base, result: 'failed', message: `${why}; no earlier healthy revision to roll back to`, health: 'Degraded' };
+  if (rollback.kind === 'unloadable') {
+    const message = `${why}; rollback to ${shortCommit(rollback.revision)} failed: ${redact(rollback.error)}`;
+    logger.error({ stack: name }, message);
+    return { ...base, result: 'failed', message, health: 'Degraded' };
+  }
+  const target = rollback.target;
+  if (rollback.kind === 'refused') {
+    return { ...base, result: 'failed', message: `${why}; not rolled back to ${describeRevision(target)}: refused by policy (enforce): ${rollback.reason}`, health: 'Degraded' };
+  }
   try {
-    const snapshot = await deps.source.materialize(last.revision);
-    const stack = await loadStack({
-      root: snapshot.dir,
-      name,
-      envDir: deps.config.envDir,
-      allowProcessEnv: deps.config.allowProcessEnv,
-      privateEnvNames: deps.config.privateEnvNames,
-      maxFileBytes: deps.config.validate.maxFileBytes,
-      policy: failed.stack.policy,
-    });
-    const target: StackTarget = { stack, revision: { commit: last.revision, ...(last.ref ? { ref: last.ref } : {}), refKind: 'tag' }, root: snapshot.dir };
-    const refusal = policyRefusals(deps.config.policy, [target]).get(name);
-    if (refusal !== undefined) {
-      return { ...base, result: 'failed', message: `${why}; not rolled back to ${describeRevision(target)}: refused by policy (enforce): ${refusal}`, health: 'Degraded' };
-    }
     const current = summarizeLive({ ...(await collectInventory(deps.docker.docker, { inspect: 'none', projects: [name] })) })[name];
     const result = await applyWithJournal(deps, target, 'rollback', current, redact);
     const message = `${why}; rolled back to ${describeRevision(target)}${result.ok ? '' : ` but it is not healthy either: ${result.message}`}`;
     logger.warn({ stack: name }, message);
     return { ...base, result: result.ok ? 'rolled-back' : 'failed', message, health: result.health };
   } catch (e) {
-    const message = `${why}; rollback to ${shortCommit(last.revision)} failed: ${redact(describeError(e))}`;
+    const message = `${why}; rollback to ${shortCommit(target.revision.commit)} failed: ${redact(describeError(e))}`;
     logger.error({ stack: name }, message);
     return { ...base, result: 'failed', message, health: 'Degraded' };
   }
