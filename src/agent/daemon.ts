@@ -5,7 +5,7 @@ import { DesiredMemo } from '../commands/desired-memo.js';
 import { openSource } from '../commands/target.js';
 import { sync, type SyncResult } from '../commands/sync.js';
 import type { ResolvedConfig } from '../config/resolve.js';
-import { describeError, isDriftdError, type DriftdError } from '../errors/index.js';
+import { describeError, isDriftdError } from '../errors/index.js';
 import { createDockerClient, type DockerConnection } from '../live/docker-client.js';
 import { pageSource } from '../page/source.js';
 import { createAgentMetrics } from '../metrics/registry.js';
@@ -191,8 +191,8 @@ function openStateMovingAsideEmpty(dataDir: string, logger: Logger): StateStore 
   try {
     return openState(dataDir);
   } catch (e) {
-    const reason = (e as DriftdError).data as { reason?: string; code?: string } | undefined;
-    const why = reason?.reason === 'empty' ? 'empty' : CORRUPT.test(reason?.code ?? '') ? 'corrupt' : undefined;
+    const data = isDriftdError(e) && e.code === 'StateError' ? e.data : undefined;
+    const why = data?.reason === 'empty' ? 'empty' : CORRUPT.test(data?.code ?? '') ? 'corrupt' : undefined;
     if (!why) throw e;
     const aside = moveStateAside(dataDir, why);
     logger.error({ aside }, `${describeError(e)}; moved it aside to ${aside ?? '(gone)'} and starting a new one: the live stacks are re-recorded from their labels`);
@@ -221,7 +221,7 @@ function checkStateFile(state: StateStore, dataDir: string, logger: Logger): Sta
 
 /** After a failed cycle: a state DB corrupted in place is moved aside and recreated, so that the next cycle can work again. */
 function afterStateFailure(state: StateStore, e: unknown, dataDir: string, logger: Logger): StateStore {
-  const data = isDriftdError(e) && e.code === 'StateError' ? (e.data as { code?: string; file?: string }) : undefined;
+  const data = isDriftdError(e) && e.code === 'StateError' ? e.data : undefined;
   if (!data || !CORRUPT.test(data.code ?? '') || data.file !== state.file) return state;
   const aside = moveStateAside(dataDir, 'corrupt');
   state.close();

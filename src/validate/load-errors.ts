@@ -30,7 +30,7 @@ function bareMessage(message: string, file: string, line: number | undefined): s
 /** Any error thrown while reading `fallbackFile` (or a file it names) → one error finding. */
 export function findingFromError(e: unknown, fallbackFile: string): ValidateFinding {
   if (e instanceof DriftdError) {
-    const data = e.data as { file?: unknown; line?: unknown };
+    const data: { file?: unknown; line?: unknown } = e.data;
     const file = typeof data.file === 'string' ? data.file : fallbackFile;
     const line = typeof data.line === 'number' ? data.line : undefined;
     return finding(kindOf(e.code, file), 'error', file, line, bareMessage(e.message, file, line));
