@@ -25,7 +25,7 @@ import { VERSION } from '../version.js';
 import { loadTarget, openSource, type Target } from './target.js';
 import { openStateForCaching } from './state-access.js';
 import { checkFindings } from './check-findings.js';
-import { isUnverified, targetVerifier, type UnverifiedData } from './verify-target.js';
+import { isUnverified, targetVerifier } from './verify-target.js';
 import { LABEL_STACK } from '../util/labels.js';
 import { shortCommit } from '../util/text.js';
 

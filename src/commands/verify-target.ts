@@ -11,7 +11,7 @@ import type { GitSource, ResolvedRevision } from '../source/index.js';
 import type { StateStore } from '../state/index.js';
 import type { Trigger } from '../state/schema.js';
 import type { Logger } from '../util/logger.js';
-import { Provenance, verificationEnabled, verifyRevision, type RefusalReason, type RevisionVerdict, type VerdictStore } from '../verify/index.js';
+import { Provenance, verificationEnabled, verifyRevision, type RevisionVerdict, type VerdictStore } from '../verify/index.js';
 
 /** What a RevisionUnverified error carries (errors/index.ts). */
 export type UnverifiedData = ErrorDataMap['RevisionUnverified'];

@@ -1,4 +1,4 @@
-import { DriftdError, describeError, isLoadErrorData, loadError, type ErrorCode, type LoadError, type LoadErrorData } from '../errors/index.js';
+import { describeError, isDriftdError, isLoadErrorData, loadError, type ErrorCode, type LoadError, type LoadErrorData } from '../errors/index.js';
 import type { StackLoadError } from './model.js';
 
 /** Where a problem is: a repo-relative file, a 1-based line, and the path inside the compose model. */
@@ -33,14 +33,14 @@ export function composeError(code: ErrorCode, reason: string, where: Where = {},
 
 /** Re-issues an error with a location filled in (when it had none) and the stack name attached. */
 export function withLocation(e: unknown, stack: string, locate?: (path: (string | number)[]) => Where): LoadError {
-  if (e instanceof DriftdError && isLoadErrorData(e.data)) {
+  if (isDriftdError(e) && isLoadErrorData(e.data)) {
     const data = e.data;
     let where: Where = { ...(data.file !== undefined ? { file: data.file } : {}), ...(data.line !== undefined ? { line: data.line } : {}) };
     if (where.file === undefined && data.path && locate) where = locate(data.path);
     if (data.path) where.path = data.path;
     return composeError(e.code, data.reason, where, stack);
   }
-  if (e instanceof DriftdError) return composeError(e.code, e.message, {}, stack);
+  if (isDriftdError(e)) return composeError(e.code, e.message, {}, stack);
   const message = describeError(e);
   return composeError('ComposeLoadError', `stack ${stack} could not be loaded: ${message}`, {}, stack);
 }

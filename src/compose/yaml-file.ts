@@ -1,5 +1,5 @@
 import { isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
-import { DriftdError, describeError, isLoadErrorData } from '../errors/index.js';
+import { describeError, isDriftdError, isLoadErrorData } from '../errors/index.js';
 import { yamlDepthExcess } from '../util/yaml-depth.js';
 import { composeError } from './errors.js';
 
@@ -126,7 +126,7 @@ export function mapStringValues(y: YamlFile, fn: (value: string, path: (string |
       } catch (e) {
         const line = node.range ? lineAt(y, node.range[0]) : undefined;
         const where = { file: y.file, ...(line !== undefined ? { line } : {}), path: modelPath(ancestry, node) };
-        if (e instanceof DriftdError) {
+        if (isDriftdError(e)) {
           throw composeError(e.code, isLoadErrorData(e.data) ? e.data.reason : e.message, where);
         }
         throw composeError('ComposeLoadError', describeError(e), where);

@@ -107,12 +107,12 @@ export type LoadError = AnyDriftdError & { readonly data: LoadErrorData };
  * it a location: the one place a payload is set without its code known statically.
  */
 export function loadError(code: ErrorCode, message: string, data: LoadErrorData): LoadError {
-  return new DriftdError(code, message, data as never) as LoadError;
+  return new DriftdError(code, message, data) as LoadError;
 }
 
 /** The same error with a longer message and the last revision driftd could read (a source failure). */
 export function withLastKnown(e: AnyDriftdError, message: string, lastKnown: unknown): AnyDriftdError {
-  return new DriftdError(e.code, message, { ...e.data, ...(lastKnown !== undefined ? { lastKnown } : {}) } as never, { cause: e }) as AnyDriftdError;
+  return new DriftdError(e.code, message, { ...e.data, ...(lastKnown !== undefined ? { lastKnown } : {}) }, { cause: e }) as AnyDriftdError;
 }
 
 export function configError(key: string, reason: string, file?: string): DriftdError {
