@@ -5,7 +5,7 @@ import { DesiredMemo } from '../commands/desired-memo.js';
 import { openSource } from '../commands/target.js';
 import { sync, type SyncResult } from '../commands/sync.js';
 import type { ResolvedConfig } from '../config/resolve.js';
-import { describeError, isDriftdError } from '../errors/index.js';
+import { describeError, isDriftdError, type DriftdError } from '../errors/index.js';
 import { createDockerClient, type DockerConnection } from '../live/docker-client.js';
 import { pageSource } from '../page/source.js';
 import { createAgentMetrics } from '../metrics/registry.js';
@@ -17,6 +17,9 @@ import { httpSettings } from './http-settings.js';
 import { currentRefusal, isUnverified } from '../commands/verify-target.js';
 import { RetryTimer, startSchedule, type Schedule } from './schedule.js';
 import { watchRefs } from './watch.js';
+import { resolveChannels } from '../notify/channels.js';
+import { Notifier } from '../notify/notifier.js';
+import { cycleOf, failedCycleOf } from './notify-cycle.js';
 
 export interface AgentOptions {
   config: ResolvedConfig;
@@ -55,6 +58,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   // Every refusal to start (a named secret missing or empty, a public address without tokens)
   // comes before anything is opened, created or listened on.
   const httpConfig = httpSettings(config.http);
+  const channels = resolveChannels(config.notifications);
   // A reconcile is a burst of short-lived garbage (API answers, plans) between long idle waits.
   // V8 answers bursts by doubling the young generation up to 2×16 MB and keeps it for the rest of
   // the process; an agent gains nothing from that, so it stays at its initial size (bench: RSS
@@ -71,9 +75,13 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       currentDeployment: (stack) => state.currentDeployment(stack),
       pins: () => state.pins(),
       pending: (stack) => state.pending(stack),
+      outboxCounts: () => state.outboxCounts(),
     },
     hostWindows: config.windows,
   });
+  // Delivery runs apart from the reconcile; record() after each cycle only writes the outbox.
+  const notifier = new Notifier({ channels, store: () => state, host: config.host, ...(config.statusUrl ? { statusUrl: config.statusUrl } : {}), logger });
+  notifier.onResult = (channel, result) => metrics.recordNotification(channel.key, result);
   let lastRun: LastRun | undefined;
   const capMs = opts.intervalMs ?? config.intervalMs ?? 3_600_000;
   const retry = new RetryTimer({ intervalMs: capMs, fire: () => fire('schedule') });
@@ -99,12 +107,14 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
         drift: true,
       });
       retry.succeeded();
+      notifier.record(cycleOf(result));
       metrics.recordCycle({ durationMs: Date.now() - started, exitCode: result.exitCode, outcomes: result.outcomes, plan: result.plan, ...(result.drift ? { drift: result.drift } : {}) });
       lastRun = { at: new Date(started).toISOString(), triggers, ok: true, exitCode: result.exitCode, durationMs: Date.now() - started };
       const changed = result.outcomes.filter((o) => o.result !== 'unchanged');
       logger.info({ triggers, revision: result.revision, durationMs: lastRun.durationMs, changed: changed.map((o) => `${o.stack}:${o.result}`) }, 'reconcile finished');
     } catch (e) {
       metrics.recordCycle({ durationMs: Date.now() - started });
+      notifier.record(failedCycleOf(e));
       if (isUnverified(e)) {
         // Retrying cannot change a signature: the next poll (schedule, watch, webhook) checks again, and only a moved ref costs work.
         lastRun = { at: new Date(started).toISOString(), triggers, ok: false, error: describeError(e), durationMs: Date.now() - started };
@@ -135,7 +145,8 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
         status: () => {
           // A refused target (docs/design.md §9): why, so an operator sees it without reading logs.
           const verification = currentRefusal(config, state, source.repo);
-          return { host: config.host, lastRun, stacks: state.stackStatuses(), pins: state.pins(), ...(verification ? { verification } : {}) };
+          const notifications = channels.length > 0 ? state.outboxCounts() : undefined;
+          return { host: config.host, lastRun, stacks: state.stackStatuses(), pins: state.pins(), ...(verification ? { verification } : {}), ...(notifications ? { notifications } : {}) };
         },
         trigger: () => fire('webhook'),
         page: pageSource({
@@ -157,6 +168,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     { repo: source.repo, host: config.host, schedule: intervalMs !== undefined ? `every ${intervalMs} ms` : (opts.schedule ?? config.schedule), http: httpConfig?.listen, watch: watcher !== undefined },
     'driftd agent started',
   );
+  notifier.start();
   if (opts.runAtStart !== false) fire('startup');
 
   return {
@@ -175,6 +187,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       schedule.stop();
       retry.cancel();
       await coalescer.stop();
+      await notifier.stop();
       await watcher?.close();
       await new Promise<void>((resolve) => (http ? http.close(() => resolve()) : resolve()));
       metrics.close();
@@ -191,8 +204,8 @@ function openStateMovingAsideEmpty(dataDir: string, logger: Logger): StateStore 
   try {
     return openState(dataDir);
   } catch (e) {
-    const data = isDriftdError(e) && e.code === 'StateError' ? e.data : undefined;
-    const why = data?.reason === 'empty' ? 'empty' : CORRUPT.test(data?.code ?? '') ? 'corrupt' : undefined;
+    const reason = (e as DriftdError).data as { reason?: string; code?: string } | undefined;
+    const why = reason?.reason === 'empty' ? 'empty' : CORRUPT.test(reason?.code ?? '') ? 'corrupt' : undefined;
     if (!why) throw e;
     const aside = moveStateAside(dataDir, why);
     logger.error({ aside }, `${describeError(e)}; moved it aside to ${aside ?? '(gone)'} and starting a new one: the live stacks are re-recorded from their labels`);
@@ -221,7 +234,7 @@ function checkStateFile(state: StateStore, dataDir: string, logger: Logger): Sta
 
 /** After a failed cycle: a state DB corrupted in place is moved aside and recreated, so that the next cycle can work again. */
 function afterStateFailure(state: StateStore, e: unknown, dataDir: string, logger: Logger): StateStore {
-  const data = isDriftdError(e) && e.code === 'StateError' ? e.data : undefined;
+  const data = isDriftdError(e) && e.code === 'StateError' ? (e.data as { code?: string; file?: string }) : undefined;
   if (!data || !CORRUPT.test(data.code ?? '') || data.file !== state.file) return state;
   const aside = moveStateAside(dataDir, 'corrupt');
   state.close();

@@ -41,7 +41,7 @@ export interface SyncOptions {
 }
 
 export interface SyncResult extends ReconcileResult {
-  revision: { commit: string; ref?: string };
+  revision: { commit: string; ref?: string; refKind?: 'tag' | 'branch' | 'head' };
   warnings: string[];
 }
 
@@ -147,7 +147,7 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
         windows: { manual: opts.trigger === 'cli' || opts.trigger === 'user', ignore: opts.ignoreWindows ?? false },
       },
     );
-    return { ...result, revision: { commit: target.revision.commit, ...(target.revision.ref ? { ref: target.revision.ref } : {}) }, warnings: target.warnings };
+    return { ...result, revision: { commit: target.revision.commit, ...(target.revision.ref ? { ref: target.revision.ref, refKind: target.revision.refKind } : {}) }, warnings: target.warnings };
   } finally {
     release?.();
     if (!opts.state) state.close();

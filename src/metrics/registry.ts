@@ -17,6 +17,8 @@ export interface MetricsState {
   currentDeployment(stack: string): { revision: string; ref?: string } | undefined;
   pins(): { stack?: string }[];
   pending(stack: string): unknown;
+  /** Queued notifications per channel (channel = its type and a hash of its URL). */
+  outboxCounts?(): { channel: string; pending: number; givenUp: number }[];
 }
 
 /** One finished reconcile, as the agent saw it: `exitCode` undefined when it threw. */
@@ -31,6 +33,8 @@ export interface CycleRecord {
 export interface AgentMetrics {
   readonly contentType: string;
   recordCycle(cycle: CycleRecord): void;
+  /** One delivery attempt of a notification channel. */
+  recordNotification(channel: string, result: 'delivered' | 'failed' | 'given-up'): void;
   render(): Promise<string>;
   close(): void;
 }
@@ -129,6 +133,20 @@ export function createAgentMetrics(opts: { state: MetricsState; hostWindows: rea
   const syncs = new Counter({ name: 'driftd_sync_total', help: 'Stacks that had something to apply, by result', labelNames: ['stack', 'result'] as const, registers });
   const gitRequests = new Counter({ name: 'driftd_git_requests_total', help: 'Requests to the remote Git repository: refs listings and fetches', labelNames: ['type', 'result'] as const, registers });
   const composeRuns = new Counter({ name: 'driftd_compose_runs_total', help: 'Compose CLI runs, by subcommand and result', labelNames: ['command', 'result'] as const, registers });
+  const notifications = new Counter({ name: 'driftd_notifications_total', help: 'Notification delivery attempts, by channel (type:sha256 of its URL) and result (delivered, failed: retried later, given_up)', labelNames: ['channel', 'result'] as const, registers });
+  new Gauge({
+    name: 'driftd_notifications_queued',
+    help: 'Notifications in the outbox, by channel and state (pending: to deliver, given_up: kept for status)',
+    labelNames: ['channel', 'state'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const c of state.outboxCounts?.() ?? []) {
+        this.set({ channel: c.channel, state: 'pending' }, c.pending);
+        this.set({ channel: c.channel, state: 'given_up' }, c.givenUp);
+      }
+    },
+  });
   const lastPoll = new Gauge({ name: 'driftd_last_successful_poll_timestamp_seconds', help: 'When a reconcile last completed (Git and Docker answered), seconds since the epoch', registers });
   const unsubscribe = addTelemetrySink({
     gitRequest: (type, result) => gitRequests.inc({ type, result }),
@@ -153,6 +171,7 @@ export function createAgentMetrics(opts: { state: MetricsState; hostWindows: rea
         if (p.target) ownWindows.set(p.stack, p.target.stack.policy.windows ?? []);
       }
     },
+    recordNotification: (channel, result) => notifications.inc({ channel, result: result === 'given-up' ? 'given_up' : result }),
     render: () => registry.metrics(),
     close: () => unsubscribe(),
   };

@@ -3,7 +3,7 @@
  * as JSON with an HMAC signature; the chat services get their own message shapes. Text reaching
  * here has been through the scrubber already (scrub.ts).
  */
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import type { ChannelType, EventType, NotificationEvent } from './model.js';
 
 export interface OutgoingRequest {
@@ -47,6 +47,35 @@ export function titleOf(e: NotificationEvent): string {
   return `driftd ${e.host}: ${e.stack ? `${e.stack} ` : ''}${TITLES[e.event]}`;
 }
 
+const LEVEL_RANK: Record<Level, number> = { success: 0, info: 1, warning: 2, failure: 3 };
+/** Lines of a digest beyond this are counted, not listed (chat services cap message sizes). */
+export const DIGEST_LINES = 20;
+
+/**
+ * Several events due at once for one chat channel, as one message: the title counts them, the
+ * body has one line per event (the first DIGEST_LINES), the level is the worst of them. Its id is
+ * derived from the events' ids, so the same backlog after a restart is the same message.
+ */
+export function digestOf(events: readonly NotificationEvent[]): { event: NotificationEvent; title: string } {
+  const first = events[0] as NotificationEvent;
+  const worst = events.reduce((w, e) => (LEVEL_RANK[LEVELS[e.event]] > LEVEL_RANK[LEVELS[w.event]] ? e : w), first);
+  const lines = events.slice(0, DIGEST_LINES).map((e) => `• ${e.stack ? `${e.stack}: ` : ''}${TITLES[e.event]} — ${e.message}`);
+  if (events.length > DIGEST_LINES) lines.push(`… and ${events.length - DIGEST_LINES} more`);
+  const stacks = new Set(events.map((e) => e.stack));
+  const id = createHash('sha256').update(events.map((e) => e.id).join(',')).digest('hex').slice(0, 32);
+  const event: NotificationEvent = {
+    schemaVersion: first.schemaVersion,
+    id: `digest-${id}`,
+    event: worst.event,
+    host: first.host,
+    ...(stacks.size === 1 && first.stack ? { stack: first.stack } : {}),
+    message: lines.join('\n'),
+    time: events[events.length - 1]?.time ?? first.time,
+    ...(first.link ? { link: first.link } : {}),
+  };
+  return { event, title: `driftd ${first.host}: ${events.length} events` };
+}
+
 function facts(e: NotificationEvent): [string, string][] {
   const out: [string, string][] = [['host', e.host]];
   if (e.stack) out.push(['stack', e.stack]);
@@ -75,9 +104,9 @@ export function signature(secret: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
-export function formatRequest(type: ChannelType, url: string, e: NotificationEvent, secret?: string): OutgoingRequest {
+/** `title` overrides the event's own (a digest's). */
+export function formatRequest(type: ChannelType, url: string, e: NotificationEvent, secret?: string, title = titleOf(e)): OutgoingRequest {
   const level = LEVELS[e.event];
-  const title = titleOf(e);
   const link = e.link;
   switch (type) {
     case 'webhook': {
