@@ -122,7 +122,7 @@ describe.skipIf(!CHROMIUM)('status page in headless Chromium', () => {
     expect(await gatedRow.locator('td').nth(7).textContent()).toMatch(/waiting: [0-9a-f]{12}/);
     expect(await rowOf(page, broken).locator('td').nth(6).textContent()).toContain('failed');
     // Colour AND text: the Synced and OutOfSync badges differ in colour, not only in words.
-    const bg = (sel: string) => page.locator(sel).first().evaluate((el) => getComputedStyle(el).backgroundColor);
+    const bg = (sel: string) => page.locator(sel).first().evaluate((el) => el.ownerDocument.defaultView?.getComputedStyle(el).backgroundColor);
     expect(await bg('.badge.tone-ok')).not.toBe(await bg('.badge.tone-warn'));
     expect(await page.locator('dl.facts').first().textContent()).toContain('v1.0.0');
     await shot(page, '01-overview');
@@ -162,7 +162,7 @@ describe.skipIf(!CHROMIUM)('status page in headless Chromium', () => {
       const stops = (await page.locator('a[href], button, input:not([type=hidden]), select, [tabindex="0"]').count()) + 5;
       for (let i = 0; i < stops; i++) {
         await page.keyboard.press('Tab');
-        const href = await page.evaluate(() => document.activeElement?.getAttribute('href') ?? null);
+        const href = (await page.evaluate("document.activeElement?.getAttribute('href') ?? null")) as string | null;
         if (i === 0) expect(href).toBe('#main');
         if (href !== null) reached.add(href);
       }
@@ -239,9 +239,9 @@ describe.skipIf(!CHROMIUM)('status page in headless Chromium', () => {
       const page = await cleanPage(small);
       await page.goto(`${agent.base}/stacks/${broken}`);
       const before = await page.locator('p.updated time').getAttribute('datetime');
-      await page.evaluate(() => window.scrollTo(0, 300));
-      await page.waitForFunction((t) => document.querySelector('p.updated time')?.getAttribute('datetime') !== t, before, { timeout: 120_000, polling: 500 });
-      expect(await page.evaluate(() => window.scrollY)).toBe(300);
+      await page.evaluate('window.scrollTo(0, 300)');
+      await page.waitForFunction(`document.querySelector('p.updated time')?.getAttribute('datetime') !== ${JSON.stringify(before)}`, undefined, { timeout: 120_000, polling: 500 });
+      expect(await page.evaluate('window.scrollY')).toBe(300);
     } finally {
       await small.close();
     }
@@ -252,7 +252,7 @@ describe.skipIf(!CHROMIUM)('status page in headless Chromium', () => {
     try {
       const page = await cleanPage(phone);
       await page.goto(`${agent.base}/`);
-      expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1)).toBe(true);
+      expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth + 1')).toBe(true);
       await shot(page, '06-phone');
       await page.emulateMedia({ media: 'print' });
       expect(await page.locator('header.top nav').isVisible()).toBe(false);
