@@ -122,7 +122,7 @@ describe.skipIf(!CHROMIUM)('status page in headless Chromium', () => {
     expect(await gatedRow.locator('td').nth(7).textContent()).toMatch(/waiting: [0-9a-f]{12}/);
     expect(await rowOf(page, broken).locator('td').nth(6).textContent()).toContain('failed');
     // Colour AND text: the Synced and OutOfSync badges differ in colour, not only in words.
-    const bg = (sel: string) => page.locator(sel).first().evaluate((el) => el.ownerDocument.defaultView?.getComputedStyle(el).backgroundColor);
+    const bg = (sel: string): Promise<unknown> => page.locator(sel).first().evaluate('el => getComputedStyle(el).backgroundColor');
     expect(await bg('.badge.tone-ok')).not.toBe(await bg('.badge.tone-warn'));
     expect(await page.locator('dl.facts').first().textContent()).toContain('v1.0.0');
     await shot(page, '01-overview');
@@ -157,12 +157,12 @@ describe.skipIf(!CHROMIUM)('status page in headless Chromium', () => {
     const page = await cleanPage();
     for (const url of ['/', `/stacks/${web}`, '/history']) {
       await page.goto(agent.base + url);
-      const links = new Set(await page.locator('a[href]').evaluateAll((as) => as.map((a) => a.getAttribute('href') ?? '')));
+      const links = new Set(await page.locator('a[href]').evaluateAll<string[], undefined>("as => as.map((a) => a.getAttribute('href') ?? '')", undefined));
       const reached = new Set<string>();
       const stops = (await page.locator('a[href], button, input:not([type=hidden]), select, [tabindex="0"]').count()) + 5;
       for (let i = 0; i < stops; i++) {
         await page.keyboard.press('Tab');
-        const href = (await page.evaluate("document.activeElement?.getAttribute('href') ?? null")) as string | null;
+        const href = await page.evaluate<string | null>("document.activeElement?.getAttribute('href') ?? null");
         if (i === 0) expect(href).toBe('#main');
         if (href !== null) reached.add(href);
       }
@@ -196,7 +196,7 @@ describe.skipIf(!CHROMIUM)('status page in headless Chromium', () => {
     });
     expect(bearer.status).toBe(403);
     await refusals.close();
-    const still = await (await agent.get('/status')).json() as { stacks: { stack: string }[] };
+    const still = (await (await agent.get('/status')).json()) as { stacks: { stack: string }[] };
     expect(still.stacks.some((s) => s.stack === gated)).toBe(true);
 
     // The form with the write token (and its CSRF token): approved, a reconcile deploys it.
