@@ -16,12 +16,19 @@ export interface ShellOptions {
   logoutCsrf?: string;
 }
 
+function signatureText(sig: NonNullable<PageHeader['signature']>): Html {
+  if (sig.state === 'refused') return html`<span class="badge tone-bad"><span aria-hidden="true">⛔</span> refused</span> ${sig.message}`;
+  if (sig.state === 'unverified') return html`<span class="muted">not verified yet</span>`;
+  return html`<ul class="inline">${sig.signers.map((s) => html`<li>${s.object}: ${s.principal ? html`${s.principal} ` : ''}<code class="fingerprint">${s.fingerprint}</code> (${s.kind === 'ssh' ? 'SSH' : 'OpenPGP'})</li>`)}</ul>`;
+}
+
 function headerBlock(h: PageHeader): Html {
   return html`<section class="host" aria-label="Agent">
 <dl class="facts">
   <div><dt>Host</dt><dd>${h.host}</dd></div>
   <div><dt>Ref policy</dt><dd>${h.refPolicy}</dd></div>
   <div><dt>Target</dt><dd>${h.target ? revision(h.target) : html`<span class="badge tone-none">? Unknown</span> ${h.targetError ?? ''}`}</dd></div>
+${h.signature ? html`<div><dt>Signed by</dt><dd>${signatureText(h.signature)}</dd></div>` : ''}
   <div><dt>Last poll</dt><dd>${h.lastPoll ? html`${time(h.lastPoll.at)} (${h.lastPoll.ok ? 'ok' : html`failed: ${h.lastPoll.error ?? ''}`}, ${Math.round(h.lastPoll.durationMs / 100) / 10} s)` : 'not yet'}${h.busy ? ' · reconciling now' : ''}</dd></div>
   <div><dt>Next poll</dt><dd>${h.nextPoll ? time(h.nextPoll) : 'on the next trigger'}</dd></div>
   <div><dt>driftd</dt><dd>${h.version}</dd></div>

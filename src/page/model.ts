@@ -7,6 +7,14 @@ export interface RevisionView {
   ref?: string;
 }
 
+export interface SignerView {
+  /** Which object carried the signature: the annotated tag or the commit. */
+  object: 'tag' | 'commit';
+  kind: 'openpgp' | 'ssh';
+  fingerprint: string;
+  principal?: string;
+}
+
 export interface PageHeader {
   host: string;
   version: string;
@@ -14,6 +22,12 @@ export interface PageHeader {
   refPolicy: string;
   target?: RevisionView;
   targetError?: string;
+  /**
+   * Who signed the target revision (design §9), absent with verification off: the verified
+   * objects' signers once the target was verified and deployed, the refusal when it was refused,
+   * or `unverified` while the agent has not verified it yet.
+   */
+  signature?: { state: 'verified'; signers: SignerView[] } | { state: 'refused'; message: string } | { state: 'unverified' };
   lastPoll?: { at: string; ok: boolean; error?: string; durationMs: number };
   nextPoll?: string;
   busy: boolean;

@@ -6,6 +6,7 @@
 import { driftCheck, type DriftCheckResult } from '../commands/drift-check.js';
 import { approve } from '../commands/pins.js';
 import { status, type StatusResult } from '../commands/status.js';
+import { provenanceOf } from '../commands/verify-target.js';
 import { isValidStackName } from '../compose/index.js';
 import type { RefPolicy, ResolvedConfig } from '../config/resolve.js';
 import type { Finding, StackStatus } from '../drift/model.js';
@@ -16,6 +17,7 @@ import { prepareReport, worstSeverity } from '../report/prepare.js';
 import { secretIndexFromStacks } from '../report/secrets.js';
 import type { StateStore } from '../state/index.js';
 import type { Logger } from '../util/logger.js';
+import { verificationEnabled } from '../verify/index.js';
 import { VERSION } from '../version.js';
 import { memo } from './memo.js';
 import type { ContainerView, HistoryFilter, Overview, PageHeader, PageSource, StackRow } from './model.js';
@@ -103,14 +105,28 @@ export function pageSource(deps: PageSourceDeps): PageSource {
   );
   const drift = (key: string): Promise<Drift | string> => driftMemo(key).catch((e: unknown) => describeError(e));
 
+  /** The target's signer from the provenance recorded when it was verified (design §9); none with verification off. */
+  const signature = (s: StatusResult): PageHeader['signature'] => {
+    if (!verificationEnabled(config.verify)) return undefined;
+    if (s.verification) return { state: 'refused', message: s.verification.message };
+    const p = provenanceOf(state(), s.target?.commit);
+    if (!p || p.verified.length === 0) return { state: 'unverified' };
+    return {
+      state: 'verified',
+      signers: p.verified.map((v) => ({ object: v.type, kind: v.kind, fingerprint: v.signer.fingerprint, ...(v.signer.principal ? { principal: v.signer.principal } : {}) })),
+    };
+  };
+
   const header = (s: StatusResult): PageHeader => {
     const agent = deps.agent();
+    const signed = signature(s);
     return {
       host: config.host,
       version: VERSION,
       refPolicy: describeRefPolicy(config.ref),
       ...(s.target ? { target: s.target } : {}),
       ...(s.targetError ? { targetError: s.targetError } : {}),
+      ...(signed ? { signature: signed } : {}),
       ...(agent.lastRun ? { lastPoll: agent.lastRun } : {}),
       ...(agent.nextPoll ? { nextPoll: agent.nextPoll.toISOString() } : {}),
       busy: agent.busy,

@@ -164,3 +164,31 @@ describe('scrubbing', () => {
     expect(scrubUrlPasswords('see https://bob:hunter22@git.example/r and https://git.example/x')).toMatch(/^see https:\/\/bob:sha256:[0-9a-f]{12}@git\.example\/r and https:\/\/git\.example\/x$/);
   });
 });
+
+describe('the target signer in the header', () => {
+  const withSignature = async (signature: NonNullable<Awaited<ReturnType<ReturnType<typeof fixtureSource>['overview']>>['header']['signature']>): Promise<string> => {
+    const o = await fixtureSource().overview();
+    return overviewPage({ ...o, header: { ...o.header, signature } }, ctx).value;
+  };
+  it('shows nothing with verification off (no signature in the model)', async () => {
+    expect(overviewPage(await fixtureSource().overview(), ctx).value).not.toContain('Signed by');
+  });
+  it('names each verified object, its signer and fingerprint, escaped', async () => {
+    const page = await withSignature({
+      state: 'verified',
+      signers: [
+        { object: 'tag', kind: 'openpgp', fingerprint: 'ABCDEF0123456789', principal: `Release Bot ${HOSTILE}` },
+        { object: 'commit', kind: 'ssh', fingerprint: 'SHA256:xyz' },
+      ],
+    });
+    expect(page).toContain('<dt>Signed by</dt>');
+    expect(page).toContain('tag: Release Bot &lt;script&gt;');
+    expect(page).toContain('<code class="fingerprint">ABCDEF0123456789</code> (OpenPGP)');
+    expect(page).toContain('commit: <code class="fingerprint">SHA256:xyz</code> (SSH)');
+    noRawHostile(page);
+  });
+  it('says refused with the reason, or not verified yet', async () => {
+    expect(await withSignature({ state: 'refused', message: `unknown key ${HOSTILE}` })).toMatch(/tone-bad[^]*refused<\/span> unknown key &lt;script&gt;/);
+    expect(await withSignature({ state: 'unverified' })).toContain('not verified yet');
+  });
+});
