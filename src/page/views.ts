@@ -196,11 +196,12 @@ ${historyTable(m.rows, `${m.rows.length} operations, newest first`, true)}`,
   );
 }
 
-export function loginPage(opts: { next: string; error?: string; closed?: boolean }): Html {
+/** `closed`: why the page cannot be opened at all (no read token configured: which setting). */
+export function loginPage(opts: { next: string; error?: string; closed?: string }): Html {
   return shell(
     { title: 'Sign in' },
     html`<h1>Sign in</h1>
-${opts.closed ? html`<p class="note">The status page is closed: no read token is configured on this agent (http.readTokenEnv or http.readTokenFile).</p>` : ''}
+${opts.closed ? html`<p class="note">The page is closed: ${opts.closed}.</p>` : ''}
 ${opts.error ? html`<p class="note bad" role="alert">${opts.error}</p>` : ''}
 <form class="login" method="post" action="/login">
 <input type="hidden" name="next" value="${opts.next}">
@@ -212,5 +213,5 @@ ${opts.error ? html`<p class="note bad" role="alert">${opts.error}</p>` : ''}
 }
 
 export function errorPage(status: number, message: string): Html {
-  return shell({ title: `Error ${status}` }, html`<h1>${status}</h1><p class="note bad" role="alert">${message}</p><p><a href="/">Back to the stacks</a></p>`);
+  return shell({ title: `Error ${status}` }, html`<h1>${status}</h1><p class="note bad" role="alert">${message}</p><p><a href="/">Back to the start page</a></p>`);
 }
