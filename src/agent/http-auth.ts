@@ -3,25 +3,15 @@
  * endpoints through `webhookDecision`, which answers from the headers alone whenever it can, so
  * a request without the right secret is refused before any of its body is read.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { bearerToken, secretEquals } from '../util/bearer.js';
+
+export { bearerToken, secretEquals } from '../util/bearer.js';
 
 export interface Denial {
   status: number;
   error: string;
-}
-
-const digest = (s: string | Buffer): Buffer => createHash('sha256').update(s).digest();
-
-/** Compares digests of equal length, so the time taken says nothing about the secret. */
-export function secretEquals(given: string, secret: string): boolean {
-  return timingSafeEqual(digest(given), digest(secret));
-}
-
-/** The token of an `Authorization: Bearer <token>` header (scheme case-insensitive), if any. */
-export function bearerToken(headers: IncomingHttpHeaders): string | undefined {
-  const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(headers.authorization ?? '');
-  return m?.[1];
 }
 
 /** The one check behind every read endpoint (GET /status today; /metrics and the page later). */

@@ -60,6 +60,10 @@ export interface ResolvedConfig {
   outdatedCheckIntervalMs: number;
   /** The agent's HTTP API; its secrets are checked when the agent starts (agent/http-settings.ts). */
   http: HttpConfig;
+  /** Where the agent reports (docs/hub.md); absent: it reports nowhere. */
+  hub?: HubClientConfig;
+  /** `driftd hub`'s settings. */
+  hubServer: HubServerConfig;
   validate: Required<NonNullable<ConfigFile['validate']>>;
   allowProcessEnv: boolean;
   /** The host's `policy:` (rules default to on, mode to warn). */
@@ -75,6 +79,23 @@ export interface ResolvedConfig {
   statusUrl?: string;
 }
 
+export interface HubClientConfig {
+  url: string;
+  token?: SecretSetting;
+  heartbeatMs: number;
+}
+
+export interface HubServerConfig {
+  listen: string;
+  /** A file path (SQLite); default `<data-dir>/hub.db`. */
+  database: string;
+  readToken?: SecretSetting;
+  agentTokensFile?: string;
+  silentAfterMs: number;
+  stragglerGraceMs: number;
+  historyPerHost: number;
+}
+
 export interface HttpConfig {
   listen?: string;
   /** Guards every read endpoint (GET /status, and /metrics and the page to come). */
@@ -85,6 +106,10 @@ export interface HttpConfig {
   writeToken?: SecretSetting;
   /** GET /metrics without a token (`http.metrics: open`). */
   metricsOpen?: boolean;
+}
+
+function optionalSecret<K extends string>(key: K, setting: SecretSetting | undefined): Partial<Record<K, SecretSetting>> {
+  return setting ? ({ [key]: setting } as Record<K, SecretSetting>) : {};
 }
 
 function resolveHttp(env: NodeJS.ProcessEnv, http: ConfigFile['http'] = {}): HttpConfig {
@@ -265,7 +290,7 @@ export function resolveConfig(opts: ResolveOptions): ResolvedConfig {
   else if (password || username) gitAuth = { username: username ?? '', password: password ?? '' };
 
   const notifyEnv = (file.notifications ?? []).flatMap((n) => [n.urlEnv, n.secretEnv]);
-  const httpSecretEnv = [file.http?.webhookSecretEnv, file.http?.readTokenEnv, file.http?.writeTokenEnv, ...notifyEnv].filter((n): n is string => n !== undefined);
+  const httpSecretEnv = [file.http?.webhookSecretEnv, file.http?.readTokenEnv, file.http?.writeTokenEnv, file.hub?.tokenEnv, file.hubServer?.readTokenEnv, ...notifyEnv].filter((n): n is string => n !== undefined);
   const privateEnvNames = [git.tokenEnv ?? 'DRIFTD_GIT_TOKEN', git.passwordEnv ?? 'DRIFTD_GIT_PASSWORD', ...httpSecretEnv];
   const composePassEnv = file.compose?.passEnv ?? [];
   for (const name of composePassEnv) {
@@ -302,6 +327,24 @@ export function resolveConfig(opts: ResolveOptions): ResolvedConfig {
     healthTimeoutMs: dur(file.healthTimeout, '120s', 'healthTimeout'),
     outdatedCheckIntervalMs: dur(file.outdatedCheckInterval, '6h', 'outdatedCheckInterval'),
     http: resolveHttp(env, file.http),
+    ...(file.hub
+      ? {
+          hub: {
+            url: file.hub.url.replace(/\/+$/, ''),
+            ...optionalSecret('token', secretSetting('hub.token', env, file.hub.tokenEnv, file.hub.tokenFile)),
+            heartbeatMs: dur(file.hub.heartbeat, '5m', 'hub.heartbeat'),
+          },
+        }
+      : {}),
+    hubServer: {
+      listen: file.hubServer?.listen ?? '127.0.0.1:9798',
+      database: path.resolve(cwd, file.hubServer?.database ?? path.join(dataDir, 'hub.db')),
+      ...optionalSecret('readToken', secretSetting('hubServer.readToken', env, file.hubServer?.readTokenEnv, file.hubServer?.readTokenFile)),
+      ...(file.hubServer?.agentTokensFile ? { agentTokensFile: path.resolve(cwd, file.hubServer.agentTokensFile) } : {}),
+      silentAfterMs: dur(file.hubServer?.silentAfter, '15m', 'hubServer.silentAfter'),
+      stragglerGraceMs: dur(file.hubServer?.stragglerGrace, '30m', 'hubServer.stragglerGrace'),
+      historyPerHost: file.hubServer?.historyPerHost ?? 100,
+    },
     validate: {
       latest: file.validate?.latest ?? true,
       privileged: file.validate?.privileged ?? true,

@@ -74,6 +74,35 @@ export const configFileSchema = z
       })
       .strict()
       .optional(),
+    /** Where this agent reports its status (docs/hub.md): the hub's URL and this host's token. */
+    hub: z
+      .object({
+        url: z.string().regex(/^https?:\/\/[^\s]+$/i, 'an http:// or https:// URL'),
+        tokenEnv: z.string().min(1).optional(),
+        tokenFile: z.string().min(1).optional(),
+        /** How often an idle agent re-sends its status (default 5m). */
+        heartbeat: duration.optional(),
+      })
+      .strict()
+      .optional(),
+    /** `driftd hub`'s own settings (docs/hub.md); flags override them. */
+    hubServer: z
+      .object({
+        listen: z.string().min(1).optional(),
+        database: z.string().min(1).optional(),
+        readTokenEnv: z.string().min(1).optional(),
+        readTokenFile: z.string().min(1).optional(),
+        /** YAML map `<host>: <token>`: the only tokens that may report, each for its own host. */
+        agentTokensFile: z.string().min(1).optional(),
+        /** A host with no report for this long is silent (default 15m: three missed heartbeats). */
+        silentAfter: duration.optional(),
+        /** How long after a new target appears a host not synced on it is a straggler (default 30m). */
+        stragglerGrace: duration.optional(),
+        /** Reports kept per host (default 100). */
+        historyPerHost: z.number().int().min(1).max(100_000).optional(),
+      })
+      .strict()
+      .optional(),
     validate: z
       .object({
         latest: z.boolean().optional(),
