@@ -125,6 +125,19 @@ export const COMMANDS: CommandSpec[] = [
     load: async () => (await import('./commands/render.js')).handler,
   },
   {
+    name: 'hub',
+    description: 'run the fleet hub: receives agents\' status, serves the fleet page and /api/fleet',
+    options: (c) => c.option('--listen <addr>', 'host:port (default hubServer.listen, 127.0.0.1:9798)').option('--database <path>', 'SQLite file (default <data-dir>/hub.db)'),
+    load: async () => (await import('./commands/hub.js')).handler,
+  },
+  {
+    name: 'fleet',
+    args: '<action>',
+    description: 'fleet status --hub URL: the fleet as a table; exit 0 all synced, 2 out of sync or silent hosts, 1 error',
+    options: (c) => c.option('--hub <url>', 'the hub URL (env DRIFTD_HUB_URL); the read token comes from DRIFTD_HUB_TOKEN').option('--json', 'JSON output'),
+    load: async () => (await import('./commands/fleet.js')).handler,
+  },
+  {
     name: 'validate',
     args: '[path]',
     description: 'lint a desired-state repo; exit 0 clean, 2 findings, 1 error',

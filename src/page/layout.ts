@@ -5,10 +5,27 @@ import { revision, time, windowText } from './format.js';
 
 export const REFRESH_SECONDS = 15;
 
+export interface NavItem {
+  id: string;
+  href: string;
+  text: string;
+}
+
+/** The agent's pages; the hub passes its own. */
+export const AGENT_NAV: readonly NavItem[] = [
+  { id: 'overview', href: '/', text: 'Stacks' },
+  { id: 'history', href: '/history', text: 'History' },
+];
+
 export interface ShellOptions {
   title: string;
-  /** Which nav entry is current. */
-  current?: 'overview' | 'history';
+  /** Which nav entry is current (no nav at all without it: login and error pages). */
+  current?: string;
+  nav?: readonly NavItem[];
+  /** The brand line's subject and the title's suffix when there is no agent header (the hub: "fleet"). */
+  subject?: string;
+  /** The "Generated …" line for pages without an agent header. */
+  generatedAt?: string;
   header?: PageHeader;
   /** Auto-refresh this page (meta refresh without JS, a fetch loop that keeps scroll with it). */
   refresh?: boolean;
@@ -39,8 +56,9 @@ ${h.signature ? html`<div><dt>Signed by</dt><dd>${signatureText(h.signature)}</d
 }
 
 export function shell(opts: ShellOptions, body: Part): Html {
-  const nav = (id: 'overview' | 'history', href: string, text: string): Html =>
-    html`<li><a href="${href}"${opts.current === id ? html` aria-current="page"` : ''}>${text}</a></li>`;
+  const nav = (n: NavItem): Html => html`<li><a href="${n.href}"${opts.current === n.id ? html` aria-current="page"` : ''}>${n.text}</a></li>`;
+  const subject = opts.header?.host ?? opts.subject;
+  const generatedAt = opts.header?.generatedAt ?? opts.generatedAt;
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -48,21 +66,21 @@ export function shell(opts: ShellOptions, body: Part): Html {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="same-origin">
 ${opts.refresh ? html`<noscript><meta http-equiv="refresh" content="${REFRESH_SECONDS}"></noscript>` : ''}
-<title>${opts.title} · driftd${opts.header ? ` · ${opts.header.host}` : ''}</title>
+<title>${opts.title} · driftd${subject ? ` · ${subject}` : ''}</title>
 <link rel="stylesheet" href="/assets/page.css">
 <script src="/assets/page.js" defer></script>
 </head>
 <body>
 <a class="skip" href="#main">Skip to content</a>
 <header class="top">
-<p class="brand"><a href="/">driftd</a>${opts.header ? html` <span class="muted">on</span> ${opts.header.host}` : ''}</p>
-${opts.current ? html`<nav aria-label="Pages"><ul>${nav('overview', '/', 'Stacks')}${nav('history', '/history', 'History')}</ul></nav>` : ''}
+<p class="brand"><a href="/">driftd</a>${opts.header ? html` <span class="muted">on</span> ${opts.header.host}` : opts.subject ? html` <span class="muted">·</span> ${opts.subject}` : ''}</p>
+${opts.current ? html`<nav aria-label="Pages"><ul>${(opts.nav ?? AGENT_NAV).map(nav)}</ul></nav>` : ''}
 ${opts.logoutCsrf ? html`<form class="logout" method="post" action="/logout"><input type="hidden" name="csrf" value="${opts.logoutCsrf}"><button type="submit">Sign out</button></form>` : ''}
 </header>
 <main id="main"${opts.refresh ? html` data-refresh="${REFRESH_SECONDS}"` : ''}>
 ${opts.header ? headerBlock(opts.header) : ''}
 ${body}
-${opts.header ? html`<p class="updated muted">Generated ${time(opts.header.generatedAt)}${opts.refresh ? html`; refreshes every ${REFRESH_SECONDS} s` : ''}.</p>` : ''}
+${generatedAt ? html`<p class="updated muted">Generated ${time(generatedAt)}${opts.refresh ? html`; refreshes every ${REFRESH_SECONDS} s` : ''}.</p>` : ''}
 </main>
 </body>
 </html>
