@@ -5,7 +5,8 @@ import { DesiredMemo } from '../commands/desired-memo.js';
 import { openSource } from '../commands/target.js';
 import { sync, type SyncResult } from '../commands/sync.js';
 import type { ResolvedConfig } from '../config/resolve.js';
-import { describeError, isDriftdError, type DriftdError } from '../errors/index.js';
+import { describeError, DriftdError, isDriftdError } from '../errors/index.js';
+import { registerSecrets } from '../util/scrub.js';
 import { createDockerClient, type DockerConnection } from '../live/docker-client.js';
 import { pageSource } from '../page/source.js';
 import { createAgentMetrics } from '../metrics/registry.js';
@@ -20,6 +21,9 @@ import { watchRefs } from './watch.js';
 import { resolveChannels } from '../notify/channels.js';
 import { Notifier } from '../notify/notifier.js';
 import { cycleOf, failedCycleOf } from './notify-cycle.js';
+import { startHubReporter, type HubReporter } from '../hub/send.js';
+import type { DriftResult } from '../drift/compute-drift.js';
+import { buildHubReport } from './hub-report.js';
 
 export interface AgentOptions {
   config: ResolvedConfig;
@@ -59,6 +63,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   // comes before anything is opened, created or listened on.
   const httpConfig = httpSettings(config.http);
   const channels = resolveChannels(config.notifications);
+  const hubToken = hubSettings(config);
   // A reconcile is a burst of short-lived garbage (API answers, plans) between long idle waits.
   // V8 answers bursts by doubling the young generation up to 2×16 MB and keeps it for the rest of
   // the process; an agent gains nothing from that, so it stays at its initial size (bench: RSS
@@ -83,6 +88,20 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const notifier = new Notifier({ channels, store: () => state, host: config.host, ...(config.statusUrl ? { statusUrl: config.statusUrl } : {}), logger });
   notifier.onResult = (channel, result) => metrics.recordNotification(channel.key, result);
   let lastRun: LastRun | undefined;
+  // What the last successful cycle knew, for the hub's status document.
+  let lastTarget: { commit: string; ref?: string } | undefined;
+  let lastDrift: DriftResult | undefined;
+  const hub: HubReporter | undefined =
+    config.hub && hubToken !== undefined
+      ? startHubReporter({
+          url: config.hub.url,
+          token: hubToken,
+          heartbeatMs: config.hub.heartbeatMs,
+          logger,
+          build: (kind) =>
+            buildHubReport({ host: config.host, kind, state, ...(lastRun ? { lastRun } : {}), ...(lastTarget ? { target: lastTarget } : {}), ...(lastDrift ? { drift: lastDrift } : {}) }),
+        })
+      : undefined;
   const capMs = opts.intervalMs ?? config.intervalMs ?? 3_600_000;
   const retry = new RetryTimer({ intervalMs: capMs, fire: () => fire('schedule') });
 
@@ -108,6 +127,8 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       });
       retry.succeeded();
       notifier.record(cycleOf(result));
+      lastTarget = result.revision;
+      lastDrift = result.drift;
       metrics.recordCycle({ durationMs: Date.now() - started, exitCode: result.exitCode, outcomes: result.outcomes, plan: result.plan, ...(result.drift ? { drift: result.drift } : {}) });
       lastRun = { at: new Date(started).toISOString(), triggers, ok: true, exitCode: result.exitCode, durationMs: Date.now() - started };
       const changed = result.outcomes.filter((o) => o.result !== 'unchanged');
@@ -125,6 +146,9 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       lastRun = { at: new Date(started).toISOString(), triggers, ok: false, error: describeError(e), durationMs: Date.now() - started };
       const when = delay === undefined ? 'retrying at the next scheduled poll' : `retrying in ${Math.round(delay / 1000)} s`;
       logger.error({ triggers, failures: retry.failures, retryInMs: delay }, `reconcile failed: ${describeError(e)}; ${when}`);
+    } finally {
+      // Never awaited: a hub that is slow or down costs the reconcile nothing.
+      hub?.cycleDone();
     }
   });
   const fire = (t: Trigger): void => void coalescer.trigger(t).catch((e: unknown) => logger.error(describeError(e)));
@@ -188,6 +212,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       retry.cancel();
       await coalescer.stop();
       await notifier.stop();
+      await hub?.stop();
       await watcher?.close();
       await new Promise<void>((resolve) => (http ? http.close(() => resolve()) : resolve()));
       metrics.close();
@@ -195,6 +220,16 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       logger.info('driftd agent stopped');
     },
   };
+}
+
+/** The agent's hub token (docs/hub.md): with `hub.url` set, a missing or empty token refuses the start. */
+function hubSettings(config: ResolvedConfig): string | undefined {
+  if (!config.hub) return undefined;
+  const t = config.hub.token;
+  if (t === undefined) throw new DriftdError('ConfigError', 'the agent cannot start: hub.url is set but no host token (hub.tokenEnv or hub.tokenFile)', { key: 'hub.tokenEnv' });
+  if (t.problem !== undefined || t.value === undefined) throw new DriftdError('ConfigError', `the agent cannot start: ${t.problem ?? 'hub token missing'}`, { key: t.key });
+  registerSecrets([t.value]);
+  return t.value;
 }
 
 const CORRUPT = /^SQLITE_(CORRUPT|NOTADB)/;

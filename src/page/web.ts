@@ -188,6 +188,12 @@ export function webHandler(deps: WebDeps, owns: (path: string) => boolean, route
       redirect(res, '/login', { 'set-cookie': CLEAR_SESSION_COOKIE });
       return true;
     }
+    if (req.method === 'GET' && path === '/favicon.ico') {
+      // No icon: an empty answer, so a browser's automatic request is not a 404 in its console.
+      res.writeHead(204, { ...SECURITY_HEADERS, 'cache-control': 'max-age=86400' });
+      res.end();
+      return true;
+    }
     if (req.method === 'GET' && path === '/assets/page.css') {
       res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/css; charset=utf-8', 'cache-control': 'max-age=300' });
       res.end(PAGE_CSS);
@@ -204,7 +210,7 @@ export function webHandler(deps: WebDeps, owns: (path: string) => boolean, route
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://page.invalid');
     const path = url.pathname;
-    if (!(path === '/login' || path === '/logout' || path.startsWith('/assets/') || owns(path))) return false;
+    if (!(path === '/login' || path === '/logout' || path === '/favicon.ico' || path.startsWith('/assets/') || owns(path))) return false;
     common(req, res, path, url.searchParams)
       .then((handled) => {
         if (!handled) fail(res, 404, 'Not found.');

@@ -1,4 +1,4 @@
-import { fleetStatus } from '../../commands/fleet-status.js';
+import { fleetStatus } from '../../hub/fleet-status.js';
 import { DriftdError } from '../../errors/index.js';
 import { formatColumns } from '../../report/columns.js';
 import { stableStringify } from '../../util/hash.js';

@@ -1,4 +1,4 @@
-import { startHub } from '../../commands/hub.js';
+import { startHub } from '../../hub/run.js';
 import type { Handler } from '../context.js';
 import { optionalString } from '../options.js';
 

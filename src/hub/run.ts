@@ -6,9 +6,9 @@
 import type { Server } from 'node:http';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { DriftdError } from '../errors/index.js';
-import { startHubServer, type HubLimits } from '../hub/server.js';
-import { openHubStore } from '../hub/store.js';
-import { agentTokens, readAgentTokens } from '../hub/tokens.js';
+import { startHubServer, type HubLimits } from './server.js';
+import { openHubStore } from './store.js';
+import { agentTokens, readAgentTokens } from './tokens.js';
 import { isLoopback, parseListen } from '../util/listen.js';
 import type { Logger } from '../util/logger.js';
 import { registerSecrets } from '../util/scrub.js';

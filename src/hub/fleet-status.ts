@@ -5,8 +5,8 @@
  */
 import { z } from 'zod';
 import { DriftdError } from '../errors/index.js';
-import { fleetExitCode } from '../hub/fleet.js';
-import { reportStackSchema } from '../hub/report.js';
+import { fleetExitCode } from './fleet.js';
+import { reportStackSchema } from './report.js';
 
 /** The part of `/api/fleet` this command reads; the rest of the document passes through to --json. */
 const fleetAnswer = z

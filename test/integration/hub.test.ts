@@ -1,0 +1,226 @@
+/**
+ * `driftd hub` as a real process on 127.0.0.1 with several reporters that use the agent's own
+ * sending code (hub/send.ts), `driftd fleet status` against it, hostile reports (foreign host,
+ * unknown token, `<script>` names and texts, oversize, floods), a host that stops reporting going
+ * silent, and the fleet page in headless Chromium (Debian's chromium via playwright-core).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Report, ReportStack } from '../../src/hub/report.js';
+import { startHubReporter, type HubReporter } from '../../src/hub/send.js';
+import { execFileCapture } from '../../src/util/exec.js';
+import { pollUntil } from '../support/docker.js';
+import { freePort } from '../support/free-port.js';
+import { buildCli } from '../support/sync-harness.js';
+import { ROOT } from './drift-support.js';
+import { reportStack } from '../support/hub-fixture.js';
+
+const READ = 'hub-read-token-0123456789';
+const HOSTS = ['web-01', 'web-02', 'db-01', 'quiet-01', 'constructor'] as const;
+const tokenOf = (h: string): string => `agent-token-${h}-0123456789abcdef`;
+const C2 = 'b'.repeat(40);
+const HOSTILE = '<script>alert("hub")</script>';
+const CHROMIUM = ['/usr/lib/chromium/chromium', '/usr/bin/chromium'].find((p) => existsSync(p));
+const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'hub');
+const WAIT = { timeoutMs: 120_000, intervalMs: 250 };
+
+const stack = (name: string, over: Partial<ReportStack> = {}): ReportStack => reportStack(name, C2, over);
+
+describe('driftd hub with reporting agents', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'driftd-hub-'));
+  let hub: ChildProcess;
+  let base: string;
+  let bin: string;
+  const docs = new Map<string, Report>();
+  const reporters = new Map<string, HubReporter>();
+  const doc = (host: string, stacks: ReportStack[], over: Partial<Report> = {}): Report => ({
+    schemaVersion: 1,
+    host,
+    kind: 'cycle',
+    sentAt: new Date().toISOString(),
+    version: '0.1.0',
+    target: { commit: C2, ref: 'v2.0.0' },
+    stacks,
+    ...over,
+  });
+  const fleet = async (query = ''): Promise<{ summary: Record<string, number>; hosts: { host: string; state: string; stacks: ReportStack[] }[]; newest?: Record<string, unknown> }> => {
+    const r = await fetch(`${base}/api/fleet${query}`, { headers: { authorization: `Bearer ${READ}` } });
+    expect(r.status).toBe(200);
+    return (await r.json()) as never;
+  };
+  const post = (token: string | undefined, body: string, headers: Record<string, string> = {}): Promise<Response> =>
+    fetch(`${base}/api/report`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers }, body });
+  const cli = (args: string[], env: Record<string, string> = {}) =>
+    execFileCapture(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH ?? '', HOME: dir, ...env }, timeoutMs: 120_000 });
+
+  beforeAll(async () => {
+    bin = await buildCli();
+    mkdirSync(ARTIFACTS, { recursive: true });
+    writeFileSync(path.join(dir, 'agents.yaml'), HOSTS.map((h) => `${h}: ${tokenOf(h)}\n`).join(''), { mode: 0o600 });
+    writeFileSync(path.join(dir, 'read.token'), `${READ}\n`, { mode: 0o600 });
+    writeFileSync(
+      path.join(dir, 'config.yaml'),
+      `hubServer:\n  readTokenFile: ${path.join(dir, 'read.token')}\n  agentTokensFile: ${path.join(dir, 'agents.yaml')}\n  silentAfter: 20s\n  stragglerGrace: 1h\n`,
+    );
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    hub = spawn(process.execPath, [bin, 'hub', '--config', path.join(dir, 'config.yaml'), '--data-dir', path.join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--repo', dir], {
+      env: { PATH: process.env.PATH ?? '', HOME: dir },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    hub.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
+    await pollUntil(`the hub to answer /healthz (stderr: ${stderr})`, async () => ((await fetch(`${base}/healthz`).catch(() => undefined))?.ok ? true : undefined), WAIT);
+
+    docs.set('web-01', doc('web-01', [stack('web'), stack('worker')]));
+    docs.set('web-02', doc('web-02', [stack('web'), stack('worker')]));
+    docs.set('db-01', doc('db-01', [stack('postgres')]));
+    docs.set('quiet-01', doc('quiet-01', [stack('web')]));
+    for (const h of ['web-01', 'web-02', 'db-01', 'quiet-01']) {
+      const r = startHubReporter({ url: base, token: tokenOf(h), heartbeatMs: 2_000, retryBaseMs: 200, build: (kind) => ({ ...docs.get(h)!, kind, sentAt: new Date().toISOString() }), logger: { warn: () => undefined, error: () => undefined, debug: () => undefined } });
+      reporters.set(h, r);
+      r.cycleDone();
+    }
+    await pollUntil('four hosts reported', async () => ((await fleet()).hosts.filter((h) => h.state === 'synced').length === 4 ? true : undefined), WAIT);
+  }, 600_000);
+
+  afterAll(async () => {
+    for (const r of reporters.values()) await r.stop();
+    hub?.kill('SIGTERM');
+    await new Promise((r) => (hub?.exitCode !== null ? r(undefined) : hub.once('exit', r)));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads nothing without the read token: /api/fleet 401, pages go to the login form, a wrong Bearer is 401', async () => {
+    expect((await fetch(`${base}/api/fleet`)).status).toBe(401);
+    expect((await fetch(`${base}/api/fleet`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+    expect((await fetch(`${base}/api/fleet`, { headers: { authorization: `Bearer ${tokenOf('web-01')}` } })).status).toBe(401);
+    for (const p of ['/', '/hosts/web-01', '/?status=silent']) {
+      const r = await fetch(base + p, { redirect: 'manual' });
+      expect(r.status).toBe(303);
+      expect(r.headers.get('location')).toMatch(/^\/login\?next=/);
+      expect((await fetch(base + p, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+    }
+  });
+
+  it('the fleet as JSON: every reporting host, its stacks, the newest target rollout; fleet status exits 2 while a known host has never reported', async () => {
+    const f = await fleet();
+    expect(f.hosts.map((h) => [h.host, h.state])).toEqual([
+      ['constructor', 'silent'],
+      ['db-01', 'synced'],
+      ['quiet-01', 'synced'],
+      ['web-01', 'synced'],
+      ['web-02', 'synced'],
+    ]);
+    expect(f.newest).toMatchObject({ commit: C2, ref: 'v2.0.0', hosts: 5, synced: 4, pending: 1 });
+    const out = await cli(['fleet', 'status', '--hub', base], { DRIFTD_HUB_TOKEN: READ });
+    expect(out.code).toBe(2);
+    expect(out.stdout).toContain('5 hosts: 4 synced, 0 out of sync, 1 silent');
+    expect(out.stdout).toMatch(/web-01\s+synced\s+v2\.0\.0 bbbbbbbbbbbb/);
+    const json = await cli(['fleet', 'status', '--hub', base, '--json'], { DRIFTD_HUB_TOKEN: READ });
+    expect(json.code).toBe(2);
+    expect((JSON.parse(json.stdout) as { summary: { silent: number } }).summary.silent).toBe(1);
+  });
+
+  it('refuses hostile reports: no token, unknown token, another host, not JSON, a <script> stack, oversize; the stored status is untouched', async () => {
+    const valid = JSON.stringify(doc('web-01', [stack('web')]));
+    expect((await post(undefined, valid)).status).toBe(401);
+    expect((await post('agent-token-nobody-0123456789abcdef', valid)).status).toBe(401);
+    const foreign = await post(tokenOf('db-01'), valid);
+    expect(foreign.status).toBe(403);
+    expect(await foreign.text()).toContain('may only report for host db-01');
+    expect((await post(tokenOf('constructor'), '{"schemaVersion":1,')).status).toBe(400);
+    const script = await post(tokenOf('constructor'), JSON.stringify(doc('constructor', [stack(HOSTILE)])));
+    expect(script.status).toBe(400);
+    expect(await script.text()).toContain('stacks[0].name');
+    const proto = await post(tokenOf('constructor'), JSON.stringify(doc('constructor', [stack('__proto__')])));
+    expect(proto.status).toBe(400);
+    expect((await post(tokenOf('constructor'), JSON.stringify({ ...doc('constructor', []), pad: 'x'.repeat(600 * 1024) }))).status).toBe(413);
+    const f = await fleet();
+    expect(f.hosts.find((h) => h.host === 'web-01')?.stacks.map((s) => s.name)).toEqual(['web', 'worker']);
+    expect(f.hosts.find((h) => h.host === 'constructor')?.state).toBe('silent');
+  });
+
+  it('a flood from one host gets 429 after its burst; the others still report', async () => {
+    const body = JSON.stringify(doc('constructor', [stack('web')]));
+    const codes = await Promise.all(Array.from({ length: 30 }, () => post(tokenOf('constructor'), body).then((r) => r.status)));
+    expect(codes.filter((c) => c === 202).length).toBeGreaterThan(0);
+    expect(codes.filter((c) => c === 202).length).toBeLessThanOrEqual(11);
+    expect(codes.filter((c) => c === 429).length).toBeGreaterThanOrEqual(19);
+    const before = reporters.get('web-02')!.sent;
+    await pollUntil('web-02 to keep reporting through the flood', () => Promise.resolve(reporters.get('web-02')!.sent > before ? true : undefined), WAIT);
+  });
+
+  it('text from a report is escaped on the page, drift shows in the matrix, fleet status exits 2', async () => {
+    docs.set('web-02', doc('web-02', [stack('web', { sync: 'OutOfSync', reason: `hand edit ${HOSTILE}`, findings: 2, worstKind: 'config-drift', worstSeverity: 'warning' }), stack('worker')]));
+    reporters.get('web-02')!.cycleDone();
+    await pollUntil('web-02 out of sync', async () => ((await fleet()).hosts.find((h) => h.host === 'web-02')?.state === 'out-of-sync' ? true : undefined), WAIT);
+    const page = await (await fetch(`${base}/?status=problems`, { headers: { authorization: `Bearer ${READ}` } })).text();
+    expect(page).not.toContain('<script>alert');
+    const host = await (await fetch(`${base}/hosts/web-02`, { headers: { authorization: `Bearer ${READ}` } })).text();
+    expect(host).toContain('hand edit &lt;script&gt;alert(&quot;hub&quot;)&lt;/script&gt;');
+    expect(host).not.toContain('<script>alert');
+    expect(host).toContain('config-drift');
+    const out = await cli(['fleet', 'status', '--hub', base], { DRIFTD_HUB_TOKEN: READ });
+    expect(out.code).toBe(2);
+    expect(out.stdout).toContain('web:OutOfSync/Healthy');
+  });
+
+  it('a host that stops reporting goes silent after hubServer.silentAfter', async () => {
+    await reporters.get('quiet-01')!.stop();
+    reporters.delete('quiet-01');
+    await pollUntil('quiet-01 to go silent', async () => ((await fleet()).hosts.find((h) => h.host === 'quiet-01')?.state === 'silent' ? true : undefined), { timeoutMs: 180_000, intervalMs: 1_000 });
+    const f = await fleet('?status=silent');
+    expect(f.hosts.map((h) => h.host)).toEqual(['constructor', 'quiet-01']);
+  });
+
+  it('fleet status exits 1 when it cannot ask (wrong token, nothing listening)', async () => {
+    const wrong = await cli(['fleet', 'status', '--hub', base], { DRIFTD_HUB_TOKEN: 'wrong' });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain('refused the read token');
+    const gone = await cli(['fleet', 'status', '--hub', `http://127.0.0.1:${await freePort()}`], { DRIFTD_HUB_TOKEN: READ });
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toContain('did not answer');
+  });
+
+  describe.skipIf(!CHROMIUM)('the fleet page in headless Chromium', () => {
+    let browser: Browser;
+    beforeAll(async () => {
+      browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    }, 120_000);
+    afterAll(async () => browser?.close());
+
+    it('signs in, shows hosts × stacks with badges, filters by status and stack, has no console errors', async () => {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on('console', (m) => void (m.type() === 'error' && errors.push(`${m.location().url}: ${m.text()}`)));
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(`${base}/`);
+      expect(new URL(page.url()).pathname).toBe('/login');
+      await page.fill('#token', READ);
+      await Promise.all([page.waitForURL(`${base}/`), page.click('form.login button')]);
+      expect(await page.locator('table.fleet thead th.stack').allTextContents()).toEqual(['postgres', 'web', 'worker']);
+      const row = page.locator('table.fleet tbody tr[data-host="web-02"]');
+      expect(await row.locator('td .badge.tone-warn').first().textContent()).toContain('out of sync');
+      expect(await row.locator('td').nth(4).textContent()).toContain('OutOfSync');
+      expect(await page.locator('.rollout').textContent()).toMatch(/v2\.0\.0.*\d\/5 hosts synced/s);
+      await page.screenshot({ path: path.join(ARTIFACTS, '01-fleet.png'), fullPage: true });
+      await page.selectOption('#f-status', 'silent');
+      await Promise.all([page.waitForURL(/status=silent/), page.click('form.filters button')]);
+      expect(await page.locator('table.fleet tbody tr').count()).toBe(2);
+      await page.goto(`${base}/?stack=postgres`);
+      expect(await page.locator('table.fleet tbody th a').allTextContents()).toEqual(['db-01']);
+      await page.click('table.fleet tbody th a');
+      await page.waitForURL(/\/hosts\/db-01$/);
+      expect(await page.locator('table.stacks tbody th').allTextContents()).toEqual(['postgres']);
+      await page.screenshot({ path: path.join(ARTIFACTS, '02-host.png'), fullPage: true });
+      expect(errors).toEqual([]);
+      await context.close();
+    });
+  });
+});
