@@ -239,8 +239,8 @@ function openStateMovingAsideEmpty(dataDir: string, logger: Logger): StateStore 
   try {
     return openState(dataDir);
   } catch (e) {
-    const reason = (e as DriftdError).data as { reason?: string; code?: string } | undefined;
-    const why = reason?.reason === 'empty' ? 'empty' : CORRUPT.test(reason?.code ?? '') ? 'corrupt' : undefined;
+    const data = isDriftdError(e) && e.code === 'StateError' ? e.data : undefined;
+    const why = data?.reason === 'empty' ? 'empty' : CORRUPT.test(data?.code ?? '') ? 'corrupt' : undefined;
     if (!why) throw e;
     const aside = moveStateAside(dataDir, why);
     logger.error({ aside }, `${describeError(e)}; moved it aside to ${aside ?? '(gone)'} and starting a new one: the live stacks are re-recorded from their labels`);
@@ -269,7 +269,7 @@ function checkStateFile(state: StateStore, dataDir: string, logger: Logger): Sta
 
 /** After a failed cycle: a state DB corrupted in place is moved aside and recreated, so that the next cycle can work again. */
 function afterStateFailure(state: StateStore, e: unknown, dataDir: string, logger: Logger): StateStore {
-  const data = isDriftdError(e) && e.code === 'StateError' ? (e.data as { code?: string; file?: string }) : undefined;
+  const data = isDriftdError(e) && e.code === 'StateError' ? e.data : undefined;
   if (!data || !CORRUPT.test(data.code ?? '') || data.file !== state.file) return state;
   const aside = moveStateAside(dataDir, 'corrupt');
   state.close();

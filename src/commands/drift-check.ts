@@ -6,7 +6,7 @@ import type { ResolvedConfig } from '../config/resolve.js';
 import { computeDrift, type DeployedRevision } from '../drift/compute-drift.js';
 import { policyFindings } from '../drift/policy-findings.js';
 import type { DriftReport, DriftSummary, Finding, StackStatus } from '../drift/model.js';
-import { DriftdError, isDriftdError, describeError } from '../errors/index.js';
+import { DriftdError, isDriftdError, describeError, withLastKnown } from '../errors/index.js';
 import { createDockerClient, pingDocker, type DockerConnection } from '../live/docker-client.js';
 import { collectInventory } from '../live/inventory.js';
 import type { LiveInventory } from '../live/model.js';
@@ -14,6 +14,7 @@ import { imageFindings } from '../drift/image-drift.js';
 import { createCredentialSource } from '../image/docker-auth.js';
 import { registryDigests } from './registry-digests.js';
 import { loadStackAt } from '../sync/stack-at.js';
+import { REFUSAL_REASONS } from '../verify/index.js';
 import { createDigestResolver } from '../image/resolver.js';
 import { buildExportFiles } from '../report/export-files.js';
 import { writeRuntimeExport } from '../report/runtime-export.js';
@@ -24,7 +25,7 @@ import { VERSION } from '../version.js';
 import { loadTarget, openSource, type Target } from './target.js';
 import { openStateForCaching } from './state-access.js';
 import { checkFindings } from './check-findings.js';
-import { isUnverified, targetVerifier, type UnverifiedData } from './verify-target.js';
+import { isUnverified, targetVerifier } from './verify-target.js';
 import { LABEL_STACK } from '../util/labels.js';
 import { shortCommit } from '../util/text.js';
 
@@ -86,7 +87,7 @@ async function explainSourceFailure(e: unknown, config: ResolvedConfig, logger: 
     .lastGood()
     .catch(() => undefined);
   const known = last ? `; last known revision ${last.revision.ref ?? ''} ${shortCommit(last.revision.commit)} (${last.at})`.replace('  ', ' ') : '';
-  throw new DriftdError(e.code, `${e.message}${known}`, { ...e.data, ...(last ? { lastKnown: last.revision } : {}) }, { cause: e });
+  throw withLastKnown(e, `${e.message}${known}`, last?.revision);
 }
 
 async function revisionChanges(target: Target, deployed: Record<string, DeployedRevision>, logger: Logger): Promise<Record<string, FileChange[]>> {
@@ -264,7 +265,7 @@ async function stacksOfHost(state: StateStore | undefined, config: ResolvedConfi
  * so the report is every stack Unknown with a revision-unverified finding (error), exit 1.
  */
 async function unverifiedResult(opts: {
-  error: DriftdError<UnverifiedData>;
+  error: DriftdError<'RevisionUnverified'>;
   config: ResolvedConfig;
   logger: Logger;
   state: StateStore | undefined;
@@ -275,7 +276,9 @@ async function unverifiedResult(opts: {
   export?: boolean;
 }): Promise<DriftCheckResult> {
   const { error, config } = opts;
-  const { reason, commit, ref, fingerprint, object } = error.data;
+  const { commit, ref, fingerprint, object } = error.data;
+  // Thrown by verify-target.ts from a verdict, so always one of the reasons; 'unsupported' only for a foreign payload.
+  const reason = REFUSAL_REASONS.find((r) => r === error.data.reason) ?? 'unsupported';
   const names = await stacksOfHost(opts.state, config, opts.logger, opts.stacks);
   const inventory = await collectInventory(opts.conn.docker, { projects: names.filter((n) => n !== '*') });
   const desired = { commit, ...(ref ? { ref } : {}), reason, ...(fingerprint ? { fingerprint } : {}), ...(object ? { object } : {}) };

@@ -9,7 +9,7 @@ export function openStateIfPresent(dataDir: string): StateStore | undefined {
   try {
     return openState(dataDir, { readonly: true });
   } catch (e) {
-    if (isDriftdError(e) && (e.data as { reason?: string }).reason === 'missing') return undefined;
+    if (isDriftdError(e) && e.code === 'StateError' && e.data.reason === 'missing') return undefined;
     throw e;
   }
 }

@@ -6,23 +6,17 @@
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/resolve.js';
-import { DriftdError, isDriftdError } from '../errors/index.js';
+import { DriftdError, isDriftdError, type ErrorDataMap } from '../errors/index.js';
 import type { GitSource, ResolvedRevision } from '../source/index.js';
 import type { StateStore } from '../state/index.js';
 import type { Trigger } from '../state/schema.js';
 import type { Logger } from '../util/logger.js';
-import { Provenance, verificationEnabled, verifyRevision, type RefusalReason, type RevisionVerdict, type VerdictStore } from '../verify/index.js';
+import { Provenance, verificationEnabled, verifyRevision, type RevisionVerdict, type VerdictStore } from '../verify/index.js';
 
-export interface UnverifiedData {
-  reason: RefusalReason;
-  commit: string;
-  ref?: string;
-  fingerprint?: string;
-  object?: string;
-  [key: string]: unknown;
-}
+/** What a RevisionUnverified error carries (errors/index.ts). */
+export type UnverifiedData = ErrorDataMap['RevisionUnverified'];
 
-export function isUnverified(e: unknown): e is DriftdError<UnverifiedData> {
+export function isUnverified(e: unknown): e is DriftdError<'RevisionUnverified'> {
   return isDriftdError(e) && e.code === 'RevisionUnverified';
 }
 
@@ -107,7 +101,7 @@ export function targetVerifier(opts: { config: ResolvedConfig; logger: Logger; s
     }
     logger.error({ reason: verdict.reason, commit: verdict.commit, ref: verdict.ref, fingerprint: verdict.fingerprint }, verdict.message);
     const { ok: _ok, message, ...data } = verdict;
-    throw new DriftdError<UnverifiedData>('RevisionUnverified', message, data);
+    throw new DriftdError('RevisionUnverified', message, data);
   }
 }
 
@@ -151,7 +145,7 @@ export function provenanceOf(state: StateStore | undefined, commit: string | und
  */
 export function recordRefusal(
   state: StateStore,
-  e: DriftdError<UnverifiedData>,
+  e: DriftdError<'RevisionUnverified'>,
   who: { trigger: Trigger; actor: string; command: string },
   opts: { always?: boolean } = {},
 ): void {

@@ -1,4 +1,4 @@
-import { DriftdError, type ErrorCode, describeError } from '../errors/index.js';
+import { describeError, isDriftdError, isLoadErrorData, loadError, type ErrorCode, type LoadError, type LoadErrorData } from '../errors/index.js';
 import type { StackLoadError } from './model.js';
 
 /** Where a problem is: a repo-relative file, a 1-based line, and the path inside the compose model. */
@@ -9,11 +9,8 @@ export interface Where {
   path?: (string | number)[];
 }
 
-export interface ComposeErrorData extends Where {
-  stack?: string;
-  /** The sentence without the location prefix (what StackLoadError.message carries). */
-  reason: string;
-}
+/** What a load error carries (errors/index.ts LoadErrorData). */
+export type ComposeErrorData = LoadErrorData;
 
 export function formatLocation(where: Where): string {
   if (!where.file) return '';
@@ -24,30 +21,26 @@ export function formatLocation(where: Where): string {
  * A load problem. `message` starts with "file:line: " when the location is known, because the
  * CLI prints only the message; `data.reason` holds the bare sentence.
  */
-export function composeError(code: ErrorCode, reason: string, where: Where = {}, stack?: string): DriftdError<ComposeErrorData> {
+export function composeError(code: ErrorCode, reason: string, where: Where = {}, stack?: string): LoadError {
   const loc = formatLocation(where);
   const data: ComposeErrorData = { reason };
   if (stack !== undefined) data.stack = stack;
   if (where.file !== undefined) data.file = where.file;
   if (where.line !== undefined) data.line = where.line;
   if (where.path !== undefined) data.path = where.path;
-  return new DriftdError(code, loc ? `${loc}: ${reason}` : reason, data);
-}
-
-function isComposeData(data: unknown): data is ComposeErrorData {
-  return typeof data === 'object' && data !== null && typeof (data as { reason?: unknown }).reason === 'string';
+  return loadError(code, loc ? `${loc}: ${reason}` : reason, data);
 }
 
 /** Re-issues an error with a location filled in (when it had none) and the stack name attached. */
-export function withLocation(e: unknown, stack: string, locate?: (path: (string | number)[]) => Where): DriftdError<ComposeErrorData> {
-  if (e instanceof DriftdError && isComposeData(e.data)) {
+export function withLocation(e: unknown, stack: string, locate?: (path: (string | number)[]) => Where): LoadError {
+  if (isDriftdError(e) && isLoadErrorData(e.data)) {
     const data = e.data;
     let where: Where = { ...(data.file !== undefined ? { file: data.file } : {}), ...(data.line !== undefined ? { line: data.line } : {}) };
     if (where.file === undefined && data.path && locate) where = locate(data.path);
     if (data.path) where.path = data.path;
     return composeError(e.code, data.reason, where, stack);
   }
-  if (e instanceof DriftdError) return composeError(e.code, e.message, {}, stack);
+  if (isDriftdError(e)) return composeError(e.code, e.message, {}, stack);
   const message = describeError(e);
   return composeError('ComposeLoadError', `stack ${stack} could not be loaded: ${message}`, {}, stack);
 }

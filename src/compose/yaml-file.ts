@@ -1,5 +1,5 @@
 import { isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
-import { DriftdError, describeError } from '../errors/index.js';
+import { describeError, isDriftdError, isLoadErrorData } from '../errors/index.js';
 import { yamlDepthExcess } from '../util/yaml-depth.js';
 import { composeError } from './errors.js';
 
@@ -126,9 +126,8 @@ export function mapStringValues(y: YamlFile, fn: (value: string, path: (string |
       } catch (e) {
         const line = node.range ? lineAt(y, node.range[0]) : undefined;
         const where = { file: y.file, ...(line !== undefined ? { line } : {}), path: modelPath(ancestry, node) };
-        if (e instanceof DriftdError) {
-          const reason = (e.data as { reason?: unknown }).reason;
-          throw composeError(e.code, typeof reason === 'string' ? reason : e.message, where);
+        if (isDriftdError(e)) {
+          throw composeError(e.code, isLoadErrorData(e.data) ? e.data.reason : e.message, where);
         }
         throw composeError('ComposeLoadError', describeError(e), where);
       }

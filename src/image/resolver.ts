@@ -131,7 +131,7 @@ export function createDigestResolver(opts: ResolverOptions): DigestResolver {
       });
       entries = parseIndex(fetched.body, image);
     } catch (e) {
-      const reason = isDriftdError(e) && typeof e.data.reason === 'string' ? e.data.reason : dockerErrorReason(e);
+      const reason = isDriftdError(e) && 'reason' in e.data && typeof e.data.reason === 'string' ? e.data.reason : dockerErrorReason(e);
       const warning = `the index of ${image} could not be read from the registry (${reason}); recorded the index digest as the platform digest too`;
       logger.warn({ image }, warning);
       return { source: 'registry', warning, ...indexOnlyResolution(indexDigest, host) };

@@ -36,8 +36,8 @@ export async function hostFaultOf(e: unknown, dockerAnswers: () => Promise<boole
       case 'LockBusy':
         return describeError(e);
       case 'ComposeFailed': {
-        const data = e.data as { stderr?: unknown; timedOut?: unknown };
-        const said = typeof data.stderr === 'string' ? COMPOSE_HOST_OUTPUT.find(([re]) => re.test(data.stderr as string)) : undefined;
+        const stderr = e.data.stderr;
+        const said = typeof stderr === 'string' ? COMPOSE_HOST_OUTPUT.find(([re]) => re.test(stderr)) : undefined;
         if (said) return `${describeError(e)}: ${said[1]}`;
         if (!(await dockerAnswers())) return `${describeError(e)}: Docker stopped answering during the run`;
         return undefined;

@@ -595,7 +595,7 @@ async function deployOne(deps: ReconcileDeps, p: StackPlan, live: LiveStackSumma
     // A failed pull or `up` that Compose refused: the running containers were not touched by the pull;
     // an invalid model is not retried until a newer revision appears.
     const cause = failure?.original ?? e;
-    const pullFailed = isDriftdError(cause) && (cause.data as { action?: string }).action === 'pull';
+    const pullFailed = isDriftdError(cause) && cause.code === 'ComposeFailed' && cause.data.action === 'pull';
     if (pullFailed) return { ...base, result: 'failed', message, health: healthOf(live) };
     // Compose may have stopped or recreated containers before it failed: roll back like a failed health gate.
     state.markRevisionFailed(p.stack, target.revision.commit, message);

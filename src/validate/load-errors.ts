@@ -1,5 +1,5 @@
 /** Loader errors (they carry the file and, where known, the line) as validate findings. */
-import { DriftdError, type ErrorCode, describeError } from '../errors/index.js';
+import { describeError, isDriftdError, type ErrorCode } from '../errors/index.js';
 import { FLEET_FILE } from '../compose/fleet.js';
 import { finding } from './finding.js';
 import type { ValidateFinding, ValidateKind } from './model.js';
@@ -29,10 +29,10 @@ function bareMessage(message: string, file: string, line: number | undefined): s
 
 /** Any error thrown while reading `fallbackFile` (or a file it names) → one error finding. */
 export function findingFromError(e: unknown, fallbackFile: string): ValidateFinding {
-  if (e instanceof DriftdError) {
-    const data = e.data as { file?: unknown; line?: unknown };
-    const file = typeof data.file === 'string' ? data.file : fallbackFile;
-    const line = typeof data.line === 'number' ? data.line : undefined;
+  if (isDriftdError(e)) {
+    const { data } = e;
+    const file = 'file' in data && typeof data.file === 'string' ? data.file : fallbackFile;
+    const line = 'line' in data && typeof data.line === 'number' ? data.line : undefined;
     return finding(kindOf(e.code, file), 'error', file, line, bareMessage(e.message, file, line));
   }
   const reason = describeError(e);

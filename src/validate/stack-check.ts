@@ -3,7 +3,7 @@
  * compose-spec schema run on each compose file as the loader reads it.
  */
 import type { DesiredStack } from '../compose/model.js';
-import { DriftdError } from '../errors/index.js';
+import { isDriftdError } from '../errors/index.js';
 import { loadStackSync } from '../compose/load-stack.js';
 import type { YamlFile } from '../compose/yaml-file.js';
 import type { ComposeSchemaCheck } from './compose-schema.js';
@@ -25,7 +25,7 @@ export interface StackCheck {
 
 /** The loader points at a value's first line; the schema findings point at its key — use the key for both. */
 function atKeyLine(f: ValidateFinding, e: unknown, files: readonly YamlFile[]): ValidateFinding {
-  const modelPath = e instanceof DriftdError ? (e.data as { path?: unknown }).path : undefined;
+  const modelPath = isDriftdError(e) && 'path' in e.data ? e.data.path : undefined;
   const y = files.find((x) => x.file === f.file);
   if (!y || !Array.isArray(modelPath)) return f;
   const line = lineOfKey(y, modelPath as Segment[]);

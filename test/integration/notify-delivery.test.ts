@@ -50,7 +50,7 @@ const view = (stack: string, v: Partial<StackView> = {}): StackView => ({ stack,
 const cycle = (stacks: StackView[], outcomes: Extract<CycleView, { ok: true }>['outcomes'] = []): CycleView => ({ ok: true, outcomes, stacks });
 
 /** Waits (a ceiling, not a budget) until `cond` holds. */
-const until = (what: string, cond: () => boolean, ms: number): Promise<true> => waitFor(what, () => Promise.resolve(cond() ? true : undefined), ms);
+const until = (what: string, cond: () => unknown, ms: number): Promise<true> => waitFor(what, () => Promise.resolve(cond() ? (true as const) : undefined), ms);
 
 async function receiver(): Promise<Receiver> {
   const r = await new Receiver().start();

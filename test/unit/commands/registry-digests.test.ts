@@ -72,11 +72,11 @@ describe('registryDigests', () => {
   });
 
   it('a registry error makes that image unknowable, not the whole check; other errors propagate', async () => {
-    const down = new CountingResolver(new DriftdError('RegistryError', 'cannot resolve image x: connection refused'));
+    const down = new CountingResolver(new DriftdError('RegistryError', 'cannot resolve image x: connection refused', { image: 'x' }));
     const result = await registryDigests({ stacks: [stack], resolver: down });
     expect(result.digests.size).toBe(0);
     expect(result.errors).toEqual([{ image: APP, message: 'cannot resolve image x: connection refused' }]);
-    const docker = new CountingResolver(new DriftdError('DockerUnreachable', 'cannot reach Docker'));
+    const docker = new CountingResolver(new DriftdError('DockerUnreachable', 'cannot reach Docker', { address: 'unix:///x.sock' }));
     await expect(registryDigests({ stacks: [stack], resolver: docker })).rejects.toMatchObject({ code: 'DockerUnreachable' });
   });
 });

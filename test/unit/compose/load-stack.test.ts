@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DriftdError } from '../../../src/errors/index.js';
+import { DriftdError, isLoadErrorData, type LoadError } from '../../../src/errors/index.js';
 import { loadStack, type LoadStackOptions } from '../../../src/compose/load-stack.js';
 import type { DesiredService, DesiredStack } from '../../../src/compose/model.js';
 import { sha256 } from '../../../src/util/hash.js';
@@ -18,11 +18,11 @@ const svc = (stack: DesiredStack, name: string): DesiredService => {
 };
 const compose = (text: string, extra: Tree = {}): Tree => ({ 'stacks/s/compose.yaml': text, ...extra });
 
-async function loadError(files: Tree, opts: Partial<LoadStackOptions> = {}): Promise<DriftdError<{ file?: string; line?: number; reason: string }>> {
+async function loadError(files: Tree, opts: Partial<LoadStackOptions> = {}): Promise<LoadError> {
   try {
     await load(files, opts);
   } catch (e) {
-    if (e instanceof DriftdError) return e as DriftdError<{ file?: string; line?: number; reason: string }>;
+    if (e instanceof DriftdError && isLoadErrorData(e.data)) return e as LoadError;
     throw e;
   }
   throw new Error('expected the stack to fail');

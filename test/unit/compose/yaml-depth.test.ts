@@ -7,7 +7,7 @@ import { loadDesiredState } from '../../../src/compose/load-desired-state.js';
 import { loadStack } from '../../../src/compose/load-stack.js';
 import { parseYamlFile } from '../../../src/compose/yaml-file.js';
 import { readConfigFile } from '../../../src/config/resolve.js';
-import { DriftdError } from '../../../src/errors/index.js';
+import { DriftdError, type LoadError } from '../../../src/errors/index.js';
 import { MAX_YAML_DEPTH, yamlDepthExcess } from '../../../src/util/yaml-depth.js';
 import { cleanupTrees, makeTree } from './fixture.js';
 
@@ -110,7 +110,7 @@ describe('deep YAML is refused before parsing, everywhere YAML is read', () => {
     await new Promise((r) => setTimeout(r, 20));
     clearTimeout(timer);
     expect(error).toBeInstanceOf(DriftdError);
-    const e = error as DriftdError<{ file?: string; line?: number }>;
+    const e = error as LoadError;
     expect(e.code).toBe('YamlError');
     expect(e.message).toBe(`stacks/s/compose.yaml:4: YAML nested deeper than ${MAX_YAML_DEPTH} levels; refused before parsing`);
     expect(e.data).toMatchObject({ file: 'stacks/s/compose.yaml', line: 4 });

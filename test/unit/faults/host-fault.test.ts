@@ -5,15 +5,15 @@ import { hostFaultOf } from '../../../src/sync/host-fault.js';
 import { fileSystemError } from '../../../src/util/fs-errors.js';
 
 const errno = (code: string, message = `${code}: failed, write`) => Object.assign(new Error(message), { code });
-const compose = (stderr: string) => new DriftdError('ComposeFailed', 'compose up failed for stack web (exit code 1: x)', { action: 'up', stderr });
+const compose = (stderr: string) => new DriftdError('ComposeFailed', 'compose up failed for stack web (exit code 1: x)', { action: 'up', project: 'web', code: 1, timedOut: false, stderr });
 const up = () => Promise.resolve(true);
 const down = () => Promise.resolve(false);
 
 describe('hostFaultOf', () => {
   it.each([
     ['a state DB error', new DriftdError('StateError', 'state database /d/state.db cannot grow: the disk is full')],
-    ['Docker unreachable', new DriftdError('DockerUnreachable', 'cannot reach Docker at unix:///x.sock')],
-    ['a full disk in the data dir', new DriftdError('FileSystemError', 'cannot write /d/deploy/web/driftd.compose.yaml: the disk is full')],
+    ['Docker unreachable', new DriftdError('DockerUnreachable', 'cannot reach Docker at unix:///x.sock', { address: 'unix:///x.sock' })],
+    ['a full disk in the data dir', new DriftdError('FileSystemError', 'cannot write /d/deploy/web/driftd.compose.yaml: the disk is full', { path: '/d/deploy/web/driftd.compose.yaml', code: 'ENOSPC', reason: 'the disk is full' })],
     ['a bare ENOSPC', errno('ENOSPC')],
     ['an I/O error', errno('EIO')],
   ])('%s is a host fault', async (_name, e) => {
@@ -32,7 +32,7 @@ describe('hostFaultOf', () => {
 
   it('a failure of the revision is not', async () => {
     expect(await hostFaultOf(compose('service "web" refers to undefined volume data'), up)).toBeUndefined();
-    expect(await hostFaultOf(new DriftdError('SchemaError', 'bad'), down)).toBeUndefined();
+    expect(await hostFaultOf(new DriftdError('SchemaError', 'bad', { reason: 'bad' }), down)).toBeUndefined();
     expect(await hostFaultOf(new Error('boom'), up)).toBeUndefined();
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RefPolicy } from '../../../src/config/resolve.js';
-import { DriftdError } from '../../../src/errors/index.js';
+import { DriftdError, isDriftdError } from '../../../src/errors/index.js';
 import type { RepoRefs } from '../../../src/source/refs.js';
 import { rangeAsksForPrerelease, refNameProblem, selectRevision, splitVersionTag, tagVersion, validatePolicy } from '../../../src/source/select.js';
 
@@ -22,7 +22,7 @@ function codeOf(fn: () => unknown): string | undefined {
     fn();
     return undefined;
   } catch (e) {
-    return e instanceof DriftdError ? e.code : 'not-a-DriftdError';
+    return isDriftdError(e) ? e.code : 'not-a-DriftdError';
   }
 }
 
