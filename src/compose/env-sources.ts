@@ -1,5 +1,4 @@
-import { registerSecrets } from '../util/scrub.js';
-import { isSecretKey } from '../util/redact.js';
+import { isSecretKey, registerSecrets } from '../util/scrub.js';
 import { composeError } from './errors.js';
 import { DotenvError, parseDotenv } from './dotenv.js';
 import { InvalidTemplateError, MissingRequiredError, type Lookup } from './template.js';

@@ -1,6 +1,5 @@
-import { registerSecrets } from '../util/scrub.js';
+import { isSecretKey, registerSecrets } from '../util/scrub.js';
 import { dict, own as ownValue, setOwn } from '../util/dict.js';
-import { isSecretKey } from '../util/redact.js';
 import { composeError, formatPath } from './errors.js';
 import { dotenvFailure } from './env-sources.js';
 import { parseDotenv } from './dotenv.js';

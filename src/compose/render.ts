@@ -8,8 +8,8 @@
  */
 import { own, setOwn } from '../util/dict.js';
 import { Document, visit } from 'yaml';
-import { redactEnv } from '../util/redact.js';
 import { LABEL_CONFIG_HASH, LABEL_REF, LABEL_REVISION, LABEL_STACK } from '../util/labels.js';
+import { redactEnv } from '../util/scrub.js';
 import type { DesiredStack } from './model.js';
 import { isMapping, type Model } from './merge.js';
 

@@ -11,7 +11,7 @@ import type { DesiredService, DesiredStack, HealthcheckSpec, MountSpec, PortMapp
 import { LABEL_CONFIG_HASH, MANAGED_LABEL_PREFIXES } from '../util/labels.js';
 import { normalizeHostIp } from '../live/inspect-mapper.js';
 import type { LiveContainer, LiveContainerConfig, LiveImageDefaults, LiveMount, LivePort } from '../live/model.js';
-import { isSecretKey, redactValue } from '../util/redact.js';
+import { isSecretKey, redactValue } from '../util/scrub.js';
 import { implicitMountTargets, resourceName, tmpfsMounts } from './compose-names.js';
 import { imageCarriesRef, isImageId, sameImageRef } from './image-ref.js';
 import type { StackSecrets } from './stack-secrets.js';

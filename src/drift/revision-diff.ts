@@ -1,7 +1,8 @@
 /** revision-behind: the stack's input files that differ between the deployed and the target revision. */
 import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
 import type { DesiredStack } from '../compose/model.js';
-import { classifyFile, redactFileContent } from './redact-file.js';
+import { redactFileContent } from '../util/scrub.js';
+import { classifyFile } from './file-secrecy.js';
 import type { StackSecrets } from './stack-secrets.js';
 import { shortCommit } from '../util/text.js';
 
@@ -30,7 +31,7 @@ export function revisionDiff(
       continue;
     }
     const secrecy = classifyFile(change.path, stack);
-    const redact = (content: string | undefined): string => (content === undefined ? '' : redactFileContent(content, secrecy, secrets));
+    const redact = (content: string | undefined): string => (content === undefined ? '' : redactFileContent(content, secrecy, (k) => secrets.isSecretEnv(k), secrets.scrubber));
     patches.push(
       createTwoFilesPatch(
         change.oldContent === undefined ? '/dev/null' : `a/${change.path}`,

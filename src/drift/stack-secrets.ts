@@ -4,8 +4,7 @@
  * (a command line, a health check, a label).
  */
 import type { DesiredService, DesiredStack } from '../compose/model.js';
-import { isSecretKey, redactValue } from '../util/redact.js';
-import { Scrubber } from '../util/scrub.js';
+import { isSecretKey, redactValue, Scrubber } from '../util/scrub.js';
 
 export interface StackSecrets {
   /** Is this env key secret for this service (without a service: for any service of the stack)? */
@@ -16,6 +15,8 @@ export interface StackSecrets {
   scrub<T>(value: T): T;
   /** Known secret values, longest first. */
   values: string[];
+  /** The one scrubber (util/scrub.ts) over these values, for callers that redact through it. */
+  scrubber: Scrubber;
 }
 
 export function stackSecrets(stack: DesiredStack | undefined): StackSecrets {
@@ -46,5 +47,6 @@ export function stackSecrets(stack: DesiredStack | undefined): StackSecrets {
     },
     scrub: <T>(value: T) => scrubDeep(value) as T,
     values: sorted,
+    scrubber,
   };
 }

@@ -4,8 +4,7 @@
  * empty, a URL that is not http(s). No message ever quotes a URL or a key: they are secrets.
  */
 import { DriftdError } from '../errors/index.js';
-import { redactValue } from '../util/redact.js';
-import { registerSecrets } from '../util/scrub.js';
+import { redactValue, registerSecrets } from '../util/scrub.js';
 import type { Channel, ChannelSetting, ChannelType, EventType } from './model.js';
 
 /** Chat services are read by people: at most one message per 10 s, the rest as a digest. */

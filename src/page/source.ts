@@ -21,7 +21,7 @@ import { verificationEnabled } from '../verify/index.js';
 import { VERSION } from '../version.js';
 import { memo } from './memo.js';
 import type { ContainerView, HistoryFilter, Overview, PageHeader, PageSource, StackRow } from './model.js';
-import { scrubModel } from './scrub.js';
+import { scrubDeep } from '../util/scrub.js';
 
 export interface AgentView {
   lastRun?: { at: string; ok: boolean; error?: string; durationMs: number };
@@ -173,7 +173,7 @@ export function pageSource(deps: PageSourceDeps): PageSource {
         unmanaged: typeof d === 'string' ? [] : d.unmanaged,
         ...(typeof d === 'string' ? { driftError: d } : {}),
       };
-      return scrubModel(model, secretsOf(d));
+      return scrubDeep(model, secretsOf(d));
     },
 
     async stack(name) {
@@ -183,7 +183,7 @@ export function pageSource(deps: PageSourceDeps): PageSource {
       if (!row) return undefined;
       const history = state().history({ stack: name, limit: STACK_HISTORY_ROWS });
       const failure = history.find((o) => (o.result === 'failed' || o.result === 'refused') && o.output);
-      return scrubModel(
+      return scrubDeep(
         {
           header: header(s),
           row,
@@ -205,7 +205,7 @@ export function pageSource(deps: PageSourceDeps): PageSource {
         .slice(0, filter.limit)
         .map(({ output: _output, ...o }) => o);
       const stacks = [...new Set([...s.stacks.map((x) => x.stack), ...state().history({ limit: HISTORY_SCAN }).map((o) => o.stack).filter((x): x is string => !!x)])].sort();
-      return scrubModel({ header: header(s), filter, rows, stacks }, deps.secrets);
+      return scrubDeep({ header: header(s), filter, rows, stacks }, deps.secrets);
     },
 
     approve(stack, revision, actor) {

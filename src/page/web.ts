@@ -10,7 +10,7 @@ import type { Logger } from '../util/logger.js';
 import { BodyTooLarge, readBody } from '../util/read-body.js';
 import { PAGE_CSS, PAGE_JS } from './assets.js';
 import type { Html } from './html.js';
-import { scrubModel } from './scrub.js';
+import { scrubDeep } from '../util/scrub.js';
 import { CLEAR_SESSION_COOKIE, cookieValue, SESSION_COOKIE, sessionCookie, type Sessions } from './session.js';
 import { errorPage, loginPage } from './views.js';
 
@@ -131,7 +131,7 @@ export function webHandler(deps: WebDeps, owns: (path: string) => boolean, route
     return { ok: false, status: 401, message: 'Sign in with the read token.', redirect: true };
   };
 
-  const fail = (res: ServerResponse, status: number, message: string): void => reply(res, status, errorPage(status, scrubModel(message, deps.secrets)));
+  const fail = (res: ServerResponse, status: number, message: string): void => reply(res, status, errorPage(status, scrubDeep(message, deps.secrets)));
 
   const denied = (req: IncomingMessage, res: ServerResponse, a: Extract<Auth, { ok: false }>): void => {
     if (a.redirect && req.method === 'GET') return redirect(res, `/login?next=${encodeURIComponent(req.url ?? '/')}`);

@@ -1,7 +1,6 @@
 import { own } from '../util/dict.js';
 import type { LiveContainer, LiveContainerConfig, LiveImageDefaults, LiveInventory, LiveNetwork, LiveVolume } from '../live/model.js';
-import { redactEnv } from '../util/redact.js';
-import { scrubText } from '../util/scrub.js';
+import { redactEnv, scrubText } from '../util/scrub.js';
 import { serviceKey } from './secrets.js';
 
 export interface DockerStateOptions {

@@ -1,7 +1,7 @@
-import { scrubText, scrubValue } from '../util/scrub.js';
+import { redactAssignments, redactEnvLike, redactOnce, scrubDeep, scrubText, scrubValue } from '../util/scrub.js';
 import type { DriftReport, Finding, Severity, StackStatus } from '../drift/model.js';
 import { SEVERITY_RANK } from '../drift/model.js';
-import { EMPTY_SECRETS, redactAssignments, redactEnvLike, redactOnce, scrubDeep, secretKeyPredicate, type SecretIndex } from './secrets.js';
+import { EMPTY_SECRETS, secretKeyPredicate, type SecretIndex } from './secrets.js';
 
 const ENV_FIELD = /^(?:environment|env)\.(.+)$/;
 

@@ -1,7 +1,6 @@
-import { dict, own, ownOrSet, setOwn } from '../util/dict.js';
+import { dict, own, ownOrSet } from '../util/dict.js';
 import type { DesiredStack } from '../compose/model.js';
-import { isSecretKey, redactValue } from '../util/redact.js';
-import { secretScrubber } from '../util/scrub.js';
+import { isSecretKey, secretKeyTest } from '../util/scrub.js';
 
 /**
  * What the report layer knows about secrets (docs/design.md §3): per `stack/service`, the env keys whose
@@ -16,13 +15,6 @@ export interface SecretIndex {
 }
 
 export const EMPTY_SECRETS: SecretIndex = { keysByService: {}, values: [] };
-
-const REDACTED = /^sha256:[0-9a-f]{12}$/;
-
-/** True for a value already in `sha256:<12 hex>` form: redacting it again would hide equal values. */
-export function isRedacted(value: string): boolean {
-  return REDACTED.test(value);
-}
 
 export function serviceKey(stack: string, service: string): string {
   return `${stack}/${service}`;
@@ -62,57 +54,5 @@ export function secretKeyPredicate(index: SecretIndex, stack: string, service: s
     const prefix = `${stack}/`;
     for (const [svc, keys] of Object.entries(index.keysByService)) if (svc.startsWith(prefix)) for (const k of keys) listed.add(k);
   }
-  return (key) => listed.has(key) || isSecretKey(key);
-}
-
-// `KEY=value`, `KEY: value`, `- KEY=value`, `"KEY": "value"` after a diff marker or at line start.
-const ASSIGNMENT = /^([+\- ]?\s*(?:-\s+)?["']?)([A-Za-z_][A-Za-z0-9_.-]*)(["']?\s*[=:][ \t]*)(.*)$/;
-const INTERPOLATION = /^["']?\$\{?[A-Za-z_][A-Za-z0-9_]*[^}]*\}?["']?$/;
-
-/**
- * Redacts the values of secret keys in env-file or YAML lines of a text (a unified diff of
- * `.env`/compose files): the old revision's values are not in the index, so they are found by key.
- * An interpolation reference (`${DB_PASSWORD}`) is not a value and stays.
- */
-export function redactAssignments(text: string, isSecret: (key: string) => boolean): string {
-  return text
-    .split('\n')
-    .map((line) => {
-      if (line.startsWith('+++') || line.startsWith('---')) return line;
-      const m = ASSIGNMENT.exec(line);
-      if (!m) return line;
-      const [, lead = '', key = '', sep = '', value = ''] = m;
-      if (!isSecret(key) || value.trim() === '' || isRedacted(value) || INTERPOLATION.test(value.trim())) return line;
-      return `${lead}${key}${sep}${redactOnce(value)}`;
-    })
-    .join('\n');
-}
-
-/** Redacts one env value unless it already is redacted. */
-export function redactOnce(value: string): string {
-  return isRedacted(value) ? value : redactValue(value);
-}
-
-/** Redacts the secret entries of an env map (`{KEY: value}`) or an env list (`["KEY=value"]`); other shapes pass through. */
-export function redactEnvLike(value: unknown, isSecret: (key: string) => boolean): unknown {
-  if (Array.isArray(value)) {
-    return value.map((entry: unknown) => {
-      if (typeof entry !== 'string') return entry;
-      const eq = entry.indexOf('=');
-      if (eq <= 0) return entry;
-      const k = entry.slice(0, eq);
-      return isSecret(k) ? `${k}=${redactOnce(entry.slice(eq + 1))}` : entry;
-    });
-  }
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) setOwn(out, k, typeof v === 'string' && isSecret(k) ? redactOnce(v) : v);
-    return out;
-  }
-  return value;
-}
-
-/** Replaces known secret values in every string inside `value` (free text: commands, messages, diffs). */
-export function scrubDeep(value: unknown, secrets: readonly string[]): unknown {
-  return secrets.length === 0 ? value : secretScrubber(secrets).deep(value);
+  return secretKeyTest(listed);
 }

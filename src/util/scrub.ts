@@ -1,9 +1,20 @@
 /**
- * The one secret scrubber (DESIGN §3, §8). Every output path of driftd — CLI stdout/stderr in
- * every format, pino log lines at every level, history/audit/status rows of the state DB,
- * runtime exports, drift reports, HTTP answers, notifications — passes through it.
+ * The one secret scrubber (DESIGN §3, §8): what counts as a secret and how it is hidden, in one
+ * module with one set of rules. Every output path of driftd — CLI stdout/stderr in every format,
+ * pino log lines at every level, history/audit/status rows of the state DB, runtime exports, drift
+ * reports and their diffs, `render`, HTTP answers, the status page, notifications — passes through
+ * it. No other module hides a secret on its own; they only decide *which* keys or files of theirs
+ * are secret (a service's env_file keys, a repo file's role) and call this module.
  *
- * API (kept small on purpose; notifications and later outputs use the same three calls):
+ * Two ways a secret is found, one way it is shown:
+ * - By key (`redactEnv`, `redactEnvLike`, `redactAssignments`, `redactFileContent`): the value of
+ *   an env key that looks secret (SECRET_KEY_PATTERN) or that the caller marks secret (env_file
+ *   keys) — used where the value itself is not known yet (an old revision's file, a live container).
+ * - By value (`Scrubber`, `scrub`, `scrubValue`, `scrubText`, `scrubDeep`): every known secret
+ *   value wherever it appears inside any string, and the password of any URL.
+ * - Shown as `sha256:<first 12 hex>` of the value (`redactValue`), so a change is still visible.
+ *
+ * Value API (kept small on purpose; notifications and later outputs use the same three calls):
  * - `registerSecrets(values)`: adds values to the process's registry as soon as driftd reads
  *   them (host env files, env_file values, secret-keyed env values, Compose secret files,
  *   registry credentials, Git credentials, HTTP tokens, webhook URLs).
@@ -11,7 +22,7 @@
  * - `scrubValue(value)`: a deep copy of any JSON-like value with every string scrubbed.
  * A `Scrubber` instance holds its own set (tests, or a per-stack view) with the same rules.
  *
- * Rules:
+ * Value rules:
  * - A known secret is replaced *wherever it appears inside any string* by `sha256:<12 hex>` of
  *   the value, so a change is still visible. Also replaced: its JSON-escaped form (once and twice:
  *   a JSON document inside a JSON log line), its URL-encoded form, and its base64 form (with and
@@ -25,12 +36,139 @@
  *   block that starts mid-way). A multi-line secret file is registered whole and line by line.
  * - Idempotent: existing `sha256:<12 hex>` tokens are never rewritten.
  */
-import { redactValue } from './redact.js';
+import { setOwn } from './dict.js';
+import { sha256 } from './hash.js';
 
-export const MIN_SUBSTRING = 6;
+// ---------------------------------------------------------------- what a secret looks like
+
+/** DESIGN §3: env keys that look like secrets. */
+export const SECRET_KEY_PATTERN = /(pass|secret|token|key|credential|private)/i;
+
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEY_PATTERN.test(key);
+}
+
+/** "Is this key secret?": listed in `forced` (keys that came from an env_file), or secret-looking. */
+export function secretKeyTest(forced: Iterable<string> = []): (key: string) => boolean {
+  const listed = new Set(forced);
+  return (key) => listed.has(key) || isSecretKey(key);
+}
+
+// ---------------------------------------------------------------- how a secret is shown
 
 const TOKEN = 'sha256:[0-9a-f]{12}';
 const TOKEN_ONLY = /^sha256:[0-9a-f]{12}$/;
+
+/** A secret becomes `sha256:<first 12 hex>`, so a change is still visible but the value is not. */
+export function redactValue(value: string): string {
+  return `sha256:${sha256(value).slice(0, 12)}`;
+}
+
+/** True for a value already in `sha256:<12 hex>` form: redacting it again would hide equal values. */
+export function isRedacted(value: string): boolean {
+  return TOKEN_ONLY.test(value);
+}
+
+/** Redacts one value unless it already is redacted (a report that is redacted twice is unchanged). */
+export function redactOnce(value: string): string {
+  return isRedacted(value) ? value : redactValue(value);
+}
+
+// ---------------------------------------------------------------- secrets found by key
+
+function redactEnvShape(value: unknown, isSecret: (key: string) => boolean, hide: (v: string) => string): unknown {
+  if (Array.isArray(value)) {
+    return value.map((entry: unknown) => {
+      if (typeof entry !== 'string') return entry;
+      const eq = entry.indexOf('=');
+      if (eq <= 0) return entry;
+      const k = entry.slice(0, eq);
+      return isSecret(k) ? `${k}=${hide(entry.slice(eq + 1))}` : entry;
+    });
+  }
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) setOwn(out, k, typeof v === 'string' && isSecret(k) ? hide(v) : v);
+    return out;
+  }
+  return value;
+}
+
+/**
+ * Redacts an environment map: keys matching the secret pattern and keys listed in
+ * `alwaysSecret` (values that came from an env_file) are replaced by their short hash. Every
+ * value is hashed, even one that looks like a token (it is the real value here: `render`, live env).
+ */
+export function redactEnv(env: Record<string, string>, alwaysSecret: Iterable<string> = []): Record<string, string> {
+  return redactEnvShape(env, secretKeyTest(alwaysSecret), redactValue) as Record<string, string>;
+}
+
+/**
+ * Redacts the secret entries of an env map (`{KEY: value}`) or an env list (`["KEY=value"]`) of a
+ * finding that may already be redacted (values in token form stay); other shapes pass through.
+ */
+export function redactEnvLike(value: unknown, isSecret: (key: string) => boolean): unknown {
+  return redactEnvShape(value, isSecret, redactOnce);
+}
+
+/**
+ * One assignment line: an optional diff marker, `export `, a YAML list dash, an optionally quoted
+ * key, `=` or `:`, the value, trailing blanks. Covers `.env`/env_file lines, YAML `key: value` and
+ * `- KEY=value`, INI `key = value`, and the same lines inside a unified diff.
+ */
+const ASSIGNMENT = /^([+\- ]?\s*(?:export\s+)?(?:-\s+)?["']?)([A-Za-z_][A-Za-z0-9_.-]*)(["']?\s*[=:][ \t]*)(.*?)(\s*)$/;
+/** A pure interpolation reference (`${DB_PASSWORD}`) is not a value and stays readable. */
+const INTERPOLATION = /^["']?\$\{?[A-Za-z_][A-Za-z0-9_]*[^}]*\}?["']?$/;
+
+function redactAssignmentLine(line: string, isSecret: (key: string) => boolean): string {
+  if (line.startsWith('+++') || line.startsWith('---') || line.trimStart().startsWith('#')) return line;
+  const m = ASSIGNMENT.exec(line);
+  if (!m) return line;
+  const [, lead = '', key = '', sep = '', value = '', trail = ''] = m;
+  if (value === '' || !isSecret(key) || isRedacted(value) || INTERPOLATION.test(value)) return line;
+  return `${lead}${key}${sep}${redactValue(value)}${trail}`;
+}
+
+/**
+ * Redacts the values of secret keys in env-file or YAML lines of a text (file content, or a
+ * unified diff of `.env`/compose files, whose old values are in no registry: found by key).
+ */
+export function redactAssignments(text: string, isSecret: (key: string) => boolean): string {
+  return text
+    .split('\n')
+    .map((line) => redactAssignmentLine(line, isSecret))
+    .join('\n');
+}
+
+/**
+ * The role of a repo file for redaction (the caller classifies; drift/file-secrecy.ts):
+ * - `secret-file`: a file-based Compose secret: every line is secret.
+ * - `env-file`: an `env_file:` of some service (or named like one): every value is secret.
+ * - `dotenv`: the stack's `.env` (interpolation): values of secret keys (secret-looking, or from an env_file).
+ * - `plain`: anything else: `key: value` / `KEY=value` lines with such keys.
+ */
+export type FileSecrecy = 'secret-file' | 'env-file' | 'dotenv' | 'plain';
+
+/**
+ * A repo file's content with its secrets hidden before it is diffed (revision-behind), so a diff
+ * shows *that* a secret changed (its short hash changes) but never the secret: by role and key
+ * first, then every known value of the stack (`known`) anywhere in the text.
+ */
+export function redactFileContent(content: string, secrecy: FileSecrecy, isSecret: (key: string) => boolean, known: Scrubber): string {
+  const byKey =
+    secrecy === 'secret-file'
+      ? content
+          .split('\n')
+          .map((line) => (line.trim() === '' ? line : redactValue(line)))
+          .join('\n')
+      : redactAssignments(content, secrecy === 'env-file' ? () => true : isSecret);
+  return known.text(byKey);
+}
+
+// ---------------------------------------------------------------- secrets found by value
+
+export const MIN_SUBSTRING = 6;
+
 /** `scheme://user:password@`: the password runs from the first ':' after the user to the '@' before the host. */
 const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@"'`]*:)([^\s/@"'`]+)@/gi;
 
@@ -143,6 +281,11 @@ export function secretScrubber(values: readonly string[]): Scrubber {
 /** `text` with the given values (and URL passwords) replaced. */
 export function scrubText(text: string, values: readonly string[]): string {
   return secretScrubber(values).text(text);
+}
+
+/** A deep copy of `value` with the given values (and URL passwords) replaced in every string. */
+export function scrubDeep<T>(value: T, values: readonly string[]): T {
+  return secretScrubber(values).deep(value);
 }
 
 /** The process's registry: every secret driftd has read so far. */

@@ -13,7 +13,7 @@ import { groupProjects } from '../../../src/live/inventory.js';
 import { parseEnvList } from '../../../src/live/inspect-mapper.js';
 import { summarizeLive } from '../../../src/sync/live-summary.js';
 import { hashObject, stableStringify } from '../../../src/util/hash.js';
-import { redactEnv } from '../../../src/util/redact.js';
+import { redactEnv } from '../../../src/util/scrub.js';
 import { dict, own, ownOrSet, setOwn } from '../../../src/util/dict.js';
 import { desiredService, desiredStack, desiredState, inventory, liveContainer } from '../drift/fixtures.js';
 import { cleanupTrees, makeTree } from './fixture.js';

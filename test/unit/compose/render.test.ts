@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { render } from '../../../src/commands/render.js';
 import { loadStack } from '../../../src/compose/load-stack.js';
 import { renderStack, toComposeYaml } from '../../../src/compose/render.js';
-import { redactValue } from '../../../src/util/redact.js';
+import { redactValue } from '../../../src/util/scrub.js';
 import { cleanupTrees, makeTree, type Tree } from './fixture.js';
 
 afterAll(cleanupTrees);

@@ -3,7 +3,7 @@ import type { DesiredService, DesiredStack } from '../../../src/compose/model.js
 import { computeDrift } from '../../../src/drift/compute-drift.js';
 import type { Finding } from '../../../src/drift/model.js';
 import type { LiveContainer, LiveContainerConfig, LiveImageDefaults } from '../../../src/live/model.js';
-import { redactValue } from '../../../src/util/redact.js';
+import { redactValue } from '../../../src/util/scrub.js';
 import {
   desiredService,
   desiredState,

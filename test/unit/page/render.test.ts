@@ -3,8 +3,8 @@ import { badge, healthBadge, resultBadge, severityBadge, syncBadge } from '../..
 import { findingDiff, renderDiff } from '../../../src/page/diff.js';
 import { escapeHtml, html, Html } from '../../../src/page/html.js';
 import { parseHistoryFilter, safeNext } from '../../../src/page/routes.js';
-import { scrubModel, scrubUrlPasswords } from '../../../src/page/scrub.js';
 import { historyPage, logExcerpt, overviewPage, stackPage } from '../../../src/page/views.js';
+import { scrub, scrubDeep } from '../../../src/util/scrub.js';
 import { fixtureSource, HOSTILE } from '../../support/page-fixture.js';
 
 const ctx = { csrf: 'csrf-token', cookie: true };
@@ -153,7 +153,7 @@ describe('login redirect target', () => {
 describe('scrubbing', () => {
   it('removes known secrets and URL passwords from every string, keeping prototype keys as data', () => {
     const model = JSON.parse('{"__proto__": {"msg": "token s3cr3t-value in git://u:pw0rd@host/x"}, "list": ["s3cr3t-value"]}') as Record<string, unknown>;
-    const out = scrubModel(model, ['s3cr3t-value']);
+    const out = scrubDeep(model, ['s3cr3t-value']);
     const text = JSON.stringify(out);
     expect(text).not.toContain('s3cr3t-value');
     expect(text).not.toContain('pw0rd');
@@ -161,7 +161,7 @@ describe('scrubbing', () => {
     expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
   });
   it('redacts the password of a scheme://user:password@host URL only', () => {
-    expect(scrubUrlPasswords('see https://bob:hunter22@git.example/r and https://git.example/x')).toMatch(/^see https:\/\/bob:sha256:[0-9a-f]{12}@git\.example\/r and https:\/\/git\.example\/x$/);
+    expect(scrub('see https://bob:hunter22@git.example/r and https://git.example/x')).toMatch(/^see https:\/\/bob:sha256:[0-9a-f]{12}@git\.example\/r and https:\/\/git\.example\/x$/);
   });
 });
 

@@ -7,9 +7,9 @@ import { buildExportFiles } from '../../../src/report/export-files.js';
 import { toJsonReport } from '../../../src/report/json.js';
 import { formatMarkdown } from '../../../src/report/markdown.js';
 import { prepareReport } from '../../../src/report/prepare.js';
-import { redactAssignments, secretIndexFromStacks } from '../../../src/report/secrets.js';
+import { secretIndexFromStacks } from '../../../src/report/secrets.js';
 import { formatTable } from '../../../src/report/table.js';
-import { redactValue } from '../../../src/util/redact.js';
+import { redactAssignments, redactValue } from '../../../src/util/scrub.js';
 import { desiredStacks, inventory, report, SECRET_FROM_ENV_FILE, SECRET_OLD, SECRET_PASSWORD } from './fixtures.js';
 
 const PLANTED = [SECRET_PASSWORD, SECRET_FROM_ENV_FILE, SECRET_OLD];

@@ -1,6 +1,22 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { redactValue } from '../../../src/util/redact.js';
-import { MIN_SUBSTRING, registerSecrets, registerUrlSecrets, scrub, Scrubber, scrubValue } from '../../../src/util/scrub.js';
+import {
+  isSecretKey,
+  MIN_SUBSTRING,
+  redactAssignments,
+  redactEnv,
+  redactEnvLike,
+  redactFileContent,
+  redactValue,
+  registerSecrets,
+  registerUrlSecrets,
+  scrub,
+  scrubDeep,
+  Scrubber,
+  scrubValue,
+  secretKeyTest,
+} from '../../../src/util/scrub.js';
 
 const h = redactValue;
 
@@ -92,5 +108,87 @@ describe('encodings and the process registry', () => {
     const value = scrubValue({ a: ['registry-canary-7f3a'], e: new Error('failed with registry-canary-7f3a') }) as unknown as { a: string[]; e: { message: string } };
     expect(value.a).toEqual([h('registry-canary-7f3a')]);
     expect(value.e.message).toBe(`failed with ${h('registry-canary-7f3a')}`);
+  });
+});
+
+describe('one set of rules for secrets found by key', () => {
+  const fromEnvFile = secretKeyTest(['WELCOME']);
+
+  it('a key is secret when it looks secret or the caller lists it (an env_file key)', () => {
+    expect(['DB_PASSWORD', 'api_token', 'PRIVATE_KEY', 'aws_credentials', 'Secret'].every(isSecretKey)).toBe(true);
+    expect(['MODE', 'TAG', 'WELCOME'].some(isSecretKey)).toBe(false);
+    expect(fromEnvFile('WELCOME')).toBe(true);
+    expect(fromEnvFile('MODE')).toBe(false);
+  });
+
+  it('env maps and env lists: render/live values are always hashed, report values once', () => {
+    expect(redactEnv({ MODE: 'prod', DB_PASSWORD: 'hunter22', WELCOME: 'hi' }, ['WELCOME'])).toEqual({ MODE: 'prod', DB_PASSWORD: h('hunter22'), WELCOME: h('hi') });
+    expect(redactEnvLike(['MODE=prod', 'API_TOKEN=t0k3n', '=odd', 'NOEQ'], isSecretKey)).toEqual(['MODE=prod', `API_TOKEN=${h('t0k3n')}`, '=odd', 'NOEQ']);
+    // A live value that happens to look like a token is still the real value: hashed.
+    expect(redactEnv({ TOKEN: h('x') })).toEqual({ TOKEN: h(h('x')) });
+    // A finding that is already redacted stays as it is (idempotent report redaction).
+    expect(redactEnvLike({ TOKEN: h('x'), MODE: 'a' }, isSecretKey)).toEqual({ TOKEN: h('x'), MODE: 'a' });
+    expect(redactEnvLike(['TOKEN=abc'], isSecretKey)).toEqual([`TOKEN=${h('abc')}`]);
+    expect(redactEnvLike('plain text', isSecretKey)).toBe('plain text');
+  });
+
+  it('assignment lines in files and in diffs share one grammar', () => {
+    const lines = [
+      ['export API_KEY = abc  ', `export API_KEY = ${h('abc')}  `],
+      ['+export API_KEY=abc', `+export API_KEY=${h('abc')}`],
+      ['  - DB_PASSWORD=pw1', `  - DB_PASSWORD=${h('pw1')}`],
+      ['-  "private_key": k', `-  "private_key": ${h('k')}`],
+      ['password = ini', `password = ${h('ini')}`],
+      ['# DB_PASSWORD=commented', '# DB_PASSWORD=commented'],
+      ['DB_PASSWORD=${DB_PASSWORD}', 'DB_PASSWORD=${DB_PASSWORD}'],
+      [`DB_PASSWORD=${h('already')}`, `DB_PASSWORD=${h('already')}`],
+      ['DB_PASSWORD=', 'DB_PASSWORD='],
+      ['--- a/stacks/app/.env', '--- a/stacks/app/.env'],
+      ['MODE=prod', 'MODE=prod'],
+    ];
+    for (const [line, expected] of lines) expect(redactAssignments(line!, isSecretKey), line).toBe(expected);
+  });
+
+  it('file content: by role and key first, then every known value of the stack anywhere', () => {
+    const known = new Scrubber().add(['known-stack-secret']);
+    expect(redactFileContent('ANY=value\n', 'env-file', () => false, known)).toBe(`ANY=${h('value')}\n`);
+    expect(redactFileContent('TAG=1\nAPI_KEY=abc\n', 'dotenv', isSecretKey, known)).toBe(`TAG=1\nAPI_KEY=${h('abc')}\n`);
+    expect(redactFileContent('line one\n\n', 'secret-file', () => false, known)).toBe(`${h('line one')}\n\n`);
+    expect(redactFileContent('command: ["run", "known-stack-secret"]\nurl: https://u:pw-in-url@h/x\n', 'plain', isSecretKey, known)).toBe(
+      `command: ["run", "${h('known-stack-secret')}"]\nurl: https://u:${h('pw-in-url')}@h/x\n`,
+    );
+  });
+
+  it('scrubDeep with a value list also hides URL passwords, even with no values', () => {
+    expect(scrubDeep({ m: ['see https://u:pw0rd-x@h/'] }, [])).toEqual({ m: [`see https://u:${h('pw0rd-x')}@h/`] });
+  });
+});
+
+describe('the one scrubber is the only one', () => {
+  async function sources(dir: string): Promise<string[]> {
+    const out: string[] = [];
+    for (const e of await readdir(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) out.push(...(await sources(p)));
+      else if (e.name.endsWith('.ts')) out.push(p);
+    }
+    return out;
+  }
+
+  it('no other module builds a sha256 token, matches URL passwords or secret-looking keys, or masks with ***', async () => {
+    const src = path.resolve(import.meta.dirname, '../../../src');
+    const own = [
+      /sha256:\$\{/, // building the `sha256:<12 hex>` form
+      /:\\\/\\\/\[\^/, // a `scheme://user:password@` pattern
+      /\(pass\|secret/, // the DESIGN §3 key pattern
+      /['"`]\*{3}['"`]|\[redacted\]/i, // another mask
+    ];
+    const offenders: string[] = [];
+    for (const file of await sources(src)) {
+      if (file === path.join(src, 'util', 'scrub.ts')) continue;
+      const text = await readFile(file, 'utf8');
+      for (const re of own) if (re.test(text)) offenders.push(`${path.relative(src, file)} ${re}`);
+    }
+    expect(offenders).toEqual([]);
   });
 });

@@ -1,20 +1,12 @@
 /**
- * Redaction of repo file content before it is diffed (revision-behind), so that a diff shows
- * *that* a secret changed (its short hash changes) but never the secret itself.
+ * Which role a repo file plays for redaction before it is diffed (revision-behind): a Compose
+ * secret file, an env_file, the stack's `.env`, or anything else. Only the classification lives
+ * here; the redaction itself is util/scrub.ts `redactFileContent` (one scrubber, one set of rules).
  */
 import path from 'node:path';
 import type { DesiredService, DesiredStack } from '../compose/model.js';
-import { redactValue } from '../util/redact.js';
+import type { FileSecrecy } from '../util/scrub.js';
 import { configFilePaths, envFilePaths, secretFilePaths } from './compose-names.js';
-import type { StackSecrets } from './stack-secrets.js';
-
-/**
- * - `secret-file`: a file-based Compose secret: every line is secret.
- * - `env-file`: an `env_file:` of some service (or named like one): every value is secret.
- * - `dotenv`: the stack's `.env` (interpolation): values of secret keys (secret-looking, or from an env_file).
- * - `plain`: anything else: `key: value` / `KEY=value` lines with such keys.
- */
-export type FileSecrecy = 'secret-file' | 'env-file' | 'dotenv' | 'plain';
 
 function clean(p: string): string {
   return path.posix.normalize(p.replace(/\\/g, '/')).replace(/^\.\//, '');
@@ -52,34 +44,4 @@ export function classifyFile(repoPath: string, stack: DesiredStack | undefined):
   if (base === '.env') return 'dotenv';
   if (base.endsWith('.env') || base.startsWith('.env.')) return 'env-file';
   return 'plain';
-}
-
-const ENV_LINE = /^(\s*(?:export\s+)?)([A-Za-z_][A-Za-z0-9_.-]*)(\s*=\s*)(.*?)(\s*)$/;
-/** YAML `key: value`, `- KEY=value`, INI `key = value`, optionally quoted keys. */
-const KV_LINE = /^(\s*(?:-\s+)?["']?)([A-Za-z_][A-Za-z0-9_.-]*)(["']?\s*[:=]\s*)(\S.*?)(\s*)$/;
-
-function redactLine(line: string, pattern: RegExp, secret: (key: string) => boolean): string {
-  const m = pattern.exec(line);
-  if (!m) return line;
-  const [, lead = '', key = '', sep = '', value = '', trail = ''] = m;
-  if (value === '' || !secret(key)) return line;
-  return `${lead}${key}${sep}${redactValue(value)}${trail}`;
-}
-
-export function redactFileContent(content: string, secrecy: FileSecrecy, secrets: StackSecrets): string {
-  const lines = content.split('\n');
-  const redacted = lines.map((line) => {
-    if (line.trim() === '') return line;
-    if (secrecy === 'secret-file') return redactValue(line);
-    if (line.trimStart().startsWith('#')) return line;
-    switch (secrecy) {
-      case 'env-file':
-        return redactLine(line, ENV_LINE, () => true);
-      case 'dotenv':
-        return redactLine(line, ENV_LINE, (k) => secrets.isSecretEnv(k));
-      case 'plain':
-        return redactLine(line, KV_LINE, (k) => secrets.isSecretEnv(k));
-    }
-  });
-  return secrets.scrub(redacted.join('\n'));
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { classifyFile, redactFileContent } from '../../../src/drift/redact-file.js';
+import { classifyFile } from '../../../src/drift/file-secrecy.js';
 import { stackSecrets } from '../../../src/drift/stack-secrets.js';
-import { redactValue } from '../../../src/util/redact.js';
+import { redactFileContent, redactValue } from '../../../src/util/scrub.js';
 import { desiredService, desiredStack, SECRET } from './fixtures.js';
 
 const stack = desiredStack({
@@ -63,6 +63,6 @@ describe('redactFileContent', () => {
     ['plain', `MODE: ${SECRET}\n`, `MODE: ${h(SECRET)}\n`],
     ['plain', 'FROM_FILE=old-value\nOTHER=1\n', `FROM_FILE=${h('old-value')}\nOTHER=1\n`],
   ] as const)('%s', (secrecy, input, expected) => {
-    expect(redactFileContent(input, secrecy, secrets)).toBe(expected);
+    expect(redactFileContent(input, secrecy, (k) => secrets.isSecretEnv(k), secrets.scrubber)).toBe(expected);
   });
 });
