@@ -97,7 +97,11 @@ describe('a hostile desired-state repo (raw Git objects) cannot write outside th
     chmodSync(host.dataDir, 0o755);
 
     const compose = (): HostileEntry => ({ name: 'compose.yaml', file: tinyStackFiles(env.labels, { sharedNetwork: true })['compose.yaml'] as string });
-    const up = '../'.repeat(40);
+    // 20 hops of u plus x stay under the kernel's 40-symlink limit: with 40 the old writer hit
+    // ELOOP and the escape never happened, so the test did not prove the fix. With 20 the old
+    // writer (before the safe writer) wrote PWNED into the watched file (checked on b00514e^).
+    const hops = 20;
+    const up = '../'.repeat(hops);
     const deep: HostileEntry[] = [{ name: 'leaf.txt', file: 'deep\n' }];
     let nested: HostileEntry = { name: 'd', tree: deep };
     for (let i = 0; i < 60; i++) nested = { name: 'd', tree: [nested] };
@@ -108,7 +112,7 @@ describe('a hostile desired-state repo (raw Git objects) cannot write outside th
       // The escape from the issue: u -> ., a link x through u out to the watched folder, and a file also named x.
       {
         name: S.dupe,
-        tree: [compose(), { name: 'u', link: '.' }, { name: 'x', link: `${'u/'.repeat(40)}${up}${watched.slice(1)}/victim` }, { name: 'x', file: 'PWNED\n' }],
+        tree: [compose(), { name: 'u', link: '.' }, { name: 'x', link: `${'u/'.repeat(hops)}${up}${watched.slice(1)}/victim` }, { name: 'x', file: 'PWNED\n' }],
       },
       // Escapes only after resolution: a -> b -> sub/c -> ../../<other stack>/compose.yaml.
       { name: S.chain, tree: [compose(), { name: 'a', link: 'b' }, { name: 'b', link: 'sub/c' }, { name: 'sub', tree: [{ name: 'c', link: `../../${S.good}/compose.yaml` }] }] },

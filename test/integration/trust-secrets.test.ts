@@ -5,8 +5,11 @@
  * the host-local env file (substituted into a plain label), a Compose secret file, a registry
  * auth file, a Git URL credential and the HTTP read token / webhook secret — and every command
  * runs at debug log level: render, validate, drift-check in every format with --export, sync,
- * status, history, export, lock --check, and the agent with /status and /healthz. Then stdout,
- * stderr, the state DB bytes, the data dir and every export are searched for each canary.
+ * status, history, export, lock --check, and the agent with /status, /healthz, /metrics and the
+ * status page (overview, stack page, history). A hand-made drift puts one more canary only in the
+ * live container (a secret-keyed env value changed by hand), so config-drift findings, exports and
+ * the agent's repair carry a live secret too. Then stdout, stderr, every HTTP answer, the state DB
+ * bytes, the data dir and every export are searched for each canary.
  *
  * Not searched: what driftd must hand to Compose and Git (deploy/, snapshots/, the Git mirror):
  * those are the stack's inputs, not outputs, and they hold the values by necessity.
@@ -14,11 +17,12 @@
 import { readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
 import { useDockerTestScope } from '../support/docker.js';
 import { freePort } from '../support/free-port.js';
 import { fleetYaml, SyncWorld, type CliResult } from '../support/sync-harness.js';
 import { TEST_IMAGES } from '../support/test-env.js';
-import { filesUnder } from './drift-support.js';
+import { composeByHand, filesUnder } from './drift-support.js';
 
 const C = {
   env: 'cnry-env-5b1e0c7d',
@@ -31,6 +35,7 @@ const C = {
   gitUrl: 'cnry-giturl-47ad20e8',
   readToken: 'cnry-readtoken-2e8b6f15',
   webhook: 'cnry-webhook-d05c9a37',
+  live: 'cnry-live-71c4e2b9',
 };
 
 describe('no secret reaches any output', () => {
@@ -84,6 +89,15 @@ describe('no secret reaches any output', () => {
     await run('validate', ['validate', w.repo.dir]);
     await run('drift-check', ['drift-check']);
     expect((await run('sync', ['sync', '--json'])).code).toBe(0);
+    // A hand-made drift: the secret-keyed API_TOKEN changed by hand in the live container only.
+    const deployDir = path.join(w.dataDir, 'deploy', stack);
+    const deployFile = path.join(deployDir, 'driftd.compose.yaml');
+    const model = parse(readFileSync(deployFile, 'utf8')) as { services: Record<string, { environment: Record<string, string> }> };
+    model.services.worker!.environment.API_TOKEN = C.live;
+    writeFileSync(deployFile, stringify(model));
+    await composeByHand(deployDir, stack, ['up', '-d'], { files: ['driftd.compose.yaml'] });
+    const handDrift = await run('drift-check --json (hand-made drift)', ['drift-check', '--json']);
+    expect(handDrift.stdout).toContain('environment.API_TOKEN');
     // A new revision changes the secret file and the committed .env: revision-behind diffs of both.
     w.repo.writeStack(stack, { 'compose.yaml': compose('2'), '.env': `DB_PASSWORD=${C.dotenv}x\n`, 'app.env': `FROM_FILE=${C.envFile}\n`, 'pw.txt': `${C.secretFile2}\n` });
     await w.release('v2.0.0');
@@ -98,6 +112,7 @@ describe('no secret reaches any output', () => {
     const agent = w.start('agent', ['--interval', '1h'], opts);
     let agentStatus = '';
     let healthz = '';
+    const reads: [string, string][] = [];
     try {
       const until = Date.now() + 300_000;
       for (;;) {
@@ -118,6 +133,14 @@ describe('no secret reaches any output', () => {
       expect(res.status).toBe(200);
       agentStatus = await res.text();
       expect(agentStatus).toContain(stack);
+      // Every other read endpoint: the metrics and the status page, with the read token.
+      for (const url of ['/metrics', '/', `/stacks/${stack}`, '/history']) {
+        const page = await fetch(`http://127.0.0.1:${port}${url}`, { headers: { authorization: `Bearer ${C.readToken}` } });
+        const text = await page.text();
+        expect(page.status, `GET ${url}`).toBe(200);
+        reads.push([`GET ${url}`, text]);
+      }
+      expect(reads.find(([u]) => u === `GET /stacks/${stack}`)?.[1]).toContain(stack);
     } finally {
       agent.child.kill('SIGTERM');
       outputs.push(['agent', await agent.done]);
@@ -139,6 +162,7 @@ describe('no secret reaches any output', () => {
       ...outputs.flatMap(([label, r]): [string, string][] => [[`${label} stdout`, r.stdout], [`${label} stderr`, r.stderr]]),
       ['GET /status', agentStatus],
       ['GET /healthz', healthz],
+      ...reads,
     ];
     const inputs = (rel: string): boolean => /^(deploy|snapshots|git)(\/|$)/.test(rel);
     const files = filesUnder(w.dataDir, inputs);
