@@ -6,13 +6,11 @@
  * why in GET /status (lastRun) and in `driftd status`, and deploy the new tag on the first cycle
  * after the server is healthy again. Waits are on conditions with generous ceilings.
  */
-import path from 'node:path';
-import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pollUntil, useDockerTestScope } from '../support/docker.js';
-import { fleetYaml, SyncWorld } from '../support/sync-harness.js';
+import type { SyncWorld } from '../support/sync-harness.js';
 import { TEST_IMAGES } from '../support/test-env.js';
-import { failedRevisions, HttpAgent, liveWeb, waitHealthyWeb, webStack, type StatusJson } from './support.js';
+import { failedRevisions, GIT_TIMEOUT_YAML, gitFaultWorld, HttpAgent, liveWeb, waitHealthyWeb, webStack, type StatusJson } from './support.js';
 
 interface AgentStatus {
   lastRun?: { ok: boolean; error?: string };
@@ -29,14 +27,9 @@ describe('Git server faults under a running agent', () => {
   let round = 0;
 
   beforeAll(async () => {
-    world = await SyncWorld.create({ labels: env.labels });
-    stack = env.project();
-    world.repo.writeStack(stack, webStack(TEST_IMAGES.app10, env.labels)).writeFleet(fleetYaml(world.host, [stack]));
-    good = await world.release('v1.0.0');
     // A short Git timeout, so a hung request ends the cycle in seconds (the agent's and the CLI's).
-    cliConfig = path.join(world.dir, 'git-timeout.yaml');
-    writeFileSync(cliConfig, 'git:\n  timeout: 3s\n');
-    agent = await HttpAgent.start(world, { extra: 'git:\n  timeout: 3s\n' });
+    ({ world, stack, v1: good, config: cliConfig } = await gitFaultWorld(env));
+    agent = await HttpAgent.start(world, { extra: GIT_TIMEOUT_YAML });
     await pollUntil('the agent to deploy v1.0.0', async () => ((await liveWeb(env.docker, stack))?.revision === good ? true : undefined), { timeoutMs: 240_000, intervalMs: 500 });
     await waitHealthyWeb(env.docker, stack, good, 240_000);
     await agent.idleAfter(1, 240_000);

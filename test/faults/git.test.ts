@@ -3,13 +3,11 @@
  * removed, the running stack keeps running, status says Unknown with the reason, and the next
  * run after the fault clears deploys the new tag. Issue 13, finding 9.
  */
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useDockerTestScope } from '../support/docker.js';
-import { fleetYaml, SyncWorld } from '../support/sync-harness.js';
+import type { SyncWorld } from '../support/sync-harness.js';
 import { TEST_IMAGES } from '../support/test-env.js';
-import { failedRevisions, liveWeb, waitHealthyWeb, webStack, type StatusJson, type SyncJson } from './support.js';
+import { failedRevisions, gitFaultWorld, liveWeb, waitHealthyWeb, webStack, type StatusJson, type SyncJson } from './support.js';
 
 describe('Git server faults', () => {
   const env = useDockerTestScope({ cleanupAfter: 'all' });
@@ -21,12 +19,7 @@ describe('Git server faults', () => {
   let round = 0;
 
   beforeAll(async () => {
-    world = await SyncWorld.create({ labels: env.labels });
-    stack = env.project();
-    world.repo.writeStack(stack, webStack(TEST_IMAGES.app10, env.labels)).writeFleet(fleetYaml(world.host, [stack]));
-    v1 = await world.release('v1.0.0');
-    config = path.join(world.dir, 'git-timeout.yaml');
-    writeFileSync(config, 'git:\n  timeout: 3s\n');
+    ({ world, stack, v1, config } = await gitFaultWorld(env));
     expect((await world.run('sync', [], { config })).code).toBe(0);
     await waitHealthyWeb(env.docker, stack, v1);
   });

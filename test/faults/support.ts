@@ -4,7 +4,9 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import { pollUntil } from '../support/docker-resources.js';
 import { freePort } from '../support/free-port.js';
-import type { RunningCli, SyncWorld } from '../support/sync-harness.js';
+import type { DockerTestScope } from '../support/docker.js';
+import { fleetYaml, SyncWorld, type RunningCli } from '../support/sync-harness.js';
+import { TEST_IMAGES } from '../support/test-env.js';
 
 export interface SyncJson {
   outcomes: { stack: string; action: string; result: string; message: string; health?: string; revision?: string; hostFault?: boolean }[];
@@ -31,6 +33,20 @@ export function webStack(image: string, labels: Readonly<Record<string, string>>
   const lines = ['services:', '  web:', `    image: ${image}`, '    network_mode: none', '    restart: unless-stopped'];
   if (Object.keys(labels).length > 0) lines.push('    labels:', ...Object.entries(labels).map(([k, v]) => `      ${k}: "${v}"`));
   return { 'compose.yaml': `${lines.join('\n')}\n` };
+}
+
+/** The Git timeout of the Git fault files: a hung server ends a run (the CLI's or an agent cycle) in seconds. */
+export const GIT_TIMEOUT_YAML = 'git:\n  timeout: 3s\n';
+
+/** A world with one web stack released as v1.0.0 (not deployed yet) and `config`, a config file holding GIT_TIMEOUT_YAML. */
+export async function gitFaultWorld(env: DockerTestScope): Promise<{ world: SyncWorld; stack: string; v1: string; config: string }> {
+  const world = await SyncWorld.create({ labels: env.labels });
+  const stack = env.project();
+  world.repo.writeStack(stack, webStack(TEST_IMAGES.app10, env.labels)).writeFleet(fleetYaml(world.host, [stack]));
+  const v1 = await world.release('v1.0.0');
+  const config = path.join(world.dir, 'git-timeout.yaml');
+  writeFileSync(config, GIT_TIMEOUT_YAML);
+  return { world, stack, v1, config };
 }
 
 /** Revisions the state DB holds as failed for a stack (read while driftd may run). */
