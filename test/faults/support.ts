@@ -89,8 +89,8 @@ export class HttpAgent {
     readonly base: string,
   ) {}
 
-  /** Starts the agent (`--interval`, default 1h: only the startup run and webhooks reconcile); `extra` is appended to its config file. */
-  static async start(world: SyncWorld, opts: { interval?: string; extra?: string; env?: NodeJS.ProcessEnv } = {}): Promise<HttpAgent> {
+  /** Starts the agent (`--interval`, default 1h: only the startup run and webhooks reconcile); `extra` is appended to its config file; `host`/`dataDir` default to the world's. */
+  static async start(world: SyncWorld, opts: { interval?: string; extra?: string; env?: NodeJS.ProcessEnv; host?: string; dataDir?: string } = {}): Promise<HttpAgent> {
     const port = await freePort();
     const config = path.join(world.dir, `agent-${port}.yaml`);
     writeFileSync(path.join(world.dir, 'read.token'), `${HttpAgent.READ}\n`, { mode: 0o600 });
@@ -99,7 +99,7 @@ export class HttpAgent {
       config,
       `http:\n  listen: 127.0.0.1:${port}\n  readTokenFile: ${path.join(world.dir, 'read.token')}\n  webhookSecretFile: ${path.join(world.dir, 'hook.secret')}\n${opts.extra ?? ''}`,
     );
-    return new HttpAgent(world.start('agent', ['--interval', opts.interval ?? '1h'], { config, ...(opts.env ? { env: opts.env } : {}) }), `http://127.0.0.1:${port}`);
+    return new HttpAgent(world.start('agent', ['--interval', opts.interval ?? '1h'], { config, ...(opts.env ? { env: opts.env } : {}), ...(opts.host ? { host: opts.host } : {}), ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) }), `http://127.0.0.1:${port}`);
   }
 
   get(p: string): Promise<Response> {

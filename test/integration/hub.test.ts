@@ -4,7 +4,6 @@
  * unknown token, `<script>` names and texts, oversize, floods), a host that stops reporting going
  * silent, and the fleet page in headless Chromium (Debian's chromium via playwright-core).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,7 +16,7 @@ import { pollUntil } from '../support/docker.js';
 import { freePort } from '../support/free-port.js';
 import { buildCli } from '../support/sync-harness.js';
 import { ROOT } from './drift-support.js';
-import { reportStack } from '../support/hub-fixture.js';
+import { reportStack, startHubProcess, type HubProcess } from '../support/hub-fixture.js';
 
 const READ = 'hub-read-token-0123456789';
 const HOSTS = ['web-01', 'web-02', 'db-01', 'quiet-01', 'constructor'] as const;
@@ -32,7 +31,7 @@ const stack = (name: string, over: Partial<ReportStack> = {}): ReportStack => re
 
 describe('driftd hub with reporting agents', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'driftd-hub-'));
-  let hub: ChildProcess;
+  let hub: HubProcess;
   let base: string;
   let bin: string;
   const docs = new Map<string, Report>();
@@ -67,14 +66,8 @@ describe('driftd hub with reporting agents', () => {
       `hubServer:\n  readTokenFile: ${path.join(dir, 'read.token')}\n  agentTokensFile: ${path.join(dir, 'agents.yaml')}\n  silentAfter: 20s\n  stragglerGrace: 1h\n`,
     );
     const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    hub = spawn(process.execPath, [bin, 'hub', '--config', path.join(dir, 'config.yaml'), '--data-dir', path.join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--repo', dir], {
-      env: { PATH: process.env.PATH ?? '', HOME: dir },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    hub.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
-    await pollUntil(`the hub to answer /healthz (stderr: ${stderr})`, async () => ((await fetch(`${base}/healthz`).catch(() => undefined))?.ok ? true : undefined), WAIT);
+    hub = await startHubProcess({ bin, config: path.join(dir, 'config.yaml'), dataDir: path.join(dir, 'data'), port, home: dir });
+    base = hub.base;
 
     docs.set('web-01', doc('web-01', [stack('web'), stack('worker')]));
     docs.set('web-02', doc('web-02', [stack('web'), stack('worker')]));
@@ -90,8 +83,7 @@ describe('driftd hub with reporting agents', () => {
 
   afterAll(async () => {
     for (const r of reporters.values()) await r.stop();
-    hub?.kill('SIGTERM');
-    await new Promise((r) => (hub?.exitCode !== null ? r(undefined) : hub.once('exit', r)));
+    await hub?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
