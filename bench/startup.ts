@@ -33,8 +33,8 @@ export const ENTRY_POINTS = [
   'dist/bundle/main.js',
   'dist/bundle/agent.js',
   'dist/cli/main.js',
-  'dist/cli/commands/sync.js',
-  'dist/cli/commands/drift-check.js',
+  'dist/cli/handlers/sync-handler.js',
+  'dist/cli/handlers/drift-check-handler.js',
   'dist/agent/daemon.js',
 ];
 

@@ -60,7 +60,7 @@ export const COMMANDS: CommandSpec[] = [
     name: 'drift-check',
     description: 'compare desired vs live state; exit 0 in sync, 2 drift found, 1 could not evaluate',
     options: (c) => stackOption(c).option('--export', 'also write a runtime export').option('--checks', "also run the stacks' post-deploy checks (check-failed findings)").option('--json', 'JSON output').option('--markdown', 'Markdown output'),
-    load: async () => (await import('./commands/drift-check.js')).handler,
+    load: async () => (await import('./handlers/drift-check-handler.js')).handler,
   },
   {
     name: 'sync',
@@ -72,13 +72,13 @@ export const COMMANDS: CommandSpec[] = [
         .option('--allow-mass-prune', 'allow pruning every managed stack at once')
         .option('--ignore-windows', 'apply even where a sync window forbids it now (audited)')
         .option('--json', 'JSON output'),
-    load: async () => (await import('./commands/sync.js')).handler,
+    load: async () => (await import('./handlers/sync-handler.js')).handler,
   },
   {
     name: 'agent',
     description: 'run the long-running daemon (schedule, webhooks, HTTP API)',
     options: (c) => c.option('--interval <duration>', 'poll every duration instead of the cron schedule').option('--schedule <cron>', 'cron schedule (default "0 * * * *")'),
-    load: async () => (await import('./commands/agent.js')).handler,
+    load: async () => (await import('./handlers/agent-handler.js')).handler,
   },
   {
     name: 'rollback',
@@ -89,60 +89,60 @@ export const COMMANDS: CommandSpec[] = [
         .option('--stack <name>', 'pin only this stack')
         .option('--allow-unverified', 'deploy the tag even if it fails signature verification (audited)')
         .option('--json', 'JSON output'),
-    load: async () => (await import('./commands/pins.js')).rollbackHandler,
+    load: async () => (await import('./handlers/pins-handler.js')).rollbackHandler,
   },
   {
     name: 'resume',
     description: 'remove a pin and track the ref policy again',
     options: (c) => c.option('--stack <name>', 'only this stack'),
-    load: async () => (await import('./commands/pins.js')).resumeHandler,
+    load: async () => (await import('./handlers/pins-handler.js')).resumeHandler,
   },
   {
     name: 'approve',
     args: '<stack>',
     description: 'let a sync: manual stack apply its pending revision',
     options: (c) => c.option('--revision <sha>', 'the revision to approve (default: the pending one)'),
-    load: async () => (await import('./commands/pins.js')).approveHandler,
+    load: async () => (await import('./handlers/pins-handler.js')).approveHandler,
   },
-  { name: 'status', description: 'per-stack desired/deployed revision, sync, health, pin, last sync', options: (c) => c.option('--json', 'JSON output'), load: async () => (await import('./commands/status.js')).handler },
+  { name: 'status', description: 'per-stack desired/deployed revision, sync, health, pin, last sync', options: (c) => c.option('--json', 'JSON output'), load: async () => (await import('./handlers/status-handler.js')).handler },
   {
     name: 'history',
     description: 'operation history from the state database',
     options: (c) => c.option('--stack <name>', 'only this stack').option('--limit <n>', 'at most n rows', '50').option('--json', 'JSON output'),
-    load: async () => (await import('./commands/history.js')).handler,
+    load: async () => (await import('./handlers/history-handler.js')).handler,
   },
   {
     name: 'lock',
     description: 'resolve image tags to digests and write locks/; --check only reports',
     options: (c) => stackOption(c).option('--check', 'report stale or outdated locks, write nothing').option('--offline', 'use local image digests when the registry is unreachable').option('--json', 'JSON output'),
-    load: async () => (await import('./commands/lock.js')).handler,
+    load: async () => (await import('./handlers/lock-handler.js')).handler,
   },
-  { name: 'export', description: 'write a runtime export now', options: (c) => c.option('--json', 'JSON output'), load: async () => (await import('./commands/export.js')).handler },
+  { name: 'export', description: 'write a runtime export now', options: (c) => c.option('--json', 'JSON output'), load: async () => (await import('./handlers/export-handler.js')).handler },
   {
     name: 'render',
     description: 'print the resolved Compose model driftd would deploy (secrets redacted)',
     options: (c) => stackOption(c).option('--json', 'JSON output'),
-    load: async () => (await import('./commands/render.js')).handler,
+    load: async () => (await import('./handlers/render-handler.js')).handler,
   },
   {
     name: 'hub',
     description: 'run the fleet hub: receives agents\' status, serves the fleet page and /api/fleet',
     options: (c) => c.option('--listen <addr>', 'host:port (default hubServer.listen, 127.0.0.1:9798)').option('--database <path>', 'SQLite file (default <data-dir>/hub.db)'),
-    load: async () => (await import('./commands/hub.js')).handler,
+    load: async () => (await import('./handlers/hub-handler.js')).handler,
   },
   {
     name: 'fleet',
     args: '<action>',
     description: 'fleet status --hub URL: the fleet as a table; exit 0 all synced, 2 out of sync or silent hosts, 1 error',
     options: (c) => c.option('--hub <url>', 'the hub URL (env DRIFTD_HUB_URL); the read token comes from DRIFTD_HUB_TOKEN').option('--json', 'JSON output'),
-    load: async () => (await import('./commands/fleet.js')).handler,
+    load: async () => (await import('./handlers/fleet-handler.js')).handler,
   },
   {
     name: 'validate',
     args: '[path]',
     description: 'lint a desired-state repo; exit 0 clean, 2 findings, 1 error',
     options: (c) => c.option('--json', 'JSON output'),
-    load: async () => (await import('./commands/validate.js')).handler,
+    load: async () => (await import('./handlers/validate-handler.js')).handler,
   },
 ];
 

@@ -1,9 +1,11 @@
 import { loadDesiredState } from '../compose/load-desired-state.js';
 import type { Revision, StackLoadError } from '../compose/model.js';
-import { renderStack, toComposeYaml } from '../compose/render.js';
+import { renderStack } from '../compose/render.js';
 import type { Model } from '../compose/merge.js';
+import type { ResolvedConfig } from '../config/resolve.js';
 import type { SnapshotProblem } from '../source/index.js';
-import { withSnapshotProblems } from './target.js';
+import type { Logger } from '../util/logger.js';
+import { openSource, withSnapshotProblems } from './target.js';
 
 export interface RenderCommandOptions {
   /** The desired-state tree at the revision (materialized snapshot or checkout). */
@@ -12,7 +14,6 @@ export interface RenderCommandOptions {
   revision: Revision;
   envDir?: string;
   stacks?: string[];
-  format?: 'yaml' | 'json';
   allowProcessEnv?: boolean;
   privateEnvNames?: readonly string[];
   maxFileBytes?: number;
@@ -20,16 +21,24 @@ export interface RenderCommandOptions {
   snapshotProblems?: readonly SnapshotProblem[];
 }
 
+/** One stack as this host would deploy it: its compose model (secrets redacted) and load warnings. */
+export interface RenderedStack {
+  name: string;
+  model: Model;
+  warnings: string[];
+}
+
 export interface RenderResult {
-  text: string;
+  host: string;
+  revision: Revision;
+  stacks: RenderedStack[];
   /** Stacks that could not be loaded; the CLI exits 1 when there is any, after printing the rest. */
   errors: StackLoadError[];
 }
 
 /**
- * `driftd render`: what this host would deploy, stack by stack, secrets redacted. YAML is one
- * document per stack (each a valid compose file); JSON is `{host, revision, stacks: {name: model},
- * warnings, errors}`.
+ * `driftd render`: what this host would deploy, stack by stack, secrets redacted (the CLI prints
+ * it as YAML or JSON: src/cli/format/render-output.ts).
  */
 export async function render(opts: RenderCommandOptions): Promise<RenderResult> {
   const loaded = await loadDesiredState({
@@ -45,24 +54,23 @@ export async function render(opts: RenderCommandOptions): Promise<RenderResult> 
   // A stack with files the snapshot refused fails here too: rendering it without them would hide that.
   const state = opts.snapshotProblems ? withSnapshotProblems(loaded, { problems: opts.snapshotProblems }) : loaded;
   const renderOpts = { revision: opts.revision.commit, ...(opts.revision.ref !== undefined ? { ref: opts.revision.ref } : {}), redact: true };
-  const rendered: [string, Model, string[]][] = state.stacks.map((s) => [s.name, renderStack(s, renderOpts), s.warnings ?? []]);
+  const stacks = state.stacks.map((s) => ({ name: s.name, model: renderStack(s, renderOpts), warnings: s.warnings ?? [] }));
+  return { host: state.host, revision: state.revision, stacks, errors: state.errors };
+}
 
-  if (opts.format === 'json') {
-    const out = {
-      host: state.host,
-      revision: state.revision,
-      stacks: Object.fromEntries(rendered.map(([name, model]) => [name, model])),
-      warnings: Object.fromEntries(rendered.filter(([, , w]) => w.length > 0).map(([name, , w]) => [name, w])),
-      errors: state.errors,
-    };
-    return { text: `${JSON.stringify(out, null, 2)}\n`, errors: state.errors };
-  }
-  const ref = opts.revision.ref ? ` (${opts.revision.ref})` : '';
-  const text = rendered
-    .map(([name, model, warnings]) => {
-      const header = [`# stack ${name} for host ${state.host} at ${opts.revision.commit}${ref}`, ...warnings.map((w) => `# warning: ${w}`)];
-      return `${header.join('\n')}\n${toComposeYaml(model)}`;
-    })
-    .join('---\n');
-  return { text, errors: state.errors };
+/** `driftd render` against the configured repo: polls the ref, then renders that snapshot. */
+export async function renderTarget(opts: { config: ResolvedConfig; logger: Logger; stacks?: string[] }): Promise<RenderResult> {
+  const { config } = opts;
+  const poll = await openSource(config, opts.logger).poll(config.ref);
+  return render({
+    root: poll.snapshot.dir,
+    host: config.host,
+    revision: { commit: poll.revision.commit, ref: poll.revision.ref, refKind: poll.revision.refKind },
+    envDir: config.envDir,
+    allowProcessEnv: config.allowProcessEnv,
+    privateEnvNames: config.privateEnvNames,
+    maxFileBytes: config.validate.maxFileBytes,
+    snapshotProblems: poll.snapshot.problems,
+    ...(opts.stacks && opts.stacks.length > 0 ? { stacks: opts.stacks } : {}),
+  });
 }

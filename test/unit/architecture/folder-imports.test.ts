@@ -53,7 +53,7 @@ describe('the cycle detector', () => {
   });
 
   it('counts a file at the top of src/ as its own folder and files in subfolders as their top folder', () => {
-    const graph = folderGraph([file('version.ts'), file('cli/commands/x.ts', "import '../../version.js';", "import '../main.js';"), file('cli/main.ts')]);
+    const graph = folderGraph([file('version.ts'), file('cli/handlers/x.ts', "import '../../version.js';", "import '../main.js';"), file('cli/main.ts')]);
     expect([...(graph.get('cli') ?? [])]).toEqual(['.']);
   });
 });

@@ -1,6 +1,7 @@
 import { parse } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { render } from '../../../src/commands/render.js';
+import { formatRender } from '../../../src/cli/format/render-output.js';
 import { loadStack } from '../../../src/compose/load-stack.js';
 import { renderStack, toComposeYaml } from '../../../src/compose/render.js';
 import { redactValue } from '../../../src/util/scrub.js';
@@ -102,7 +103,9 @@ describe('render command', () => {
   const files: Tree = { ...stackFiles, 'stacks/bad/compose.yaml': 'services:\n  a:\n    image: "${IMG:?IMG must be set}"\n', 'stacks/other/compose.yaml': 'services: {o: {image: redis}}' };
 
   it('renders YAML documents per stack, redacted, and reports the failing stack', async () => {
-    const { text, errors } = await render({ root: makeTree(files), host: 'h1', revision: { commit: 'c0ffee', ref: 'v1.2.0' }, envDir: '/nonexistent' });
+    const result = await render({ root: makeTree(files), host: 'h1', revision: { commit: 'c0ffee', ref: 'v1.2.0' }, envDir: '/nonexistent' });
+    const { errors } = result;
+    const text = formatRender(result, 'yaml');
     expect(errors).toEqual([
       { stack: 'bad', code: 'InterpolationError', file: 'stacks/bad/compose.yaml', line: 3, message: 'error while interpolating services.a.image: required variable IMG is missing a value: IMG must be set' },
     ]);
@@ -117,7 +120,9 @@ describe('render command', () => {
   });
 
   it('renders JSON with the stacks as compose models', async () => {
-    const { text, errors } = await render({ root: makeTree(files), host: 'h1', revision: { commit: 'c0ffee' }, stacks: ['web'], format: 'json' });
+    const result = await render({ root: makeTree(files), host: 'h1', revision: { commit: 'c0ffee' }, stacks: ['web'] });
+    const { errors } = result;
+    const text = formatRender(result, 'json');
     expect(errors).toEqual([]);
     const out = JSON.parse(text) as { host: string; stacks: Record<string, Record<string, unknown>>; errors: unknown[] };
     expect(out.host).toBe('h1');

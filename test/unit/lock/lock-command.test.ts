@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { lock, type LockOptions } from '../../../src/commands/lock.js';
-import { formatLockResults } from '../../../src/cli/commands/lock.js';
+import { formatLockResults } from '../../../src/cli/format/lock-output.js';
 import { DriftdError } from '../../../src/errors/index.js';
 import type { EngineApi } from '../../../src/live/engine-api.js';
 import { MemoryDigestCache } from '../../../src/image/digest-cache.js';

@@ -3,7 +3,7 @@ import { sync } from '../../commands/sync.js';
 import { DriftdError } from '../../errors/index.js';
 import type { Handler } from '../context.js';
 import { flag, optionalString } from '../options.js';
-import { actor, printSync } from './sync.js';
+import { actor, printSync } from './sync-handler.js';
 import { shortCommit } from '../../util/text.js';
 
 export const rollbackHandler: Handler = async (ctx, opts, args) => {

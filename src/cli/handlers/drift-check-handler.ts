@@ -1,31 +1,11 @@
 import { driftCheck } from '../../commands/drift-check.js';
+import { isUnreadableRepo, unreadableRepoReport } from '../../commands/unreadable-repo-report.js';
 import { formatMarkdown } from '../../report/markdown.js';
 import { toJsonReport } from '../../report/json.js';
 import { secretIndexFromStacks } from '../../report/secrets.js';
 import { formatTable } from '../../report/table.js';
-import type { DriftReport } from '../../drift/model.js';
-import { isDriftdError } from '../../errors/index.js';
-import { VERSION } from '../../version.js';
-import type { CommandContext, Handler } from '../context.js';
+import type { Handler } from '../context.js';
 import { flag, stringList } from '../options.js';
-
-const SOURCE_ERRORS = new Set(['GitUnreachable', 'GitAuthRefused', 'GitRefNotFound', 'RepoNotFound', 'InvalidRef']);
-
-/** The repo could not be read: a --json caller still gets a report, with `revisionError` and no stacks. */
-function unreadableRepoReport(ctx: CommandContext, reason: string): DriftReport {
-  return {
-    schemaVersion: 1,
-    driftdVersion: VERSION,
-    host: ctx.config.host,
-    generatedAt: ctx.now().toISOString(),
-    repo: ctx.config.repo,
-    revisionError: reason,
-    summary: { stacks: 0, synced: 0, outOfSync: 0, unknown: 0, findings: 0, bySeverity: { error: 0, warning: 0, info: 0 } },
-    stacks: [],
-    unmanaged: [],
-    timings: {},
-  };
-}
 
 export const handler: Handler = async (ctx, opts) => {
   const stacks = stringList(opts, 'stack');
@@ -37,7 +17,7 @@ export const handler: Handler = async (ctx, opts) => {
     export: flag(opts, 'export'),
     checks: flag(opts, 'checks'),
   }).catch((e: unknown) => {
-    if (flag(opts, 'json') && isDriftdError(e) && SOURCE_ERRORS.has(e.code)) ctx.out(toJsonReport(unreadableRepoReport(ctx, e.message)));
+    if (flag(opts, 'json') && isUnreadableRepo(e)) ctx.out(toJsonReport(unreadableRepoReport(ctx.config, ctx.now(), e.message)));
     throw e;
   });
   const secrets = secretIndexFromStacks(result.desired.stacks);
