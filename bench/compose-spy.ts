@@ -1,7 +1,7 @@
 /**
  * Counts and times the Compose processes driftd starts: wrappers named `docker-compose` and
  * `docker` (for `docker compose …` only) go first on the PATH of the driftd process; each logs
- * its start and end (ns), exit code and argv to BENCH_COMPOSE_LOG, then exits with Compose's code.
+ * its start and end (ns), exit code and argv to a log file (LOG_VAR), then exits with Compose's code.
  * A wrapper costs a few ms (sh + two `date`), small next to a Compose run.
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,7 +14,12 @@ export interface ComposeCall {
   code: number;
 }
 
-const LOG_VAR = 'BENCH_COMPOSE_LOG';
+/**
+ * driftd passes Compose only an allowlist of its environment (src/util/child-env.ts: PATH, HOME,
+ * DOCKER_*, proxies): the log variable must carry the DOCKER_ prefix to reach the wrapper. The
+ * Docker CLI ignores DOCKER_* variables it does not know.
+ */
+const LOG_VAR = 'DOCKER_DRIFTD_BENCH_COMPOSE_LOG';
 
 function findOnPath(program: string, pathVar: string): string {
   for (const dir of pathVar.split(':')) {

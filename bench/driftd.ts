@@ -50,9 +50,10 @@ const UNBUNDLED_CLI = [
   `const { main } = await import(${JSON.stringify(pathToFileURL(path.join(DIST_DIR, 'cli', 'main.js')).href)}); process.exitCode = await main(process.argv.slice(1));`,
 ];
 
-export function runDriftd(command: 'sync' | 'drift-check', t: DriftdTarget, env: NodeJS.ProcessEnv, nodeArgs: readonly string[] = []): Promise<Measured> {
+/** `extra`: further arguments of the command (e.g. `--stack <name>` for each stack). */
+export function runDriftd(command: 'sync' | 'drift-check', t: DriftdTarget, env: NodeJS.ProcessEnv, nodeArgs: readonly string[] = [], extra: readonly string[] = []): Promise<Measured> {
   const entry = nodeArgs.some((a) => a.startsWith('--cpu-prof')) ? UNBUNDLED_CLI : [BIN];
-  return runMeasured(process.execPath, [...nodeArgs, ...entry, command, ...cliArgs(driftdFlags(t)), '--json'], { env });
+  return runMeasured(process.execPath, [...nodeArgs, ...entry, command, ...cliArgs(driftdFlags(t)), ...extra, '--json'], { env });
 }
 
 export interface SyncOutput {

@@ -11,6 +11,8 @@ export interface Machine {
   kernel: string;
   docker: string;
   compose: string;
+  /** The Compose v1 baseline's engine and CLI, when it ran. */
+  legacy?: string;
   node: string;
   git: string;
   driftdCommit: string;

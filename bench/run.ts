@@ -1,28 +1,30 @@
 /**
- * `npm run bench`: driftd vs the naive Compose loop on the real engine (see BENCHMARKS.md).
+ * `npm run bench`: driftd vs the naive Compose loops on the real engines (see BENCHMARKS.md).
  * Never fails on timing: exits 0 unless something crashed (then 1), after removing everything
  * it created — also on Ctrl-C.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { detectComposeCli } from '../src/live/compose-cli.js';
 import { createDockerClient, pingDocker } from '../src/live/docker-client.js';
 import { randomName, testDockerClient } from '../test/support/docker-resources.js';
 import { GitServer } from '../test/support/git-server.js';
 import { TEST_ENV_HINT, TEST_IMAGES } from '../test/support/test-env.js';
 import { writeAgentChild } from './agent-runner.js';
-import { parseBenchArgs } from './args.js';
+import { BENCH_USAGE, parseBenchArgs } from './args.js';
 import { Cleanup } from './cleanup.js';
 import { ComposeSpy } from './compose-spy.js';
-import { createBenchNetwork, describeRemoved, removeAbandonedBenchResources, removeRunResources, type BenchRun } from './docker.js';
+import { describeRemoved, removeAbandonedBenchResources, type BenchRun } from './docker.js';
 import { cleanEnv, REPO_ROOT } from './driftd.js';
+import { legacyEngine, modernEngine } from './engines.js';
 import { benchGitPolls, type GitPollResult } from './git-history.js';
 import { describeMachine, loadAverage } from './machine.js';
 import { assertGnuTime } from './proc.js';
 import { fmtMs } from './format.js';
-import { benchmarksMarkdown, latestMarkdown, type BenchResult } from './report.js';
+import { scalingSvg } from './plot-svg.js';
+import { benchmarksMarkdown, latestMarkdown, SCALING_SVG, type BenchResult } from './report.js';
 import { benchStackCount, type StackCountResult } from './scenarios.js';
+import { scalingSeries } from './series.js';
 import { measureImportCosts } from './startup.js';
 import { evaluateTargets } from './targets.js';
 
@@ -31,7 +33,27 @@ const BENCHMARKS_MD = path.join(REPO_ROOT, 'BENCHMARKS.md');
 
 const log = (line: string): void => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
 
+function writeOutputs(result: BenchResult, opts: { writeBenchmarks: boolean; note?: string }): string {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  writeFileSync(path.join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
+  const md = latestMarkdown(result);
+  writeFileSync(path.join(RESULTS_DIR, 'latest.md'), md);
+  const svg = scalingSvg(scalingSeries(result.stackCounts), `driftd vs the naive Compose loop, ${result.date.slice(0, 10)}`);
+  // latest.md links scaling.svg beside it (bench/results/ is not committed); BENCHMARKS.md links SCALING_SVG, which is.
+  writeFileSync(path.join(RESULTS_DIR, 'scaling.svg'), svg);
+  if (opts.writeBenchmarks) {
+    writeFileSync(path.join(REPO_ROOT, SCALING_SVG), svg);
+    const previous = existsSync(BENCHMARKS_MD) ? readFileSync(BENCHMARKS_MD, 'utf8') : undefined;
+    writeFileSync(BENCHMARKS_MD, benchmarksMarkdown(result, previous, opts.note));
+  }
+  return md;
+}
+
 async function main(argv: string[]): Promise<void> {
+  if (argv.includes('--help')) {
+    console.log(BENCH_USAGE);
+    return;
+  }
   const opts = parseBenchArgs(argv);
   const started = Date.now();
   const loadStart = loadAverage();
@@ -41,15 +63,10 @@ async function main(argv: string[]): Promise<void> {
   try {
     const conn = createDockerClient({});
     await pingDocker(conn.docker, conn.address);
-    // The bench's own containers and network are made and removed with dockerode, like the tests'.
-    const docker = testDockerClient();
     const image = await conn.docker.getImage(TEST_IMAGES.worker10).inspect().catch(() => undefined);
     if (!image) throw new Error(`image ${TEST_IMAGES.worker10} is missing: ${TEST_ENV_HINT}`);
-    const compose = await detectComposeCli({ timeoutMs: 30_000 });
-    const machine = await describeMachine(compose);
-    log(`${machine.nproc} CPUs, ${machine.compose}, docker ${machine.docker}`);
 
-    const abandoned = await removeAbandonedBenchResources(docker);
+    const abandoned = await removeAbandonedBenchResources(testDockerClient());
     if (abandoned.containers.length + abandoned.networks.length > 0) log(`removed leftovers of killed bench runs: ${describeRemoved(abandoned)}`);
 
     const run: BenchRun = { tag: randomName(4), pid: process.pid };
@@ -57,28 +74,32 @@ async function main(argv: string[]): Promise<void> {
     cleanup.add(`temp folder ${workDir}`, () => rmSync(workDir, { recursive: true, force: true }));
     const server = await GitServer.start();
     cleanup.add('loopback Git server', () => server.close());
-    cleanup.add(`Docker resources of bench run ${run.tag}`, async () => log(`removed ${describeRemoved(await removeRunResources(docker, run))}`));
-    const network = await createBenchNetwork(docker, run);
+    const modern = await modernEngine(run, cleanup, log);
+    const legacy = opts.v1 ? await legacyEngine(opts.v1.dockerHost, run, cleanup, log) : 'skipped (--skip-v1)';
+    if (typeof legacy === 'string') log(`Compose v1 baseline not measured: ${legacy}`);
+    const machine = { ...(await describeMachine(modern.cli)), ...(typeof legacy === 'string' ? {} : { legacy: `${legacy.version}, ${legacy.cli.command.join(' ')} ${legacy.cli.version}` }) };
+    log(`${machine.nproc} CPUs, ${machine.compose}, docker ${machine.docker}${machine.legacy ? `; legacy ${machine.legacy}` : ''}`);
 
     let git: GitPollResult | null = null;
     if (opts.git) {
       log(`git: building ${opts.git.commits} commits / ${opts.git.tags} tags with fast-import, polling ×${opts.reps.fast}…`);
       git = await benchGitPolls(server, opts.git, opts.reps.fast, workDir);
     }
-
     const ctx = {
       run,
-      docker,
       server,
-      compose,
-      network,
+      modern,
+      legacy,
       workDir,
       agentChild: writeAgentChild(workDir),
-      env: cleanEnv(),
+      env: cleanEnv(modern.env),
       spy: ComposeSpy.create(workDir),
       cleanup,
       reps: opts.reps,
       agentCycles: opts.agentCycles,
+      naiveMax: opts.naiveMax,
+      deployConcurrency: opts.deployConcurrency,
+      profileN: Math.max(...opts.stacks),
       log,
     };
     log(`process start: importing each dependency and entry point alone ×${opts.reps.slow}…`);
@@ -92,22 +113,16 @@ async function main(argv: string[]): Promise<void> {
       durationMs: Date.now() - started,
       machine,
       load: { start: loadStart, end: loadAverage() },
-      options: { stacks: opts.stacks, reps: opts.reps, agentCycles: opts.agentCycles, git: opts.git ? { commits: opts.git.commits, tags: opts.git.tags } : null },
+      options: { stacks: opts.stacks, naiveMax: opts.naiveMax, reps: opts.reps, agentCycles: opts.agentCycles, git: opts.git ? { commits: opts.git.commits, tags: opts.git.tags } : null },
+      ...(typeof legacy === 'string' ? { v1Skipped: legacy } : {}),
       stackCounts,
       git,
       importCosts,
       targets: evaluateTargets(stackCounts, git ?? undefined),
     };
-    mkdirSync(RESULTS_DIR, { recursive: true });
-    writeFileSync(path.join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
-    const md = latestMarkdown(result);
-    writeFileSync(path.join(RESULTS_DIR, 'latest.md'), md);
-    if (opts.writeBenchmarks) {
-      const previous = existsSync(BENCHMARKS_MD) ? readFileSync(BENCHMARKS_MD, 'utf8') : undefined;
-      writeFileSync(BENCHMARKS_MD, benchmarksMarkdown(result, previous, opts.note));
-    }
+    const md = writeOutputs(result, opts);
     console.log(md);
-    log(`done in ${fmtMs(result.durationMs)}: bench/results/latest.{md,json}${opts.writeBenchmarks ? ', BENCHMARKS.md' : ' (BENCHMARKS.md not rewritten: pass --write-benchmarks)'}`);
+    log(`done in ${fmtMs(result.durationMs)}: bench/results/latest.{md,json} and scaling.svg${opts.writeBenchmarks ? `, BENCHMARKS.md and ${SCALING_SVG}` : ' (BENCHMARKS.md not rewritten: pass --write-benchmarks)'}`);
   } finally {
     await cleanup.run();
   }

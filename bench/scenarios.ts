@@ -5,8 +5,6 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type Docker from 'dockerode';
-import type { ComposeCli } from '../src/live/compose-cli.js';
 import type { GitServer } from '../test/support/git-server.js';
 import { requestKinds } from './git-history.js';
 import { agentChangeCycles, type AgentChangeRun } from './agent-change.js';
@@ -18,7 +16,9 @@ import { fmtMs } from './format.js';
 import { DesiredRepo, stackNames } from './desired-repo.js';
 import { projectPrefix, removeRunResources, runLabelValue, type BenchRun } from './docker.js';
 import { countResults, driftdFlags, DIST_DIR, parseJsonOutput, runDriftd, type DriftCheckOutput, type DriftdTarget, type SyncOutput } from './driftd.js';
-import { NaiveLoop, type LoopRun } from './naive.js';
+import { driftdParallelDeploy, type ParallelDeploy } from './deploy.js';
+import type { BenchEngine } from './engines.js';
+import { benchNaive, type NaiveResult } from './naive-scenario.js';
 import type { Measured } from './proc.js';
 import { profiled, type ProfileSummary } from './profile.js';
 
@@ -39,22 +39,24 @@ export interface ProcessRun {
 
 export interface StackCountResult {
   n: number;
-  initialDeploy: { driftd: ProcessRun; naive: LoopRun };
-  noChange: { driftdSync: ProcessRun[]; naive: LoopRun[] };
+  /** Setup: driftd's parallel deploy (not a figure). */
+  deploy: ParallelDeploy;
+  noChange: { driftdSync: ProcessRun[] };
   agent: AgentChildOutput;
-  /** naive runs carry the wall time of the changed stack's Compose run. */
-  oneChange: { driftdSync: ProcessRun[]; agent: AgentChangeRun[]; naive: (LoopRun & { changedStackMs: number })[] };
-  driftCheck: { driftd: ProcessRun[]; naive: LoopRun[] };
-  /** One extra run of each driftd case under node --cpu-prof. */
-  profiles: { sync: ProfileSummary; driftCheck: ProfileSummary; oneChange: ProfileSummary };
+  oneChange: { driftdSync: ProcessRun[]; agent: AgentChangeRun[] };
+  driftCheck: { driftd: ProcessRun[] };
+  /** The naive loops at this N (absent above --naive-max; v1 absent when its engine is not available). */
+  naive: { v2?: NaiveResult; v1?: NaiveResult };
+  /** One extra run of each driftd case under node --cpu-prof (at the largest N only). */
+  profiles?: { sync: ProfileSummary; driftCheck: ProfileSummary; oneChange: ProfileSummary };
 }
 
 export interface ScenarioContext {
   run: BenchRun;
-  docker: Docker;
   server: GitServer;
-  compose: ComposeCli;
-  network: string;
+  /** driftd and the Compose v2 loop run here; the v1 loop on `legacy` (a string: why it is skipped). */
+  modern: BenchEngine;
+  legacy: BenchEngine | string;
   /** Temp folder of this bench run (removed at the end). */
   workDir: string;
   agentChild: string;
@@ -63,6 +65,10 @@ export interface ScenarioContext {
   cleanup: Cleanup;
   reps: { fast: number; slow: number };
   agentCycles: number;
+  naiveMax: number;
+  deployConcurrency: number;
+  /** Profile at this N (the largest of the run). */
+  profileN: number;
   log: (line: string) => void;
 }
 
@@ -92,7 +98,7 @@ async function times<T>(count: number, fn: (i: number) => Promise<T>): Promise<T
 export async function benchStackCount(ctx: ScenarioContext, n: number): Promise<StackCountResult> {
   const { log } = ctx;
   const stacks = stackNames(projectPrefix(ctx.run), n);
-  const repo = await DesiredRepo.create({ server: ctx.server, stacks, network: ctx.network, runLabel: runLabelValue(ctx.run) });
+  const repo = await DesiredRepo.create({ server: ctx.server, stacks, network: ctx.modern.network, runLabel: runLabelValue(ctx.run) });
   ctx.cleanup.add(`desired-state repo of N=${n}`, () => repo.cleanup());
   const dir = path.join(ctx.workDir, `n${n}`);
   mkdirSync(dir, { recursive: true });
@@ -111,10 +117,13 @@ export async function benchStackCount(ctx: ScenarioContext, n: number): Promise<
     return r;
   };
   const allUnchanged = (r: ProcessRun): string | undefined => (r.code === 0 && r.check === `unchanged ×${n}` ? undefined : 'expected every stack unchanged');
+  const profile = n === ctx.profileN;
 
-  log(`N=${n}: initial deploy with driftd sync…`);
-  const initialDriftd = await sync((r) => (r.code === 0 && r.check === `deployed ×${n}` ? undefined : 'expected every stack deployed'));
-  log(`N=${n}: initial deploy ${fmtMs(initialDriftd.wallMs)}; no-change driftd sync ×${ctx.reps.fast}…`);
+  log(`N=${n}: deploying with driftd sync, ${ctx.deployConcurrency} processes in parallel…`);
+  const deploy = await driftdParallelDeploy({ repoUrl: repo.url, stacks, dir, concurrency: ctx.deployConcurrency, env: ctx.env });
+  // The measured data dir meets running containers of its target: it records them, deploys nothing.
+  await sync((r) => (r.code === 0 && !/deployed|failed|rolled/.test(r.check) ? undefined : 'expected the deployed stacks recorded, none deployed again'));
+  log(`N=${n}: deployed in ${fmtMs(deploy.wallMs)}; no-change driftd sync ×${ctx.reps.fast}…`);
   const noChangeSync = await times(ctx.reps.fast, () => sync(allUnchanged));
 
   log(`N=${n}: driftd drift-check ×${ctx.reps.fast}…`);
@@ -124,10 +133,6 @@ export async function benchStackCount(ctx: ScenarioContext, n: number): Promise<
     return r;
   };
   const driftChecks = await times(ctx.reps.fast, () => driftCheck());
-
-  log(`N=${n}: one driftd sync and one drift-check under --cpu-prof…`);
-  const syncProfile = (await profiled(dir, (nodeArgs) => sync(allUnchanged, nodeArgs))).profile;
-  const driftCheckProfile = (await profiled(dir, driftCheck)).profile;
 
   log(`N=${n}: agent in-process cycles ×${ctx.agentCycles} (child process)…`);
   const agent = await runAgentChild(ctx.agentChild, { distDir: DIST_DIR, flags: driftdFlags(target), cycles: ctx.agentCycles }, ctx.env);
@@ -151,31 +156,32 @@ export async function benchStackCount(ctx: ScenarioContext, n: number): Promise<
     reps: ctx.reps.fast,
     change: () => repo.change(),
   });
-  const oneChangeProfile = (await profiled(dir, changeOne)).profile;
+  let profiles: StackCountResult['profiles'];
+  if (profile) {
+    log(`N=${n}: one driftd sync (no change, one change) and one drift-check under --cpu-prof…`);
+    profiles = {
+      sync: (await profiled(dir, (nodeArgs) => sync(allUnchanged, nodeArgs))).profile,
+      driftCheck: (await profiled(dir, driftCheck)).profile,
+      oneChange: (await profiled(dir, changeOne)).profile,
+    };
+  }
+  log(`N=${n}: removing driftd's containers…`);
+  await removeRunResources(ctx.modern.docker, ctx.run, { stacksOnly: true });
 
-  log(`N=${n}: removing driftd's containers; naive loop deploys its own…`);
-  await removeRunResources(ctx.docker, ctx.run, { stacksOnly: true });
-  const naive = await NaiveLoop.clone(repo.url, path.join(dir, 'checkout'), stacks, ctx.compose);
-  const naiveInitial = await naive.up();
-  log(`N=${n}: naive initial deploy ${fmtMs(naiveInitial.wallMs)}; naive no-change loop ×${ctx.reps.slow}…`);
-  const naiveNoChange = await times(ctx.reps.slow, () => naive.up());
-  log(`N=${n}: naive ps+config ×${ctx.reps.slow}…`);
-  const naiveCheck = await times(ctx.reps.slow, () => naive.psAndConfig());
-  log(`N=${n}: naive one stack changed ×${ctx.reps.slow}…`);
-  const naiveChange = await times(ctx.reps.slow, async () => {
-    const stack = await repo.change();
-    const run = await naive.up();
-    return { ...run, changedStackMs: run.perStackMs[stacks.indexOf(stack)] ?? Number.NaN };
-  });
-  await removeRunResources(ctx.docker, ctx.run, { stacksOnly: true });
-
+  const naive: StackCountResult['naive'] = {};
+  if (n <= ctx.naiveMax) {
+    const nctx = { run: ctx.run, repo, stacks, dir, reps: ctx.reps.slow, deployConcurrency: ctx.deployConcurrency, log };
+    naive.v2 = await benchNaive(nctx, ctx.modern, 'v2');
+    if (typeof ctx.legacy !== 'string') naive.v1 = await benchNaive(nctx, ctx.legacy, 'v1');
+  }
   return {
     n,
-    initialDeploy: { driftd: initialDriftd, naive: naiveInitial },
-    noChange: { driftdSync: noChangeSync, naive: naiveNoChange },
+    deploy,
+    noChange: { driftdSync: noChangeSync },
     agent,
-    oneChange: { driftdSync: changeSync, agent: changeAgent, naive: naiveChange },
-    driftCheck: { driftd: driftChecks, naive: naiveCheck },
-    profiles: { sync: syncProfile, driftCheck: driftCheckProfile, oneChange: oneChangeProfile },
+    oneChange: { driftdSync: changeSync, agent: changeAgent },
+    driftCheck: { driftd: driftChecks },
+    naive,
+    ...(profiles ? { profiles } : {}),
   };
 }

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
 import { REGISTRY_HOST, REGISTRY_URL, TEST_LABEL, TEST_RUN_LABEL } from './test-env.js';
+import { mapLimit } from '../../src/live/map-limit.js';
 import { pidExists } from '../../src/state/process-identity.js';
 
 export const COMPOSE_PROJECT_LABEL = 'com.docker.compose.project';
@@ -73,7 +74,7 @@ const isGone = (e: unknown): boolean => (e as { statusCode?: number }).statusCod
  * Force-removes (with anonymous volumes) every container, then network, then volume the
  * selector picks. Tries everything before throwing one error listing what could not be removed.
  */
-export async function removeDockerResources(docker: Docker, select: Selector): Promise<Removed> {
+export async function removeDockerResources(docker: Docker, select: Selector, opts: { concurrency?: number } = {}): Promise<Removed> {
   const removed: Removed = { containers: [], networks: [], volumes: [] };
   const failures: string[] = [];
   const attempt = async (what: string, list: string[], name: string, remove: () => Promise<unknown>): Promise<void> => {
@@ -85,12 +86,12 @@ export async function removeDockerResources(docker: Docker, select: Selector): P
     }
   };
 
-  const containers = await docker.listContainers({ all: true });
-  for (const c of containers) {
-    if (!select({ labels: c.Labels ?? {}, createdMs: c.Created * 1000 })) continue;
+  const containers = (await docker.listContainers({ all: true })).filter((c) => select({ labels: c.Labels ?? {}, createdMs: c.Created * 1000 }));
+  // The bench removes up to a thousand containers at once: a few removals in flight (default one).
+  await mapLimit(containers, opts.concurrency ?? 1, async (c) => {
     const name = c.Names[0]?.replace(/^\//, '') ?? c.Id;
     await attempt('container', removed.containers, name, () => docker.getContainer(c.Id).remove({ force: true, v: true }));
-  }
+  });
   const networks = await docker.listNetworks();
   for (const n of networks) {
     if (!select({ labels: n.Labels ?? {}, createdMs: Date.parse(n.Created) })) continue;
