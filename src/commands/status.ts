@@ -3,7 +3,8 @@ import type { HealthStatus, SyncStatus } from '../drift/model.js';
 import { describeError } from '../errors/index.js';
 import { createDockerClient, pingDocker, type DockerConnection } from '../live/docker-client.js';
 import { deployedStackDirs } from '../sync/deploy-dir.js';
-import type { Operation } from '../state/index.js';
+import type { Operation, OutboxCount } from '../state/index.js';
+import { scrub } from '../util/scrub.js';
 import type { Logger } from '../util/logger.js';
 import { openStateIfPresent } from './state-access.js';
 import { openSource } from './target.js';
@@ -37,6 +38,26 @@ export interface StatusResult {
   stacks: StackStatusView[];
   /** Problems with what status can know (e.g. a state DB that lost its deployments). */
   warnings: string[];
+  /** The notification outbox per channel (docs/notifications.md): set when channels are configured or rows are queued. */
+  notifications?: NotificationQueueView[];
+}
+
+/** One channel's outbox as `status` shows it: the counts, and how long the oldest pending event has waited. */
+export interface NotificationQueueView extends OutboxCount {
+  /** Seconds since the oldest pending event was queued. */
+  oldestPendingAgeSeconds?: number;
+}
+
+/** The outbox counts with the age of each channel's oldest pending event at `now`; error texts scrubbed again (they may predate a secret's registration). */
+export function notificationQueues(counts: readonly OutboxCount[], now: number): NotificationQueueView[] {
+  return counts.map((c) => {
+    const oldest = c.oldestPending ? Date.parse(c.oldestPending) : NaN;
+    return {
+      ...c,
+      ...(c.lastError !== undefined ? { lastError: scrub(c.lastError) } : {}),
+      ...(Number.isNaN(oldest) ? {} : { oldestPendingAgeSeconds: Math.max(0, Math.round((now - oldest) / 1000)) }),
+    };
+  });
 }
 
 function desiredOf(...candidates: (string | undefined)[]): { desiredRevision?: string } {
@@ -114,8 +135,24 @@ export async function status(opts: { config: ResolvedConfig; logger: Logger; doc
         `this data dir deployed ${dirs.join(', ')} (${config.dataDir}/deploy) but the state database ${state ? 'has no deployment' : 'is missing'}: it was deleted, emptied or replaced; history is lost, the next \`driftd sync\` or agent cycle re-records the live stacks from their labels`,
       );
     }
+    let notifications: NotificationQueueView[] | undefined;
+    try {
+      const counts = notificationQueues(state?.outboxCounts() ?? [], Date.now());
+      if (counts.length > 0 || config.notifications.length > 0) notifications = counts;
+    } catch (e) {
+      warnings.push(`could not read the notification outbox: ${describeError(e)}`);
+    }
     const verification = refused ? (({ ok: _ok, ...rest }) => rest)(refused) : undefined;
-    return { host: config.host, ...(target ? { target } : {}), ...(targetError ? { targetError } : {}), ...(dockerError ? { dockerError } : {}), ...(verification ? { verification } : {}), stacks, warnings };
+    return {
+      host: config.host,
+      ...(target ? { target } : {}),
+      ...(targetError ? { targetError } : {}),
+      ...(dockerError ? { dockerError } : {}),
+      ...(verification ? { verification } : {}),
+      stacks,
+      warnings,
+      ...(notifications ? { notifications } : {}),
+    };
   } finally {
     state?.close();
   }

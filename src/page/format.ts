@@ -1,6 +1,7 @@
 /** Small text formats shared by the views. */
 import { html, type Html } from './html.js';
 import type { PageHeader, RevisionView } from './model.js';
+import { shortDuration } from '../util/text.js';
 
 /** `v1.2.0 (abc123def456)`, or the short commit alone. */
 export function revision(r: RevisionView | undefined): Html {
@@ -15,17 +16,6 @@ export function time(iso: string): Html {
   return html`<time datetime="${iso}">${text}</time>`;
 }
 
-/** 36000000 → "10h", 5400000 → "1h30m", 90000 → "1m30s". */
-export function shortDuration(ms: number): string {
-  const parts: string[] = [];
-  let s = Math.round(ms / 1000);
-  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60], ['s', 1]] as const) {
-    const n = Math.floor(s / size);
-    if (n > 0) parts.push(`${n}${unit}`);
-    s -= n * size;
-  }
-  return parts.join('') || '0s';
-}
 
 export function windowText(w: PageHeader['windows'][number]): string {
   return `${w.kind} "${w.schedule}" for ${shortDuration(w.durationMs)} (${w.timezone}) on ${w.stacks.length ? w.stacks.join(', ') : '*'}`;

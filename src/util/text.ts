@@ -9,3 +9,15 @@ export function shortCommit(commit: string): string {
 export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
+
+/** 36000000 → "10h", 5400000 → "1h30m", 90000 → "1m30s". */
+export function shortDuration(ms: number): string {
+  const parts: string[] = [];
+  let s = Math.round(ms / 1000);
+  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60], ['s', 1]] as const) {
+    const n = Math.floor(s / size);
+    if (n > 0) parts.push(`${n}${unit}`);
+    s -= n * size;
+  }
+  return parts.join('') || '0s';
+}

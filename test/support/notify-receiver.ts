@@ -11,6 +11,8 @@ export interface Received {
   headers: IncomingMessage['headers'];
   body: string;
   at: number;
+  /** The status it was answered with; undefined while held (or when the client went away first). */
+  status?: number;
 }
 
 export type Answer = number | 'hang' | { status: number; headers?: Record<string, string>; body?: string };
@@ -29,7 +31,8 @@ export class Receiver {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const path = req.url ?? '/';
-        this.requests.push({ path, headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() });
+        const received: Received = { path, headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
+        this.requests.push(received);
         const answer = this.#answers.get(path) ?? 200;
         if (answer === 'hang') {
           this.#hung.add(res);
@@ -37,6 +40,7 @@ export class Receiver {
           return;
         }
         const a = typeof answer === 'number' ? { status: answer } : answer;
+        received.status = a.status;
         res.writeHead(a.status, a.headers ?? {}).end(a.body ?? 'ok');
       });
     });
@@ -73,6 +77,11 @@ export class Receiver {
   /** The bodies of `path` parsed as JSON. */
   json<T = Record<string, unknown>>(path: string): T[] {
     return this.on(path).map((r) => JSON.parse(r.body) as T);
+  }
+
+  /** Requests of `path` answered with a 2xx: what a receiver kept. */
+  accepted(path: string): Received[] {
+    return this.on(path).filter((r) => r.status !== undefined && r.status >= 200 && r.status < 300);
   }
 
   /** Distinct event ids a receiver that dedups by X-Driftd-Delivery keeps. */

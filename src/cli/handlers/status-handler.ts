@@ -1,9 +1,9 @@
-import { status } from '../../commands/status.js';
+import { status, type NotificationQueueView } from '../../commands/status.js';
 import { formatColumns } from '../../report/columns.js';
 import { stableStringify } from '../../util/hash.js';
 import type { Handler } from '../context.js';
 import { flag } from '../options.js';
-import { shortCommit } from '../../util/text.js';
+import { shortCommit, shortDuration } from '../../util/text.js';
 
 const short = (sha: string | undefined): string => (sha ? shortCommit(sha) : '-');
 
@@ -17,11 +17,8 @@ export const handler: Handler = async (ctx, opts) => {
   ctx.out(`host ${result.host}  target ${target}\n`);
   if (result.dockerError) ctx.out(`warning: ${result.dockerError}: every stack's sync and health are Unknown\n`);
   for (const w of result.warnings) ctx.out(`warning: ${w}\n`);
-  if (result.stacks.length === 0) {
-    ctx.out('no stack has been evaluated on this host yet: run `driftd sync` or `driftd agent`');
-    return 0;
-  }
-  ctx.out(
+  if (result.stacks.length === 0) ctx.out('no stack has been evaluated on this host yet: run `driftd sync` or `driftd agent`');
+  else ctx.out(
     formatColumns(
       ['STACK', 'DESIRED', 'DEPLOYED', 'SYNC', 'HEALTH', 'PIN', 'LAST OPERATION', 'REASON'],
       result.stacks.map((s) => [
@@ -36,5 +33,15 @@ export const handler: Handler = async (ctx, opts) => {
       ]),
     ),
   );
+  if (result.notifications) ctx.out(`\n${notificationsText(result.notifications)}`);
   return 0;
 };
+
+/** The outbox per channel: what waits, for how long, what was given up, and the last error (already scrubbed). */
+export function notificationsText(queues: readonly NotificationQueueView[]): string {
+  if (queues.length === 0) return 'notifications: nothing queued\n';
+  return `notifications:\n${formatColumns(
+    ['CHANNEL', 'PENDING', 'OLDEST PENDING', 'GIVEN UP', 'LAST ERROR'],
+    queues.map((q) => [q.channel, String(q.pending), q.oldestPendingAgeSeconds !== undefined ? `${shortDuration(q.oldestPendingAgeSeconds * 1000)} ago` : '-', String(q.givenUp), q.lastError ?? '-']),
+  )}`;
+}
