@@ -1,9 +1,10 @@
-import { status, type NotificationQueueView } from '../../commands/status.js';
+import { status } from '../../commands/status.js';
+import { formatNotificationQueues } from '../format/status-output.js';
 import { formatColumns } from '../../report/columns.js';
 import { stableStringify } from '../../util/hash.js';
 import type { Handler } from '../context.js';
 import { flag } from '../options.js';
-import { shortCommit, shortDuration } from '../../util/text.js';
+import { shortCommit } from '../../util/text.js';
 
 const short = (sha: string | undefined): string => (sha ? shortCommit(sha) : '-');
 
@@ -33,15 +34,6 @@ export const handler: Handler = async (ctx, opts) => {
       ]),
     ),
   );
-  if (result.notifications) ctx.out(`\n${notificationsText(result.notifications)}`);
+  if (result.notifications) ctx.out(`\n${formatNotificationQueues(result.notifications)}`);
   return 0;
 };
-
-/** The outbox per channel: what waits, for how long, what was given up, and the last error (already scrubbed). */
-export function notificationsText(queues: readonly NotificationQueueView[]): string {
-  if (queues.length === 0) return 'notifications: nothing queued\n';
-  return `notifications:\n${formatColumns(
-    ['CHANNEL', 'PENDING', 'OLDEST PENDING', 'GIVEN UP', 'LAST ERROR'],
-    queues.map((q) => [q.channel, String(q.pending), q.oldestPendingAgeSeconds !== undefined ? `${shortDuration(q.oldestPendingAgeSeconds * 1000)} ago` : '-', String(q.givenUp), q.lastError ?? '-']),
-  )}`;
-}

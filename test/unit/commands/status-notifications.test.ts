@@ -1,6 +1,6 @@
 /** `driftd status`'s outbox section (docs/notifications.md "Where to see it"): ages, scrubbing, the text table. */
 import { describe, expect, it } from 'vitest';
-import { notificationsText } from '../../../src/cli/commands/status.js';
+import { formatNotificationQueues } from '../../../src/cli/format/status-output.js';
 import { notificationQueues } from '../../../src/commands/status.js';
 import { registerSecrets } from '../../../src/util/scrub.js';
 
@@ -34,9 +34,9 @@ describe('notificationQueues', () => {
   });
 });
 
-describe('notificationsText', () => {
+describe('formatNotificationQueues', () => {
   it('one row per channel: pending, the oldest pending age, given up, last error', () => {
-    const text = notificationsText([
+    const text = formatNotificationQueues([
       { channel: 'webhook:sha256:aaaaaaaaaaaa', pending: 2, givenUp: 1, oldestPendingAgeSeconds: 150, lastError: 'HTTP 500: down' },
       { channel: 'slack:sha256:bbbbbbbbbbbb', pending: 0, givenUp: 0 },
     ]);
@@ -48,11 +48,11 @@ describe('notificationsText', () => {
   });
 
   it('says so when nothing is queued', () => {
-    expect(notificationsText([])).toBe('notifications: nothing queued\n');
+    expect(formatNotificationQueues([])).toBe('notifications: nothing queued\n');
   });
 
   it('keeps a hostile error on one line', () => {
-    const text = notificationsText([{ channel: 'c', pending: 1, givenUp: 0, lastError: 'HTTP 500: a\nb\u001b[31mc' }]);
+    const text = formatNotificationQueues([{ channel: 'c', pending: 1, givenUp: 0, lastError: 'HTTP 500: a\nb\u001b[31mc' }]);
     expect(text.trimEnd().split('\n')).toHaveLength(3);
     expect(text).not.toContain('\u001b');
   });
