@@ -70,13 +70,13 @@ export function historyStream(shape: HistoryShape): string {
   return parts.join('');
 }
 
-async function fastImport(repoPath: string, stream: string): Promise<void> {
+export async function fastImport(repoPath: string, stream: string): Promise<void> {
   const r = await execFileCapture('git', ['fast-import', '--quiet'], { cwd: repoPath, env: { ...GIT_ENV, GIT_DIR: repoPath }, input: stream });
   if (r.code !== 0) throw new Error(`git fast-import failed: ${r.stderr}`);
 }
 
 /** One more commit on main, tagged v1.<tag>.0 (above every existing tag). */
-async function pushNewTag(repo: ServedRepo, shape: HistoryShape, n: number): Promise<void> {
+export async function pushNewTag(repo: ServedRepo, shape: HistoryShape, n: number): Promise<void> {
   const commit = shape.commits + n;
   const stream =
     commitHeader('refs/heads/main', 1, commit, `commit ${commit}\n`) +

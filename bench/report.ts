@@ -1,5 +1,7 @@
 /** The bench's outputs: bench/results/latest.md, BENCHMARKS.md (and latest.json, written by run.ts). */
 import { fmtMs } from './format.js';
+import type { FleetResult } from './fleet-git.js';
+import { fleetSection } from './fleet-report.js';
 import type { GitPollResult } from './git-history.js';
 import type { Machine } from './machine.js';
 import {
@@ -33,6 +35,7 @@ export interface BenchResult {
   stackCounts: StackCountResult[];
   git: GitPollResult | null;
   importCosts: ImportCost[];
+  fleet: FleetResult | null;
   targets: TargetResult[];
 }
 
@@ -59,6 +62,7 @@ export function resultTables(r: BenchResult, svgLink: string): string {
     '## 5. Agent memory\n\nprocess.memoryUsage() in the child process running the agent (plain node on dist/bundle/agent.js, the bundle production runs, after a forced GC).',
     memoryTable(r.stackCounts),
     cliPeakRss(r.stackCounts),
+    fleetSection(r.fleet),
     `## Scaling\n\n![time vs stacks](${svgLink})\n\nMedians by stack count and the least-squares line through them (the naive loops only where they ran).`,
     slopeTable(scalingSeries(r.stackCounts)),
     '## Where the time goes\n\nProcess start: each runtime dependency and driftd entry point imported alone in a fresh `node` (bare node for reference). A command pays for every module its entry point imports.',

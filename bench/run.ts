@@ -17,6 +17,8 @@ import { ComposeSpy } from './compose-spy.js';
 import { describeRemoved, removeAbandonedBenchResources, type BenchRun } from './docker.js';
 import { cleanEnv, REPO_ROOT } from './driftd.js';
 import { legacyEngine, modernEngine } from './engines.js';
+import { benchFleet, type FleetResult } from './fleet-git.js';
+import { fleetTargets } from './fleet-report.js';
 import { benchGitPolls, type GitPollResult } from './git-history.js';
 import { describeMachine, loadAverage } from './machine.js';
 import { assertGnuTime } from './proc.js';
@@ -107,6 +109,11 @@ async function main(argv: string[]): Promise<void> {
     const stackCounts: StackCountResult[] = [];
     for (const n of opts.stacks) stackCounts.push(await benchStackCount(ctx, n));
 
+    let fleet: FleetResult | null = null;
+    if (opts.fleet) {
+      log(`fleet: ${opts.fleet.agents} simulated agents, one hour = ${opts.fleet.hourSeconds} s…`);
+      fleet = await benchFleet(opts.fleet, workDir, log);
+    }
     const result: BenchResult = {
       date: new Date().toISOString(),
       command: `npm run bench${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}`,
@@ -118,7 +125,8 @@ async function main(argv: string[]): Promise<void> {
       stackCounts,
       git,
       importCosts,
-      targets: evaluateTargets(stackCounts, git ?? undefined),
+      fleet,
+      targets: [...evaluateTargets(stackCounts, git ?? undefined), ...fleetTargets(fleet)],
     };
     const md = writeOutputs(result, opts);
     console.log(md);

@@ -27,6 +27,8 @@ export interface GitRequestRecord {
   status: number;
   requestBytes: number;
   responseBytes: number;
+  /** When the request arrived (performance.now(), ms). */
+  receivedMs: number;
 }
 
 export interface BasicAuth {
@@ -36,6 +38,8 @@ export interface BasicAuth {
 
 export interface GitServerOptions {
   auth?: BasicAuth;
+  /** At most this many `git http-backend` processes at once; later requests wait (a fleet simulation's thousand polls). */
+  maxBackends?: number;
 }
 
 /**
@@ -84,10 +88,14 @@ export class GitServer {
   /** Set to inject a fault into the requests that follow; undefined serves normally. */
   fault: GitFault | undefined;
   private readonly hung = new Set<http.ServerResponse>();
+  private readonly maxBackends: number;
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
 
   private constructor(opts: GitServerOptions) {
     this.root = mkdtempSync(path.join(os.tmpdir(), 'driftd-git-server-'));
     this.auth = opts.auth;
+    this.maxBackends = opts.maxBackends ?? Number.POSITIVE_INFINITY;
   }
 
   static async start(opts: GitServerOptions = {}): Promise<GitServer> {
@@ -178,6 +186,7 @@ export class GitServer {
       status: 0,
       requestBytes: 0,
       responseBytes: 0,
+      receivedMs: performance.now(),
     };
     this.requests.push(record);
     req.on('data', (b: Buffer) => {
@@ -210,7 +219,16 @@ export class GitServer {
 
     let body: Readable = req;
     if (req.headers['content-encoding'] === 'gzip') body = req.pipe(createGunzip());
-    this.runBackend(req, url, body, record, res, fault?.mode === 'truncate-pack' ? (fault.bytes ?? -1) : undefined);
+    const run = (): void => {
+      this.running += 1;
+      res.once('close', () => {
+        this.running -= 1;
+        this.waiting.shift()?.();
+      });
+      this.runBackend(req, url, body, record, res, fault?.mode === 'truncate-pack' ? (fault.bytes ?? -1) : undefined);
+    };
+    if (this.running < this.maxBackends) run();
+    else this.waiting.push(run);
   }
 
   /** `truncateAfter`: end the answer after that many body bytes (-1: half of what the backend sends). */
