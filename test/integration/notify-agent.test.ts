@@ -5,7 +5,10 @@
  *
  * 1. deploy → `sync-succeeded`; the app recreated by hand with another image → `drift-detected`
  *    once across several polls, and `drift-resolved` once it is put back by hand; a release whose image turns
- *    unhealthy → `rolled-back` once. Every body has the documented schema (version 1) and an
+ *    unhealthy → `rolled-back` once; the container stopped and started by hand →
+ *    `health-degraded`/`health-recovered` once each; the Git server down for 5 polls →
+ *    `source-unreachable` once (after the 3rd), `source-recovered`; a second channel that filters
+ *    by events and stack gets only those. Every body has the documented schema (version 1) and an
  *    `X-Driftd-Signature-256` HMAC the test computes itself; no secret (the stack's env, the
  *    webhook URL's token, the HMAC key, the HTTP tokens) is in any body or in the agent's log.
  * 2. Exactly once across a SIGKILL: the receiver refuses (500), then holds the retry; the agent is
@@ -19,8 +22,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useDockerTestScope } from '../support/docker.js';
 import { freePort } from '../support/free-port.js';
+import { parseExposition, type Exposition } from '../support/prometheus.js';
 import { Receiver, type Received } from '../support/notify-receiver.js';
-import { fleetYaml, SyncWorld, type CliResult, type RunningCli } from '../support/sync-harness.js';
+import { fleetYaml, projectContainers, SyncWorld, type CliResult, type RunningCli } from '../support/sync-harness.js';
 import { TEST_IMAGES } from '../support/test-env.js';
 import { waitFor } from '../support/wait-for.js';
 import type { NotificationEvent } from '../../src/notify/model.js';
@@ -36,7 +40,7 @@ const STATUS_URL = 'https://status.example/driftd';
 type Body = NotificationEvent;
 
 /** An agent config: HTTP on a free port, one signed webhook channel whose URL and key come from variables. */
-function agentConfig(dir: string, port: number, timeout = '10s'): string {
+function agentConfig(dir: string, port: number, timeout = '10s', extra: readonly string[] = []): string {
   const file = path.join(dir, `agent-${port}.yaml`);
   writeFileSync(
     file,
@@ -51,6 +55,7 @@ function agentConfig(dir: string, port: number, timeout = '10s'): string {
       '    urlEnv: NOTIFY_URL',
       '    secretEnv: NOTIFY_SECRET',
       `    timeout: ${timeout}`,
+      ...extra,
       '',
     ].join('\n'),
   );
@@ -92,6 +97,12 @@ class AgentHttp {
     }
   }
 
+  async metrics(): Promise<Exposition> {
+    const r = await fetch(`${this.base}/metrics`, { headers: { authorization: `Bearer ${READ}` } });
+    expect(r.status).toBe(200);
+    return parseExposition(await r.text());
+  }
+
   async status(): Promise<AgentStatus> {
     const r = await fetch(`${this.base}/status`, { headers: { authorization: `Bearer ${READ}` } });
     expect(r.status).toBe(200);
@@ -103,11 +114,11 @@ const bodyOf = (r: Received): Body => JSON.parse(r.body) as Body;
 const signature = (raw: string): string => `sha256=${createHmac('sha256', HMAC_KEY).update(raw).digest('hex')}`;
 const until = <T>(what: string, fn: () => T | undefined | false, ms: number): Promise<T> => waitFor(what, () => Promise.resolve(fn() || undefined), ms);
 
-function startAgent(w: SyncWorld, config: string, hookUrl: string): RunningCli {
+function startAgent(w: SyncWorld, config: string, hookUrl: string, env: NodeJS.ProcessEnv = {}): RunningCli {
   // A long schedule: every poll below is triggered (POST /sync), so the test counts them exactly.
   return w.start('agent', ['--interval', '1h'], {
     config,
-    env: { NOTIFY_READ: READ, NOTIFY_HOOK: HOOK, NOTIFY_URL: hookUrl, NOTIFY_SECRET: HMAC_KEY, DRIFTD_LOG_LEVEL: 'debug' },
+    env: { NOTIFY_READ: READ, NOTIFY_HOOK: HOOK, NOTIFY_URL: hookUrl, NOTIFY_SECRET: HMAC_KEY, DRIFTD_LOG_LEVEL: 'debug', ...env },
   });
 }
 
@@ -134,6 +145,7 @@ describe('notifications from a real agent', () => {
   let http: AgentHttp;
   const p = env.project();
   const hookPath = `/hooks/${URL_TOKEN}`;
+  const filteredPath = `/filtered/${URL_TOKEN}`;
 
   beforeAll(async () => {
     w = await SyncWorld.create({ labels: env.labels });
@@ -145,7 +157,9 @@ describe('notifications from a real agent', () => {
       .writeStack(p, { 'compose.yaml': w.composeFile({ app: { image: TEST_IMAGES.worker10, environment: { API_TOKEN: STACK_SECRET } } }) })
       .writeFleet(fleetYaml(w.host, [p], { [p]: { healthTimeout: '90s' } }));
     await w.release('v1.0.0');
-    agent = startAgent(w, agentConfig(w.dir, port), receiver.url(hookPath));
+    // A second channel that filters: only rolled-back and source-unreachable, only this stack (an event of no stack passes a stack filter).
+    const filtered = ['  - type: webhook', '    urlEnv: NOTIFY_URL_FILTERED', '    events: [rolled-back, source-unreachable]', `    stacks: [${p}]`];
+    agent = startAgent(w, agentConfig(w.dir, port, '10s', filtered), receiver.url(hookPath), { NOTIFY_URL_FILTERED: receiver.url(filteredPath) });
   }, 300_000);
 
   afterAll(() => teardown(agent, receiver, w));
@@ -195,6 +209,30 @@ describe('notifications from a real agent', () => {
     await http.polls(2);
     expect(named('drift-resolved')).toHaveLength(1);
 
+    // The container stopped by hand (selfHeal off: reported, not restarted): degraded once, recovered once.
+    const app = (await projectContainers(env.docker, p)).app!;
+    await env.docker.getContainer(app.id).stop({ t: 1 });
+    await http.polls(1);
+    await until('health-degraded', () => named('health-degraded').length === 1, 60_000);
+    expect(named('health-degraded')[0]!.message).toContain('container-not-running');
+    await http.polls(2);
+    await env.docker.getContainer(app.id).start();
+    await http.polls(1);
+    await until('health-recovered', () => named('health-recovered').length === 1, 60_000);
+    expect(named('health-degraded')).toHaveLength(1);
+
+    // The Git server down: source-unreachable after 3 failed polls in a row (once, however long), source-recovered once it answers.
+    await w.server.stop();
+    await http.polls(5);
+    await until('source-unreachable', () => events().some((b) => b.event === 'source-unreachable'), 60_000);
+    // Told at the third failure in a row (an automatic retry between the polls would count too, never change N).
+    expect(events().find((b) => b.event === 'source-unreachable')!.message).toMatch(/^3 polls failed since /);
+    await w.server.start();
+    await http.polls(1);
+    await until('source-recovered', () => events().some((b) => b.event === 'source-recovered'), 60_000);
+    expect(events().filter((b) => b.event === 'source-unreachable')).toHaveLength(1);
+    expect(events().find((b) => b.event === 'source-recovered')).not.toHaveProperty('stack');
+
     // A release whose image turns unhealthy: the gate fails, v1 is restored — one rolled-back, however often it is polled after.
     w.repo.writeStack(p, { 'compose.yaml': w.composeFile({ app: { image: TEST_IMAGES.appUnhealthy, environment: { API_TOKEN: STACK_SECRET } } }) });
     const v2 = await w.release('v2.0.0');
@@ -207,7 +245,12 @@ describe('notifications from a real agent', () => {
     // Let any late delivery arrive before counting (the queue is empty when /status says so).
     await waitFor('an empty outbox', async () => ((await http.status()).notifications?.every((c) => c.pending === 0) ? true : undefined), 60_000);
 
-    expect(events().map((b) => `${b.event}${b.stack === p ? '' : `:${b.stack ?? '-'}`}`)).toEqual(['sync-succeeded', 'drift-detected', 'drift-resolved', 'rolled-back']);
+    expect(events().map((b) => b.event)).toEqual(['sync-succeeded', 'drift-detected', 'drift-resolved', 'health-degraded', 'health-recovered', 'source-unreachable', 'source-recovered', 'rolled-back']);
+    expect(events().filter((b) => b.stack !== p).map((b) => b.event)).toEqual(['source-unreachable', 'source-recovered']);
+    // The filtered channel got only what it asked for, unsigned (it has no key).
+    await until('the filtered channel', () => receiver.on(filteredPath).length === 2, 60_000);
+    expect(receiver.json<Body>(filteredPath).map((b) => b.event)).toEqual(['source-unreachable', 'rolled-back']);
+    expect(receiver.on(filteredPath).map((r) => r.headers['x-driftd-signature-256'])).toEqual([undefined, undefined]);
     const received = receiver.on(hookPath);
     expect(receiver.uniqueDeliveries(hookPath)).toHaveLength(received.length);
     for (const r of received) {
@@ -225,7 +268,7 @@ describe('notifications from a real agent', () => {
     result = await agent!.done;
     agent = undefined;
     expect(result.stderr + result.stdout).toContain('notification delivered');
-    expectNoSecret([...received.map((r) => r.body), ...received.map((r) => JSON.stringify(r.headers)), result.stdout, result.stderr]);
+    expectNoSecret([...receiver.requests.map((r) => r.body), ...receiver.requests.map((r) => JSON.stringify(r.headers)), result.stdout, result.stderr]);
   }, 900_000);
 });
 
@@ -268,6 +311,11 @@ describe('exactly once across a SIGKILL', () => {
     const recorded = await http.status();
     expect(recorded.stacks.find((s) => s.stack === p)).toMatchObject({ sync: 'Synced', health: 'Healthy', revision: v1 });
     expect(recorded.notifications).toEqual([expect.objectContaining({ pending: 1, givenUp: 0, lastError: 'HTTP 500: ok' })]);
+    const channelKey = recorded.notifications![0]!.channel;
+    const m = await http.metrics();
+    expect(m.value('driftd_notifications_total', { channel: channelKey, result: 'failed' })).toBe(1);
+    expect(m.value('driftd_notifications_queued', { channel: channelKey, state: 'pending' })).toBe(1);
+    expect(m.value('driftd_sync_total', { stack: p, result: 'succeeded' })).toBe(1);
     // Another poll finishes while delivery keeps failing: a receiver that is down never holds a reconcile.
     await http.polls(1);
     expect(outbox()).toMatchObject([{ status: 'pending' }]);
