@@ -71,6 +71,7 @@ export const COMMANDS: CommandSpec[] = [
         .option('--force', 'retry a revision that failed before')
         .option('--allow-mass-prune', 'allow pruning every managed stack at once')
         .option('--ignore-windows', 'apply even where a sync window forbids it now (audited)')
+        .option('--no-cache', 'forget the stored no-change verdicts: load and plan every stack')
         .option('--json', 'JSON output'),
     load: async () => (await import('./handlers/sync-handler.js')).handler,
   },

@@ -8,11 +8,13 @@ import { createDockerClient, pingDocker, type DockerConnection } from '../live/d
 import { reconcile, recoverInterruptedApplies, type ReconcileResult } from '../sync/reconcile.js';
 import { recordLiveStacks } from '../sync/relabel.js';
 import { removeStaleTempFiles } from '../util/json-file.js';
+import { addTelemetrySink } from '../util/telemetry.js';
 import { acquireHostMutex, openState, statePath, type StateStore } from '../state/index.js';
 import type { Trigger } from '../state/schema.js';
 import type { Logger } from '../util/logger.js';
 import type { DesiredMemo } from './desired-memo.js';
-import { loadTarget, openSource } from './target.js';
+import { loadPolled, openSource, pollTarget, type PolledTarget, type Target, type TargetOptions } from './target.js';
+import { noChangeRun, recordVerdicts, type NoChangeRun } from './verdict-cache.js';
 import { isUnverified, recordRefusal, targetVerifier } from './verify-target.js';
 import type { GitSource } from '../source/index.js';
 
@@ -38,11 +40,20 @@ export interface SyncOptions {
   desiredMemo?: DesiredMemo;
   /** Compare desired and live after the run (the agent's metrics and notifications). */
   drift?: boolean;
+  /** `--no-cache`: forget the stored no-change verdicts and load and plan every stack. */
+  noCache?: boolean;
 }
 
 export interface SyncResult extends ReconcileResult {
   revision: { commit: string; ref?: string; refKind?: 'tag' | 'branch' | 'head' };
   warnings: string[];
+  /**
+   * Whether the stored no-change verdict decided this run (docs/performance.md); on a miss why, and
+   * which stacks' inputs changed. Absent when the run cannot use one (--stack, --dry-run, --force, pins, the agent).
+   */
+  verdict?: { hit: boolean; reason?: string; changed?: string[] };
+  /** YAML documents parsed during the run (compose files, fleet.yaml): 0 when a verdict decided it. */
+  yamlParses: number;
 }
 
 /** Detects Compose only when a stack needs it, reusing the data dir's remembered detection. */
@@ -75,8 +86,22 @@ function markUnknown(opts: SyncOptions, reason: string, keepHealth = false): voi
   }
 }
 
+function revisionOf(t: Pick<PolledTarget, 'revision'>): SyncResult['revision'] {
+  return { commit: t.revision.commit, ...(t.revision.ref ? { ref: t.revision.ref, refKind: t.revision.refKind } : {}) };
+}
+
 /** One reconcile now, under the host's reconcile lock (a second sync waits, never runs in parallel). */
 export async function sync(opts: SyncOptions): Promise<SyncResult> {
+  let yamlParses = 0;
+  const unsubscribe = addTelemetrySink({ yamlParse: () => (yamlParses += 1) });
+  try {
+    return { ...(await syncCounted(opts)), yamlParses };
+  } finally {
+    unsubscribe();
+  }
+}
+
+async function syncCounted(opts: SyncOptions): Promise<Omit<SyncResult, 'yamlParses'>> {
   const { config, logger } = opts;
   const conn = opts.docker ?? createDockerClient(config);
   try {
@@ -100,25 +125,51 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
     const recovering = new Set(opts.dryRun ? [] : await recoverInterruptedApplies(state, logger, opts.trigger, opts.actor, config.composeTimeoutMs));
     const source = opts.source ?? openSource(config, logger);
     const pins = state.pins().map((p) => ({ ...(p.stack ? { stack: p.stack } : {}), tag: p.tag, ...(p.allowUnverified ? { allowUnverified: true } : {}) }));
-    let target;
-    try {
-      target = await loadTarget({
-        config,
-        logger,
-        source,
-        pins,
-        ...(opts.stacks?.length ? { stacks: opts.stacks } : {}),
-        ...(opts.desiredMemo ? { memo: opts.desiredMemo } : {}),
-        verifier: targetVerifier({ config, logger, source, state }),
-      });
-    } catch (e) {
+    const targetOpts: TargetOptions = {
+      config,
+      logger,
+      source,
+      pins,
+      ...(opts.stacks?.length ? { stacks: opts.stacks } : {}),
+      ...(opts.desiredMemo ? { memo: opts.desiredMemo } : {}),
+      verifier: targetVerifier({ config, logger, source }),
+    };
+    const targetFailed = (e: unknown): unknown => {
       // Git down, auth refused, tag missing, a full disk under the snapshots, a signature refused:
       // nothing is applied or removed; status says why (best effort: the DB may be on the full disk too).
       const err = fileSystemError(config.dataDir, 'write under', e);
       const reason = describeError(err);
       markUnknown({ ...opts, state }, reason, true);
       if (isUnverified(err) && !opts.dryRun) recordRefusal(state, err, { trigger: opts.trigger, actor: opts.actor, command: opts.command });
-      throw err;
+      return err;
+    };
+    let polled: PolledTarget;
+    try {
+      polled = await pollTarget(targetOpts);
+    } catch (e) {
+      throw targetFailed(e);
+    }
+    // The stored verdict covers a plain run over every declared stack at the host's target.
+    const plain = !opts.dryRun && !opts.force && !opts.stacks?.length && !opts.drift && recovering.size === 0 && pins.every((p) => p.stack === undefined);
+    let verdict: SyncResult['verdict'];
+    let stored: NoChangeRun['stored'];
+    if (plain && opts.noCache) state.clearSyncVerdicts();
+    else if (plain) {
+      const fast = await noChangeRun({ config, state, docker: conn, snapshot: polled.snapshot, revision: polled.revision, logger });
+      if (fast.result) {
+        for (const w of polled.warnings) logger.warn(w);
+        logger.debug({ stacks: fast.result.outcomes.length }, 'no change: every stack matches its stored verdict');
+        return { ...fast.result, revision: revisionOf(polled), warnings: polled.warnings, verdict: { hit: true } };
+      }
+      stored = fast.stored;
+      if (!fast.decision.hit) verdict = { hit: false, reason: fast.decision.reason };
+      logger.debug({ reason: verdict?.reason }, 'no stored verdict decides this run; loading every stack');
+    }
+    let target: Target;
+    try {
+      target = await loadPolled(targetOpts, polled);
+    } catch (e) {
+      throw targetFailed(e);
     }
     for (const w of target.warnings) logger.warn(w);
     const result = await reconcile(
@@ -147,7 +198,11 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
         windows: { manual: opts.trigger === 'cli' || opts.trigger === 'user', ignore: opts.ignoreWindows ?? false },
       },
     );
-    return { ...result, revision: { commit: target.revision.commit, ...(target.revision.ref ? { ref: target.revision.ref, refKind: target.revision.refKind } : {}) }, warnings: target.warnings };
+    if (plain) {
+      const changed = recordVerdicts({ config, state, snapshot: target.snapshot, desired: target.desired, result, logger, ...(stored ? { stored } : {}) });
+      if (verdict) verdict = { ...verdict, changed };
+    }
+    return { ...result, revision: revisionOf(target), warnings: target.warnings, ...(verdict ? { verdict } : {}) };
   } finally {
     release?.();
     if (!opts.state) state.close();

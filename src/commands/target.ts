@@ -81,11 +81,7 @@ async function loadAt(config: ResolvedConfig, snapshot: Snapshot, revision: Revi
   return loaded;
 }
 
-/**
- * Resolves the host's target revision (a host pin wins over the ref policy), materializes it and
- * loads what this host should run. Stacks pinned on their own are loaded from their pinned tag.
- */
-export async function loadTarget(opts: {
+export interface TargetOptions {
   config: ResolvedConfig;
   logger: Logger;
   stacks?: string[];
@@ -96,7 +92,19 @@ export async function loadTarget(opts: {
   memo?: DesiredMemo;
   /** Signature verification with the state DB's cache; default: verify without a cache. */
   verifier?: TargetVerifier;
-}): Promise<Target> {
+}
+
+/** The target revision, verified and materialized, before any stack is loaded. */
+export interface PolledTarget {
+  source: GitSource;
+  revision: Revision;
+  snapshot: Snapshot;
+  warnings: string[];
+  provenance?: Provenance;
+}
+
+/** Resolves the host's target revision (a host pin wins over the ref policy), verifies and materializes it. */
+export async function pollTarget(opts: TargetOptions): Promise<PolledTarget> {
   const { config, logger } = opts;
   const source = opts.source ?? openSource(config, logger);
   const verifier = opts.verifier ?? targetVerifier({ config, logger, source });
@@ -109,9 +117,18 @@ export async function loadTarget(opts: {
   });
   const revision: Revision = { commit: poll.revision.commit, ref: poll.revision.ref, refKind: poll.revision.refKind };
   const warnings = [...poll.warnings.map((w) => w.message), ...poll.snapshot.problems.map((p) => p.message)];
-  const desired = await loadAt(config, poll.snapshot, revision, opts.stacks, opts.memo);
+  return { source, revision, snapshot: poll.snapshot, warnings, ...(provenance ? { provenance } : {}) };
+}
 
-  const targets: StackTarget[] = desired.stacks.map((stack) => ({ stack, revision, root: poll.snapshot.dir, ...(hostPin ? { pinnedTag: hostPin.tag } : {}) }));
+/** Loads what this host should run at a polled target. Stacks pinned on their own are loaded from their pinned tag. */
+export async function loadPolled(opts: TargetOptions, polled: PolledTarget): Promise<Target> {
+  const { config, logger } = opts;
+  const { source, revision } = polled;
+  const verifier = opts.verifier ?? targetVerifier({ config, logger, source });
+  const hostPin = opts.pins?.find((p) => p.stack === undefined);
+  const desired = await loadAt(config, polled.snapshot, revision, opts.stacks, opts.memo);
+
+  const targets: StackTarget[] = desired.stacks.map((stack) => ({ stack, revision, root: polled.snapshot.dir, ...(hostPin ? { pinnedTag: hostPin.tag } : {}) }));
   const errors = [...desired.errors];
   for (const pin of opts.pins ?? []) {
     if (pin.stack === undefined) continue;
@@ -131,5 +148,14 @@ export async function loadTarget(opts: {
     }
   }
   const stacks = targets.map((t) => t.stack);
-  return { source, revision, snapshot: poll.snapshot, desired: { ...desired, stacks, errors }, targets, warnings, ...(provenance ? { provenance } : {}) };
+  const { warnings, provenance } = polled;
+  return { source, revision, snapshot: polled.snapshot, desired: { ...desired, stacks, errors }, targets, warnings, ...(provenance ? { provenance } : {}) };
+}
+
+/** pollTarget then loadPolled: the target revision and what this host should run at it. */
+export async function loadTarget(opts: TargetOptions): Promise<Target> {
+  const source = opts.source ?? openSource(opts.config, opts.logger);
+  const verifier = opts.verifier ?? targetVerifier({ config: opts.config, logger: opts.logger, source });
+  const withSource = { ...opts, source, verifier };
+  return loadPolled(withSource, await pollTarget(withSource));
 }

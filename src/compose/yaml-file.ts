@@ -1,3 +1,4 @@
+import { recordYamlParse } from '../util/telemetry.js';
 import { isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { describeError, isDriftdError, isLoadErrorData } from '../errors/index.js';
 import { yamlDepthExcess } from '../util/yaml-depth.js';
@@ -29,6 +30,7 @@ export function lineAt(y: YamlFile, offset: number): number {
 export function parseYamlFile(text: string, file: string): YamlFile {
   const deep = yamlDepthExcess(text);
   if (deep) throw composeError('YamlError', `YAML nested deeper than ${deep.limit} levels; refused before parsing`, { file, line: deep.line });
+  recordYamlParse();
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, merge: true, prettyErrors: false, keepSourceTokens: false });
   const y: YamlFile = { file, doc, lines };

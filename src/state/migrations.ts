@@ -180,6 +180,20 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    description: 'sync verdicts: per stack, what a no-change run needs, keyed by every input of its load (docs/performance.md)',
+    sql: `
+      -- scope 'fleet' (the host's stacks and their policy hashes) or 'stack:<name>'; key = hash of the
+      -- inputs; verdict = JSON owned by src/sync/verdict.ts (config hashes and replica counts, no values).
+      CREATE TABLE sync_verdicts (
+        scope TEXT NOT NULL PRIMARY KEY,
+        key TEXT NOT NULL,
+        verdict TEXT NOT NULL,
+        at TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -126,6 +126,17 @@ export class StateStore {
     );
   }
 
+  /** currentDeployment of every stack, in one query (the no-change path reads the DB once). */
+  currentDeployments(): Map<string, Deployment> {
+    return this.#guard('reading the current deployments', () => {
+      const rows = this.#all(
+        DeploymentRow,
+        `SELECT * FROM deployments WHERE id IN (SELECT max(id) FROM deployments WHERE status = 'succeeded' GROUP BY stack) ORDER BY stack`,
+      );
+      return new Map(rows.map((r) => [r.stack, r]));
+    });
+  }
+
   /** The rollback target: the last succeeded deployment whose health was Healthy. */
   lastHealthyDeployment(stack: string, opts: { exceptRevision?: string } = {}): Deployment | undefined {
     return this.#guard('reading the last healthy deployment', () =>
@@ -438,6 +449,39 @@ export class StateStore {
   /** By stack name. */
   stackStatuses(): StackStatusRecord[] {
     return this.#guard('reading stack statuses', () => this.#all(StackStatusRow, 'SELECT * FROM stack_status ORDER BY stack'));
+  }
+
+  // ---- sync verdicts (docs/performance.md): JSON values, parsed by their owner (src/sync/verdict.ts) ----
+
+  /** Every stored sync verdict by scope; a row whose JSON does not parse has verdict undefined. */
+  syncVerdicts(): Map<string, { key: string; verdict: unknown }> {
+    return this.#guard('reading sync verdicts', () => {
+      const rows = this.#stmt('SELECT scope, key, verdict FROM sync_verdicts').all() as { scope: string; key: string; verdict: string }[];
+      return new Map(rows.map((r) => [r.scope, { key: r.key, verdict: parseJson(r.verdict) }]));
+    });
+  }
+
+  /** Replaces the rows of `put` and deletes those of `remove`, in one transaction. */
+  putSyncVerdicts(put: readonly { scope: string; key: string; verdict: unknown }[], remove: readonly string[] = []): void {
+    this.#guard('writing sync verdicts', () => {
+      const upsert = this.#stmt(
+        `INSERT INTO sync_verdicts (scope, key, verdict, at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (scope) DO UPDATE SET key = excluded.key, verdict = excluded.verdict, at = excluded.at`,
+      );
+      const del = this.#stmt('DELETE FROM sync_verdicts WHERE scope = ?');
+      const at = this.#iso();
+      this.#db.transaction(() => {
+        for (const r of put) upsert.run(r.scope, r.key, JSON.stringify(r.verdict), at);
+        for (const scope of remove) del.run(scope);
+      })();
+    });
+  }
+
+  /** Forgets every sync verdict (`--no-cache`): the next run loads and plans every stack. */
+  clearSyncVerdicts(): void {
+    this.#guard('clearing sync verdicts', () => {
+      this.#stmt('DELETE FROM sync_verdicts').run();
+    });
   }
 
   // ---- signed revisions (docs/design.md §9): JSON values, parsed by their owner (src/verify) --------

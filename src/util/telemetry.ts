@@ -9,6 +9,8 @@ export type CallResult = 'ok' | 'error' | 'timeout';
 export interface TelemetrySink {
   gitRequest?(type: GitRequestType, result: CallResult): void;
   composeRun?(command: ComposeCommand, result: CallResult): void;
+  /** A YAML document parsed (compose files, fleet.yaml): a no-change run with a stored verdict parses none. */
+  yamlParse?(): void;
 }
 
 /** The Compose subcommands driftd runs; anything else is counted as `other`. */
@@ -37,4 +39,8 @@ export function recordComposeRun(args: readonly string[], result: CallResult): v
   if (sinks.size === 0) return;
   const command = composeCommandOf(args);
   for (const s of sinks) s.composeRun?.(command, result);
+}
+
+export function recordYamlParse(): void {
+  for (const s of sinks) s.yamlParse?.();
 }

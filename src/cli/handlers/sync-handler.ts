@@ -9,7 +9,7 @@ import { shortCommit } from '../../util/text.js';
 export function printSync(ctx: CommandContext, result: SyncResult, json: boolean, dryRun: boolean): void {
   if (json) {
     const plan = result.plan.stacks.map((p) => ({ stack: p.stack, action: p.action, reason: p.reason, revision: p.revision, changedServices: p.changedServices }));
-    ctx.out(stableStringify({ revision: result.revision, plan, warnings: [...result.warnings, ...result.plan.warnings], outcomes: result.outcomes, exitCode: result.exitCode }, 2));
+    ctx.out(stableStringify({ revision: result.revision, plan, warnings: [...result.warnings, ...result.plan.warnings], outcomes: result.outcomes, exitCode: result.exitCode, ...(result.verdict ? { verdict: result.verdict } : {}), yamlParses: result.yamlParses }, 2));
     return;
   }
   const rev = `${result.revision.ref ? `${result.revision.ref} ` : ''}(${shortCommit(result.revision.commit)})`;
@@ -41,6 +41,8 @@ export const handler: Handler = async (ctx, opts) => {
     force: flag(opts, 'force'),
     allowMassPrune: flag(opts, 'allowMassPrune'),
     ignoreWindows: flag(opts, 'ignoreWindows'),
+    // commander turns --no-cache into cache: false.
+    noCache: opts.cache === false,
   });
   printSync(ctx, result, flag(opts, 'json'), dryRun);
   return result.exitCode;

@@ -121,3 +121,37 @@ describe('maintenance', () => {
     expect(store.isApproved('db', 'r1')).toBe(true);
   });
 });
+
+describe('sync verdicts and current deployments', () => {
+  it('stores, replaces, deletes and clears rows in one read; unparsable JSON reads as undefined', () => {
+    const { store } = freshStore();
+    expect(store.syncVerdicts().size).toBe(0);
+    store.putSyncVerdicts([
+      { scope: 'fleet', key: 'k1', verdict: { stacks: {} } },
+      { scope: 'stack:web', key: 'k2', verdict: { a: 1 } },
+    ]);
+    store.putSyncVerdicts([{ scope: 'stack:web', key: 'k3', verdict: { a: 2 } }], ['fleet']);
+    expect([...store.syncVerdicts()]).toEqual([['stack:web', { key: 'k3', verdict: { a: 2 } }]]);
+    const raw = new Database(store.file);
+    raw.prepare(`UPDATE sync_verdicts SET verdict = '{not json'`).run();
+    raw.close();
+    expect(store.syncVerdicts().get('stack:web')).toEqual({ key: 'k3', verdict: undefined });
+    store.clearSyncVerdicts();
+    expect(store.syncVerdicts().size).toBe(0);
+  });
+
+  it('currentDeployments equals currentDeployment for every stack (failed rows after a success do not count)', () => {
+    const { store } = freshStore();
+    const d = (stack: string, revision: string, status: 'succeeded' | 'failed') =>
+      store.recordDeployment({ stack, revision, inputsHash: 'i', configHashes: { s: 'h' }, health: 'Healthy', status });
+    d('a', 'r1', 'succeeded');
+    d('a', 'r2', 'succeeded');
+    d('a', 'r3', 'failed');
+    d('b', 'r1', 'failed');
+    d('c', 'r9', 'succeeded');
+    const all = store.currentDeployments();
+    expect([...all.keys()]).toEqual(['a', 'c']);
+    for (const s of ['a', 'b', 'c']) expect(all.get(s)).toEqual(store.currentDeployment(s));
+    expect(all.get('a')?.revision).toBe('r2');
+  });
+});

@@ -25,7 +25,7 @@ describe('openState', () => {
     expect(raw.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     raw.close();
     expect(tables(store.file)).toEqual(
-      ['approvals', 'audit', 'deployments', 'failed_revisions', 'journal', 'notify_memory', 'notify_outbox', 'operations', 'pending', 'pins', 'provenance', 'registry_cache', 'signature_verdicts', 'stack_status', 'verification'].sort(),
+      ['approvals', 'audit', 'deployments', 'failed_revisions', 'journal', 'notify_memory', 'notify_outbox', 'operations', 'pending', 'pins', 'provenance', 'registry_cache', 'signature_verdicts', 'stack_status', 'sync_verdicts', 'verification'].sort(),
     );
   });
 

@@ -1,0 +1,208 @@
+/**
+ * The persistent no-change verdict's inputs and its two uses (docs/performance.md): deciding a
+ * no-change run from the state DB and one container list, and recording what a full run found.
+ * The keys come from one helper (stackKeyFor), which the agent's in-memory memo uses as well.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { DesiredState, Revision } from '../compose/model.js';
+import type { ResolvedConfig } from '../config/resolve.js';
+import { describeError, errnoCode } from '../errors/index.js';
+import type { DockerConnection } from '../live/docker-client.js';
+import { listComposeContainers } from '../live/project-containers.js';
+import type { Snapshot } from '../source/index.js';
+import type { StateStore } from '../state/index.js';
+import type { StackOutcome, ReconcileResult } from '../sync/reconcile.js';
+import type { StackPlan } from '../sync/model.js';
+import { decideNoChange, FLEET_SCOPE, fleetKey, policyHash, stackKey, stackScope, verdictOf, type NoChange, type StoredVerdict } from '../sync/verdict.js';
+import { withoutPrivateEnv } from '../util/child-env.js';
+import { hashObject, sha256 } from '../util/hash.js';
+import type { Logger } from '../util/logger.js';
+import { VERSION } from '../version.js';
+
+/** What a stack's load reads besides the snapshot: the host-local and process inputs. */
+export interface HostInputs {
+  host: string;
+  envDir: string;
+  allowProcessEnv: boolean;
+  privateEnvNames: readonly string[];
+  maxFileBytes: number;
+  /** The host's security policy (config.policy). */
+  hostPolicy: unknown;
+}
+
+export function hostInputsOf(config: ResolvedConfig): HostInputs {
+  return {
+    host: config.host,
+    envDir: config.envDir,
+    allowProcessEnv: config.allowProcessEnv,
+    privateEnvNames: config.privateEnvNames,
+    maxFileBytes: config.validate.maxFileBytes,
+    hostPolicy: config.policy,
+  };
+}
+
+/** The process variables interpolation may read, hashed ('' when it reads none). */
+export function processEnvHash(inputs: Pick<HostInputs, 'allowProcessEnv' | 'privateEnvNames'>, env: NodeJS.ProcessEnv): string {
+  if (!inputs.allowProcessEnv) return '';
+  const entries = Object.entries(withoutPrivateEnv(env, inputs.privateEnvNames)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return hashObject(entries);
+}
+
+/** sha256 of the host-local env file, null without one; unreadable → undefined (the stack is then loaded). */
+function hostEnvHash(envDir: string, stack: string): string | null | undefined {
+  try {
+    return sha256(readFileSync(path.join(envDir, `${stack}.env`)));
+  } catch (e) {
+    return errnoCode(e) === 'ENOENT' ? null : undefined;
+  }
+}
+
+/**
+ * The key of one stack's inputs at a snapshot: (stack, policy hash) → key, or undefined when the
+ * snapshot has no object ids or the stack folder is unknown (then the stack is loaded).
+ */
+export function stackKeyFor(
+  inputs: HostInputs,
+  snapshot: Pick<Snapshot, 'oids' | 'problems'>,
+  env: NodeJS.ProcessEnv = process.env,
+): (stack: string, policy: string) => string | undefined {
+  const oids = snapshot.oids;
+  const processEnv = processEnvHash(inputs, env);
+  const hostPolicy = hashObject(inputs.hostPolicy ?? null);
+  return (stack, policy) => {
+    const tree = oids?.[`stacks/${stack}`];
+    if (tree === undefined) return undefined;
+    const hostEnv = hostEnvHash(inputs.envDir, stack);
+    if (hostEnv === undefined) return undefined;
+    return stackKey({
+      version: VERSION,
+      host: inputs.host,
+      stack,
+      tree,
+      lock: oids?.[`locks/${stack}.lock.json`] ?? null,
+      policy,
+      hostEnv,
+      envDir: inputs.envDir,
+      processEnv,
+      privateEnvNames: inputs.privateEnvNames,
+      maxFileBytes: inputs.maxFileBytes,
+      hostPolicy,
+      snapshotProblems: snapshot.problems.filter((p) => p.stack === stack).length,
+    });
+  };
+}
+
+/** The key of the host's stack selection at a snapshot, or undefined without object ids. */
+export function fleetKeyFor(inputs: Pick<HostInputs, 'host' | 'maxFileBytes'>, snapshot: Pick<Snapshot, 'oids'>): string | undefined {
+  const oids = snapshot.oids;
+  if (!oids) return undefined;
+  const folders = Object.keys(oids)
+    .filter((p) => p.startsWith('stacks/'))
+    .map((p) => p.slice('stacks/'.length));
+  return fleetKey({ version: VERSION, host: inputs.host, fleetOid: oids['fleet.yaml'] ?? null, folders, maxFileBytes: inputs.maxFileBytes });
+}
+
+export interface NoChangeRun {
+  decision: NoChange;
+  /** The rows read (for recordVerdicts to tell which stacks' inputs changed). */
+  stored?: ReadonlyMap<string, StoredVerdict>;
+  /** Only with a hit: the plan and outcomes a full run would have produced. */
+  result?: ReconcileResult;
+}
+
+/**
+ * Decides a no-change run from the stored verdicts, the recorded deployments and one container
+ * list. A hit records each stack's status as a full run would (Synced, Healthy, "in sync").
+ */
+export async function noChangeRun(opts: {
+  config: ResolvedConfig;
+  state: StateStore;
+  docker: DockerConnection;
+  snapshot: Pick<Snapshot, 'oids' | 'problems'>;
+  revision: Revision;
+  logger: Logger;
+}): Promise<NoChangeRun> {
+  const inputs = hostInputsOf(opts.config);
+  const fleet = fleetKeyFor(inputs, opts.snapshot);
+  if (fleet === undefined) return { decision: { hit: false, reason: 'the snapshot has no object ids' } };
+  const stored = opts.state.syncVerdicts();
+  if (!stored.has(FLEET_SCOPE)) return { decision: { hit: false, reason: 'no verdict stored' }, stored };
+  const containers = await listComposeContainers(opts.docker.docker);
+  const deployments = opts.state.currentDeployments();
+  const decision = decideNoChange({
+    stored,
+    fleetKey: fleet,
+    stackKey: stackKeyFor(inputs, opts.snapshot),
+    commit: opts.revision.commit,
+    containers,
+    deployed: (stack) => deployments.get(stack),
+  });
+  if (!decision.hit) return { decision, stored };
+  const commit = opts.revision.commit;
+  const ref = opts.revision.ref;
+  const plan: StackPlan[] = decision.stacks.map((stack) => ({ stack, action: 'none', reason: 'in sync', revision: commit, ...(ref ? { ref } : {}), changedServices: [] }));
+  const outcomes: StackOutcome[] = decision.stacks.map((stack) => ({ stack, action: 'none', result: 'unchanged', message: 'in sync', revision: commit, health: 'Healthy' }));
+  for (const stack of decision.stacks) opts.state.setStackStatus({ stack, sync: 'Synced', health: 'Healthy', reason: 'in sync', revision: commit });
+  return { decision, stored, result: { plan: { stacks: plan, warnings: [] }, outcomes, exitCode: 0 } };
+}
+
+/** Left in sync and healthy: nothing to do (none → unchanged/recorded) or just deployed and through the health gate. */
+function leftInSync(plan: StackPlan | undefined, outcome: StackOutcome | undefined): boolean {
+  if (outcome?.health !== 'Healthy' || plan?.problem) return false;
+  if (plan?.action === 'none') return outcome.result === 'unchanged' || outcome.result === 'recorded';
+  return plan?.action === 'deploy' && outcome.result === 'deployed';
+}
+
+/**
+ * After a full run over every declared stack: the host's selection, and a verdict for each stack
+ * the run left in sync and healthy. Any other stack's verdict is dropped. Nothing is stored when
+ * some stack could not be loaded (the next run plans in full again). Returns the stacks whose
+ * inputs key differs from the one `stored` held (what this run had to load anew).
+ */
+export function recordVerdicts(opts: {
+  config: ResolvedConfig;
+  state: StateStore;
+  snapshot: Pick<Snapshot, 'oids' | 'problems'>;
+  desired: DesiredState;
+  result: ReconcileResult;
+  logger: Logger;
+  stored?: ReadonlyMap<string, StoredVerdict>;
+}): string[] {
+  const { desired, result } = opts;
+  const inputs = hostInputsOf(opts.config);
+  const fleet = fleetKeyFor(inputs, opts.snapshot);
+  try {
+    if (fleet === undefined || desired.errors.length > 0 || opts.snapshot.problems.length > 0) {
+      opts.state.clearSyncVerdicts();
+      return [];
+    }
+    const keyOf = stackKeyFor(inputs, opts.snapshot);
+    const plans = new Map(result.plan.stacks.map((p) => [p.stack, p]));
+    const outcomes = new Map(result.outcomes.map((o) => [o.stack, o]));
+    const put: { scope: string; key: string; verdict: unknown }[] = [];
+    const remove: string[] = [];
+    const policies = Object.create(null) as Record<string, string>;
+    const changed: string[] = [];
+    for (const stack of desired.stacks) {
+      const policy = policyHash(stack.policy);
+      policies[stack.name] = policy;
+      const plan = plans.get(stack.name);
+      const outcome = outcomes.get(stack.name);
+      const key = keyOf(stack.name, policy);
+      if (key === undefined || opts.stored?.get(stackScope(stack.name))?.key !== key) changed.push(stack.name);
+      const inSync = leftInSync(plan, outcome) && plan?.target?.revision.commit === desired.revision.commit;
+      // selfHeal compares container fields (inspect), which a label-only verdict cannot: always planned in full.
+      const eligible = inSync && !stack.policy.selfHeal && stack.services.length > 0 && stack.services.every((s) => s.replicas >= 1);
+      if (key !== undefined && eligible) put.push({ scope: stackScope(stack.name), key, verdict: verdictOf(stack) });
+      else remove.push(stackScope(stack.name));
+    }
+    put.push({ scope: FLEET_SCOPE, key: fleet, verdict: { stacks: policies } });
+    opts.state.putSyncVerdicts(put, remove);
+    return changed.sort();
+  } catch (e) {
+    // A verdict is an optimisation: failing to store it only makes the next run plan in full.
+    opts.logger.debug({ err: describeError(e) }, 'could not record sync verdicts');
+    return [];
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * The persistent no-change verdict (docs/performance.md): what a reconcile found for each stack
+ * that was in sync, keyed by everything the stack's load reads, so that the next run at the same
+ * inputs can decide "nothing to do" from one container list and one DB read — no YAML parse, no
+ * hashing, no Compose. Pure: the caller gathers the key parts and the live containers.
+ *
+ * Correctness over speed: a verdict is only a claim about the desired side. The live side is
+ * always compared again (config-hash labels, replica counts, running and healthy), and the verdict
+ * must agree with the deployment the state DB recorded; anything unexpected falls back to the full
+ * load and plan, which rewrites the verdict.
+ */
+import { z } from 'zod';
+import type { StackPolicy } from '../compose/model.js';
+import { dictOf } from '../util/dict-schema.js';
+import { own } from '../util/dict.js';
+import { hashObject } from '../util/hash.js';
+import type { LiveContainer } from '../live/model.js';
+import { LABEL_CONFIG_HASH, LABEL_STACK, runsDriftdAgent } from '../util/labels.js';
+import type { DeployedRecord } from './model.js';
+
+/** Bumped when the key or the verdict changes meaning: every stored verdict then misses once. */
+export const VERDICT_FORMAT = 1;
+
+/** The scope of the host-wide row: which stacks this host runs and with which policy. */
+export const FLEET_SCOPE = 'fleet';
+export const stackScope = (stack: string): string => `stack:${stack}`;
+
+/** Everything a host-wide selection reads (fleet.yaml, the stack folders) besides the per-stack inputs. */
+export interface FleetKeyParts {
+  version: string;
+  host: string;
+  /** Object id of fleet.yaml at the target revision, or null when the repo has none. */
+  fleetOid: string | null;
+  /** Names of the folders under stacks/ (their presence selects stacks when fleet.yaml lists none). */
+  folders: readonly string[];
+  maxFileBytes: number;
+}
+
+/**
+ * Everything one stack's load and plan read (src/compose/load-stack.ts, src/sync/plan.ts). A test
+ * per field proves that changing it alone misses (test/unit/sync/verdict.test.ts).
+ */
+export interface StackKeyParts {
+  version: string;
+  host: string;
+  stack: string;
+  /** Git tree id of stacks/<stack>/ (every compose file, .env, override and mounted file). */
+  tree: string;
+  /** Blob id of locks/<stack>.lock.json, or null. */
+  lock: string | null;
+  /** The stack's resolved fleet policy (fleet.yaml's defaults and its entry), hashed. */
+  policy: string;
+  /** sha256 of the host-local `<envDir>/<stack>.env` (values never stored), or null without one. */
+  hostEnv: string | null;
+  envDir: string;
+  /** Hash of the process environment interpolation may read (allowProcessEnv), else ''. */
+  processEnv: string;
+  privateEnvNames: readonly string[];
+  maxFileBytes: number;
+  /** The host's security policy (an enforced rule refuses stacks). */
+  hostPolicy: string;
+  /** Files the snapshot refused in this stack (any makes the stack fail to load). */
+  snapshotProblems: number;
+}
+
+export function fleetKey(parts: FleetKeyParts): string {
+  return hashObject({ v: VERDICT_FORMAT, ...parts, folders: [...parts.folders].sort() });
+}
+
+export function stackKey(parts: StackKeyParts): string {
+  return hashObject({ v: VERDICT_FORMAT, ...parts, privateEnvNames: [...parts.privateEnvNames].sort() });
+}
+
+export function policyHash(policy: StackPolicy): string {
+  return hashObject(policy);
+}
+
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
+
+/** The host-wide row: the stacks this host runs at these inputs, each with its policy hash. */
+export const FleetVerdict = z
+  .object({
+    stacks: dictOf(z.string().min(1).max(200), hex64),
+  })
+  .strict();
+export type FleetVerdict = z.infer<typeof FleetVerdict>;
+
+/** One stack's row: what the no-change decision needs, no values (no secrets, no env). */
+export const StackVerdict = z
+  .object({
+    inputsHash: z.string().min(1).max(200),
+    services: dictOf(z.string().min(1).max(200), z.object({ configHash: hex64, replicas: z.number().int().min(1).max(10_000) }).strict()),
+  })
+  .strict();
+export type StackVerdict = z.infer<typeof StackVerdict>;
+
+export interface StoredVerdict {
+  key: string;
+  verdict: unknown;
+}
+
+/** A stack that a full run found in sync and healthy, as a verdict. */
+export function verdictOf(stack: { inputsHash: string; services: readonly { name: string; configHash: string; replicas: number }[] }): StackVerdict {
+  const services: StackVerdict['services'] = Object.create(null) as StackVerdict['services'];
+  for (const s of stack.services) services[s.name] = { configHash: s.configHash, replicas: s.replicas };
+  return { inputsHash: stack.inputsHash, services };
+}
+
+export interface NoChangeInput {
+  /** The stored rows by scope (one DB read). */
+  stored: ReadonlyMap<string, StoredVerdict>;
+  fleetKey: string;
+  /** The per-stack key for a stack and its policy hash, or undefined when its inputs cannot be identified. */
+  stackKey: (stack: string, policyHash: string) => string | undefined;
+  commit: string;
+  /** One container list (labels only), every project. */
+  containers: readonly LiveContainer[];
+  deployed: (stack: string) => DeployedRecord | undefined;
+}
+
+/** A hit lists the stacks it decided; a miss gives the first reason found. */
+export type NoChange = { hit: true; stacks: string[] } | { hit: false; reason: string };
+
+const miss = (reason: string): NoChange => ({ hit: false, reason });
+
+/** Why one stack's live containers or deployment do not match its verdict, or undefined when they do. */
+function stackMismatch(verdict: StackVerdict, containers: readonly LiveContainer[], deployed: DeployedRecord | undefined, commit: string): string | undefined {
+  if (!deployed || deployed.revision !== commit || deployed.inputsHash !== verdict.inputsHash) return 'the recorded deployment is not this revision';
+  const names = Object.keys(verdict.services);
+  const recorded = Object.keys(deployed.configHashes);
+  if (names.length === 0 || recorded.length !== names.length) return 'the recorded services differ';
+  for (const name of names) if (own(deployed.configHashes, name) !== own(verdict.services, name)?.configHash) return 'the recorded config hash differs';
+  const counts = new Map<string, number>();
+  for (const c of containers) {
+    if (runsDriftdAgent(c.labels)) return 'the project runs the agent';
+    const svc = c.service === undefined ? undefined : own(verdict.services, c.service);
+    if (!svc || c.service === undefined) return 'a container of an undeclared service';
+    if (c.labels[LABEL_CONFIG_HASH] !== svc.configHash) return `${c.service}: config hash label differs`;
+    if (c.state !== 'running' || (c.health !== 'none' && c.health !== 'healthy')) return `${c.service}: not running and healthy`;
+    counts.set(c.service, (counts.get(c.service) ?? 0) + 1);
+  }
+  for (const name of names) {
+    if ((counts.get(name) ?? 0) !== own(verdict.services, name)?.replicas) return `${name}: replica count differs`;
+  }
+  return undefined;
+}
+
+/**
+ * Every stack this host runs is known in sync at these inputs and its live containers still match:
+ * a hit lists them. Anything else — a missing, stale or malformed row, a project driftd deployed
+ * that is no longer declared, one container off — is a miss with the first reason found.
+ */
+export function decideNoChange(input: NoChangeInput): NoChange {
+  const fleetRow = input.stored.get(FLEET_SCOPE);
+  if (fleetRow?.key !== input.fleetKey) return miss('host selection not cached');
+  const fleet = FleetVerdict.safeParse(fleetRow.verdict);
+  if (!fleet.success) return miss('host selection row malformed');
+  const declared = Object.keys(fleet.data.stacks).sort();
+  if (declared.length === 0) return miss('no stack declared');
+
+  const byProject = new Map<string, LiveContainer[]>();
+  for (const c of input.containers) {
+    if (c.project === undefined) continue;
+    const list = byProject.get(c.project) ?? [];
+    list.push(c);
+    byProject.set(c.project, list);
+  }
+  const declaredSet = new Set(declared);
+  for (const [project, list] of byProject) {
+    if (declaredSet.has(project)) continue;
+    // A project driftd deployed that this host no longer declares may be pruned: the full plan decides.
+    if (list.some((c) => c.labels[LABEL_STACK] !== undefined && c.service !== undefined) && input.deployed(project) !== undefined) return miss(`${project} left the host`);
+  }
+  for (const stack of declared) {
+    const policy = own(fleet.data.stacks, stack);
+    const key = policy === undefined ? undefined : input.stackKey(stack, policy);
+    const row = input.stored.get(stackScope(stack));
+    if (key === undefined || row?.key !== key) return miss(`${stack}: inputs changed`);
+    const verdict = StackVerdict.safeParse(row.verdict);
+    if (!verdict.success) return miss(`${stack}: verdict row malformed`);
+    const why = stackMismatch(verdict.data, byProject.get(stack) ?? [], input.deployed(stack), input.commit);
+    if (why !== undefined) return miss(`${stack}: ${why}`);
+  }
+  return { hit: true, stacks: declared };
+}
