@@ -3,17 +3,21 @@
  * - the whole state: a poll that finds the same commit reuses it instead of reading and parsing
  *   every compose file again;
  * - each stack: at a new commit, a stack whose folder and lock have the same Git object ids
- *   (recorded in the snapshot) is reused, so a tag that changes one stack loads one stack.
- * Both apply only while nothing else a load reads changed: the host-local env files (by identity:
- * size, mtime, inode), the process environment when compose files may read it, the fleet policy
- * and the load options. In memory only: the model holds resolved secrets, which never go to disk
- * outside the deploy dirs.
+ *   (recorded in the snapshot) is reused, so a tag that changes one stack loads one stack; its key
+ *   is the stored no-change verdict's (stackKeyFor in verdict-cache.ts, docs/performance.md).
+ * Both apply only while nothing else a load reads changed: the host-local env files (whole state:
+ * by identity — size, mtime, inode; per stack: by content), the process environment when compose
+ * files may read it, the fleet policy and the load options. In memory only: the model holds
+ * resolved secrets, which never go to disk outside the deploy dirs.
  */
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { StackMemo } from '../compose/index.js';
 import type { DesiredStack, DesiredState } from '../compose/model.js';
+import type { Snapshot } from '../source/index.js';
+import { policyHash } from '../sync/verdict.js';
 import { hashObject } from '../util/hash.js';
+import { stackKeyFor, type HostInputs } from './verdict-cache.js';
 
 export interface DesiredMemoInputs {
   commit: string;
@@ -76,20 +80,15 @@ export class DesiredMemo {
   }
 
   /**
-   * Per-stack reuse for loading a snapshot: undefined when the snapshot has no object ids (written
-   * by an older driftd), so every stack loads.
+   * Per-stack reuse for loading a snapshot, keyed like the stored no-change verdict (one helper,
+   * stackKeyFor): undefined when the snapshot has no object ids (written by an older driftd), so
+   * every stack loads.
    */
-  stackMemo(inputs: Omit<DesiredMemoInputs, 'commit' | 'stacks'> & { oids?: Readonly<Record<string, string>> }, env: NodeJS.ProcessEnv = process.env): StackMemo | undefined {
-    const { oids } = inputs;
-    if (!oids) return undefined;
-    const shared = { host: inputs.host, maxFileBytes: inputs.maxFileBytes, processEnv: processEnvFingerprint(inputs.allowProcessEnv, env) };
+  stackMemo(inputs: HostInputs, snapshot: Pick<Snapshot, 'oids' | 'problems'>, env: NodeJS.ProcessEnv = process.env): StackMemo | undefined {
+    if (!snapshot.oids) return undefined;
+    const keyOf = stackKeyFor(inputs, snapshot, env);
     return {
-      key: (name, policy) => {
-        const tree = oids[`stacks/${name}`];
-        if (tree === undefined) return undefined;
-        const envFile = fileIdentity(path.join(inputs.envDir, `${name}.env`));
-        return hashObject({ ...shared, tree, lock: oids[`locks/${name}.lock.json`] ?? null, policy, envFile });
-      },
+      key: (name, policy) => keyOf(name, policyHash(policy)),
       get: (name, key) => {
         const hit = this.#stacks.get(name);
         return hit?.key === key ? hit.stack : undefined;

@@ -7,6 +7,7 @@ import { loadStackIn } from '../sync/stack-at.js';
 import type { Logger } from '../util/logger.js';
 import type { Provenance } from '../verify/index.js';
 import type { DesiredMemo } from './desired-memo.js';
+import { hostInputsOf } from './verdict-cache.js';
 import { targetVerifier, type TargetVerifier } from './verify-target.js';
 import { describeError } from '../errors/index.js';
 
@@ -67,7 +68,7 @@ async function loadAt(config: ResolvedConfig, snapshot: Snapshot, revision: Revi
   const key = memo?.key({ ...inputs, commit: snapshot.commit, ...(stacks ? { stacks } : {}) });
   const remembered = key === undefined ? undefined : memo?.get(key);
   if (remembered) return remembered;
-  const stackMemo = memo?.stackMemo({ ...inputs, ...(snapshot.oids ? { oids: snapshot.oids } : {}) });
+  const stackMemo = memo?.stackMemo(hostInputsOf(config), snapshot);
   const desired = await loadDesiredState({
     ...inputs,
     privateEnvNames,

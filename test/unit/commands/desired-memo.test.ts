@@ -185,6 +185,7 @@ describe('loadTarget with a memo at a new commit: only the stacks whose inputs c
   });
 
   it('a snapshot without object ids (older driftd) gives no per-stack memo', () => {
-    expect(new DesiredMemo().stackMemo({ host: 'h', envDir, allowProcessEnv: false, maxFileBytes: 1 })).toBeUndefined();
+    const inputs = { host: 'h', envDir, allowProcessEnv: false, privateEnvNames: [], maxFileBytes: 1, hostPolicy: {} };
+    expect(new DesiredMemo().stackMemo(inputs, { problems: [] })).toBeUndefined();
   });
 });
