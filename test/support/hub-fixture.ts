@@ -1,7 +1,7 @@
 /** Hub test fixtures: a status document's stack row and a `driftd hub` child process. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { ReportStack } from '../../src/hub/report.js';
-import { pollUntil } from './docker.js';
+import { pollUntil } from './docker-resources.js';
 
 /** One stack row of a hub status document, synced and healthy at `commit` unless overridden. */
 export const reportStack = (name: string, commit: string, over: Partial<ReportStack> = {}): ReportStack => ({
