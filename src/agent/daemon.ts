@@ -24,6 +24,7 @@ import { cycleOf, failedCycleOf } from './notify-cycle.js';
 import { startHubReporter, type HubReporter } from '../hub/send.js';
 import type { DriftResult } from '../drift/compute-drift.js';
 import { buildHubReport } from './hub-report.js';
+import { readCaFile } from '../util/ca-file.js';
 
 export interface AgentOptions {
   config: ResolvedConfig;
@@ -64,6 +65,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const httpConfig = httpSettings(config.http);
   const channels = resolveChannels(config.notifications);
   const hubToken = hubSettings(config);
+  const hubCa = config.hub?.caFile !== undefined ? readCaFile(config.hub.caFile, 'hub.caFile') : undefined;
   // A reconcile is a burst of short-lived garbage (API answers, plans) between long idle waits.
   // V8 answers bursts by doubling the young generation up to 2×16 MB and keeps it for the rest of
   // the process; an agent gains nothing from that, so it stays at its initial size (bench: RSS
@@ -97,6 +99,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
           url: config.hub.url,
           token: hubToken,
           heartbeatMs: config.hub.heartbeatMs,
+          ...(hubCa !== undefined ? { ca: hubCa } : {}),
           logger,
           build: (kind) =>
             buildHubReport({ host: config.host, kind, state, ...(lastRun ? { lastRun } : {}), ...(lastTarget ? { target: lastTarget } : {}), ...(lastDrift ? { drift: lastDrift } : {}) }),

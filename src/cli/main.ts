@@ -135,7 +135,7 @@ export const COMMANDS: CommandSpec[] = [
     name: 'fleet',
     args: '<action>',
     description: 'fleet status --hub URL: the fleet as a table; exit 0 all synced, 2 out of sync or silent hosts, 1 error',
-    options: (c) => c.option('--hub <url>', 'the hub URL (env DRIFTD_HUB_URL); the read token comes from DRIFTD_HUB_TOKEN').option('--json', 'JSON output'),
+    options: (c) => c.option('--hub <url>', 'the hub URL (env DRIFTD_HUB_URL); the read token comes from DRIFTD_HUB_TOKEN').option('--ca-file <file>', 'PEM CA to trust for an https hub (env DRIFTD_HUB_CA_FILE)').option('--json', 'JSON output'),
     load: async () => (await import('./handlers/fleet-handler.js')).handler,
   },
   {

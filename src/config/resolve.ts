@@ -83,6 +83,8 @@ export interface HubClientConfig {
   url: string;
   token?: SecretSetting;
   heartbeatMs: number;
+  /** Absolute path of `hub.caFile`. */
+  caFile?: string;
 }
 
 export interface HubServerConfig {
@@ -94,6 +96,8 @@ export interface HubServerConfig {
   silentAfterMs: number;
   stragglerGraceMs: number;
   historyPerHost: number;
+  /** Absolute paths of `hubServer.tls`; absent: plain http. */
+  tls?: { certFile: string; keyFile: string };
 }
 
 export interface HttpConfig {
@@ -333,6 +337,7 @@ export function resolveConfig(opts: ResolveOptions): ResolvedConfig {
             url: file.hub.url.replace(/\/+$/, ''),
             ...optionalSecret('token', secretSetting('hub.token', env, file.hub.tokenEnv, file.hub.tokenFile)),
             heartbeatMs: dur(file.hub.heartbeat, '5m', 'hub.heartbeat'),
+            ...(file.hub.caFile ? { caFile: path.resolve(cwd, file.hub.caFile) } : {}),
           },
         }
       : {}),
@@ -344,6 +349,7 @@ export function resolveConfig(opts: ResolveOptions): ResolvedConfig {
       silentAfterMs: dur(file.hubServer?.silentAfter, '15m', 'hubServer.silentAfter'),
       stragglerGraceMs: dur(file.hubServer?.stragglerGrace, '30m', 'hubServer.stragglerGrace'),
       historyPerHost: file.hubServer?.historyPerHost ?? 100,
+      ...(file.hubServer?.tls ? { tls: { certFile: path.resolve(cwd, file.hubServer.tls.certFile), keyFile: path.resolve(cwd, file.hubServer.tls.keyFile) } } : {}),
     },
     validate: {
       latest: file.validate?.latest ?? true,

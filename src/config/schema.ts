@@ -82,6 +82,8 @@ export const configFileSchema = z
         tokenFile: z.string().min(1).optional(),
         /** How often an idle agent re-sends its status (default 5m). */
         heartbeat: duration.optional(),
+        /** PEM file of a CA to trust for an https hub (e.g. a private CA or the hub's self-signed certificate), besides the system's. */
+        caFile: z.string().min(1).optional(),
       })
       .strict()
       .optional(),
@@ -100,6 +102,8 @@ export const configFileSchema = z
         stragglerGrace: duration.optional(),
         /** Reports kept per host (default 100). */
         historyPerHost: z.number().int().min(1).max(100_000).optional(),
+        /** Serve https with this certificate (PEM, chain allowed) and key (PEM); absent: plain http. */
+        tls: z.object({ certFile: z.string().min(1), keyFile: z.string().min(1) }).strict().optional(),
       })
       .strict()
       .optional(),

@@ -4,6 +4,7 @@
  * 1 (a thrown DriftdError): the hub could not be asked.
  */
 import { z } from 'zod';
+import { requestText, type RequestAnswer } from '../util/http-request.js';
 import { DriftdError } from '../errors/index.js';
 import { fleetExitCode } from './fleet.js';
 import { reportStackSchema } from './report.js';
@@ -35,21 +36,22 @@ export interface FleetStatusResult {
   exitCode: 0 | 2;
 }
 
-export async function fleetStatus(opts: { hub: string; token: string | undefined; timeoutMs?: number }): Promise<FleetStatusResult> {
+/** `ca`: PEM trusted for an https hub besides the system's CAs (`--ca-file`). */
+export async function fleetStatus(opts: { hub: string; token: string | undefined; timeoutMs?: number; ca?: string }): Promise<FleetStatusResult> {
   if (!/^https?:\/\/[^\s]+$/i.test(opts.hub)) throw new DriftdError('UsageError', `--hub must be an http:// or https:// URL, got "${opts.hub}"`);
   if (!opts.token) throw new DriftdError('UsageError', 'set DRIFTD_HUB_TOKEN to the hub read token');
   const url = `${opts.hub.replace(/\/+$/, '')}/api/fleet`;
-  let res: Response;
+  let res: RequestAnswer;
   try {
-    res = await fetch(url, { headers: { authorization: `Bearer ${opts.token}`, accept: 'application/json' }, signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000) });
+    res = await requestText(url, { headers: { authorization: `Bearer ${opts.token}`, accept: 'application/json' }, signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000), ...(opts.ca !== undefined ? { ca: opts.ca } : {}) });
   } catch (e) {
     throw new DriftdError('ConfigError', `the hub at ${opts.hub} did not answer: ${e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e)}`, { hub: opts.hub });
   }
   if (res.status === 401 || res.status === 403) throw new DriftdError('ConfigError', `the hub refused the read token (HTTP ${res.status}): check DRIFTD_HUB_TOKEN`, { hub: opts.hub });
-  if (!res.ok) throw new DriftdError('ConfigError', `the hub answered HTTP ${res.status} for /api/fleet`, { hub: opts.hub });
+  if (res.status < 200 || res.status > 299) throw new DriftdError('ConfigError', `the hub answered HTTP ${res.status} for /api/fleet`, { hub: opts.hub });
   let body: unknown;
   try {
-    body = await res.json();
+    body = JSON.parse(res.text);
   } catch {
     throw new DriftdError('ConfigError', 'the hub answered something that is not JSON for /api/fleet', { hub: opts.hub });
   }

@@ -6,6 +6,7 @@
  * exponential backoff up to the heartbeat interval; a refusal (400, 401, 403, 413) is logged and
  * not retried until the next cycle, since only a config change can fix it.
  */
+import { requestText } from '../util/http-request.js';
 import { scrubValue } from '../util/scrub.js';
 import type { Logger } from '../util/logger.js';
 import type { Report } from './report.js';
@@ -20,6 +21,8 @@ export interface HubReporterOptions {
   timeoutMs?: number;
   /** First retry delay (doubles up to heartbeatMs). */
   retryBaseMs?: number;
+  /** PEM of `hub.caFile`: trusted for an https hub besides the system's CAs. */
+  ca?: string;
 }
 
 export interface HubReporter {
@@ -46,15 +49,16 @@ export function startHubReporter(opts: HubReporterOptions): HubReporter {
 
   const post = async (doc: Report): Promise<{ ok: boolean; retry: boolean; status?: number; error?: string }> => {
     try {
-      const res = await fetch(endpoint, {
+      const res = await requestText(endpoint, {
         method: 'POST',
         headers: { authorization: `Bearer ${opts.token}`, 'content-type': 'application/json' },
         body: JSON.stringify(scrubValue(doc)),
         signal: AbortSignal.any([abort.signal, AbortSignal.timeout(opts.timeoutMs ?? 15_000)]),
+        maxBytes: 64 * 1024,
+        ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
       });
-      const text = await res.text().catch(() => '');
-      if (res.ok) return { ok: true, retry: false, status: res.status };
-      return { ok: false, retry: RETRYABLE(res.status), status: res.status, error: text.slice(0, 300) };
+      if (res.status >= 200 && res.status < 300) return { ok: true, retry: false, status: res.status };
+      return { ok: false, retry: RETRYABLE(res.status), status: res.status, error: res.text.slice(0, 300) };
     } catch (e) {
       return { ok: false, retry: true, error: e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e) };
     }

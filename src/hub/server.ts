@@ -7,6 +7,7 @@
  * scrubbed before it is stored.
  */
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { z } from 'zod';
 import { describeError, DriftdError } from '../errors/index.js';
 import { createSessions } from '../page/session.js';
@@ -206,10 +207,12 @@ export function hubHandler(deps: HubDeps): RequestListener {
   };
 }
 
-export function startHubServer(deps: HubDeps, listen: { host: string; port: number }): Promise<Server> {
+/** `tls`: PEM certificate (chain) and key, read by the caller; absent: plain http. */
+export function startHubServer(deps: HubDeps, listen: { host: string; port: number }, tls?: { cert: Buffer; key: Buffer }): Promise<Server> {
   const limits = deps.limits ?? HUB_LIMITS;
   const handler = hubHandler(deps);
-  const server = createServer({ headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.requestTimeoutMs, maxHeaderSize: 16 * 1024 }, (req, res) => {
+  const options = { headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.requestTimeoutMs, maxHeaderSize: 16 * 1024 };
+  const listener: RequestListener = (req, res) => {
     try {
       handler(req, res);
     } catch (e) {
@@ -217,7 +220,14 @@ export function startHubServer(deps: HubDeps, listen: { host: string; port: numb
       if (res.headersSent) res.destroy();
       else send(res, 500, { error: describeError(e) });
     }
-  });
+  };
+  let server: Server;
+  try {
+    server = tls ? createTlsServer({ ...options, cert: tls.cert, key: tls.key }, listener) : createServer(options, listener);
+  } catch (e) {
+    // A certificate and key that do not match, or a file that is not PEM.
+    return Promise.reject(new DriftdError('ConfigError', `the hub cannot start: hubServer.tls: ${(e as Error).message}`, { key: 'hubServer.tls' }));
+  }
   server.maxConnections = limits.maxConnections;
   return new Promise((resolve, reject) => {
     server.once('error', (e) => reject(new DriftdError('ConfigError', `the hub cannot listen on ${listen.host}:${listen.port}: ${e.message}`, { key: 'hubServer.listen' })));

@@ -41,10 +41,15 @@ function parseRow(row: { host: string; report: string; received_at: string }): H
   }
 }
 
-export function openHubStore(file: string, opts: { historyPerHost: number }): HubStore {
+/** `--database postgres://…` is refused (docs/hub.md has the path to PostgreSQL); checked before anything starts. */
+export function refuseUnsupportedDatabase(file: string): void {
   if (/^postgres(ql)?:\/\//i.test(file)) {
     throw new DriftdError('ConfigError', 'the hub stores its data in SQLite in this version; PostgreSQL is the documented path for a highly available hub (docs/hub.md), not built yet', { key: '--database' });
   }
+}
+
+export function openHubStore(file: string, opts: { historyPerHost: number }): HubStore {
+  refuseUnsupportedDatabase(file);
   let db: Database.Database;
   try {
     mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });

@@ -1,4 +1,5 @@
 import { fleetStatus } from '../../hub/fleet-status.js';
+import { readCaFile } from '../../util/ca-file.js';
 import { DriftdError } from '../../errors/index.js';
 import { formatColumns } from '../../report/columns.js';
 import { stableStringify } from '../../util/hash.js';
@@ -12,7 +13,8 @@ export const handler: Handler = async (ctx, opts, args) => {
   if (args[0] !== 'status') throw new DriftdError('UsageError', `unknown fleet action "${args[0] ?? ''}": use \`driftd fleet status --hub URL\``);
   const hub = optionalString(opts, 'hub') ?? process.env.DRIFTD_HUB_URL;
   if (!hub) throw new DriftdError('UsageError', '--hub URL is required (or DRIFTD_HUB_URL)');
-  const { fleet, exitCode } = await fleetStatus({ hub, token: process.env.DRIFTD_HUB_TOKEN });
+  const caFile = optionalString(opts, 'caFile') ?? process.env.DRIFTD_HUB_CA_FILE;
+  const { fleet, exitCode } = await fleetStatus({ hub, token: process.env.DRIFTD_HUB_TOKEN, ...(caFile ? { ca: readCaFile(caFile, '--ca-file') } : {}) });
   if (flag(opts, 'json')) {
     ctx.out(stableStringify(fleet, 2));
     return exitCode;
