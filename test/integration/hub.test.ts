@@ -2,7 +2,9 @@
  * `driftd hub` as a real process on 127.0.0.1 with several reporters that use the agent's own
  * sending code (hub/send.ts), `driftd fleet status` against it, hostile reports (foreign host,
  * unknown token, `<script>` names and texts, oversize, floods), a host that stops reporting going
- * silent, and the fleet page in headless Chromium (Debian's chromium via playwright-core).
+ * silent, and the fleet page in headless Chromium (Debian's chromium via playwright-core): badges,
+ * filters, a keyboard-only run over every link with a visible focus, a phone viewport without
+ * sideways scrolling, no console errors, screenshots in test-artifacts/hub.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -213,6 +215,58 @@ describe('driftd hub with reporting agents', () => {
       await page.screenshot({ path: path.join(ARTIFACTS, '02-host.png'), fullPage: true });
       expect(errors).toEqual([]);
       await context.close();
+    });
+
+    it('keyboard only: Tab reaches every link of the fleet and host pages with a visible focus; on a phone the page does not scroll sideways', async () => {
+      const login = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const first = await login.newPage();
+      await first.goto(`${base}/login`);
+      await first.fill('#token', READ);
+      await Promise.all([first.waitForURL(`${base}/`), first.click('form.login button')]);
+      const state = await login.storageState();
+      await login.close();
+      const errors: string[] = [];
+      const watch = (p: import('playwright-core').Page): void => {
+        p.on('console', (m) => void (m.type() === 'error' && errors.push(`${p.url()}: ${m.text()}`)));
+        p.on('pageerror', (e) => errors.push(e.message));
+      };
+      const desk = await browser.newContext({ viewport: { width: 1280, height: 900 }, storageState: state });
+      const page = await desk.newPage();
+      watch(page);
+      for (const url of ['/', '/hosts/web-02']) {
+        await page.goto(base + url);
+        const links = new Set(await page.evaluate<string[]>("[...document.querySelectorAll('a[href]')].map((a) => a.getAttribute('href') ?? '')"));
+        expect(links.size, url).toBeGreaterThan(2);
+        const reached = new Set<string>();
+        const unstyled: string[] = [];
+        const stops = (await page.locator('a[href], button, input:not([type=hidden]), select, [tabindex="0"]').count()) + 5;
+        for (let i = 0; i < stops; i++) {
+          await page.keyboard.press('Tab');
+          const f = await page.evaluate<{ href: string | null; outline: string; shadow: string } | null>(
+            "(() => { const e = document.activeElement; if (!e || e === document.body) return null; const s = getComputedStyle(e); return { href: e.getAttribute('href'), outline: s.outlineStyle + ' ' + s.outlineWidth, shadow: s.boxShadow }; })()",
+          );
+          if (f?.href) reached.add(f.href);
+          // A visible focus: an outline of some width, or a focus ring drawn as a box shadow.
+          if (f && (f.outline.startsWith('none') || f.outline.endsWith(' 0px')) && f.shadow === 'none') unstyled.push(f.href ?? '(control)');
+        }
+        expect([...links].filter((l) => !reached.has(l)), url).toEqual([]);
+        expect(unstyled, `${url}: focused without a visible focus`).toEqual([]);
+      }
+      await page.screenshot({ path: path.join(ARTIFACTS, '03-keyboard-focus.png') });
+      await desk.close();
+      const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, storageState: state });
+      try {
+        const p = await phone.newPage();
+        watch(p);
+        for (const [url, name] of [['/', '04-phone-fleet'], ['/hosts/web-02', '05-phone-host']] as const) {
+          await p.goto(base + url);
+          expect(await p.evaluate('document.documentElement.scrollWidth <= window.innerWidth + 1'), url).toBe(true);
+          await p.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+        }
+      } finally {
+        await phone.close();
+      }
+      expect(errors).toEqual([]);
     });
   });
 });
