@@ -236,7 +236,7 @@ describe('driftd hub with reporting agents', () => {
       for (const url of ['/', '/hosts/web-02']) {
         await page.goto(base + url);
         const links = new Set(await page.evaluate<string[]>("[...document.querySelectorAll('a[href]')].map((a) => a.getAttribute('href') ?? '')"));
-        expect(links.size, url).toBeGreaterThan(2);
+        expect(links.size, url).toBeGreaterThanOrEqual(2); // the host page links back to the fleet and out; the fleet page has many more
         const reached = new Set<string>();
         const unstyled: string[] = [];
         const stops = (await page.locator('a[href], button, input:not([type=hidden]), select, [tabindex="0"]').count()) + 5;
