@@ -4,6 +4,7 @@ import { oneShotServices } from '../drift/compose-names.js';
 import { containerHealth, worstHealth } from '../drift/health.js';
 import type { HealthStatus } from '../drift/model.js';
 import type { LiveContainer } from '../live/model.js';
+import { isComposeReplica } from '../util/labels.js';
 
 export interface HealthGateResult {
   ok: boolean;
@@ -20,7 +21,9 @@ export function evaluateHealth(stack: DesiredStack, containers: readonly LiveCon
   const healths: HealthStatus[] = [];
   let final = false;
   for (const svc of stack.services) {
-    const mine = containers.filter((c) => c.service === svc.name);
+    // A leftover `compose run` job or a hand-made look-alike is not a replica (see isComposeReplica):
+    // an exited migration job must not fail the gate and roll a good release back.
+    const mine = containers.filter((c) => c.service === svc.name && isComposeReplica(c.labels));
     if (mine.length < svc.replicas) {
       problems.push(`${svc.name}: ${mine.length} of ${svc.replicas} containers exist`);
       healths.push('Missing');

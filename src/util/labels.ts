@@ -30,5 +30,16 @@ export const COMPOSE_LABELS = {
   configFiles: 'com.docker.compose.project.config_files',
 } as const;
 
+/**
+ * A replica Compose manages for its service. Compose v1 and v2 list a project's service containers
+ * with the label filter `com.docker.compose.oneoff=False`; a `compose run` job (`True`) or a container
+ * made by hand with the project's labels but no `oneoff` label is never recreated nor removed by
+ * `compose up --remove-orphans`. Counting those as replicas would plan an apply that cannot change
+ * anything, again on every poll.
+ */
+export function isComposeReplica(labels: Readonly<Record<string, string>>): boolean {
+  return labels[COMPOSE_LABELS.oneoff]?.toLowerCase() === 'false';
+}
+
 /** Labels set by Compose, driftd or Docker Desktop, never by the user: config drift ignores them. */
 export const MANAGED_LABEL_PREFIXES = ['com.docker.compose.', 'io.driftd.', 'desktop.docker.io/'] as const;

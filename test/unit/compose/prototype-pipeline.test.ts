@@ -57,6 +57,7 @@ function liveOf(stack: DesiredStack, svc: DesiredService, change: [string, strin
     ...Object.entries(svc.labels),
     ['com.docker.compose.project', stack.name],
     ['com.docker.compose.service', svc.name],
+    ['com.docker.compose.oneoff', 'False'],
     ['io.driftd.stack', stack.name],
     ['io.driftd.revision', COMMIT],
     ['io.driftd.config-hash', svc.configHash],
@@ -191,8 +192,8 @@ describe('prototype-key names through parse → model → drift → plan → rep
     const desired = load('other');
     expect(desired.stacks.map((s) => s.name)).toEqual(['shop']);
     const live = [
-      liveContainer({ project: 'constructor', service: '__proto__', labels: { 'com.docker.compose.project': 'constructor', 'com.docker.compose.service': '__proto__' } }),
-      liveContainer({ project: 'constructor', service: 'toString', labels: { 'com.docker.compose.project': 'constructor', 'com.docker.compose.service': 'toString' } }),
+      liveContainer({ project: 'constructor', service: '__proto__', labels: { 'com.docker.compose.project': 'constructor', 'com.docker.compose.service': '__proto__', 'com.docker.compose.oneoff': 'False' } }),
+      liveContainer({ project: 'constructor', service: 'toString', labels: { 'com.docker.compose.project': 'constructor', 'com.docker.compose.service': 'toString', 'com.docker.compose.oneoff': 'False' } }),
     ];
     const result = computeDrift({ desired, live: inventory(live) });
     expect(result.stacks.map((s) => s.stack)).toEqual(['shop']);

@@ -127,6 +127,7 @@ export function liveContainer(over: Partial<LiveContainer> = {}, config: Partial
     labels: {
       'com.docker.compose.project': project,
       'com.docker.compose.service': service,
+      'com.docker.compose.oneoff': 'False',
       'com.docker.compose.project.working_dir': WORKDIR,
       'com.docker.compose.config-hash': 'whatever',
       'com.example.team': 'shop',
