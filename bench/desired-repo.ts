@@ -26,6 +26,9 @@ export function composeYaml(opts: { network: string; runLabel: string; revision:
     'services:',
     '  worker:',
     `    image: ${TEST_IMAGES.worker10}`,
+    // Idle without the image's once-a-second `sleep` loop: 1,000 of those fork 1,000 processes a
+    // second and would measure the scheduler, not driftd. `$$` is Compose's escape for `$`.
+    `    command: ["sh", "-c", "trap 'exit 0' TERM INT; sleep 2147483647 & wait $$!"]`,
     '    environment:',
     `      BENCH_REVISION: "${opts.revision}"`,
     '    labels:',
