@@ -132,7 +132,7 @@ async function syncCounted(opts: SyncOptions): Promise<Omit<SyncResult, 'yamlPar
       pins,
       ...(opts.stacks?.length ? { stacks: opts.stacks } : {}),
       ...(opts.desiredMemo ? { memo: opts.desiredMemo } : {}),
-      verifier: targetVerifier({ config, logger, source }),
+      verifier: targetVerifier({ config, logger, source, state }),
     };
     const targetFailed = (e: unknown): unknown => {
       // Git down, auth refused, tag missing, a full disk under the snapshots, a signature refused:
