@@ -2,6 +2,7 @@ import { startAgent } from '../../agent/daemon.js';
 import { parseDuration } from '../../util/duration.js';
 import type { Handler } from '../context.js';
 import { optionalString } from '../options.js';
+import { untilSignal } from '../until-signal.js';
 
 export const handler: Handler = async (ctx, opts) => {
   const interval = optionalString(opts, 'interval');
@@ -12,13 +13,6 @@ export const handler: Handler = async (ctx, opts) => {
     ...(interval ? { intervalMs: parseDuration(interval, '--interval') } : {}),
     ...(schedule ? { schedule } : {}),
   });
-  await new Promise<void>((resolve) => {
-    const shutdown = (signal: string): void => {
-      ctx.logger.info({ signal }, 'stopping: finishing or abandoning the stack in flight');
-      agent.stop().then(resolve, resolve);
-    };
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
-    process.once('SIGINT', () => shutdown('SIGINT'));
-  });
+  await untilSignal(agent, ctx.logger, 'stopping: finishing or abandoning the stack in flight');
   return 0;
 };
