@@ -45,6 +45,27 @@ export function openState(dataDir: string, opts: OpenStateOptions = {}): StateSt
     );
   }
   refuseEmptyFile(file);
+  // SQLite's busy_timeout does not cover every wait: when two processes switch a fresh file to WAL
+  // at once, the one that read page 1 first and then finds the other holding RESERVED gets
+  // SQLITE_BUSY at once (waiting could deadlock, so SQLite does not). The whole open is idempotent,
+  // so it is retried until OPEN_BUSY_TIMEOUT_MS has passed.
+  const deadline = Date.now() + OPEN_BUSY_TIMEOUT_MS;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return openOnce(file, dataDir, opts);
+    } catch (e) {
+      if (!isBusy(e) || Date.now() >= deadline) throw toStateError(file, 'opening it', e);
+      Atomics.wait(SLEEPER, 0, 0, Math.min(200, 10 * attempt) + Math.floor(Math.random() * 20));
+    }
+  }
+}
+
+function isBusy(e: unknown): boolean {
+  return e instanceof Database.SqliteError && /^SQLITE_BUSY/.test(e.code);
+}
+
+function openOnce(file: string, dataDir: string, opts: OpenStateOptions): StateStore {
+  const readonly = opts.readonly === true;
   let db: Database.Database | undefined;
   try {
     if (!readonly) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -70,7 +91,7 @@ export function openState(dataDir: string, opts: OpenStateOptions = {}): StateSt
     return new StateStore(db, file, opts.now ?? (() => new Date()));
   } catch (e) {
     db?.close();
-    throw toStateError(file, 'opening it', e);
+    throw e;
   }
 }
 

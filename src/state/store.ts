@@ -470,10 +470,10 @@ export class StateStore {
       );
       const del = this.#stmt('DELETE FROM sync_verdicts WHERE scope = ?');
       const at = this.#iso();
-      this.#db.transaction(() => {
+      this.#transaction(() => {
         for (const r of put) upsert.run(r.scope, r.key, JSON.stringify(r.verdict), at);
         for (const scope of remove) del.run(scope);
-      })();
+      });
     });
   }
 

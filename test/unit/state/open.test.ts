@@ -79,6 +79,22 @@ describe('openState', () => {
     db.close();
   });
 
+  it('retries an open that SQLite refuses at once instead of waiting (two processes switching a new file to WAL)', async () => {
+    const dataDir = path.join(tempDir(), 'data');
+    // A process in the middle of its own first write holds RESERVED on the still rollback-journal
+    // file: switching to WAL reads page 1, cannot take RESERVED, and SQLite answers SQLITE_BUSY
+    // at once — busy_timeout is not consulted, because waiting could deadlock.
+    const holder = child('reserve-hold', dataDir, '1500');
+    await holder.line(/^holding$/);
+    const started = Date.now();
+    const store = openState(dataDir, { busyTimeoutMs: 200 });
+    // It got through only once the holder committed (its "released" is read after this sync call).
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    await holder.line(/^released$/);
+    expect(store.integrityCheck().ok).toBe(true);
+    store.close();
+  });
+
   it('opens an up-to-date database without its write lock', async () => {
     const dataDir = path.join(tempDir(), 'data');
     openState(dataDir).close();
