@@ -1,4 +1,4 @@
-import { dict, own } from '../util/dict.js';
+import { dict } from '../util/dict.js';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { DriftdError, errnoCode } from '../errors/index.js';
@@ -59,22 +59,6 @@ function withoutForeignSwarmStacks(fleet: Fleet | undefined, host: string, names
 }
 
 /**
- * `engine: swarm` is accepted by fleet.yaml and checked by validate, but this version does not
- * deploy to a Swarm yet: the stack fails alone, and whatever runs stays as it is — deploying it
- * with Compose instead would start a second copy of a Swarm service on this host.
- */
-function swarmNotDeployed(fleet: Fleet | undefined, name: string): StackLoadError {
-  const line = own(fleet?.swarmLines, name);
-  return {
-    stack: name,
-    code: 'ComposeLoadError',
-    file: FLEET_FILE,
-    ...(line !== undefined ? { line } : {}),
-    message: `stacks.${name}.engine: swarm — this driftd does not deploy to a Swarm yet (docs/swarm.md), so the stack is left as it runs; remove the line to run it with Compose on each host`,
-  };
-}
-
-/**
  * What this host should run at `revision`. A stack that fails to load is reported in `errors`
  * (with file and line) and the others still load. Throws only when the whole repo cannot be
  * read: the root is missing, or fleet.yaml is invalid (then nobody knows which stacks apply).
@@ -114,7 +98,6 @@ export function loadDesiredStateSync(opts: LoadDesiredStateOptions): DesiredStat
 
   const results = selected.map((name): DesiredStack | StackLoadError => {
     const policy = policyFor(fleet, name);
-    if (policy.engine === 'swarm') return swarmNotDeployed(fleet, name);
     const key = opts.stackMemo?.key(name, policy);
     const remembered = key === undefined ? undefined : opts.stackMemo?.get(name, key);
     if (remembered) return remembered;

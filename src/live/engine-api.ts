@@ -23,4 +23,10 @@ export interface EngineApi {
   listVolumes(options: { filters: EngineFilters }): Promise<unknown>;
   getContainer(id: string): { inspect(): Promise<unknown> };
   getImage(name: string): { inspect(): Promise<unknown>; distribution(options: { authconfig?: AuthConfig }): Promise<unknown> };
+  /** Swarm reads (engine: swarm stacks); optional so that test stand-ins without a Swarm need not answer them. */
+  listServices?(options: { filters?: EngineFilters }): Promise<unknown>;
+  listTasks?(options: { filters?: EngineFilters }): Promise<unknown>;
+  listConfigs?(options: { filters?: EngineFilters }): Promise<unknown>;
+  listSecrets?(options: { filters?: EngineFilters }): Promise<unknown>;
+  getNode?(id: string): { inspect(): Promise<unknown> };
 }

@@ -68,4 +68,24 @@ export class EngineClient implements EngineApi {
         this.send({ path: `/distribution/${segment(name)}/json`, ...(authconfig ? { headers: { 'X-Registry-Auth': registryAuthHeader(authconfig) } } : {}) }),
     };
   }
+
+  listServices(options: { filters?: EngineFilters } = {}): Promise<unknown> {
+    return this.send({ path: `/services${engineQuery(options)}` });
+  }
+
+  listTasks(options: { filters?: EngineFilters } = {}): Promise<unknown> {
+    return this.send({ path: `/tasks${engineQuery(options)}` });
+  }
+
+  listConfigs(options: { filters?: EngineFilters } = {}): Promise<unknown> {
+    return this.send({ path: `/configs${engineQuery(options)}` });
+  }
+
+  listSecrets(options: { filters?: EngineFilters } = {}): Promise<unknown> {
+    return this.send({ path: `/secrets${engineQuery(options)}` });
+  }
+
+  getNode(id: string): { inspect(): Promise<unknown> } {
+    return { inspect: () => this.send({ path: `/nodes/${segment(id)}` }) };
+  }
 }

@@ -53,11 +53,19 @@ export interface WaitOptions {
  * After `compose up`: waits until every container of the stack runs and, where it has a health
  * check, is healthy — or until `timeoutMs`, or until a container is definitively unhealthy.
  */
-export async function waitHealthy(opts: WaitOptions): Promise<HealthGateResult> {
+export function waitHealthy(opts: WaitOptions): Promise<HealthGateResult> {
+  return waitForVerdict(async () => evaluateHealth(opts.stack, await opts.list()), opts);
+}
+
+/** Polls `evaluate` until ok, final (waiting longer will not help), `timeoutMs` or the signal. */
+export async function waitForVerdict(
+  evaluate: () => Promise<Omit<HealthGateResult, 'waitedMs'> & { final: boolean }>,
+  opts: { timeoutMs: number; pollMs?: number; signal?: AbortSignal },
+): Promise<HealthGateResult> {
   const started = Date.now();
   const pollMs = opts.pollMs ?? 1000;
   for (;;) {
-    const verdict = evaluateHealth(opts.stack, await opts.list());
+    const verdict = await evaluate();
     const waitedMs = Date.now() - started;
     if (verdict.ok) return { ok: true, health: 'Healthy', problems: [], waitedMs };
     if (verdict.final || waitedMs >= opts.timeoutMs || opts.signal?.aborted) {

@@ -65,6 +65,8 @@ export interface PlanInput {
   allowMassPrune: boolean;
   /** Stacks a sync window holds back now → the reason (`waiting for sync window (opens at …)`). */
   heldByWindow?: Readonly<Record<string, string>>;
+  /** Stacks this agent only reports (a Swarm stack on an engine that is not the Swarm's leader) → why. */
+  reportOnly?: Readonly<Record<string, string>>;
 }
 
 export interface StackPlan {

@@ -133,6 +133,13 @@ function holdForWindow(input: PlanInput, plan: StackPlan): StackPlan {
   return { ...plan, action: 'skip', problem: true, reason: `${held}; ${plan.reason}` };
 }
 
+/** A stack another agent applies (the Swarm leader's): whatever the plan, nothing runs here; status says why. */
+function holdReportOnly(input: PlanInput, plan: StackPlan): StackPlan {
+  const why = own(input.reportOnly, plan.stack);
+  if (why === undefined) return plan;
+  return { ...plan, action: 'skip', problem: false, reason: `${why} (${plan.reason})` };
+}
+
 /**
  * Desired revision + live state + state DB → one action per stack, with the reason.
  * Pure: the same input always gives the same plan, and nothing here touches Docker or Git.
@@ -146,7 +153,7 @@ export function planSync(input: PlanInput): SyncPlan {
     if (!selected(target.stack.name)) continue;
     // Deploying over the agent's own project would recreate the agent in the middle of this run.
     if (own(input.live, target.stack.name)?.agent) plans.push({ stack: target.stack.name, action: 'skip', problem: true, reason: AGENT_PROJECT, changedServices: [] });
-    else plans.push(holdForWindow(input, planTarget(input, target)));
+    else plans.push(holdReportOnly(input, holdForWindow(input, planTarget(input, target))));
   }
   for (const err of input.loadErrors) {
     if (selected(err.stack)) plans.push({ stack: err.stack, action: 'skip', problem: true, reason: `invalid at target revision: ${err.message}`, changedServices: [] });

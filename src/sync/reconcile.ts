@@ -33,6 +33,11 @@ import { loadStackAt } from './stack-at.js';
 import { changedServices, planSync } from './plan.js';
 import { servicesToPull } from './pull-check.js';
 import { shortCommit } from '../util/text.js';
+import { readSwarm, readSwarmRole } from '../live/swarm.js';
+import type { SwarmLive } from '../swarm/engine-model.js';
+import type { SwarmRole } from '../swarm/leader.js';
+import { summarizeSwarm } from '../swarm/live.js';
+import { applySwarmStack, removeRotatedObjects, waitSwarmHealthy, type SwarmDeps } from './swarm-apply.js';
 
 export type StackResult = 'unchanged' | 'recorded' | 'deployed' | 'rolled-back' | 'failed' | 'skipped' | 'awaiting-approval' | 'pruned' | 'abandoned' | 'refused';
 
@@ -176,6 +181,7 @@ export function planFor(
   live: Record<string, LiveStackSummary>,
   drifted: Set<string>,
   health: Record<string, LiveHealth> = {},
+  reportOnly: Record<string, string> = {},
 ): SyncPlan {
   const { state } = deps;
   const deployed = dict<{ revision: string; inputsHash: string; configHashes: Record<string, string> }>();
@@ -208,6 +214,7 @@ export function planFor(
     force: input.force,
     allowMassPrune: input.allowMassPrune,
     heldByWindow: input.windows?.ignore ? {} : heldByWindow(deps.config.windows, input, live),
+    reportOnly,
   });
 }
 
@@ -236,6 +243,44 @@ function prunePolicies(desired: DesiredState, live: Record<string, LiveStackSumm
   return out;
 }
 
+/** What a reconcile knows of the Swarm, read once, only when some target has engine: swarm. */
+interface SwarmView {
+  role: SwarmRole;
+  live: SwarmLive;
+}
+
+const isSwarm = (t: StackTarget): boolean => t.stack.policy.engine === 'swarm';
+
+async function swarmViewFor(deps: ReconcileDeps, input: ReconcileInput): Promise<SwarmView | undefined> {
+  if (!input.targets.some(isSwarm)) return undefined;
+  const { docker, address } = deps.docker;
+  const role = await readSwarmRole(docker, address);
+  // A manager that is not the leader still reads services and tasks: it reports what runs.
+  const live = role.role === 'none' ? { services: [], tasks: [] } : await readSwarm(docker, address);
+  return { role, live };
+}
+
+/** Swarm stacks' summaries (service labels, replicas, running tasks) beside the Compose projects'. */
+function withSwarmStacks(live: Record<string, LiveStackSummary>, input: ReconcileInput, swarm: SwarmView | undefined): Record<string, LiveStackSummary> {
+  if (!swarm) return live;
+  const summaries = summarizeSwarm(swarm.live);
+  const out = dict(Object.entries(live));
+  for (const t of input.targets.filter(isSwarm)) {
+    const s = own(summaries, t.stack.name);
+    if (s) out[t.stack.name] = s;
+    else delete out[t.stack.name];
+  }
+  return out;
+}
+
+/** On an engine that is not the Swarm's leader, Swarm stacks are reported only, with the reason. */
+function swarmReportOnly(input: ReconcileInput, swarm: SwarmView | undefined): Record<string, string> {
+  const out = dict<string>();
+  if (!swarm || swarm.role.role === 'leader') return out;
+  for (const t of input.targets.filter(isSwarm)) out[t.stack.name] = swarm.role.reason;
+  return out;
+}
+
 /**
  * One reconcile: plan (pure), then apply stack by stack with a journal, a health gate and
  * rollback. The caller holds the host's reconcile lock.
@@ -243,9 +288,10 @@ function prunePolicies(desired: DesiredState, live: Record<string, LiveStackSumm
 export async function reconcile(deps: ReconcileDeps, input: ReconcileInput): Promise<ReconcileResult> {
   const { state, logger } = deps;
   const inventory = await inventoryFor(deps, input);
-  const live = summarizeLive(inventory);
+  const swarm = await swarmViewFor(deps, input);
+  const live = withSwarmStacks(summarizeLive(inventory), input, swarm);
   const health = liveHealthOf(input, inventory);
-  const plan = planFor(deps, input, live, driftedStacks(input, inventory), health);
+  const plan = planFor(deps, input, live, driftedStacks(input, inventory), health, swarmReportOnly(input, swarm));
   for (const w of plan.warnings) logger.warn(w);
   if (input.windows?.ignore && !input.dryRun) auditIgnoredWindows(deps, input, live, plan);
   if (input.dryRun) return { plan, outcomes: [], exitCode: plan.stacks.some((p) => p.action === 'await-approval') ? 2 : 0 };
@@ -479,6 +525,42 @@ async function healthGate(deps: ReconcileDeps, target: StackTarget, redact: (t: 
   return { ok: false, health: 'Degraded', problems: describeFailures(verdict.results), waitedMs: gate.waitedMs + verdict.waitedMs };
 }
 
+async function applyCompose(deps: ReconcileDeps, target: StackTarget, live: LiveStackSummary | undefined, log: ComposeLog, redact: (t: string) => string): Promise<HealthGateResult> {
+  await applyStack(
+    { compose: await deps.compose(), dataDir: deps.config.dataDir, timeoutMs: deps.config.composeTimeoutMs, choosePulls: pullChooser(deps) },
+    target,
+    unchangedServiceRevisions(target, live),
+    changedServices(target, live),
+    log,
+  );
+  return healthGate(deps, target, redact);
+}
+
+function swarmDeps(deps: ReconcileDeps): SwarmDeps {
+  return { docker: deps.docker.docker, address: deps.docker.address, dataDir: deps.config.dataDir, timeoutMs: deps.config.composeTimeoutMs };
+}
+
+/**
+ * `docker stack deploy`, then the Swarm health gate (every service converged); once it passes, the
+ * configs/secrets a rotation left unused are removed (a failure to remove one is logged, not fatal).
+ */
+async function applySwarm(deps: ReconcileDeps, target: StackTarget, serviceRevisions: Record<string, { revision: string; ref?: string }>, log: ComposeLog): Promise<HealthGateResult> {
+  const sd = swarmDeps(deps);
+  const objects = await applySwarmStack(sd, target, serviceRevisions, log);
+  const gate = await waitSwarmHealthy({
+    stack: target.stack,
+    read: () => readSwarm(sd.docker, sd.address),
+    timeoutMs: target.stack.policy.healthTimeoutMs,
+    ...(deps.signal ? { signal: deps.signal } : {}),
+  });
+  if (gate.ok) {
+    await removeRotatedObjects(sd, target.stack.name, objects, log).catch((e: unknown) => {
+      log.output += `driftd: could not list rotated configs/secrets: ${describeError(e)}\n`;
+    });
+  }
+  return gate;
+}
+
 /** Thrown by applyWithJournal once its operation row holds the failure; `hostFault` is the host's reason, if it was one. */
 class ApplyFailure extends Error {
   constructor(
@@ -536,14 +618,9 @@ async function applyWithJournal(
     async (j) => {
       markInFlight(deps, target, action);
       deps.logger.info({ stack: name, revision: target.revision.commit, action }, `${action === 'rollback' ? 'rolling back' : 'deploying'} ${name} to ${describeRevision(target)}`);
-      await applyStack(
-        { compose: await deps.compose(), dataDir: deps.config.dataDir, timeoutMs: deps.config.composeTimeoutMs, choosePulls: pullChooser(deps) },
-        target,
-        unchangedServiceRevisions(target, live),
-        changedServices(target, live),
-        log,
-      );
-      const gate = await healthGate(deps, target, redact);
+      const gate = isSwarm(target)
+        ? await applySwarm(deps, target, unchangedServiceRevisions(target, live), log)
+        : await applyCompose(deps, target, live, log, redact);
       if (!gate.ok && deps.signal?.aborted) {
         // Stopping mid-gate: leave the journal open so the next start verifies this stack's health.
         return { value: { ok: false, health: gate.health, message: 'driftd stopped during the health gate; re-checked at next start', aborted: true } };
@@ -664,7 +741,9 @@ async function rollbackAfterFailure(
     return { ...base, result: 'failed', message: `${why}; not rolled back to ${describeRevision(target)}: refused by policy (enforce): ${rollback.reason}`, health: 'Degraded' };
   }
   try {
-    const current = summarizeLive({ ...(await collectInventory(deps.docker.docker, { inspect: 'none', projects: [name] })) })[name];
+    const current = isSwarm(target)
+      ? own(summarizeSwarm(await readSwarm(deps.docker.docker, deps.docker.address)), name)
+      : summarizeLive({ ...(await collectInventory(deps.docker.docker, { inspect: 'none', projects: [name] })) })[name];
     const result = await applyWithJournal(deps, target, 'rollback', current, redact);
     const message = `${why}; rolled back to ${describeRevision(target)}${result.ok ? '' : ` but it is not healthy either: ${result.message}`}`;
     logger.warn({ stack: name }, message);

@@ -1,7 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseFleet } from '../../../src/compose/fleet.js';
 import { loadDesiredState } from '../../../src/compose/load-desired-state.js';
-import { describeStackLoadError } from '../../../src/compose/errors.js';
 import { cleanupTrees, makeTree } from '../compose/fixture.js';
 import { brief, compose, lint } from '../validate/helpers.js';
 
@@ -33,11 +32,10 @@ describe('fleet.yaml engine: swarm', () => {
     expect(() => parseFleet(text)).toThrow(re);
   });
 
-  it('on a manager, a swarm stack fails alone naming fleet.yaml and its line; the Compose stack loads', async () => {
+  it('on a manager, a swarm stack loads with engine: swarm beside the Compose stack', async () => {
     const state = await loadDesiredState({ root: makeTree(tree()), host: 'mgr-1', revision });
-    expect(state.stacks.map((s) => s.name)).toEqual(['web']);
-    expect(state.errors).toHaveLength(1);
-    expect(describeStackLoadError(state.errors[0]!)).toMatch(/^api: fleet\.yaml:7: stacks\.api\.engine: swarm — this driftd does not deploy to a Swarm yet/);
+    expect(state.stacks.map((s) => [s.name, s.policy.engine])).toEqual([['api', 'swarm'], ['web', undefined]]);
+    expect(state.errors).toEqual([]);
   });
 
   it('on a host that is not a manager, a swarm stack is not this host’s at all', async () => {
@@ -46,9 +44,9 @@ describe('fleet.yaml engine: swarm', () => {
     expect(state.errors).toEqual([]);
   });
 
-  it('without swarm.managers every host reports the swarm stack as not deployed', async () => {
+  it('without swarm.managers every host considers the swarm stack (the leader rule decides who applies)', async () => {
     const state = await loadDesiredState({ root: makeTree(tree(FLEET.replace('swarm:\n  managers: [mgr-1]\n', ''))), host: 'any', revision });
-    expect(state.errors.map((e) => e.stack)).toEqual(['api']);
+    expect(state.stacks.map((s) => s.name)).toEqual(['api', 'web']);
   });
 });
 

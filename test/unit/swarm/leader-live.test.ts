@@ -106,3 +106,17 @@ describe('evaluateSwarmHealth (the health gate for Swarm)', () => {
     expect(extraSwarmServices(st, live([...ok, svc('s9', 'edge_old', {}), svc('s8', 'other_x', {})], []))).toEqual(['old']);
   });
 });
+
+describe('planSync with reportOnly (the leader rule in the plan)', () => {
+  it('a Swarm stack on a non-leader is skipped with the reason, not a problem; other stacks plan as usual', async () => {
+    const { planSync } = await import('../../../src/sync/plan.js');
+    const { input, target } = await import('../sync/fixtures.js');
+    const a = stack('edge', [service('web', 'h1')], { engine: 'swarm' });
+    const b = stack('plain', [service('app', 'h2')]);
+    const plan = planSync(input({ targets: [target(a), target(b)], reportOnly: { edge: 'this manager is not the Swarm leader' } }));
+    const edge = plan.stacks.find((p) => p.stack === 'edge')!;
+    expect(edge).toMatchObject({ action: 'skip', problem: false });
+    expect(edge.reason).toBe('this manager is not the Swarm leader (not deployed)');
+    expect(plan.stacks.find((p) => p.stack === 'plain')?.action).toBe('deploy');
+  });
+});
