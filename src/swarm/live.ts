@@ -6,7 +6,7 @@
 import { dict, own, ownOrSet } from '../util/dict.js';
 import { LABEL_CONFIG_HASH, LABEL_REF, LABEL_REVISION, LABEL_STACK } from '../util/labels.js';
 import type { DesiredStack } from '../compose/model.js';
-/** drift/model's HealthStatus (not imported: drift/ reads live/, which reads this folder). */
+/** drift/model's HealthStatus (not imported: drift/ reads live/ and compose/, which this folder reads). */
 type HealthStatus = 'Healthy' | 'Progressing' | 'Missing' | 'Degraded' | 'Unknown';
 import type { SwarmLive, SwarmService, SwarmTask } from './engine-model.js';
 import { STACK_NAMESPACE_LABEL } from './stack-file.js';

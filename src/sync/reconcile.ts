@@ -33,7 +33,7 @@ import { loadStackAt } from './stack-at.js';
 import { changedServices, planSync } from './plan.js';
 import { servicesToPull } from './pull-check.js';
 import { shortCommit } from '../util/text.js';
-import { readSwarm, readSwarmRole } from '../live/swarm.js';
+import { readSwarm, readSwarmRole } from '../swarm/engine-read.js';
 import type { SwarmLive } from '../swarm/engine-model.js';
 import type { SwarmRole } from '../swarm/leader.js';
 import { summarizeSwarm } from '../swarm/live.js';

@@ -10,7 +10,7 @@ import { toComposeYaml } from '../compose/index.js';
 import type { DesiredStack } from '../compose/model.js';
 import { assertComposeOk } from '../live/compose-cli.js';
 import type { EngineApi } from '../live/engine-api.js';
-import { readStackObjects } from '../live/swarm.js';
+import { readStackObjects } from '../swarm/engine-read.js';
 import type { SwarmLive } from '../swarm/engine-model.js';
 import { evaluateSwarmHealth } from '../swarm/live.js';
 import { renderSwarmStack, stackDeployArgs, staleSwarmObjects, type SwarmObjectKind } from '../swarm/stack-file.js';

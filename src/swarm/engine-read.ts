@@ -11,11 +11,11 @@ import {
   swarmServicesSchema,
   swarmTasksSchema,
   type SwarmLive,
-} from '../swarm/engine-model.js';
-import { swarmRole, type SwarmRole } from '../swarm/leader.js';
-import { STACK_NAMESPACE_LABEL, type LiveSwarmObject, type SwarmObjectKind } from '../swarm/stack-file.js';
-import { callDocker, parseDockerResponse } from './docker-call.js';
-import type { EngineApi } from './engine-api.js';
+} from './engine-model.js';
+import { swarmRole, type SwarmRole } from './leader.js';
+import { STACK_NAMESPACE_LABEL, type LiveSwarmObject, type SwarmObjectKind } from './stack-file.js';
+import { callDocker, parseDockerResponse } from '../live/docker-call.js';
+import type { EngineApi } from '../live/engine-api.js';
 
 function need<K extends 'listServices' | 'listTasks' | 'listConfigs' | 'listSecrets' | 'getNode'>(docker: EngineApi, method: K): NonNullable<EngineApi[K]> {
   const fn = docker[method];
