@@ -193,7 +193,8 @@ export function recordVerdicts(opts: {
       if (key === undefined || opts.stored?.get(stackScope(stack.name))?.key !== key) changed.push(stack.name);
       const inSync = leftInSync(plan, outcome) && plan?.target?.revision.commit === desired.revision.commit;
       // selfHeal compares container fields (inspect), which a label-only verdict cannot: always planned in full.
-      const eligible = inSync && !stack.policy.selfHeal && stack.services.length > 0 && stack.services.every((s) => s.replicas >= 1);
+      // A Swarm stack's state is its services and tasks, not the container list the verdict checks: planned in full.
+      const eligible = inSync && !stack.policy.selfHeal && stack.policy.engine !== 'swarm' && stack.services.length > 0 && stack.services.every((s) => s.replicas >= 1);
       if (key !== undefined && eligible) put.push({ scope: stackScope(stack.name), key, verdict: verdictOf(stack) });
       else remove.push(stackScope(stack.name));
     }
