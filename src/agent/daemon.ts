@@ -21,7 +21,7 @@ import { watchRefs } from './watch.js';
 import { resolveChannels } from '../notify/channels.js';
 import { Notifier } from '../notify/notifier.js';
 import { cycleOf, failedCycleOf } from './notify-cycle.js';
-import { startHubReporter, type HubReporter } from '../hub/send.js';
+import { hubLane, startHubReports, type HubReports } from '../hub/outbox.js';
 import type { DriftResult } from '../drift/compute-drift.js';
 import { buildHubReport } from './hub-report.js';
 import { readCaFile } from '../util/ca-file.js';
@@ -86,25 +86,30 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     },
     hostWindows: config.windows,
   });
-  // Delivery runs apart from the reconcile; record() after each cycle only writes the outbox.
-  const notifier = new Notifier({ channels, store: () => state, host: config.host, ...(config.statusUrl ? { statusUrl: config.statusUrl } : {}), logger });
-  notifier.onResult = (channel, result) => metrics.recordNotification(channel.key, result);
+  // Delivery runs apart from the reconcile; record() and the hub's report after each cycle only write the outbox.
+  const hubTarget = config.hub && hubToken !== undefined ? { url: config.hub.url, token: hubToken, heartbeatMs: config.hub.heartbeatMs, ...(hubCa !== undefined ? { ca: hubCa } : {}) } : undefined;
+  const notifier = new Notifier({
+    channels,
+    ...(hubTarget ? { lanes: [hubLane(hubTarget)] } : {}),
+    store: () => state,
+    host: config.host,
+    ...(config.statusUrl ? { statusUrl: config.statusUrl } : {}),
+    logger,
+  });
+  notifier.onResult = (key, result) => metrics.recordNotification(key, result);
   let lastRun: LastRun | undefined;
   // What the last successful cycle knew, for the hub's status document.
   let lastTarget: { commit: string; ref?: string } | undefined;
   let lastDrift: DriftResult | undefined;
-  const hub: HubReporter | undefined =
-    config.hub && hubToken !== undefined
-      ? startHubReporter({
-          url: config.hub.url,
-          token: hubToken,
-          heartbeatMs: config.hub.heartbeatMs,
-          ...(hubCa !== undefined ? { ca: hubCa } : {}),
-          logger,
-          build: (kind) =>
-            buildHubReport({ host: config.host, kind, state, ...(lastRun ? { lastRun } : {}), ...(lastTarget ? { target: lastTarget } : {}), ...(lastDrift ? { drift: lastDrift } : {}) }),
-        })
-      : undefined;
+  const hub: HubReports | undefined = hubTarget
+    ? startHubReports({
+        url: hubTarget.url,
+        heartbeatMs: hubTarget.heartbeatMs,
+        outbox: notifier,
+        logger,
+        build: (kind) => buildHubReport({ host: config.host, kind, state, ...(lastRun ? { lastRun } : {}), ...(lastTarget ? { target: lastTarget } : {}), ...(lastDrift ? { drift: lastDrift } : {}) }),
+      })
+    : undefined;
   const capMs = opts.intervalMs ?? config.intervalMs ?? 3_600_000;
   const retry = new RetryTimer({ intervalMs: capMs, fire: () => fire('schedule') });
 
@@ -150,7 +155,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       const when = delay === undefined ? 'retrying at the next scheduled poll' : `retrying in ${Math.round(delay / 1000)} s`;
       logger.error({ triggers, failures: retry.failures, retryInMs: delay }, `reconcile failed: ${describeError(e)}; ${when}`);
     } finally {
-      // Never awaited: a hub that is slow or down costs the reconcile nothing.
+      // One SQLite write: a hub that is slow or down costs the reconcile nothing.
       hub?.cycleDone();
     }
   });
@@ -172,7 +177,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
         status: () => {
           // A refused target (docs/design.md §9): why, so an operator sees it without reading logs.
           const verification = currentRefusal(config, state, source.repo);
-          const notifications = channels.length > 0 ? state.outboxCounts() : undefined;
+          const notifications = channels.length > 0 || hubTarget ? state.outboxCounts() : undefined;
           return { host: config.host, lastRun, stacks: state.stackStatuses(), pins: state.pins(), ...(verification ? { verification } : {}), ...(notifications ? { notifications } : {}) };
         },
         trigger: () => fire('webhook'),
@@ -214,8 +219,8 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       schedule.stop();
       retry.cancel();
       await coalescer.stop();
+      hub?.stop();
       await notifier.stop();
-      await hub?.stop();
       await watcher?.close();
       await new Promise<void>((resolve) => (http ? http.close(() => resolve()) : resolve()));
       metrics.close();

@@ -138,7 +138,7 @@ export async function status(opts: { config: ResolvedConfig; logger: Logger; doc
     let notifications: NotificationQueueView[] | undefined;
     try {
       const counts = notificationQueues(state?.outboxCounts() ?? [], Date.now());
-      if (counts.length > 0 || config.notifications.length > 0) notifications = counts;
+      if (counts.length > 0 || config.notifications.length > 0 || config.hub) notifications = counts;
     } catch (e) {
       warnings.push(`could not read the notification outbox: ${describeError(e)}`);
     }

@@ -11,6 +11,8 @@ export interface OutgoingRequest {
   url: string;
   headers: Record<string, string>;
   body: string;
+  /** PEM of a CA trusted for this https request besides the system's (the hub's `hub.caFile`). */
+  ca?: string;
 }
 
 const TITLES: Record<EventType, string> = {

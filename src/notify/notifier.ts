@@ -14,15 +14,16 @@ import type { Logger } from '../util/logger.js';
 import { scrub } from '../util/scrub.js';
 import { wants } from './channels.js';
 import { deriveEvents, memoryFrom, type CycleView, type DerivedEvent } from './derive.js';
-import { MAX_ATTEMPTS, retryDelayMs } from './format.js';
+import { retryDelayMs } from './format.js';
 import { SCHEMA_VERSION, type Channel, type NotificationEvent } from './model.js';
-import { BATCH, planSends, type OutboxRowView } from './plan.js';
+import { channelLane, type Lane, type OutboxRowView } from './plan.js';
 import { send, type SendResult } from './send.js';
 
 /** The state DB's outbox, as the loop uses it (src/state/store.ts implements it). */
 export interface OutboxStore {
   notifyMemory(): unknown;
   enqueueNotifications(memory: unknown, rows: readonly { eventId: string; channel: string; event: string }[], capPerChannel: number): Record<string, number>;
+  enqueueLatest(row: { eventId: string; channel: string; event: string }): void;
   outboxDue(channel: string, limit: number, now?: Date): (OutboxRowView & { eventId: string })[];
   outboxNextAt(channel: string): string | undefined;
   outboxDelivered(ids: readonly number[]): void;
@@ -32,6 +33,8 @@ export interface OutboxStore {
 
 export interface NotifierOptions {
   channels: readonly Channel[];
+  /** Other destinations served by the same loop from the same outbox (the hub's status reports). */
+  lanes?: readonly Lane[];
   /** The agent may reopen its state DB after a fault: always the current one. */
   store: () => OutboxStore;
   host: string;
@@ -66,28 +69,45 @@ export class Notifier {
   #stopped = false;
   /** Bumped by every wake: a loop that was mid-step when new events came does not go to sleep on them. */
   #generation = 0;
-  /** Called after every delivery attempt (the agent's metrics). */
-  onResult?: (channel: Channel, result: DeliveryResult) => void;
+  /** Called after every delivery attempt with the lane's key (the agent's metrics). */
+  onResult?: (key: string, result: DeliveryResult) => void;
+  readonly #lanes: readonly Lane[];
 
   constructor(opts: NotifierOptions) {
     this.#opts = opts;
     this.#now = opts.now ?? Date.now;
+    this.#lanes = [...opts.channels.map(channelLane), ...(opts.lanes ?? [])];
   }
 
   get channels(): readonly Channel[] {
     return this.#opts.channels;
   }
 
-  /** Drops rows of channels no longer configured, then starts one loop per channel. */
+  /** Drops rows of channels no longer configured, then starts one loop per lane (each channel, the hub). */
   start(): void {
-    if (this.#opts.channels.length === 0) return;
+    if (this.#lanes.length === 0) return;
     try {
-      const gone = this.#opts.store().pruneOutbox(this.#opts.channels.map((c) => c.key));
+      const gone = this.#opts.store().pruneOutbox(this.#lanes.map((l) => l.key));
       if (gone > 0) this.#opts.logger.warn({ dropped: gone }, `notifications: dropped ${gone} queued notification(s) of channels no longer configured or given up long ago`);
     } catch (e) {
       this.#opts.logger.error(`notifications: could not prune the outbox: ${describeError(e)}`);
     }
-    this.#loops = this.#opts.channels.map((c) => this.#loop(c));
+    this.#loops = this.#lanes.map((l) => this.#loop(l));
+  }
+
+  /**
+   * Latest wins: `row` replaces its lane's undelivered row of the same event id (the hub's status
+   * document), then the lane is woken. Synchronous, one SQLite transaction; never throws.
+   */
+  enqueueLatest(row: { eventId: string; channel: string; event: string }): boolean {
+    try {
+      this.#opts.store().enqueueLatest(row);
+      this.#wake();
+      return true;
+    } catch (e) {
+      this.#opts.logger.error({ channel: row.channel }, `could not queue a status report: ${describeError(e)}`);
+      return false;
+    }
   }
 
   /**
@@ -110,6 +130,15 @@ export class Notifier {
     } catch (e) {
       this.#opts.logger.error(`notifications: could not queue this cycle's events: ${describeError(e)}`);
       return [];
+    }
+  }
+
+  /** Whether a lane has a row waiting for delivery (false when the state DB cannot say: the caller then queues, which logs the fault). */
+  hasPending(channel: string): boolean {
+    try {
+      return this.#opts.store().outboxNextAt(channel) !== undefined;
+    } catch {
+      return false;
     }
   }
 
@@ -155,66 +184,66 @@ export class Notifier {
     });
   }
 
-  async #loop(channel: Channel): Promise<void> {
+  async #loop(lane: Lane): Promise<void> {
     while (!this.#stopped) {
       const generation = this.#generation;
       let wait: number;
       try {
-        wait = await this.#step(channel);
+        wait = await this.#step(lane);
       } catch (e) {
-        this.#opts.logger.error({ channel: channel.key }, `notifications: ${describeError(e)}`);
+        this.#opts.logger.error({ channel: lane.key }, `${lane.noun}s: ${describeError(e)}`);
         wait = STORE_RETRY_MS;
       }
       if (wait > 0 && generation === this.#generation) await this.#sleep(wait);
     }
   }
 
-  /** One step of a channel: send what is due (or wait). Returns how long to wait before the next. */
-  async #step(channel: Channel): Promise<number> {
+  /** One step of a lane: send what is due (or wait). Returns how long to wait before the next. */
+  async #step(lane: Lane): Promise<number> {
     const now = this.#now();
-    const blocked = (this.#blockedUntil.get(channel.key) ?? 0) - now;
+    const blocked = (this.#blockedUntil.get(lane.key) ?? 0) - now;
     if (blocked > 0) return blocked;
-    const gap = (this.#lastSent.get(channel.key) ?? -Infinity) + channel.minIntervalMs - now;
+    const gap = (this.#lastSent.get(lane.key) ?? -Infinity) + lane.minIntervalMs - now;
     if (gap > 0) return gap;
     const store = this.#opts.store();
-    const due = store.outboxDue(channel.key, channel.type === 'webhook' ? BATCH.webhook : BATCH.chat, new Date(now));
+    const due = store.outboxDue(lane.key, lane.batch, new Date(now));
     if (due.length === 0) {
-      const next = store.outboxNextAt(channel.key);
+      const next = store.outboxNextAt(lane.key);
       return next === undefined ? IDLE_MS : Math.max(50, Date.parse(next) - now);
     }
-    const { sends, unreadable } = planSends(channel, due);
-    if (unreadable.length > 0) store.outboxFailed(unreadable, 'the queued event could not be read', undefined);
+    const { sends, unreadable } = lane.plan(due, now);
+    if (unreadable.length > 0) store.outboxFailed(unreadable, `the queued ${lane.noun} could not be read`, undefined);
     for (const s of sends) {
       if (this.#stopped) return 0;
-      const r = await send(s.request, channel.timeoutMs, this.#abort.signal);
+      const r = await send(s.request, lane.timeoutMs, this.#abort.signal);
       if (this.#stopped && !r.ok) return 0; // cut by stop(): left queued as it was
       const store = this.#opts.store();
       if (r.ok) {
         store.outboxDelivered(s.ids);
-        this.#lastSent.set(channel.key, this.#now());
-        this.#opts.logger.info({ channel: channel.key, ids: s.eventIds, status: r.status }, `notification delivered (${s.eventIds.length} event${s.eventIds.length === 1 ? '' : 's'})`);
-        this.onResult?.(channel, 'delivered');
-        if (channel.minIntervalMs > 0) return channel.minIntervalMs;
+        this.#lastSent.set(lane.key, this.#now());
+        this.#opts.logger.info({ channel: lane.key, ids: s.eventIds, status: r.status }, `${lane.noun} delivered${lane.batch > 1 ? ` (${s.eventIds.length} event${s.eventIds.length === 1 ? '' : 's'})` : ''}`);
+        this.onResult?.(lane.key, 'delivered');
+        if (lane.minIntervalMs > 0) return lane.minIntervalMs;
         continue;
       }
-      return this.#failed(channel, s.ids, s.attempts + 1, r);
+      return this.#failed(lane, s.ids, s.attempts + 1, r);
     }
     return 0;
   }
 
-  #failed(channel: Channel, ids: number[], attempts: number, r: SendResult): number {
+  #failed(lane: Lane, ids: number[], attempts: number, r: SendResult): number {
     const error = r.error ?? 'failed';
-    const giveUp = !r.retryable || attempts >= MAX_ATTEMPTS;
-    const delay = Math.max(retryDelayMs(attempts), Math.min(r.retryAfterMs ?? 0, MAX_RETRY_AFTER_MS));
+    const giveUp = !r.retryable || (lane.maxAttempts !== undefined && attempts >= lane.maxAttempts);
+    const delay = Math.max(retryDelayMs(attempts, undefined, lane.retryCapMs), Math.min(r.retryAfterMs ?? 0, MAX_RETRY_AFTER_MS));
     this.#opts.store().outboxFailed(ids, error, giveUp ? undefined : new Date(this.#now() + delay));
-    this.onResult?.(channel, giveUp ? 'given-up' : 'failed');
+    this.onResult?.(lane.key, giveUp ? 'given-up' : 'failed');
     if (giveUp) {
-      this.#opts.logger.error({ channel: channel.key, attempts }, `notification given up after ${attempts} attempt(s): ${error}`);
+      this.#opts.logger.error({ channel: lane.key, attempts }, `${lane.noun} given up after ${attempts} attempt(s): ${error}`);
       return 0;
     }
-    // The whole channel waits: a receiver that is down is not hit once per queued event.
-    this.#blockedUntil.set(channel.key, this.#now() + delay);
-    this.#opts.logger.warn({ channel: channel.key, attempts, retryInMs: delay }, `notification failed (${error}); retrying in ${Math.round(delay / 1000)} s`);
+    // The whole lane waits: a receiver that is down is not hit once per queued event.
+    this.#blockedUntil.set(lane.key, this.#now() + delay);
+    this.#opts.logger.warn({ channel: lane.key, attempts, retryInMs: delay }, `${lane.noun} failed (${error}); retrying in ${Math.round(delay / 1000)} s`);
     return delay;
   }
 }

@@ -4,7 +4,7 @@
  * digest when several events are due at once (a flood of 50 drifted stacks is one Slack message,
  * never fifty). Rows whose JSON cannot be read are returned apart, to be given up.
  */
-import { digestOf, formatRequest, type OutgoingRequest } from './format.js';
+import { digestOf, formatRequest, MAX_ATTEMPTS, type OutgoingRequest } from './format.js';
 import type { Channel, NotificationEvent } from './model.js';
 import { EVENT_TYPES } from './model.js';
 
@@ -34,6 +34,42 @@ function parseEvent(text: string): NotificationEvent | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * One destination the delivery loop serves from the outbox: each notification channel, and the
+ * hub (src/hub/outbox.ts). The loop is the same for all (due rows, one send at a time, the lane
+ * waits as a whole on a failure, a row leaves only after a 2xx); a lane says how it turns due rows
+ * into requests and how long its backoff may grow.
+ */
+export interface Lane {
+  /** The channel key of its rows in the outbox (never a URL). */
+  key: string;
+  /** What a row is, for log lines: `notification`, `hub report`. */
+  noun: string;
+  minIntervalMs: number;
+  timeoutMs: number;
+  /** Due rows read per step. */
+  batch: number;
+  /** The longest wait between two attempts. */
+  retryCapMs: number;
+  /** A retryable failure is given up after this many attempts; undefined: never (a newer row supersedes it instead). */
+  maxAttempts?: number;
+  plan(due: readonly OutboxRowView[], now: number): { sends: PlannedSend[]; unreadable: number[] };
+}
+
+/** A notification channel as a lane of the delivery loop: 10 s doubling, at most an hour, given up after MAX_ATTEMPTS. */
+export function channelLane(channel: Channel): Lane {
+  return {
+    key: channel.key,
+    noun: 'notification',
+    minIntervalMs: channel.minIntervalMs,
+    timeoutMs: channel.timeoutMs,
+    batch: channel.type === 'webhook' ? BATCH.webhook : BATCH.chat,
+    retryCapMs: 3_600_000,
+    maxAttempts: MAX_ATTEMPTS,
+    plan: (due) => planSends(channel, due),
+  };
 }
 
 export function planSends(channel: Pick<Channel, 'type' | 'url' | 'secret'>, due: readonly OutboxRowView[]): { sends: PlannedSend[]; unreadable: number[] } {

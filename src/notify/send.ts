@@ -7,6 +7,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import { rootCertificates } from 'node:tls';
 import { scrub } from '../util/scrub.js';
 import type { OutgoingRequest } from './format.js';
 
@@ -77,7 +78,8 @@ export function send(req: OutgoingRequest, timeoutMs: number, signal?: AbortSign
     }
     const body = Buffer.from(req.body, 'utf8');
     const client = url.protocol === 'https:' ? https : http;
-    const outgoing = client.request(url, { method: req.method, headers: { ...req.headers, 'content-length': String(body.length) }, agent: false }, (res) => {
+    const trust = req.ca !== undefined && url.protocol === 'https:' ? { ca: [...rootCertificates, req.ca] } : {};
+    const outgoing = client.request(url, { method: req.method, headers: { ...req.headers, 'content-length': String(body.length) }, agent: false, ...trust }, (res) => {
       const status = res.statusCode ?? 0;
       const chunks: Buffer[] = [];
       let size = 0;

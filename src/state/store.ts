@@ -577,6 +577,37 @@ export class StateStore {
     );
   }
 
+  /**
+   * Latest wins (the hub's status document, docs/hub.md): a channel holds at most one row per
+   * `eventId`, and a newer document replaces the one not yet delivered, as a new row (a new id):
+   * a send of the older text that is in flight when it is replaced then deletes nothing when it
+   * succeeds, and the newer one is still delivered. A pending row's attempts, next attempt and
+   * creation time carry over (the backoff goes on: a hub that is down is not hit once per cycle,
+   * and `status` shows since when nothing got through); after a given-up row (a refusal) the new
+   * document starts afresh, due now.
+   */
+  enqueueLatest(input: OutboxInput): void {
+    this.#guard('queueing a status report', () =>
+      this.#transaction(() => {
+        const r = valid(OutboxInput, input, 'a status report');
+        const at = this.#iso();
+        const old = this.#stmt(`SELECT attempts, next_at, created_at, last_error FROM notify_outbox WHERE event_id = ? AND channel = ? AND status = 'pending'`).get(r.eventId, r.channel) as
+          | { attempts: number; next_at: string; created_at: string; last_error: string | null }
+          | undefined;
+        this.#stmt('DELETE FROM notify_outbox WHERE event_id = ? AND channel = ?').run(r.eventId, r.channel);
+        this.#stmt(`INSERT INTO notify_outbox (event_id, channel, event, attempts, next_at, created_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?)`).run(
+          r.eventId,
+          r.channel,
+          scrub(r.event),
+          old?.attempts ?? 0,
+          old?.next_at ?? at,
+          old?.created_at ?? at,
+          old?.last_error ?? null,
+        );
+      }),
+    );
+  }
+
   /** A channel's pending rows that are due at `now`, oldest first. */
   outboxDue(channel: string, limit: number, now: Date = this.#now()): OutboxEntry[] {
     return this.#guard('reading the notification outbox', () =>

@@ -5,10 +5,14 @@
  * status` shows those hosts and stacks (table and --json) with exit 0 while all are synced, 2 once
  * a stack waits for approval or a host falls silent, 1 while the hub is down. A host's token
  * cannot write the other host's status (403 over real HTTP). A hub that is down does not hold up
- * a reconcile, and the status of the cycle run during the outage arrives once the hub is back.
+ * a reconcile, and the reports go through the state DB's outbox, latest wins: three cycles during
+ * the outage leave one pending row (the newest), which survives a SIGKILL of the agent and is
+ * delivered after its restart once the hub is back; the older two never reach the hub; the host
+ * token is in no byte of state.db.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpAgent } from '../faults/support.js';
 import { execFileCapture } from '../../src/util/exec.js';
@@ -57,6 +61,37 @@ describe('real agents report to a real driftd hub', () => {
     return (await r.json()) as Fleet;
   };
   const hostOf = async (h: string): Promise<FleetHost | undefined> => (await fleet()).hosts.find((x) => x.host === h);
+  const dataDirOf = (h: string): string => path.join(world.dir, `data-${h}`);
+  const startAgent = async (h: string): Promise<HttpAgent> => {
+    const tokenFile = path.join(world.dir, `${h}.hub-token`);
+    writeFileSync(tokenFile, `${tokenOf(h)}\n`, { mode: 0o600 });
+    const agent = await HttpAgent.start(world, { host: h, dataDir: dataDirOf(h), extra: `hub:\n  url: ${base()}\n  tokenFile: ${tokenFile}\n  heartbeat: 5s\n` });
+    agents.set(h, agent);
+    return agent;
+  };
+  /** Read-only SQL on a file another process writes (WAL). */
+  const query = <T>(file: string, sql: string): T[] => {
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      db.pragma('busy_timeout = 5000');
+      return db.prepare(sql).all() as T[];
+    } finally {
+      db.close();
+    }
+  };
+  interface HubRow {
+    channel: string;
+    status: string;
+    attempts: number;
+    next_at: string;
+    event: string;
+    last_error: string | null;
+  }
+  const hubRows = (h: string): HubRow[] =>
+    query<HubRow>(path.join(dataDirOf(h), 'state.db'), `SELECT channel, status, attempts, next_at, event, last_error FROM notify_outbox WHERE channel LIKE 'hub:%' ORDER BY id`);
+  /** Every report the hub stored for a host (its history), as lastRun.at of each. */
+  const receivedRuns = (h: string): (string | undefined)[] =>
+    query<{ report: string }>(path.join(hubDir, 'data', 'hub.db'), `SELECT report FROM reports WHERE host = '${h}' ORDER BY id`).map((r) => (JSON.parse(r.report) as { lastRun?: { at: string } }).lastRun?.at);
   const fleetStatus = (args: string[] = []) =>
     execFileCapture(process.execPath, [bin, 'fleet', 'status', '--hub', base(), ...args], { env: { PATH: process.env.PATH ?? '', HOME: hubDir, DRIFTD_HUB_TOKEN: READ }, timeoutMs: 120_000 });
   const fleetYaml = (withGated: boolean): string =>
@@ -93,12 +128,7 @@ describe('real agents report to a real driftd hub', () => {
       .writeStack(gated, { 'compose.yaml': world.composeFile({ worker: { image: TEST_IMAGES.worker10 } }) })
       .writeFleet(fleetYaml(false));
     v1 = await world.release('v1.0.0');
-    for (const h of ['host-a', 'host-b']) {
-      const tokenFile = path.join(world.dir, `${h}.hub-token`);
-      writeFileSync(tokenFile, `${tokenOf(h)}\n`, { mode: 0o600 });
-      const agent = await HttpAgent.start(world, { host: h, dataDir: path.join(world.dir, `data-${h}`), extra: `hub:\n  url: ${base()}\n  tokenFile: ${tokenFile}\n  heartbeat: 5s\n` });
-      agents.set(h, agent);
-    }
+    for (const h of ['host-a', 'host-b']) await startAgent(h);
     for (const a of agents.values()) await a.idleAfter(1, 600_000);
   }, 900_000);
 
@@ -173,29 +203,61 @@ describe('real agents report to a real driftd hub', () => {
     expect((JSON.parse(json.stdout) as Fleet).hosts.find((h) => h.host === 'host-b')?.state).toBe('out-of-sync');
   });
 
-  it('with the hub down a reconcile still finishes and fleet status exits 1; the outage cycle reaches the hub once it is back', async () => {
+  it('with the hub down cycles go on and the outbox holds one report, the newest; after a SIGKILL and a restart with the hub back it is delivered, the stale ones never', async () => {
     const a = agents.get('host-a')!;
     await hub!.stop();
     hub = undefined;
     const down = await fleetStatus();
     expect(down.code).toBe(1);
     expect(down.stderr).toContain('did not answer');
-    // The hub stays down until this cycle is over: a reconcile that waited for the hub would never finish.
-    const before = new Date().toISOString();
-    await a.cycle();
+    // The hub stays down through three cycles: a reconcile that waited for the hub would never finish.
+    const runs: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      await a.cycle();
+      const h = (await (await a.get('/healthz')).json()) as { lastRun?: { at: string; ok: boolean } };
+      expect(h.lastRun?.ok).toBe(true);
+      runs.push(h.lastRun!.at);
+    }
     expect(a.alive()).toBe(true);
+    expect(new Set(runs).size).toBe(3);
+    // One row, not three: the newest document, with the failed attempts of the older ones (the backoff goes on).
+    const [row, ...more] = await pollUntil('a failed attempt on the pending report', () => {
+      const rows = hubRows('host-a');
+      return Promise.resolve(rows[0] && rows[0].attempts >= 1 && JSON.parse(rows[0].event).lastRun?.at === runs[2] ? rows : undefined);
+    }, WAIT);
+    expect(more).toEqual([]);
+    expect(row).toMatchObject({ status: 'pending', channel: expect.stringMatching(/^hub:sha256:[0-9a-f]{12}$/) as unknown });
+    expect(row!.last_error).toContain('connection refused');
+    expect(JSON.parse(row!.event)).toMatchObject({ host: 'host-a', kind: 'cycle' });
+    // The agent's /status shows the pending report with the notifications' outbox.
+    const status = (await (await a.get('/status')).json()) as { notifications?: { channel: string; pending: number }[] };
+    expect(status.notifications).toEqual([expect.objectContaining({ channel: row!.channel, pending: 1 })]);
+
+    await a.stop('SIGKILL');
+    agents.delete('host-a');
+    // The host token is in no byte the agent wrote (database, WAL), though its report is queued there.
+    for (const f of ['state.db', 'state.db-wal']) {
+      const file = path.join(dataDirOf('host-a'), f);
+      if (existsSync(file)) expect(readFileSync(file).includes(tokenOf('host-a')), `${f} holds the token`).toBe(false);
+    }
+    expect(hubRows('host-a')).toHaveLength(1);
     await startHub();
-    // Sent by the agent's retry (or its next heartbeat) — nothing is sent to it by the test.
-    const arrived = await pollUntil(
-      'the outage cycle to reach the restarted hub',
-      async () => {
-        const h = await hostOf('host-a');
-        return h?.lastRun && h.lastRun.at >= before ? h : undefined;
-      },
-      WAIT,
-    );
+    // The row's next attempt is due before the restart, so the restarted agent's loop sends it before
+    // its startup cycle can queue a newer one (which would rightly replace it).
+    const due = Date.parse(hubRows('host-a')[0]!.next_at);
+    await pollUntil('the pending report to be due', () => Promise.resolve(Date.now() > due + 100 ? true : undefined), WAIT);
+    const restarted = await startAgent('host-a');
+    await pollUntil('the outage report to reach the restarted hub', () => Promise.resolve(receivedRuns('host-a').includes(runs[2]) ? true : undefined), WAIT);
+    const received = receivedRuns('host-a');
+    expect(received).not.toContain(runs[0]);
+    expect(received).not.toContain(runs[1]);
+    await restarted.idleAfter(1, 600_000);
+    await pollUntil('the outbox to empty', () => Promise.resolve(hubRows('host-a').length === 0 ? true : undefined), WAIT);
+    const arrived = await pollUntil('the startup cycle to reach the hub', async () => {
+      const h = await hostOf('host-a');
+      return h?.lastRun && h.lastRun.at > runs[2]! ? h : undefined;
+    }, WAIT);
     expect(arrived.state).toBe('synced');
-    expect(arrived.lastRun?.ok).toBe(true);
   });
 
   it('an agent that stops goes silent: fleet status exits 2 and says so', async () => {

@@ -1,6 +1,7 @@
 /**
  * `driftd hub` as a real process on 127.0.0.1 with several reporters that use the agent's own
- * sending code (hub/send.ts), `driftd fleet status` against it, hostile reports (foreign host,
+ * sending code (hub/outbox.ts: the status document queued in a real state DB's outbox and
+ * delivered by the notifications' loop), `driftd fleet status` against it, hostile reports (foreign host,
  * unknown token, `<script>` names and texts, oversize, floods), a host that stops reporting going
  * silent, and the fleet page in headless Chromium (Debian's chromium via playwright-core): badges,
  * filters, a keyboard-only run over every link with a visible focus, a phone viewport without
@@ -12,7 +13,10 @@ import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Report, ReportStack } from '../../src/hub/report.js';
-import { startHubReporter, type HubReporter } from '../../src/hub/send.js';
+import { hubLane, startHubReports } from '../../src/hub/outbox.js';
+import { Notifier } from '../../src/notify/notifier.js';
+import { openState } from '../../src/state/index.js';
+import { silentLogger } from '../../src/util/logger.js';
 import { execFileCapture } from '../../src/util/exec.js';
 import { pollUntil } from '../support/docker.js';
 import { freePort } from '../support/free-port.js';
@@ -31,13 +35,41 @@ const WAIT = { timeoutMs: 120_000, intervalMs: 250 };
 
 const stack = (name: string, over: Partial<ReportStack> = {}): ReportStack => reportStack(name, C2, over);
 
+/** What an agent runs for the hub: its state DB's outbox, the delivery loop with the hub's lane, the reports. */
+interface Reporter {
+  cycleDone(): void;
+  readonly sent: number;
+  stop(): Promise<void>;
+}
+
+function startReporter(dir: string, url: string, token: string, build: (kind: Report['kind']) => Report): Reporter {
+  const store = openState(dir);
+  const target = { url, token, heartbeatMs: 2_000 };
+  const notifier = new Notifier({ channels: [], lanes: [hubLane(target)], store: () => store, host: 'reporter', logger: silentLogger });
+  let sent = 0;
+  notifier.onResult = (_key, result) => void (result === 'delivered' && sent++);
+  notifier.start();
+  const reports = startHubReports({ url, heartbeatMs: target.heartbeatMs, outbox: notifier, build, logger: silentLogger });
+  return {
+    cycleDone: () => reports.cycleDone(),
+    get sent() {
+      return sent;
+    },
+    async stop() {
+      reports.stop();
+      await notifier.stop();
+      store.close();
+    },
+  };
+}
+
 describe('driftd hub with reporting agents', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'driftd-hub-'));
   let hub: HubProcess;
   let base: string;
   let bin: string;
   const docs = new Map<string, Report>();
-  const reporters = new Map<string, HubReporter>();
+  const reporters = new Map<string, Reporter>();
   const doc = (host: string, stacks: ReportStack[], over: Partial<Report> = {}): Report => ({
     schemaVersion: 1,
     host,
@@ -76,7 +108,7 @@ describe('driftd hub with reporting agents', () => {
     docs.set('db-01', doc('db-01', [stack('postgres')]));
     docs.set('quiet-01', doc('quiet-01', [stack('web')]));
     for (const h of ['web-01', 'web-02', 'db-01', 'quiet-01']) {
-      const r = startHubReporter({ url: base, token: tokenOf(h), heartbeatMs: 2_000, retryBaseMs: 200, build: (kind) => ({ ...docs.get(h)!, kind, sentAt: new Date().toISOString() }), logger: { warn: () => undefined, error: () => undefined, debug: () => undefined } });
+      const r = startReporter(path.join(dir, `state-${h}`), base, tokenOf(h), (kind) => ({ ...docs.get(h)!, kind, sentAt: new Date().toISOString() }));
       reporters.set(h, r);
       r.cycleDone();
     }

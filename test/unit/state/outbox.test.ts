@@ -72,4 +72,59 @@ describe('notification outbox', () => {
     store.outboxFailed([e!.id], 'POST https://hooks.example/hunter2-outbox-secret failed', new Date());
     expect(JSON.stringify(store.outboxCounts())).not.toContain('hunter2-outbox-secret');
   });
+
+  it('latest wins: a newer document replaces the undelivered one (one row, not one per cycle), keeping its backoff', () => {
+    const { store, clock } = freshStore();
+    const hub = 'hub:sha256:cccccccccccc';
+    store.enqueueLatest({ eventId: 'hub-report', channel: hub, event: '{"n":1}' });
+    const [first] = store.outboxDue(hub, 10);
+    store.outboxFailed([first!.id], 'connection refused (ECONNREFUSED)', new Date(clock.now().getTime() + 20_000));
+    clock.advance(5_000);
+    for (let n = 2; n <= 50; n++) store.enqueueLatest({ eventId: 'hub-report', channel: hub, event: `{"n":${n}}` });
+    // Other channels and notifications are untouched by it.
+    store.enqueueNotifications({}, [row('e1')], 100);
+    expect(store.outboxCounts().find((c) => c.channel === hub)).toEqual({
+      channel: hub,
+      pending: 1,
+      givenUp: 0,
+      oldestPending: '2026-01-01T00:00:00.000Z',
+      lastError: 'connection refused (ECONNREFUSED)',
+    });
+    expect(store.outboxDue(hub, 10)).toEqual([]);
+    expect(store.outboxNextAt(hub)).toBe('2026-01-01T00:00:20.000Z');
+    clock.advance(15_000);
+    const due = store.outboxDue(hub, 10);
+    expect(due.map((r) => [r.event, r.attempts])).toEqual([['{"n":50}', 1]]);
+    expect(due[0]!.id).not.toBe(first!.id);
+  });
+
+  it('latest wins: a send of the replaced document that succeeds afterwards does not delete the newer one', () => {
+    const { store } = freshStore();
+    const hub = 'hub:sha256:cccccccccccc';
+    store.enqueueLatest({ eventId: 'hub-report', channel: hub, event: '{"n":1}' });
+    const [inFlight] = store.outboxDue(hub, 10);
+    store.enqueueLatest({ eventId: 'hub-report', channel: hub, event: '{"n":2}' });
+    store.outboxDelivered([inFlight!.id]);
+    expect(store.outboxDue(hub, 10).map((r) => r.event)).toEqual(['{"n":2}']);
+    store.outboxDelivered(store.outboxDue(hub, 10).map((r) => r.id));
+    expect(store.outboxNextAt(hub)).toBeUndefined();
+  });
+
+  it('latest wins: after a refusal (given up) a newer document starts afresh, due at once; it survives a reopen', () => {
+    const { store, clock, dataDir } = freshStore();
+    const hub = 'hub:sha256:cccccccccccc';
+    store.enqueueLatest({ eventId: 'hub-report', channel: hub, event: '{"n":1}' });
+    const [first] = store.outboxDue(hub, 10);
+    store.outboxFailed([first!.id], 'HTTP 401', undefined);
+    clock.advance(60_000);
+    store.enqueueLatest({ eventId: 'hub-report', channel: hub, event: '{"n":2}' });
+    expect(store.outboxDue(hub, 10).map((r) => [r.event, r.attempts, r.status, r.createdAt])).toEqual([['{"n":2}', 0, 'pending', '2026-01-01T00:01:00.000Z']]);
+    store.close();
+    const again = openState(dataDir);
+    try {
+      expect(again.outboxDue(hub, 10).map((r) => r.event)).toEqual(['{"n":2}']);
+    } finally {
+      again.close();
+    }
+  });
 });
