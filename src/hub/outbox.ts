@@ -84,6 +84,7 @@ export function hubLane(target: HubTarget): Lane {
   return {
     key: hubLaneKey(target.url),
     noun: 'hub report',
+    deliveredLevel: 'debug',
     minIntervalMs: 0,
     timeoutMs: target.timeoutMs ?? HUB_TIMEOUT_MS,
     batch: 1,

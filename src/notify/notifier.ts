@@ -221,7 +221,7 @@ export class Notifier {
       if (r.ok) {
         store.outboxDelivered(s.ids);
         this.#lastSent.set(lane.key, this.#now());
-        this.#opts.logger.info({ channel: lane.key, ids: s.eventIds, status: r.status }, `${lane.noun} delivered${lane.batch > 1 ? ` (${s.eventIds.length} event${s.eventIds.length === 1 ? '' : 's'})` : ''}`);
+        this.#opts.logger[lane.deliveredLevel]({ channel: lane.key, ids: s.eventIds, status: r.status }, `${lane.noun} delivered${lane.batch > 1 ? ` (${s.eventIds.length} event${s.eventIds.length === 1 ? '' : 's'})` : ''}`);
         this.onResult?.(lane.key, 'delivered');
         if (lane.minIntervalMs > 0) return lane.minIntervalMs;
         continue;

@@ -47,6 +47,8 @@ export interface Lane {
   key: string;
   /** What a row is, for log lines: `notification`, `hub report`. */
   noun: string;
+  /** The level of the "delivered" log line (a heartbeat every few minutes is not news). */
+  deliveredLevel: 'info' | 'debug';
   minIntervalMs: number;
   timeoutMs: number;
   /** Due rows read per step. */
@@ -63,6 +65,7 @@ export function channelLane(channel: Channel): Lane {
   return {
     key: channel.key,
     noun: 'notification',
+    deliveredLevel: 'info',
     minIntervalMs: channel.minIntervalMs,
     timeoutMs: channel.timeoutMs,
     batch: channel.type === 'webhook' ? BATCH.webhook : BATCH.chat,

@@ -241,6 +241,13 @@ describe('real agents report to a real driftd hub', () => {
       if (existsSync(file)) expect(readFileSync(file).includes(tokenOf('host-a')), `${f} holds the token`).toBe(false);
     }
     expect(hubRows('host-a')).toHaveLength(1);
+    // `driftd status` (another process, on the state DB) lists the pending report with the outbox.
+    const st = await world.run('status', ['--json'], { host: 'host-a', dataDir: dataDirOf('host-a') });
+    expect((JSON.parse(st.stdout) as { notifications?: unknown[] }).notifications).toEqual([
+      expect.objectContaining({ channel: row!.channel, pending: 1, givenUp: 0, lastError: expect.stringContaining('connection refused') as unknown }),
+    ]);
+    const text = await world.run('status', [], { host: 'host-a', dataDir: dataDirOf('host-a') });
+    expect(text.stdout).toMatch(/notifications:\nCHANNEL\s+PENDING\s+OLDEST PENDING\s+GIVEN UP\s+LAST ERROR\nhub:sha256:[0-9a-f]{12}\s+1\s+\S+ ago\s+0\s+connection refused/);
     await startHub();
     // The row's next attempt is due before the restart, so the restarted agent's loop sends it before
     // its startup cycle can queue a newer one (which would rightly replace it).
