@@ -17,3 +17,6 @@ export function kindsText(samples: readonly Record<string, number>[]): string {
   const patterns = new Set(samples.map((k) => Object.entries(k).map(([kind, count]) => `${count}× ${kind}`).join(', ') || 'none'));
   return [...patterns].join(' / ');
 }
+
+/** Ref listings among a poll's requests: GET info/refs (v0, or v2 discovery) plus v2 ls-refs POSTs. */
+export const refsRequests = (byKind: Readonly<Record<string, number>>): number => (byKind['info/refs'] ?? 0) + (byKind['git-upload-pack ls-refs'] ?? 0);

@@ -5,6 +5,7 @@
  *
  * Data dir layout: git/mirror/ (remote object store), git/seen-tags.json (tag → commit per repo,
  * for moved/deleted tag warnings), git/last-good.json (last revision polled successfully),
+ * git/protocol.json (the server answered in protocol v2: ls-refs is sent without discovery),
  * snapshots/<commit>/ (materialized revisions).
  */
 import path from 'node:path';
@@ -18,9 +19,9 @@ import { displayUrl, toGitError } from './git-errors.js';
 import { loadLastGood, saveLastGood } from './last-good.js';
 import { findGitdir, listLocalRefs } from './local.js';
 import { hasCommit, hasObject, readRawObject, type ObjectStore } from './object-store.js';
-import { tagCommits, type RefKind, type RepoRefs } from './refs.js';
-import { fetchRef, listRemoteRefs } from './remote.js';
-import { selectRevision, validatePolicy } from './select.js';
+import { ALL_REF_PREFIXES, refsFromAdvertisement, tagCommits, tagInScope, type RefKind, type RepoRefs } from './refs.js';
+import { fetchRef, listRemoteRefs, protocolMemoryFile, type RemoteListing } from './remote.js';
+import { policyRefPrefixes, selectRevision, validatePolicy } from './select.js';
 import { existingSnapshot, materializeSnapshot, removeSnapshots, type Snapshot } from './snapshot.js';
 import { rememberTags, tagMemoryFile, type TagWarning } from './tag-memory.js';
 import { recordGitRequest, type GitRequestType } from '../util/telemetry.js';
@@ -135,21 +136,28 @@ export function createGitSource(opts: GitSourceOptions): GitSource {
     }
   }
 
+  /** The refs under `prefixes`, and (remote) the listing a fetch right after reuses instead of listing again. */
+  async function listUnder(prefixes: readonly string[]): Promise<{ refs: RepoRefs; listing?: RemoteListing }> {
+    if (local) return { refs: await listLocalRefs(store()) };
+    const listing = await remoteCall('git list refs', () => listRemoteRefs({ ...remote, prefixes, repo, memoryFile: protocolMemoryFile(opts.dataDir) }));
+    return { refs: refsFromAdvertisement(listing.refs, prefixes), listing };
+  }
+
   async function listRefs(): Promise<RepoRefs> {
-    return local ? listLocalRefs(store()) : remoteCall('git list refs', () => listRemoteRefs(remote));
+    return (await listUnder(ALL_REF_PREFIXES)).refs;
   }
 
   async function resolve(policy: RefPolicy): Promise<ResolvedRevision> {
     validatePolicy(policy);
-    const refs = await listRefs();
+    const { refs, listing } = await listUnder(policyRefPrefixes(policy));
     const selected = selectRevision(refs, policy, repo);
     const objects = store();
     const tagRef = selected.refKind === 'tag' ? refs.tags[selected.ref] : undefined;
     const tagObject = tagRef && tagRef.object !== tagRef.commit ? tagRef.object : undefined;
     const missingTagObject = async (): Promise<boolean> => Boolean(opts.fetchTagObjects && tagObject && !(await hasObject(objects, tagObject)));
     if (!(await hasCommit(objects, selected.commit)) || (!local && (await missingTagObject()))) {
-      if (!local) {
-        await remoteCall(`git fetch ${selected.fullRef}`, () => fetchRef({ ...remote, ...objects, fullRef: selected.fullRef, commit: selected.commit }), 'fetch');
+      if (listing) {
+        await remoteCall(`git fetch ${selected.fullRef}`, () => fetchRef({ ...remote, ...objects, fullRef: selected.fullRef, commit: selected.commit, listing }), 'fetch');
       }
       if (!(await hasCommit(objects, selected.commit))) {
         throw new DriftdError(
@@ -160,8 +168,12 @@ export function createGitSource(opts: GitSourceOptions): GitSource {
       }
     }
     // Remembered only once the revision is usable: a failed fetch must not swallow a moved-tag warning.
-    const warnings = await rememberTags(tagMemoryFile(opts.dataDir), repo, tagCommits(refs), (reason) =>
-      logger.warn({ reason }, 'tag memory was unreadable and has been reset; moved tags are detected again from this poll on'),
+    const warnings = await rememberTags(
+      tagMemoryFile(opts.dataDir),
+      repo,
+      tagCommits(refs),
+      (reason) => logger.warn({ reason }, 'tag memory was unreadable and has been reset; moved tags are detected again from this poll on'),
+      (tag) => tagInScope(refs.scope, tag),
     );
     logger.debug({ ref: selected.ref, commit: selected.commit }, 'resolved');
     return { commit: selected.commit, ref: selected.ref, refKind: selected.refKind, ...(tagObject ? { tagObject } : {}), warnings };

@@ -17,6 +17,11 @@ export interface RepoRefs {
   branches: Record<string, string>;
   /** Tag name → tag. */
   tags: Record<string, TagRef>;
+  /**
+   * The full ref-name prefixes this listing covers ("refs/tags/v", "HEAD"); absent when it lists
+   * every ref. Tags outside it were not asked for: they are not deleted (tag memory keeps them).
+   */
+  scope?: readonly string[];
 }
 
 /** One advertised ref, as isomorphic-git's listServerRefs returns it (peelTags: true). */
@@ -27,8 +32,8 @@ export interface AdvertisedRef {
 }
 
 /** Builds RepoRefs from a ref advertisement; refs outside HEAD, refs/heads and refs/tags are ignored. */
-export function refsFromAdvertisement(advertised: readonly AdvertisedRef[]): RepoRefs {
-  const refs: RepoRefs = { branches: dict(), tags: dict() };
+export function refsFromAdvertisement(advertised: readonly AdvertisedRef[], scope?: readonly string[]): RepoRefs {
+  const refs: RepoRefs = { branches: dict(), tags: dict(), ...(scope ? { scope } : {}) };
   for (const { ref, oid, peeled } of advertised) {
     if (ref === 'HEAD') refs.head = oid;
     else if (ref.startsWith('refs/heads/')) refs.branches[ref.slice('refs/heads/'.length)] = oid;
@@ -41,3 +46,11 @@ export function refsFromAdvertisement(advertised: readonly AdvertisedRef[]): Rep
 export function tagCommits(refs: RepoRefs): Record<string, string> {
   return Object.fromEntries(Object.entries(refs.tags).map(([name, t]) => [name, t.commit]));
 }
+
+/** Whether tag `name` is covered by a listing's scope. */
+export function tagInScope(scope: readonly string[] | undefined, name: string): boolean {
+  return scope === undefined || scope.some((p) => `refs/tags/${name}`.startsWith(p));
+}
+
+/** Every ref driftd reads: HEAD, branches, tags. */
+export const ALL_REF_PREFIXES: readonly string[] = ['HEAD', 'refs/heads/', 'refs/tags/'];

@@ -1,13 +1,28 @@
 /**
- * Talking to a remote repo over HTTP(S) with isomorphic-git: one-request ref listing, and a
- * single-ref shallow fetch into the local mirror.
+ * Talking to a remote repo over HTTP(S): one-request ref listing (smart-http.ts), and a
+ * single-ref shallow fetch into the local mirror with isomorphic-git.
  */
 import fs from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
 import git, { type HttpClient } from 'isomorphic-git';
 import nodeHttp from 'isomorphic-git/http/node';
 import type { GitAuth } from '../config/resolve.js';
 import { hasCommit } from './object-store.js';
-import { refsFromAdvertisement, type RepoRefs } from './refs.js';
+import { z } from 'zod';
+import { readJsonFile, writeJsonAtomic } from '../util/json-file.js';
+import { PktLineError } from './pkt-line.js';
+import type { AdvertisedRef } from './refs.js';
+import {
+  httpCall,
+  lsRefsRequest,
+  MAX_REFS_ANSWER_BYTES,
+  parseDiscovery,
+  parseLsRefs,
+  syntheticAdvertisement,
+  underPrefixes,
+  V0_UPLOAD_PACK_CAPABILITIES,
+} from './smart-http.js';
 
 export interface RemoteOptions {
   url: string;
@@ -16,9 +31,20 @@ export interface RemoteOptions {
 }
 
 /** isomorphic-git's node client with a socket idle timeout that fails as ETIMEDOUT. */
-function httpClient(timeoutMs: number): HttpClient {
+function httpClient(timeoutMs: number, advertisement?: Buffer): HttpClient {
   return {
     async request(req) {
+      // The fetch's ref discovery is answered from the listing this poll already made: one refs request per poll.
+      if (advertisement && req.method === 'GET' && /\/info\/refs\?service=git-upload-pack$/.test(req.url)) {
+        return {
+          url: req.url,
+          method: req.method,
+          statusCode: 200,
+          statusMessage: 'OK',
+          headers: { 'content-type': 'application/x-git-upload-pack-advertisement' },
+          body: Readable.from([new Uint8Array(advertisement)])[Symbol.asyncIterator]() as AsyncIterableIterator<Uint8Array>,
+        };
+      }
       try {
         return await nodeHttp.request({ ...req, fetchOptions: { ...(req.fetchOptions as object | undefined), timeout: timeoutMs } });
       } catch (e) {
@@ -42,20 +68,88 @@ function authOptions(auth: GitAuth | undefined) {
   return { headers, onAuth: () => ({ cancel: true }) };
 }
 
-/**
- * Lists the remote's refs in ONE request: protocol v1's ref advertisement (GET info/refs)
- * carries every ref and the peeled commit of annotated tags. Protocol v2 would need a second
- * request (ls-refs) after the capability advertisement.
- */
-export async function listRemoteRefs(opts: RemoteOptions): Promise<RepoRefs> {
-  const advertised = await git.listServerRefs({
-    http: httpClient(opts.timeoutMs),
-    url: opts.url,
-    protocolVersion: 1,
-    peelTags: true,
-    ...authOptions(opts.auth),
+/** `<dataDir>/git/protocol.json`: whether the server answered in protocol v2 (then ls-refs is POSTed directly). */
+export function protocolMemoryFile(dataDir: string): string {
+  return path.join(dataDir, 'git', 'protocol.json');
+}
+
+const protocolSchema = z.object({ version: z.literal(1), repo: z.string(), protocol: z.literal(2) });
+
+async function knownV2(file: string, repo: string): Promise<boolean> {
+  try {
+    return (await readJsonFile(file, protocolSchema))?.repo === repo;
+  } catch {
+    return false;
+  }
+}
+
+/** The refs a listing returned, and what a fetch right after it needs to re-list nothing. */
+export interface RemoteListing {
+  refs: AdvertisedRef[];
+  /** v0 capabilities for the synthesized advertisement (the server's own when it answered in v0). */
+  capabilities: string[];
+}
+
+const UPLOAD_PACK_REQUEST = 'application/x-git-upload-pack-request';
+
+async function lsRefs(opts: RemoteOptions, prefixes: readonly string[]): Promise<AdvertisedRef[]> {
+  const answer = await httpCall({
+    url: `${opts.url.replace(/\/$/, '')}/git-upload-pack`,
+    method: 'POST',
+    headers: { ...authOptions(opts.auth).headers, 'Content-Type': UPLOAD_PACK_REQUEST, Accept: 'application/x-git-upload-pack-result', 'Git-Protocol': 'version=2' },
+    body: lsRefsRequest(prefixes),
+    timeoutMs: opts.timeoutMs,
+    maxBytes: MAX_REFS_ANSWER_BYTES,
   });
-  return refsFromAdvertisement(advertised);
+  return parseLsRefs(answer.body);
+}
+
+/**
+ * A failure that a server which stopped speaking v2 would cause: a malformed answer or a 4xx
+ * refusal of the request — not auth, not a missing repo, not a 5xx or the network (those are the
+ * server's trouble, and rediscovering would only double the requests of every failing poll).
+ */
+function mayBeProtocolChange(e: unknown): boolean {
+  const { code, data } = (e ?? {}) as { code?: unknown; data?: { statusCode?: unknown } };
+  if (code === 'ParseError') return true;
+  const status = typeof data?.statusCode === 'number' ? data.statusCode : 0;
+  return code === 'HttpError' && status >= 400 && status < 500 && ![401, 403, 404].includes(status);
+}
+
+/**
+ * Lists the remote's refs under `prefixes` (peeled) in ONE request: a v2 `ls-refs` POST when the
+ * server is known to speak v2 (`memoryFile`), else GET info/refs with `Git-Protocol: version=2`,
+ * whose answer is either the whole v0 advertisement (filtered here) or v2 capabilities — then
+ * ls-refs follows once and the server is remembered as v2.
+ */
+export async function listRemoteRefs(opts: RemoteOptions & { prefixes: readonly string[]; memoryFile: string; repo: string }): Promise<RemoteListing> {
+  if (await knownV2(opts.memoryFile, opts.repo)) {
+    try {
+      return { refs: await lsRefs(opts, opts.prefixes), capabilities: V0_UPLOAD_PACK_CAPABILITIES };
+    } catch (e) {
+      if (!mayBeProtocolChange(e)) throw e;
+      await fs.promises.rm(opts.memoryFile, { force: true });
+    }
+  }
+  const answer = await httpCall({
+    url: `${opts.url.replace(/\/$/, '')}/info/refs?service=git-upload-pack`,
+    method: 'GET',
+    headers: { ...authOptions(opts.auth).headers, 'Git-Protocol': 'version=2' },
+    timeoutMs: opts.timeoutMs,
+    maxBytes: MAX_REFS_ANSWER_BYTES,
+  });
+  if (!/^application\/x-git-upload-pack-advertisement/.test(answer.contentType)) {
+    throw Object.assign(new Error(`not a smart HTTP answer (content type ${answer.contentType.slice(0, 80)})`), { code: 'SmartHttpError' });
+  }
+  const discovery = parseDiscovery(answer.body);
+  if (discovery.version === 0) return { refs: underPrefixes(discovery.refs, opts.prefixes), capabilities: discovery.capabilities };
+  if (!discovery.capabilities.has('ls-refs')) throw new PktLineError('the Git server speaks protocol v2 without ls-refs');
+  const format = discovery.capabilities.get('object-format');
+  if (format !== undefined && format !== 'sha1') throw new PktLineError(`the repository uses object format ${format.slice(0, 20)}; driftd reads SHA-1 repositories`);
+  const base = answer.url.replace(/\/info\/refs\?service=git-upload-pack$/, '');
+  const refs = await lsRefs({ ...opts, url: base }, opts.prefixes);
+  await writeJsonAtomic(opts.memoryFile, { version: 1, repo: opts.repo, protocol: 2 });
+  return { refs, capabilities: V0_UPLOAD_PACK_CAPABILITIES };
 }
 
 /** Local ref holding the last fetched commit: sent as "have" so the next fetch only transfers what changed. */
@@ -84,7 +178,13 @@ async function ensureMirror(gitdir: string): Promise<void> {
  * negotiating from the previously fetched commit. The caller checks that `commit` arrived
  * (the ref may have moved in between).
  */
-export async function fetchRef(opts: RemoteOptions & { gitdir: string; fullRef: string; commit: string; cache: object }): Promise<void> {
+export async function fetchRef(
+  opts: RemoteOptions & { gitdir: string; fullRef: string; commit: string; cache: object; listing: RemoteListing },
+): Promise<void> {
+  // isomorphic-git's fetch also looks up HEAD in the advertisement; when the policy did not list it, the wanted ref stands in.
+  const target = opts.listing.refs.find((r) => r.ref === opts.fullRef);
+  const head = opts.listing.refs.find((r) => r.ref === 'HEAD') ?? (target && { ref: 'HEAD', oid: target.oid });
+  const wanted = target && head ? (target.ref === 'HEAD' ? [target] : [head, target]) : [];
   await ensureMirror(opts.gitdir);
   const hasBase = await git.resolveRef({ fs, gitdir: opts.gitdir, ref: FETCH_BASE_REF }).then(
     () => true,
@@ -92,7 +192,7 @@ export async function fetchRef(opts: RemoteOptions & { gitdir: string; fullRef: 
   );
   await git.fetch({
     fs,
-    http: httpClient(opts.timeoutMs),
+    http: httpClient(opts.timeoutMs, wanted.length > 0 ? syntheticAdvertisement(wanted, opts.listing.capabilities) : undefined),
     gitdir: opts.gitdir,
     url: opts.url,
     ref: FETCH_BASE_REF,

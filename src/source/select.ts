@@ -240,3 +240,20 @@ export function selectRevision(refs: RepoRefs, policy: RefPolicy, where: string)
     }
   }
 }
+
+/**
+ * The ref-name prefixes that hold every ref `policy` can select (protocol v2 ls-refs sends only
+ * these): the tag or branch itself, the tags under a semver prefix, or HEAD and all tags.
+ */
+export function policyRefPrefixes(policy: RefPolicy): string[] {
+  switch (policy.kind) {
+    case 'tag':
+      return [`refs/tags/${policy.tag}`];
+    case 'branch':
+      return [`refs/heads/${policy.branch}`];
+    case 'semver':
+      return [`refs/tags/${policy.prefix ?? ''}`];
+    case 'auto':
+      return ['HEAD', 'refs/tags/'];
+  }
+}

@@ -10,6 +10,7 @@ import { dictOf } from '../util/dict-schema.js';
 import { readJsonFile, writeJsonAtomic } from '../util/json-file.js';
 import { describeError } from '../errors/index.js';
 import { shortCommit } from '../util/text.js';
+import { dict, own, setOwn } from '../util/dict.js';
 
 export type TagWarning =
   | { kind: 'tag-moved'; tag: string; from: string; to: string; message: string }
@@ -19,10 +20,16 @@ export type TagWarning =
  * Compares the tags seen at the previous poll with the current ones. `previous` undefined means
  * the repo was never polled: nothing to compare, no warning. Sorted by tag name.
  */
-export function compareTags(previous: Readonly<Record<string, string>> | undefined, current: Readonly<Record<string, string>>, where: string): TagWarning[] {
+export function compareTags(
+  previous: Readonly<Record<string, string>> | undefined,
+  current: Readonly<Record<string, string>>,
+  where: string,
+  inScope: (tag: string) => boolean = () => true,
+): TagWarning[] {
   if (!previous) return [];
   const warnings: TagWarning[] = [];
   for (const tag of Object.keys(previous).sort()) {
+    if (!inScope(tag)) continue;
     const from = previous[tag];
     const to = current[tag];
     if (from === undefined || from === to) continue;
@@ -68,6 +75,7 @@ export async function rememberTags(
   repo: string,
   current: Record<string, string>,
   onReset: (reason: string) => void,
+  inScope: (tag: string) => boolean = () => true,
 ): Promise<TagWarning[]> {
   let memory: TagMemoryFile = { version: 1, repos: {} };
   try {
@@ -75,11 +83,13 @@ export async function rememberTags(
   } catch (e) {
     onReset(describeError(e));
   }
-  const previous = memory.repos[repo];
-  const warnings = compareTags(previous, current, repo);
-  const unchanged = previous !== undefined && warnings.length === 0 && Object.keys(previous).length === Object.keys(current).length;
+  const previous = own(memory.repos, repo);
+  const warnings = compareTags(previous, current, repo, inScope);
+  // Tags the listing did not cover (another policy's prefix) are remembered as they were.
+  const next = dict([...Object.entries(previous ?? {}).filter(([tag]) => !inScope(tag)), ...Object.entries(current)]);
+  const unchanged = previous !== undefined && warnings.length === 0 && Object.keys(previous).length === Object.keys(next).length;
   if (!unchanged) {
-    memory.repos[repo] = current;
+    setOwn(memory.repos, repo, next);
     await writeJsonAtomic(file, memory);
   }
   return warnings;

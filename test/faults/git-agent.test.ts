@@ -75,9 +75,9 @@ describe('Git server faults under a running agent', () => {
   }
 
   it.each([
-    ['the ref listing hangs', { mode: 'hang', service: 'info/refs' } as const, /timed out/, true],
-    ['the pack request hangs', { mode: 'hang', service: 'git-upload-pack' } as const, /timed out/, true],
-    ['the pack is cut short', { mode: 'truncate-pack', service: 'git-upload-pack' } as const, /the pack the Git server sent for .* was incomplete or corrupt/, false],
+    ['the ref listing hangs', { mode: 'hang', service: 'refs' } as const, /timed out/, true],
+    ['the pack request hangs', { mode: 'hang', service: 'pack' } as const, /timed out/, true],
+    ['the pack is cut short', { mode: 'truncate-pack', service: 'pack' } as const, /the pack the Git server sent for .* was incomplete or corrupt/, false],
   ])('%s: the agent stays up, keeps the last good revision, says why, and recovers', async (_name, fault, reason, hangs) => {
     round += 1;
     world.repo.writeStack(stack, webStack(TEST_IMAGES.app11, env.labels));

@@ -40,9 +40,9 @@ describe('Git server faults', () => {
   }
 
   it.each([
-    ['HTTP 500 on the ref listing', { mode: 'status500', service: 'info/refs' } as const, /HTTP 500/],
-    ['a hung request', { mode: 'hang', service: 'info/refs' } as const, /timed out/],
-    ['a pack cut short', { mode: 'truncate-pack', service: 'git-upload-pack' } as const, /the pack the Git server sent for .* was incomplete or corrupt/],
+    ['HTTP 500 on the ref listing', { mode: 'status500', service: 'refs' } as const, /HTTP 500/],
+    ['a hung request', { mode: 'hang', service: 'refs' } as const, /timed out/],
+    ['a pack cut short', { mode: 'truncate-pack', service: 'pack' } as const, /the pack the Git server sent for .* was incomplete or corrupt/],
   ])('%s: nothing applied, status Unknown with the reason; the run after the fault deploys', async (_name, fault, reason) => {
     world.repo.writeStack(stack, webStack(TEST_IMAGES.app11, env.labels));
     round += 1;

@@ -96,15 +96,19 @@ describe('Git source over smart HTTP', () => {
     expect(server.count()).toBe(0);
   });
 
-  it('no new tag: the poll is exactly one info/refs request and no fetch', async () => {
+  it('no new tag: the poll is exactly one request (protocol v2 ls-refs, the server is known to speak v2) and no fetch', async () => {
     const first = await source.poll({ kind: 'semver', range: '>=1.0.0', prefix: 'v' });
     server.resetStats();
     const again = await source.poll({ kind: 'semver', range: '>=1.0.0', prefix: 'v' });
     expect(again.revision).toEqual(first.revision);
     expect(again.snapshot.dir).toBe(first.snapshot.dir);
     expect(server.count()).toBe(1);
-    expect(server.count({ service: 'info/refs', method: 'GET' })).toBe(1);
-    expect(server.count({ service: 'git-upload-pack' })).toBe(0);
+    expect(server.count({ service: 'git-upload-pack', command: 'ls-refs' })).toBe(1);
+    expect(server.count({ service: 'info/refs' })).toBe(0);
+    // A new process reads the remembered protocol: still one request.
+    server.resetStats();
+    await createGitSource({ repo: served.url, dataDir, auth: AUTH, timeoutMs: 30_000 }).poll({ kind: 'semver', range: '>=1.0.0', prefix: 'v' });
+    expect(server.count()).toBe(1);
   });
 
   it('a new tag appears: it is selected and fetched incrementally', async () => {
@@ -176,7 +180,9 @@ describe('Git source over smart HTTP', () => {
     const original = await repo.git('rev-parse', 'v1.0.0^{commit}');
     await repo.tag('v0.9.0');
     await repo.push(served.path);
-    await source.poll({ kind: 'tag', tag: 'v1.0.0' });
+    // A policy whose listing covers both tags (ls-refs sends only the policy's prefixes).
+    const policy = { kind: 'semver', range: '>=0.9.0 <2', prefix: 'v' } as const;
+    await source.poll(policy);
 
     repo.writeSimpleStack('edge', { env: 'MODE=evil\n' });
     const other = await repo.commit('retagged');
@@ -184,13 +190,13 @@ describe('Git source over smart HTTP', () => {
     await repo.deleteTag('v0.9.0');
     await repo.push(served.path);
 
-    const polled = await source.poll({ kind: 'tag', tag: 'v1.0.0' });
+    const polled = await source.poll(policy);
     expect(polled.revision.commit).toBe(other);
     expect(polled.warnings).toEqual([
       expect.objectContaining({ kind: 'tag-deleted', tag: 'v0.9.0', commit: original }),
       expect.objectContaining({ kind: 'tag-moved', tag: 'v1.0.0', from: original, to: other }),
     ]);
-    expect((await source.poll({ kind: 'tag', tag: 'v1.0.0' })).warnings).toEqual([]);
+    expect((await source.poll(policy)).warnings).toEqual([]);
     expect(existsSync(path.join(dataDir, 'git', 'seen-tags.json'))).toBe(true);
   });
 

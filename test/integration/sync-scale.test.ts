@@ -111,7 +111,7 @@ describe(`sync at scale: ${STACKS} stacks`, () => {
     expect(result.outcomes).toHaveLength(STACKS);
     expect(result.outcomes.every((o) => o.result === 'unchanged')).toBe(true);
     expect(world.composeCalls()).toEqual([]);
-    expect(world.server.count({ service: 'git-upload-pack' })).toBe(0);
+    expect(world.server.count({ service: 'git-upload-pack', command: 'fetch' })).toBe(0);
     expect(world.server.count()).toBe(1); // one refs advertisement: is there a new tag?
 
     // The agent's work per poll, in process (what `driftd agent` does on every tick): the first
@@ -136,7 +136,7 @@ describe(`sync at scale: ${STACKS} stacks`, () => {
         else process.env[k] = v;
       }
     }
-    expect(world.server.count({ service: 'git-upload-pack' })).toBe(0);
+    expect(world.server.count({ service: 'git-upload-pack', command: 'fetch' })).toBe(0);
     expect(world.server.count()).toBe(1 + timings.length);
     expect(world.composeCalls()).toEqual([]);
     const warm = timings.slice(1);

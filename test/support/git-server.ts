@@ -11,7 +11,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { execFileCapture } from '../../src/util/exec.js';
 
@@ -49,9 +49,15 @@ export interface GitServerOptions {
  * `bytes` body bytes (default: half of what a fetch sends), as a proxy or a dropped link would.
  */
 export type GitFault =
-  | { mode: 'status500'; service?: GitService }
-  | { mode: 'hang'; service?: GitService }
-  | { mode: 'truncate-pack'; service?: GitService; bytes?: number };
+  | { mode: 'status500'; service?: FaultTarget }
+  | { mode: 'hang'; service?: FaultTarget }
+  | { mode: 'truncate-pack'; service?: FaultTarget; bytes?: number };
+
+/**
+ * A service, or `refs`: every ref listing whatever its protocol (GET info/refs, or a v2 ls-refs
+ * POST), or `pack`: the fetch (an upload-pack POST that is not ls-refs).
+ */
+export type FaultTarget = GitService | 'refs' | 'pack';
 
 export interface ServedRepo {
   name: string;
@@ -87,6 +93,8 @@ export class GitServer {
   private boundPort = 0;
   /** Set to inject a fault into the requests that follow; undefined serves normally. */
   fault: GitFault | undefined;
+  /** false: the Git-Protocol header does not reach http-backend (a server that speaks only v0, like git < 2.18). */
+  protocolV2 = true;
   private readonly hung = new Set<http.ServerResponse>();
   private readonly maxBackends: number;
   private running = 0;
@@ -192,6 +200,9 @@ export class GitServer {
     req.on('data', (b: Buffer) => {
       record.requestBytes += b.length;
     });
+    // A 'data' listener starts the flow: paused until the backend pipes it, a request queued behind
+    // maxBackends would otherwise lose its body before its backend runs.
+    req.pause();
     const reply = (status: number, headers: Record<string, string>, body: string): void => {
       record.status = status;
       record.responseBytes += Buffer.byteLength(body);
@@ -204,7 +215,39 @@ export class GitServer {
       return;
     }
 
-    const fault = this.fault && (this.fault.service === undefined || this.fault.service === record.service) ? this.fault : undefined;
+    if (this.fault && (this.fault.service === 'refs' || this.fault.service === 'pack') && record.service === 'git-upload-pack' && record.command === undefined) {
+      // Which kind of upload-pack POST this is shows only in its body: read it before deciding.
+      const chunks: Buffer[] = [];
+      req.on('data', (b: Buffer) => chunks.push(b));
+      req.on('end', () => {
+        const buffered = Buffer.concat(chunks);
+        record.command = classifyUploadPackBody(buffered) ?? 'unknown';
+        this.serve(req, res, url, record, reply, Readable.from([buffered]));
+      });
+      req.resume();
+      return;
+    }
+    this.serve(req, res, url, record, reply, req);
+  }
+
+  private faultFor(record: GitRequestRecord): GitFault | undefined {
+    const target = this.fault?.service;
+    if (!this.fault || target === undefined || target === record.service) return this.fault;
+    const upload = record.service === 'git-upload-pack';
+    if (target === 'refs') return record.service === 'info/refs' || (upload && record.command === 'ls-refs') ? this.fault : undefined;
+    if (target === 'pack') return upload && record.command !== 'ls-refs' ? this.fault : undefined;
+    return undefined;
+  }
+
+  private serve(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    url: URL,
+    record: GitRequestRecord,
+    reply: (status: number, headers: Record<string, string>, body: string) => void,
+    input: Readable,
+  ): void {
+    const fault = this.faultFor(record);
     if (fault?.mode === 'status500') {
       req.resume();
       reply(500, { 'Content-Type': 'text/plain' }, 'injected fault: internal server error\n');
@@ -217,8 +260,8 @@ export class GitServer {
       return;
     }
 
-    let body: Readable = req;
-    if (req.headers['content-encoding'] === 'gzip') body = req.pipe(createGunzip());
+    let body: Readable = input;
+    if (req.headers['content-encoding'] === 'gzip') body = input.pipe(createGunzip());
     const run = (): void => {
       this.running += 1;
       res.once('close', () => {
@@ -246,7 +289,7 @@ export class GitServer {
         REQUEST_METHOD: req.method ?? 'GET',
         CONTENT_TYPE: req.headers['content-type'] ?? '',
         REMOTE_ADDR: req.socket.remoteAddress ?? '127.0.0.1',
-        ...(typeof req.headers['git-protocol'] === 'string' ? { GIT_PROTOCOL: req.headers['git-protocol'] } : {}),
+        ...(this.protocolV2 && typeof req.headers['git-protocol'] === 'string' ? { GIT_PROTOCOL: req.headers['git-protocol'] } : {}),
       },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
