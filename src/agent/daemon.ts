@@ -87,7 +87,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     hostWindows: config.windows,
   });
   // Delivery runs apart from the reconcile; record() and the hub's report after each cycle only write the outbox.
-  const hubTarget = config.hub && hubToken !== undefined ? { url: config.hub.url, token: hubToken, heartbeatMs: config.hub.heartbeatMs, ...(hubCa !== undefined ? { ca: hubCa } : {}) } : undefined;
+  const hubTarget = config.hub && hubToken !== undefined ? { url: config.hub.url, token: hubToken, heartbeatMs: config.hub.heartbeatMs, timeoutMs: config.hub.timeoutMs, ...(hubCa !== undefined ? { ca: hubCa } : {}) } : undefined;
   const notifier = new Notifier({
     channels,
     ...(hubTarget ? { lanes: [hubLane(hubTarget)] } : {}),

@@ -83,6 +83,8 @@ export interface HubClientConfig {
   url: string;
   token?: SecretSetting;
   heartbeatMs: number;
+  /** `hub.timeout`: per report request. */
+  timeoutMs: number;
   /** Absolute path of `hub.caFile`. */
   caFile?: string;
 }
@@ -337,6 +339,7 @@ export function resolveConfig(opts: ResolveOptions): ResolvedConfig {
             url: file.hub.url.replace(/\/+$/, ''),
             ...optionalSecret('token', secretSetting('hub.token', env, file.hub.tokenEnv, file.hub.tokenFile)),
             heartbeatMs: dur(file.hub.heartbeat, '5m', 'hub.heartbeat'),
+            timeoutMs: Math.min(60_000, Math.max(100, dur(file.hub.timeout, '15s', 'hub.timeout'))),
             ...(file.hub.caFile ? { caFile: path.resolve(cwd, file.hub.caFile) } : {}),
           },
         }

@@ -82,6 +82,8 @@ export const configFileSchema = z
         tokenFile: z.string().min(1).optional(),
         /** How often an idle agent re-sends its status (default 5m). */
         heartbeat: duration.optional(),
+        /** Per report request, connect to last byte (default 15s, at most 60s): a hub that hangs is cut then. */
+        timeout: duration.optional(),
         /** PEM file of a CA to trust for an https hub (e.g. a private CA or the hub's self-signed certificate), besides the system's. */
         caFile: z.string().min(1).optional(),
       })

@@ -4,13 +4,14 @@
  * Compose and push their status to a `driftd hub` process over HTTP on loopback; `driftd fleet
  * status` shows those hosts and stacks (table and --json) with exit 0 while all are synced, 2 once
  * a stack waits for approval or a host falls silent, 1 while the hub is down. A host's token
- * cannot write the other host's status (403 over real HTTP). A hub that is down does not hold up
- * a reconcile, and the reports go through the state DB's outbox, latest wins: three cycles during
- * the outage leave one pending row (the newest), which survives a SIGKILL of the agent and is
- * delivered after its restart once the hub is back; the older two never reach the hub; the host
- * token is in no byte of state.db.
+ * cannot write the other host's status (403 over real HTTP). A hub that accepts and never
+ * answers, then a hub that is down, hold up no reconcile; the reports go through the state DB's
+ * outbox, latest wins: three cycles during the outage leave one pending row (the newest), which
+ * survives a SIGKILL of the agent and is delivered after its restart once the hub is back; the
+ * older two never reach the hub; the host token is in no byte of state.db.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -65,7 +66,7 @@ describe('real agents report to a real driftd hub', () => {
   const startAgent = async (h: string): Promise<HttpAgent> => {
     const tokenFile = path.join(world.dir, `${h}.hub-token`);
     writeFileSync(tokenFile, `${tokenOf(h)}\n`, { mode: 0o600 });
-    const agent = await HttpAgent.start(world, { host: h, dataDir: dataDirOf(h), extra: `hub:\n  url: ${base()}\n  tokenFile: ${tokenFile}\n  heartbeat: 5s\n` });
+    const agent = await HttpAgent.start(world, { host: h, dataDir: dataDirOf(h), extra: `hub:\n  url: ${base()}\n  tokenFile: ${tokenFile}\n  heartbeat: 5s\n  timeout: 60s\n` });
     agents.set(h, agent);
     return agent;
   };
@@ -203,27 +204,44 @@ describe('real agents report to a real driftd hub', () => {
     expect((JSON.parse(json.stdout) as Fleet).hosts.find((h) => h.host === 'host-b')?.state).toBe('out-of-sync');
   });
 
-  it('with the hub down cycles go on and the outbox holds one report, the newest; after a SIGKILL and a restart with the hub back it is delivered, the stale ones never', async () => {
+  it('with the hub hanging, then down, cycles go on and the outbox holds one report, the newest; after a SIGKILL and a restart with the hub back it is delivered, the stale ones never', async () => {
     const a = agents.get('host-a')!;
     await hub!.stop();
     hub = undefined;
     const down = await fleetStatus();
     expect(down.code).toBe(1);
     expect(down.stderr).toContain('did not answer');
-    // The hub stays down through three cycles: a reconcile that waited for the hub would never finish.
+    // First a "hub" that accepts and never answers, then none at all: a reconcile that waited for
+    // the hub would never finish.
+    const held: Socket[] = [];
+    let firstClosedAt: number | undefined;
+    const hang = createServer((sock) => {
+      held.push(sock);
+      sock.on('error', () => undefined);
+      sock.on('close', () => (firstClosedAt ??= Date.now()));
+    });
+    await new Promise<void>((resolve) => hang.listen(hubPort, '127.0.0.1', resolve));
     const runs: string[] = [];
-    for (let i = 0; i < 3; i++) {
+    const cycle = async (): Promise<void> => {
       await a.cycle();
       const h = (await (await a.get('/healthz')).json()) as { lastRun?: { at: string; ok: boolean } };
       expect(h.lastRun?.ok).toBe(true);
       runs.push(h.lastRun!.at);
-    }
+    };
+    await cycle();
+    await pollUntil('the report to hang at the silent hub', () => Promise.resolve(held.length > 0 ? true : undefined), WAIT);
+    await cycle();
+    // The second cycle finished while the report was still hanging (the agent cuts it after hub.timeout, 60 s here).
+    expect(firstClosedAt).toBeUndefined();
+    for (const sock of held) sock.destroy();
+    await new Promise<void>((resolve) => hang.close(() => resolve()));
+    await cycle();
     expect(a.alive()).toBe(true);
     expect(new Set(runs).size).toBe(3);
     // One row, not three: the newest document, with the failed attempts of the older ones (the backoff goes on).
     const [row, ...more] = await pollUntil('a failed attempt on the pending report', () => {
       const rows = hubRows('host-a');
-      return Promise.resolve(rows[0] && rows[0].attempts >= 1 && JSON.parse(rows[0].event).lastRun?.at === runs[2] ? rows : undefined);
+      return Promise.resolve(rows[0] && rows[0].attempts >= 1 && rows[0].last_error?.includes('connection refused') && JSON.parse(rows[0].event).lastRun?.at === runs[2] ? rows : undefined);
     }, WAIT);
     expect(more).toEqual([]);
     expect(row).toMatchObject({ status: 'pending', channel: expect.stringMatching(/^hub:sha256:[0-9a-f]{12}$/) as unknown });

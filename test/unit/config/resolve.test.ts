@@ -70,3 +70,13 @@ describe('--tag-prefix: unset (optional "v") versus set (exact, "" included)', (
     });
   }
 });
+
+describe('hub.timeout', () => {
+  const hub = (extra: string) => resolve({ config: configFile(`hub:\n  url: http://127.0.0.1:9798/\n  tokenEnv: HUB_TOKEN\n${extra}`) }, { HUB_TOKEN: 'host-token-0123456789abcdef' }).hub;
+  it('defaults to 15 s, takes a duration, and stays within 100 ms..60 s (a hung hub must not hold its lane for long)', () => {
+    expect(hub('')).toMatchObject({ url: 'http://127.0.0.1:9798', heartbeatMs: 300_000, timeoutMs: 15_000 });
+    expect(hub('  timeout: 30s\n')?.timeoutMs).toBe(30_000);
+    expect(hub('  timeout: 10m\n')?.timeoutMs).toBe(60_000);
+    expect(hub('  timeout: 1ms\n')?.timeoutMs).toBe(100);
+  });
+});
