@@ -143,7 +143,7 @@ export async function noChangeRun(opts: {
   const ref = opts.revision.ref;
   const plan: StackPlan[] = decision.stacks.map((stack) => ({ stack, action: 'none', reason: 'in sync', revision: commit, ...(ref ? { ref } : {}), changedServices: [] }));
   const outcomes: StackOutcome[] = decision.stacks.map((stack) => ({ stack, action: 'none', result: 'unchanged', message: 'in sync', revision: commit, health: 'Healthy' }));
-  for (const stack of decision.stacks) opts.state.setStackStatus({ stack, sync: 'Synced', health: 'Healthy', reason: 'in sync', revision: commit });
+  opts.state.setStackStatuses(decision.stacks.map((stack) => ({ stack, sync: 'Synced', health: 'Healthy', reason: 'in sync', revision: commit })));
   return { decision, stored, result: { plan: { stacks: plan, warnings: [] }, outcomes, exitCode: 0 } };
 }
 

@@ -429,13 +429,28 @@ export class StateStore {
 
   /** The last known sync/health of a stack, for `driftd status`. */
   setStackStatus(input: StackStatusInput): void {
+    this.setStackStatuses([input]);
+  }
+
+  /**
+   * Several stacks' statuses in one transaction: a no-change run over 200 stacks is one commit
+   * (one WAL sync), not 200.
+   */
+  setStackStatuses(inputs: readonly StackStatusInput[]): void {
+    if (inputs.length === 0) return;
     this.#guard('writing the stack status', () => {
-      const s = valid(StackStatusInput, input, 'a stack status');
-      this.#stmt(
+      const rows = inputs.map((input) => valid(StackStatusInput, input, 'a stack status'));
+      const upsert = this.#stmt(
         `INSERT INTO stack_status (stack, sync, health, reason, revision, at) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (stack) DO UPDATE SET sync = excluded.sync, health = excluded.health, reason = excluded.reason,
            revision = excluded.revision, at = excluded.at`,
-      ).run(s.stack, s.sync, s.health, s.reason === undefined ? null : scrub(s.reason), s.revision ?? null, this.#iso());
+      );
+      const at = this.#iso();
+      const write = () => {
+        for (const s of rows) upsert.run(s.stack, s.sync, s.health, s.reason === undefined ? null : scrub(s.reason), s.revision ?? null, at);
+      };
+      if (rows.length === 1) write();
+      else this.#transaction(write);
     });
   }
 

@@ -24,7 +24,7 @@ export interface DeployedRecord {
 /** What the engine runs for a project, from one container list (labels only, no inspect). */
 export interface LiveStackSummary {
   /** Running-or-not containers per service, with their io.driftd.config-hash label. */
-  services: Record<string, { configHash?: string; revision?: string; ref?: string; running: number; total: number; unhealthy: number }>;
+  services: Record<string, { configHash?: string; revision?: string; ref?: string; running: number; total: number; unhealthy: number; starting?: number }>;
   /** True when some container carries io.driftd.stack (driftd deployed it). */
   managedByDriftd: boolean;
   /** True when some container carries io.driftd.agent=true: the project runs driftd itself. */

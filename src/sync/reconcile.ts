@@ -298,15 +298,23 @@ export async function reconcile(deps: ReconcileDeps, input: ReconcileInput): Pro
 
   const redact = redactor(input.targets.map((t) => t.stack));
   const outcomes: StackOutcome[] = [];
-  for (const p of await withRollbacks(deps, plan.stacks)) {
-    if (deps.signal?.aborted) {
-      outcomes.push({ stack: p.stack, action: p.action, result: 'abandoned', message: 'driftd is stopping; left for the next run' });
-      continue;
+  // Stacks where nothing ran get their status in one transaction at the end (a no-change run over
+  // 200 stacks: one commit, not 200); a stack that ran something is recorded at once.
+  const unchanged: Parameters<StateStore['setStackStatus']>[0][] = [];
+  try {
+    for (const p of await withRollbacks(deps, plan.stacks)) {
+      if (deps.signal?.aborted) {
+        outcomes.push({ stack: p.stack, action: p.action, result: 'abandoned', message: 'driftd is stopping; left for the next run' });
+        continue;
+      }
+      const outcome = await executeStack(deps, p, live[p.stack], health[p.stack], redact);
+      outcomes.push(outcome);
+      const status = statusAfter(p, outcome);
+      if (status && p.action === 'none') unchanged.push(status);
+      else if (status) state.setStackStatus(status);
     }
-    const outcome = await executeStack(deps, p, live[p.stack], health[p.stack], redact);
-    outcomes.push(outcome);
-    const status = statusAfter(p, outcome);
-    if (status) state.setStackStatus(status);
+  } finally {
+    state.setStackStatuses(unchanged);
   }
   const unconverged = plan.warnings.length > 0;
   const problems = new Set(plan.stacks.filter((p) => p.problem).map((p) => p.stack));

@@ -15,8 +15,8 @@ import { dictOf } from '../util/dict-schema.js';
 import { own } from '../util/dict.js';
 import { hashObject } from '../util/hash.js';
 import type { LiveContainer } from '../live/model.js';
-import { LABEL_CONFIG_HASH, LABEL_STACK, runsDriftdAgent } from '../util/labels.js';
-import type { DeployedRecord } from './model.js';
+import { summarizeContainers } from './live-summary.js';
+import type { DeployedRecord, LiveStackSummary } from './model.js';
 
 /** Bumped when the key or the verdict changes meaning: every stored verdict then misses once. */
 export const VERDICT_FORMAT = 1;
@@ -123,24 +123,21 @@ export type NoChange = { hit: true; stacks: string[] } | { hit: false; reason: s
 
 const miss = (reason: string): NoChange => ({ hit: false, reason });
 
-/** Why one stack's live containers or deployment do not match its verdict, or undefined when they do. */
-function stackMismatch(verdict: StackVerdict, containers: readonly LiveContainer[], deployed: DeployedRecord | undefined, commit: string): string | undefined {
+/** Why one stack's live replicas or deployment do not match its verdict, or undefined when they do. */
+function stackMismatch(verdict: StackVerdict, live: LiveStackSummary | undefined, deployed: DeployedRecord | undefined, commit: string): string | undefined {
   if (!deployed || deployed.revision !== commit || deployed.inputsHash !== verdict.inputsHash) return 'the recorded deployment is not this revision';
   const names = Object.keys(verdict.services);
   const recorded = Object.keys(deployed.configHashes);
   if (names.length === 0 || recorded.length !== names.length) return 'the recorded services differ';
   for (const name of names) if (own(deployed.configHashes, name) !== own(verdict.services, name)?.configHash) return 'the recorded config hash differs';
-  const counts = new Map<string, number>();
-  for (const c of containers) {
-    if (runsDriftdAgent(c.labels)) return 'the project runs the agent';
-    const svc = c.service === undefined ? undefined : own(verdict.services, c.service);
-    if (!svc || c.service === undefined) return 'a container of an undeclared service';
-    if (c.labels[LABEL_CONFIG_HASH] !== svc.configHash) return `${c.service}: config hash label differs`;
-    if (c.state !== 'running' || (c.health !== 'none' && c.health !== 'healthy')) return `${c.service}: not running and healthy`;
-    counts.set(c.service, (counts.get(c.service) ?? 0) + 1);
-  }
+  if (live?.agent) return 'the project runs the agent';
+  for (const service of Object.keys(live?.services ?? {})) if (own(verdict.services, service) === undefined) return 'a container of an undeclared service';
   for (const name of names) {
-    if ((counts.get(name) ?? 0) !== own(verdict.services, name)?.replicas) return `${name}: replica count differs`;
+    const want = own(verdict.services, name)!;
+    const s = own(live?.services, name);
+    if (s?.total !== want.replicas) return `${name}: replica count differs`;
+    if (s.configHash !== want.configHash) return `${name}: config hash label differs`;
+    if (s.running !== s.total || s.unhealthy > 0 || (s.starting ?? 0) > 0) return `${name}: not running and healthy`;
   }
   return undefined;
 }
@@ -158,18 +155,13 @@ export function decideNoChange(input: NoChangeInput): NoChange {
   const declared = Object.keys(fleet.data.stacks).sort();
   if (declared.length === 0) return miss('no stack declared');
 
-  const byProject = new Map<string, LiveContainer[]>();
-  for (const c of input.containers) {
-    if (c.project === undefined) continue;
-    const list = byProject.get(c.project) ?? [];
-    list.push(c);
-    byProject.set(c.project, list);
-  }
+  // The planner's own reading of the container list: Compose replicas only (isComposeReplica).
+  const live = summarizeContainers(input.containers);
   const declaredSet = new Set(declared);
-  for (const [project, list] of byProject) {
+  for (const [project, summary] of Object.entries(live)) {
     if (declaredSet.has(project)) continue;
     // A project driftd deployed that this host no longer declares may be pruned: the full plan decides.
-    if (list.some((c) => c.labels[LABEL_STACK] !== undefined && c.service !== undefined) && input.deployed(project) !== undefined) return miss(`${project} left the host`);
+    if (summary.managedByDriftd && input.deployed(project) !== undefined) return miss(`${project} left the host`);
   }
   for (const stack of declared) {
     const policy = own(fleet.data.stacks, stack);
@@ -178,7 +170,7 @@ export function decideNoChange(input: NoChangeInput): NoChange {
     if (key === undefined || row?.key !== key) return miss(`${stack}: inputs changed`);
     const verdict = StackVerdict.safeParse(row.verdict);
     if (!verdict.success) return miss(`${stack}: verdict row malformed`);
-    const why = stackMismatch(verdict.data, byProject.get(stack) ?? [], input.deployed(stack), input.commit);
+    const why = stackMismatch(verdict.data, own(live, stack), input.deployed(stack), input.commit);
     if (why !== undefined) return miss(`${stack}: ${why}`);
   }
   return { hit: true, stacks: declared };

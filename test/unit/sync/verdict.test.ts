@@ -6,7 +6,7 @@ import { fleetKeyFor, stackKeyFor, type HostInputs } from '../../../src/commands
 import type { LiveContainer } from '../../../src/live/model.js';
 import type { DeployedRecord } from '../../../src/sync/model.js';
 import { decideNoChange, FLEET_SCOPE, policyHash, stackKey, stackScope, verdictOf, type NoChangeInput, type StackKeyParts, type StoredVerdict } from '../../../src/sync/verdict.js';
-import { LABEL_AGENT, LABEL_CONFIG_HASH, LABEL_STACK } from '../../../src/util/labels.js';
+import { COMPOSE_LABELS, LABEL_AGENT, LABEL_CONFIG_HASH, LABEL_STACK } from '../../../src/util/labels.js';
 import { DEFAULT_POLICY } from '../../../src/compose/fleet.js';
 
 const H1 = 'a'.repeat(64);
@@ -119,7 +119,7 @@ function container(service: string, hash: string, over: Partial<LiveContainer> =
     imageId: 'sha256:x',
     state: 'running',
     health: 'none',
-    labels: { [LABEL_CONFIG_HASH]: hash, [LABEL_STACK]: project },
+    labels: { [LABEL_CONFIG_HASH]: hash, [LABEL_STACK]: project, [COMPOSE_LABELS.oneoff]: 'False' },
     createdAt: '2026-01-01T00:00:00Z',
     ...over,
   };
@@ -156,6 +156,11 @@ describe('decideNoChange', () => {
   it('ignores other projects that driftd did not deploy here', () => {
     expect(decideNoChange(base({ containers: [...live, container('x', H1, {}, 'other')] })).hit).toBe(true);
   });
+  it('reads the containers as the planner does (summarizeLive): a `compose run` job or a look-alike without the oneoff label is no replica', () => {
+    const job = container('app', H2, { state: 'exited', labels: { [LABEL_CONFIG_HASH]: H2, [LABEL_STACK]: 'web', [COMPOSE_LABELS.oneoff]: 'True' } });
+    const lookAlike = container('cache', H1, { labels: { [LABEL_STACK]: 'web' } });
+    expect(decideNoChange(base({ containers: [...live, job, lookAlike] })).hit).toBe(true);
+  });
   const misses: [string, Partial<NoChangeInput>][] = [
     ['the host selection key changed', { fleetKey: 'F2' }],
     ['no fleet row', { stored: stored({ [FLEET_SCOPE]: undefined }) }],
@@ -174,6 +179,7 @@ describe('decideNoChange', () => {
     ['a health check starting', { containers: [container('app', H1), container('app', H1, { health: 'starting' }), container('db', H2)] }],
     ['an undeclared service runs', { containers: [...live, container('cache', H1)] }],
     ['the agent runs in the project', { containers: [container('app', H1), container('app', H1, { labels: { [LABEL_CONFIG_HASH]: H1, [LABEL_AGENT]: 'true' } }), container('db', H2)] }],
+    ['the agent runs in the project as a one-off container', { containers: [...live, container('app', H1, { labels: { [LABEL_AGENT]: 'true', [COMPOSE_LABELS.oneoff]: 'True' } })] }],
     [
       'a stack driftd deployed left the host',
       { containers: [...live, container('x', H1, {}, 'gone')], deployed: (s) => (s === 'web' || s === 'gone' ? deployedRec : undefined) },
