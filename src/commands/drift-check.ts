@@ -28,6 +28,8 @@ import { checkFindings } from './check-findings.js';
 import { isUnverified, targetVerifier } from './verify-target.js';
 import { LABEL_STACK } from '../util/labels.js';
 import { shortCommit } from '../util/text.js';
+import { readSwarm } from '../swarm/engine-read.js';
+import type { SwarmLive } from '../swarm/engine-model.js';
 
 export interface DriftCheckOptions {
   config: ResolvedConfig;
@@ -44,6 +46,8 @@ export interface DriftCheckResult {
   report: DriftReport;
   desired: DesiredState;
   inventory: LiveInventory;
+  /** The Swarm's services and tasks, read when some stack has `engine: swarm` and this engine is a manager. */
+  swarm?: SwarmLive;
   snapshotRoot: string;
   exportDir?: string;
   /** 0 in sync, 2 drift found, 1 some stack could not be evaluated. */
@@ -182,6 +186,7 @@ export async function driftCheck(opts: DriftCheckOptions): Promise<DriftCheckRes
     for (const w of target.warnings) logger.warn(w);
     lap('desired', t);
     const inventory = await inventoryLoad;
+    const swarm = await swarmFor(conn, target.desired.stacks, logger);
     t = lap('inventory', t);
 
     const deployed = deployedRevisions(state, target.desired.stacks);
@@ -210,6 +215,7 @@ export async function driftCheck(opts: DriftCheckOptions): Promise<DriftCheckRes
       imageChecks,
       policyChecks: policyFindings(config.policy, target.desired.stacks),
       knownStacks,
+      ...(swarm ? { swarm } : {}),
       ...(opts.stacks && opts.stacks.length > 0 ? { stacks: opts.stacks } : {}),
     });
     lap('compare', t);
@@ -232,12 +238,13 @@ export async function driftCheck(opts: DriftCheckOptions): Promise<DriftCheckRes
       report,
       desired: target.desired,
       inventory,
+      ...(swarm ? { swarm } : {}),
       snapshotRoot: target.snapshot.dir,
       exitCode: exitCodeFor(report),
     };
     if (opts.export) {
       const skipped: { path: string; reason: string }[] = [];
-      const files = await buildExportFiles({ report, inventory, desiredStacks: target.desired.stacks, snapshotRoot: target.snapshot.dir, skipped });
+      const files = await buildExportFiles({ report, inventory, ...(swarm ? { swarm } : {}), desiredStacks: target.desired.stacks, snapshotRoot: target.snapshot.dir, skipped });
       for (const s of skipped) logger.warn({ file: s.path }, s.reason);
       const written = await writeRuntimeExport({ auditDir: config.auditDir, now: now(), files, retention: config.exportRetention, mode: config.exportMode });
       result.exportDir = written.dir;
@@ -245,6 +252,20 @@ export async function driftCheck(opts: DriftCheckOptions): Promise<DriftCheckRes
     return result;
   } finally {
     state?.close();
+  }
+}
+
+/**
+ * One GET /services + /tasks when some stack has `engine: swarm`. An engine that cannot answer
+ * (not a Swarm manager) leaves those stacks Unknown with the reason, and the rest of the report stands.
+ */
+async function swarmFor(conn: DockerConnection, stacks: readonly DesiredStack[], logger: Logger): Promise<SwarmLive | undefined> {
+  if (!stacks.some((s) => s.policy.engine === 'swarm')) return undefined;
+  try {
+    return await readSwarm(conn.docker, conn.address);
+  } catch (e) {
+    logger.warn(`engine: swarm stacks not compared: ${describeError(e)}`);
+    return undefined;
   }
 }
 

@@ -15,6 +15,9 @@ import { configDriftSeverity, SYNC_KINDS } from './policy.js';
 import { revisionDiff, type FileChange } from './revision-diff.js';
 import { stackSecrets, type StackSecrets } from './stack-secrets.js';
 import { plural, shortCommit } from '../util/text.js';
+import { showValue } from './finding-text.js';
+import type { SwarmLive } from '../swarm/engine-model.js';
+import { isSwarmTaskContainer, swarmStackDrift } from './swarm-drift.js';
 
 export interface DeployedRevision {
   revision: string;
@@ -42,6 +45,11 @@ export interface DriftInput {
    * longer declared here it is still reported as stack-unmanaged, but as `info` ("prune is off").
    */
   knownStacks?: string[];
+  /**
+   * The Swarm's services and tasks (one GET /services + /tasks) for `engine: swarm` stacks; without
+   * it such a stack's sync and health are Unknown (docs/swarm.md).
+   */
+  swarm?: SwarmLive;
 }
 
 export interface DriftResult {
@@ -57,11 +65,6 @@ function isOneOff(c: LiveContainer): boolean {
 
 function projectContainers(live: LiveInventory, stack: string): LiveContainer[] {
   return (own(live.projects, stack)?.containers ?? []).filter((c) => !isOneOff(c)).sort((a, b) => a.name.localeCompare(b.name));
-}
-
-function showValue(v: unknown): string {
-  const text = v === null || v === undefined ? '(unset)' : typeof v === 'string' ? `"${v}"` : JSON.stringify(v);
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
 /** The revision every container of the stack carries in its io.driftd.revision label, if they agree. */
@@ -214,7 +217,14 @@ function evaluateStack(stack: DesiredStack, ctx: EvalContext): StackStatus {
   const expected = stack.services.reduce((n, s) => n + s.replicas, 0);
   const healths: HealthStatus[] = [];
   let health: HealthStatus;
-  if (containers.length === 0) {
+  const swarm = stack.policy.engine === 'swarm';
+  if (swarm && input.swarm === undefined) {
+    health = 'Unknown';
+  } else if (swarm && input.swarm) {
+    const found = swarmStackDrift(stack, input.swarm, secrets);
+    for (const f of found.findings) out.add(f);
+    health = found.health;
+  } else if (containers.length === 0) {
     if (expected > 0) {
       out.add({
         kind: 'stack-missing',
@@ -280,8 +290,9 @@ function evaluateStack(stack: DesiredStack, ctx: EvalContext): StackStatus {
 
   const status: StackStatus = {
     stack: stack.name,
-    sync: out.items.some((f) => SYNC_KINDS.has(f.kind)) ? 'OutOfSync' : 'Synced',
+    sync: swarm && input.swarm === undefined ? 'Unknown' : out.items.some((f) => SYNC_KINDS.has(f.kind)) ? 'OutOfSync' : 'Synced',
     health,
+    ...(swarm && input.swarm === undefined ? { reason: 'engine: swarm — the Swarm services of this engine could not be read (not a Swarm manager?)' } : {}),
     findings: out.items,
     targetRevision: target.revision,
   };
@@ -341,7 +352,7 @@ function unmanagedFindings(ctx: EvalContext, declared: ReadonlySet<string>, want
   // Plain `docker run` containers belong to no stack; `--stack` asks about stacks only.
   if (!filtered) {
     for (const c of live.containers) {
-      if (c.project !== undefined || runsDriftdAgent(c.labels)) continue;
+      if (c.project !== undefined || runsDriftdAgent(c.labels) || isSwarmTaskContainer(c.labels)) continue;
       findings.push({
         kind: 'stack-unmanaged',
         stack: `container:${c.name}`,

@@ -2,12 +2,16 @@ import { own } from '../util/dict.js';
 import type { LiveContainer, LiveContainerConfig, LiveImageDefaults, LiveInventory, LiveNetwork, LiveVolume } from '../live/model.js';
 import { redactEnv, scrubText } from '../util/scrub.js';
 import { serviceKey } from './secrets.js';
+import type { SwarmLive } from '../swarm/engine-model.js';
+import { swarmStateOf, type DockerStateSwarm } from './swarm-state.js';
 
 export interface DockerStateOptions {
   /** `"<project>/<service>"` → env keys to redact besides the docs/design.md §3 pattern (the env_file keys of desired state). */
   secretKeysByService?: Record<string, string[]>;
   /** Known secret values, scrubbed out of env values under other keys, commands, entrypoints and health checks. */
   secretValues?: readonly string[];
+  /** The Swarm's services and tasks, when read (engine: swarm stacks): written as `swarm`. */
+  swarm?: SwarmLive;
 }
 
 export interface DockerStateProject {
@@ -28,6 +32,8 @@ export interface DockerState {
   images: LiveImageDefaults[];
   networks: LiveNetwork[];
   volumes: LiveVolume[];
+  /** Services docker stack deploy created and their tasks; absent when no Swarm was read. */
+  swarm?: DockerStateSwarm;
 }
 
 const byString =
@@ -95,5 +101,6 @@ export function buildDockerState(inventory: LiveInventory, opts: DockerStateOpti
       .sort(byString((i) => i.id)),
     networks: [...inventory.networks].sort(byString((n) => `${n.name}\u0000${n.id}`)),
     volumes: [...inventory.volumes].sort(byString((v) => v.name)),
+    ...(opts.swarm ? { swarm: swarmStateOf(opts.swarm, keysByService, secrets) } : {}),
   };
 }

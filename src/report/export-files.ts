@@ -1,6 +1,7 @@
 import type { DesiredStack } from '../compose/model.js';
 import type { DriftReport } from '../drift/model.js';
 import type { LiveInventory } from '../live/model.js';
+import type { SwarmLive } from '../swarm/engine-model.js';
 import { stableStringify } from '../util/hash.js';
 import { checksumStackFiles, formatSha256Sums, type ChecksumSkip } from './checksums.js';
 import { buildDockerState } from './docker-state.js';
@@ -12,6 +13,8 @@ import { secretIndexFromStacks } from './secrets.js';
 export interface ExportInput {
   report: DriftReport;
   inventory: LiveInventory;
+  /** The Swarm's services and tasks (engine: swarm stacks), when they were read. */
+  swarm?: SwarmLive;
   /** The stacks the report covers (after any --stack filter). */
   desiredStacks: readonly DesiredStack[];
   /** The snapshot (checkout) root the stacks' repo-relative `files` live under. */
@@ -32,7 +35,11 @@ export type ExportFileName = (typeof EXPORT_FILE_NAMES)[number];
  */
 export async function buildExportFiles(input: ExportInput): Promise<ExportFile[]> {
   const secrets = secretIndexFromStacks(input.desiredStacks, input.secretKeys);
-  const dockerState = buildDockerState(input.inventory, { secretKeysByService: secrets.keysByService, secretValues: secrets.values });
+  const dockerState = buildDockerState(input.inventory, {
+    secretKeysByService: secrets.keysByService,
+    secretValues: secrets.values,
+    ...(input.swarm ? { swarm: input.swarm } : {}),
+  });
   const sums = formatSha256Sums(await checksumStackFiles(input.desiredStacks, input.snapshotRoot, input.skipped));
   const contents: Record<ExportFileName, string> = {
     'docker_state.json': `${stableStringify(dockerState, 2)}\n`,

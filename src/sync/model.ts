@@ -29,6 +29,8 @@ export interface LiveStackSummary {
   managedByDriftd: boolean;
   /** True when some container carries io.driftd.agent=true: the project runs driftd itself. */
   agent?: boolean;
+  /** A Swarm stack (docker stack deploy's namespace): its services, not Compose containers; pruned with `docker stack rm`. */
+  swarm?: boolean;
 }
 
 /** A stack's live health judged against its target (the health gate's rules), with one sentence per problem. */

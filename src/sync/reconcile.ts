@@ -37,7 +37,7 @@ import { readSwarm, readSwarmRole } from '../swarm/engine-read.js';
 import type { SwarmLive } from '../swarm/engine-model.js';
 import type { SwarmRole } from '../swarm/leader.js';
 import { summarizeSwarm } from '../swarm/live.js';
-import { applySwarmStack, removeRotatedObjects, waitSwarmHealthy, type SwarmDeps } from './swarm-apply.js';
+import { applySwarmStack, removeRotatedObjects, removeSwarmStack, waitSwarmHealthy, type SwarmDeps } from './swarm-apply.js';
 
 export type StackResult = 'unchanged' | 'recorded' | 'deployed' | 'rolled-back' | 'failed' | 'skipped' | 'awaiting-approval' | 'pruned' | 'abandoned' | 'refused';
 
@@ -251,8 +251,13 @@ interface SwarmView {
 
 const isSwarm = (t: StackTarget): boolean => t.stack.policy.engine === 'swarm';
 
+/** Swarm stacks this run may touch: a target, or a stack fleet.yaml still names with engine: swarm (it may have left the host: prune). */
+function swarmNamed(input: ReconcileInput): boolean {
+  return input.targets.some(isSwarm) || Object.values(input.desired.policies ?? {}).some((p) => p.engine === 'swarm');
+}
+
 async function swarmViewFor(deps: ReconcileDeps, input: ReconcileInput): Promise<SwarmView | undefined> {
-  if (!input.targets.some(isSwarm)) return undefined;
+  if (!swarmNamed(input)) return undefined;
   const { docker, address } = deps.docker;
   const role = await readSwarmRole(docker, address);
   // A manager that is not the leader still reads services and tasks: it reports what runs.
@@ -260,15 +265,26 @@ async function swarmViewFor(deps: ReconcileDeps, input: ReconcileInput): Promise
   return { role, live };
 }
 
-/** Swarm stacks' summaries (service labels, replicas, running tasks) beside the Compose projects'. */
+/**
+ * Swarm stacks' summaries (service labels, replicas, running tasks) beside the Compose projects'.
+ * On the leader, a Swarm stack driftd deployed that is no longer a target is listed too, so the plan
+ * can prune it (`docker stack rm`) when fleet.yaml says `engine: swarm` and `prune: true` for it.
+ */
 function withSwarmStacks(live: Record<string, LiveStackSummary>, input: ReconcileInput, swarm: SwarmView | undefined): Record<string, LiveStackSummary> {
   if (!swarm) return live;
   const summaries = summarizeSwarm(swarm.live);
   const out = dict(Object.entries(live));
   for (const t of input.targets.filter(isSwarm)) {
     const s = own(summaries, t.stack.name);
-    if (s) out[t.stack.name] = s;
+    if (s) out[t.stack.name] = { ...s, swarm: true };
     else delete out[t.stack.name];
+  }
+  if (swarm.role.role !== 'leader') return out;
+  const targets = new Set(input.targets.map((t) => t.stack.name));
+  for (const [name, s] of Object.entries(summaries)) {
+    // A Compose project of the same name is the Compose stack's; only stacks fleet.yaml names as Swarm ones.
+    if (targets.has(name) || own(out, name) !== undefined || own(input.desired.policies, name)?.engine !== 'swarm' || !s.managedByDriftd) continue;
+    out[name] = { ...s, swarm: true };
   }
   return out;
 }
@@ -322,7 +338,7 @@ export async function reconcile(deps: ReconcileDeps, input: ReconcileInput): Pro
   // stack not "synced & healthy" even when nothing ran for it.
   const exitCode = unconverged || outcomes.some((o) => FAILED_RESULTS.has(o.result) || (problems.has(o.stack) && (o.result === 'skipped' || o.result === 'unchanged'))) ? 2 : 0;
   if (!input.drift) return { plan, outcomes, exitCode };
-  return { plan, outcomes, exitCode, drift: await driftAfter(deps, input, outcomes, inventory) };
+  return { plan, outcomes, exitCode, drift: await driftAfter(deps, input, outcomes, inventory, swarm) };
 }
 
 /**
@@ -360,14 +376,17 @@ const APPLIED: ReadonlySet<StackResult> = new Set(['deployed', 'rolled-back', 'f
  * Desired vs live after the run. The inventory listed before it is reused when nothing was
  * applied (a no-change poll costs no second listing); otherwise the engine is listed again.
  */
-async function driftAfter(deps: ReconcileDeps, input: ReconcileInput, outcomes: readonly StackOutcome[], before: LiveInventory): Promise<DriftResult> {
-  const live = outcomes.some((o) => APPLIED.has(o.result)) ? await inventoryFor(deps, input) : before;
+async function driftAfter(deps: ReconcileDeps, input: ReconcileInput, outcomes: readonly StackOutcome[], before: LiveInventory, swarmBefore: SwarmView | undefined): Promise<DriftResult> {
+  const applied = outcomes.some((o) => APPLIED.has(o.result));
+  const live = applied ? await inventoryFor(deps, input) : before;
+  // Swarm stacks are compared with the services and tasks (read again after an apply); on an engine outside a Swarm they are Unknown.
+  const swarm = swarmBefore && swarmBefore.role.role !== 'none' ? (applied ? await readSwarm(deps.docker.docker, deps.docker.address) : swarmBefore.live) : undefined;
   const deployed: Record<string, { revision: string; ref?: string }> = {};
   for (const t of input.targets) {
     const d = deps.state.currentDeployment(t.stack.name);
     if (d) deployed[t.stack.name] = { revision: d.revision, ...(d.ref ? { ref: d.ref } : {}) };
   }
-  return computeDrift({ desired: input.desired, live, deployed, stacks: input.targets.map((t) => t.stack.name) });
+  return computeDrift({ desired: input.desired, live, deployed, stacks: input.targets.map((t) => t.stack.name), ...(swarm ? { swarm } : {}) });
 }
 
 /** --ignore-windows: every apply that a window would have held back is in the audit trail. */
@@ -437,7 +456,7 @@ async function executeStack(
       if (p.revision) state.setPending(p.stack, p.revision);
       return { ...base, result: 'awaiting-approval', message: p.reason, health: healthOf(live, judged) };
     case 'prune':
-      return pruneOne(deps, p, redact);
+      return pruneOne(deps, p, live, redact);
     case 'deploy':
     case 'rollback':
       return deployOne(deps, p, live, redact);
@@ -474,14 +493,15 @@ function deploymentRecord(t: StackTarget, health: HealthStatus, status: 'succeed
   };
 }
 
-async function pruneOne(deps: ReconcileDeps, p: StackPlan, redact: (t: string) => string): Promise<StackOutcome> {
+async function pruneOne(deps: ReconcileDeps, p: StackPlan, live: LiveStackSummary | undefined, redact: (t: string) => string): Promise<StackOutcome> {
   const log: ComposeLog = { output: '' };
   try {
     await runJournaled(
       deps,
       { stack: p.stack, action: 'prune' },
       async () => {
-        await pruneStack({ compose: await deps.compose(), dataDir: deps.config.dataDir, timeoutMs: deps.config.composeTimeoutMs }, p.stack, log);
+        if (live?.swarm) await removeSwarmStack(swarmDeps(deps), p.stack, log);
+        else await pruneStack({ compose: await deps.compose(), dataDir: deps.config.dataDir, timeoutMs: deps.config.composeTimeoutMs }, p.stack, log);
         return { value: undefined, end: { result: 'succeeded', message: p.reason, output: redact(log.output), audit: {}, also: () => deps.state.removeStackStatus(p.stack) } };
       },
       (e) => Promise.resolve({ message: redact(describeError(e)), output: redact(log.output), error: e }),

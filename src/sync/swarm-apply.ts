@@ -17,7 +17,7 @@ import { renderSwarmStack, stackDeployArgs, staleSwarmObjects, type SwarmObjectK
 import { allowlistedEnv } from '../util/child-env.js';
 import { execFileCapture } from '../util/exec.js';
 import type { ComposeLog } from './apply.js';
-import { DEPLOY_COMPOSE_FILE, deployDirFor, syncDeployDir } from './deploy-dir.js';
+import { DEPLOY_COMPOSE_FILE, deployDirFor, removeDeployDir, syncDeployDir } from './deploy-dir.js';
 import { waitForVerdict, type HealthGateResult } from './health-gate.js';
 import type { StackTarget } from './model.js';
 
@@ -90,9 +90,13 @@ export async function removeRotatedObjects(deps: SwarmDeps, stack: string, keep:
   return removed;
 }
 
-/** `docker stack rm`: a Swarm stack that left the fleet with prune: true. */
+/**
+ * `docker stack rm`: a Swarm stack that left the fleet with prune: true. It removes the stack's
+ * services, networks, configs and secrets (namespace label); then its deploy dir goes.
+ */
 export async function removeSwarmStack(deps: SwarmDeps, stack: string, log: ComposeLog): Promise<void> {
   await docker(deps, ['stack', 'rm', stack], deps.dataDir, log, 'stack rm', stack);
+  removeDeployDir(deps.dataDir, stack);
 }
 
 /**

@@ -7,6 +7,8 @@
  * this engine's own (dsg<n>) and a subnet of its own, and the Swarm listens on a free loopback port,
  * so two runs on one machine never share an interface or a port.
  */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileCapture } from '../../src/util/exec.js';
 import { freePort } from '../support/free-port.js';
@@ -17,6 +19,21 @@ import { TEST_IMAGES } from '../support/test-env.js';
 interface SyncJson {
   outcomes: { stack: string; action: string; result: string; message: string; health?: string }[];
 }
+
+interface DriftJson {
+  stacks: { stack: string; sync: string; health: string; findings: { kind: string; service?: string; field?: string; severity: string; desired?: unknown; live?: unknown }[] }[];
+  unmanaged: unknown[];
+}
+
+interface DockerStateJson {
+  swarm?: {
+    services: { name: string; stack: string; service: string; image?: string; replicas?: number; env: Record<string, string>; labels: Record<string, string> }[];
+    tasks: { serviceName?: string; desiredState?: string; state?: string }[];
+  };
+}
+
+/** Findings that say the host does not run what the repo says, or that it is unwell. */
+const DRIFT_KINDS = new Set(['stack-missing', 'config-drift', 'service-missing', 'service-extra', 'replicas-mismatch', 'image-drift', 'container-unhealthy', 'container-not-running']);
 
 interface ServiceJson {
   ID: string;
@@ -62,14 +79,14 @@ function stackFile(opts: { apiEnv: string; webImage?: string }): string {
   ].join('\n');
 }
 
-// On by default (about 100 s); DRIFTD_TEST_SWARM=0 skips it.
+// On by default (2–3 minutes beside the unit suite); DRIFTD_TEST_SWARM=0 skips it.
 describe.skipIf(process.env.DRIFTD_TEST_SWARM === '0')('engine: swarm on a real single-node Swarm', () => {
   let engine: PrivateDockerd;
   let world: SyncWorld;
   const gw = { network: false };
 
   const docker = async (...args: string[]): Promise<string> => {
-    const r = await execFileCapture('docker', ['--host', engine.host, ...args], { timeoutMs: 120_000 });
+    const r = await execFileCapture('docker', ['--host', engine.host, ...args], { timeoutMs: 300_000 });
     if (r.code !== 0) throw new Error(`docker ${args.join(' ')}: ${r.stderr}`);
     return r.stdout;
   };
@@ -94,6 +111,15 @@ describe.skipIf(process.env.DRIFTD_TEST_SWARM === '0')('engine: swarm on a real 
     return out;
   };
   const sync = async (expectCode: number): Promise<SyncJson> => world.json<SyncJson>('sync', [], expectCode);
+  /** drift-check --json (and --export: returns docker_state.json of the export it wrote). */
+  const driftCheck = async (expectCode: number, exportState = false): Promise<{ report: DriftJson; state?: DockerStateJson }> => {
+    const report = await world.json<DriftJson>('drift-check', exportState ? ['--export'] : [], expectCode);
+    if (!exportState) return { report };
+    const runtime = path.join(world.dataDir, 'audit', 'runtime');
+    const newest = readdirSync(runtime).sort().at(-1)!;
+    return { report, state: JSON.parse(readFileSync(path.join(runtime, newest, 'docker_state.json'), 'utf8')) as DockerStateJson };
+  };
+  const driftOf = (report: DriftJson) => report.stacks.find((s) => s.stack === STACK)!.findings.filter((f) => DRIFT_KINDS.has(f.kind));
   const release = async (tag: string, apiEnv: string, conf: string, webImage?: string): Promise<string> => {
     world.repo.writeStack(STACK, { 'compose.yaml': stackFile({ apiEnv, ...(webImage ? { webImage } : {}) }), 'app.conf': conf });
     world.repo.writeFleet(fleetYaml(world.host, [STACK], { [STACK]: { engine: 'swarm', healthTimeout: '300s' } }));
@@ -155,6 +181,17 @@ describe.skipIf(process.env.DRIFTD_TEST_SWARM === '0')('engine: swarm on a real 
     const again = await sync(0);
     expect(again.outcomes[0]).toMatchObject({ result: 'unchanged' });
     expect(await versions()).toBe(before);
+
+    // drift-check compares the services and tasks: nothing differs; the task containers are no stray containers.
+    const { report, state } = await driftCheck(0, true);
+    expect(report.stacks.find((s) => s.stack === STACK)).toMatchObject({ sync: 'Synced', health: 'Healthy' });
+    expect(driftOf(report)).toEqual([]);
+    expect(report.unmanaged).toEqual([]);
+    // docker_state.json carries the Swarm services and their tasks.
+    expect(state?.swarm?.services.map((s) => s.name)).toEqual([`${STACK}_api`, `${STACK}_web`, `${STACK}_worker`]);
+    expect(state?.swarm?.services.find((s) => s.service === 'api')).toMatchObject({ stack: STACK, replicas: 1, env: { MODE: 'one' }, labels: { 'io.driftd.revision': commit } });
+    const running = (state?.swarm?.tasks ?? []).filter((t) => t.desiredState === 'running' && t.state === 'running').map((t) => t.serviceName).sort();
+    expect(running).toEqual([`${STACK}_api`, `${STACK}_web`, `${STACK}_web`, `${STACK}_worker`]);
   }, 900_000);
 
   it('v2: one service’s env changes → only that service is updated (the others keep their task ids); a changed config file rotates the config and the old one is removed', async () => {
@@ -194,5 +231,38 @@ describe.skipIf(process.env.DRIFTD_TEST_SWARM === '0')('engine: swarm on a real 
     const again = await sync(2);
     expect(again.outcomes[0]).toMatchObject({ result: 'skipped' });
     expect(again.outcomes[0]!.message).toMatch(/failed before/);
+  }, 900_000);
+
+  it('a hand `docker service update --env-add` → config-drift naming the key; a hand `docker service scale` → replicas-mismatch', async () => {
+    // v4.0.0 is v2.1.0 again: what runs is the target, so drift-check starts clean.
+    await release('v4.0.0', 'two', 'greeting = changed\n');
+    expect((await sync(0)).outcomes[0]?.result).toMatch(/^(unchanged|recorded)$/);
+    expect(driftOf((await driftCheck(0)).report)).toEqual([]);
+
+    await docker('service', 'update', '--detach=false', '--env-add', 'HAND_ADDED=yes', `${STACK}_api`);
+    const env = await driftCheck(2);
+    expect(driftOf(env.report)).toEqual([
+      expect.objectContaining({ kind: 'config-drift', service: 'api', field: 'environment.HAND_ADDED', desired: null, live: 'yes' }),
+    ]);
+
+    await docker('service', 'scale', '--detach=false', `${STACK}_web=3`);
+    const scaled = await driftCheck(2);
+    expect(driftOf(scaled.report)).toEqual([
+      expect.objectContaining({ kind: 'config-drift', service: 'api', field: 'environment.HAND_ADDED' }),
+      expect.objectContaining({ kind: 'replicas-mismatch', service: 'web', desired: { replicas: 2 }, live: { replicas: 3 } }),
+    ]);
+  }, 900_000);
+
+  it('a Swarm stack that left the host with prune: true is removed with docker stack rm (services, configs, deploy dir)', async () => {
+    world.repo.writeFleet(fleetYaml(world.host, [], { [STACK]: { engine: 'swarm', prune: true } }));
+    await world.release('v5.0.0');
+    // It was the only stack: removing it is a mass prune, which driftd asks to be told.
+    const r = await world.json<SyncJson>('sync', ['--allow-mass-prune'], 0);
+    expect(r.outcomes).toEqual([expect.objectContaining({ stack: STACK, action: 'prune', result: 'pruned' })]);
+    expect(await services()).toEqual({});
+    expect((await docker('config', 'ls', '--format', '{{.Name}}')).trim()).toBe('');
+    expect(existsSync(path.join(world.dataDir, 'deploy', STACK))).toBe(false);
+    const history = world.readState((db) => db.prepare('SELECT action, result FROM operations WHERE stack = ? ORDER BY id DESC LIMIT 1').all(STACK) as { action: string; result: string }[]);
+    expect(history).toEqual([expect.objectContaining({ action: 'prune', result: 'succeeded' })]);
   }, 900_000);
 });

@@ -11,6 +11,37 @@ import { secretIndexFromStacks } from '../../../src/report/secrets.js';
 import { formatTable } from '../../../src/report/table.js';
 import { redactAssignments, redactValue } from '../../../src/util/scrub.js';
 import { desiredStacks, inventory, report, SECRET_FROM_ENV_FILE, SECRET_OLD, SECRET_PASSWORD } from './fixtures.js';
+import { swarmServicesSchema, swarmTasksSchema, type SwarmLive } from '../../../src/swarm/engine-model.js';
+
+/** The Swarm running stack `app` with every planted secret in its env, a label and a task error; plus a hand-made service and a foreign task. */
+const swarm: SwarmLive = {
+  services: swarmServicesSchema.parse([
+    {
+      ID: 'svc-web',
+      Spec: {
+        Name: 'app_web',
+        Labels: { 'com.docker.stack.namespace': 'app', 'io.driftd.revision': 'r1' },
+        TaskTemplate: {
+          ContainerSpec: {
+            Image: '127.0.0.1:5000/app:1.0@sha256:' + 'a'.repeat(64),
+            Env: [`DB_PASSWORD=${SECRET_PASSWORD}`, `API_CODE=${SECRET_FROM_ENV_FILE}`, `DSN=postgres://u:${SECRET_PASSWORD}@db/app`, 'MODE=prod'],
+            Labels: { team: 'shop' },
+            Secrets: [{ SecretName: 'app_db_abc' }],
+          },
+        },
+        Mode: { Replicated: { Replicas: 2 } },
+        EndpointSpec: { Ports: [{ TargetPort: 80, PublishedPort: 8080, Protocol: 'tcp', PublishMode: 'ingress' }] },
+      },
+      UpdateStatus: { State: 'completed', Message: 'update completed' },
+    },
+    { ID: 'svc-hand', Spec: { Name: 'handmade', Labels: {} } },
+  ]),
+  tasks: swarmTasksSchema.parse([
+    { ID: 't2', ServiceID: 'svc-web', Slot: 2, DesiredState: 'running', Status: { State: 'failed', Err: `exit 1: bad password ${SECRET_OLD}` } },
+    { ID: 't1', ServiceID: 'svc-web', Slot: 1, NodeID: 'n1', DesiredState: 'running', Status: { State: 'running' } },
+    { ID: 't9', ServiceID: 'svc-hand', DesiredState: 'running', Status: { State: 'running' } },
+  ]),
+};
 
 const PLANTED = [SECRET_PASSWORD, SECRET_FROM_ENV_FILE, SECRET_OLD];
 const secrets = secretIndexFromStacks(desiredStacks);
@@ -36,6 +67,7 @@ describe('planted secrets', () => {
     ['markdown', () => formatMarkdown(report(), { secrets })],
     ['json', () => toJsonReport(report(), { secrets })],
     ['docker state', () => JSON.stringify(buildDockerState(inventory, { secretKeysByService: secrets.keysByService, secretValues: secrets.values }))],
+    ['docker state with Swarm services', () => JSON.stringify(buildDockerState(inventory, { secretKeysByService: secrets.keysByService, secretValues: [...secrets.values, SECRET_OLD], swarm }).swarm)],
     [
       'every export file',
       async () =>
@@ -110,6 +142,40 @@ describe('redactAssignments', () => {
     ['+image: nginx:1.27', '+image: nginx:1.27'],
   ])('%s', (line, expected) => {
     expect(redactAssignments(line, isSecret)).toBe(expected);
+  });
+});
+
+describe('buildDockerState: the swarm part', () => {
+  const state = buildDockerState(inventory, { secretKeysByService: secrets.keysByService, secretValues: secrets.values, swarm });
+  it('lists the stack services (not hand-made ones) in a fixed shape, env redacted by key, env_file key and value', () => {
+    expect(state.swarm?.services).toEqual([
+      {
+        id: 'svc-web',
+        name: 'app_web',
+        stack: 'app',
+        service: 'web',
+        image: '127.0.0.1:5000/app:1.0@sha256:' + 'a'.repeat(64),
+        mode: 'replicated',
+        replicas: 2,
+        labels: { 'com.docker.stack.namespace': 'app', 'io.driftd.revision': 'r1' },
+        containerLabels: { team: 'shop' },
+        env: { DB_PASSWORD: redactValue(SECRET_PASSWORD), API_CODE: redactValue(SECRET_FROM_ENV_FILE), DSN: expect.not.stringContaining(SECRET_PASSWORD) as string, MODE: 'prod' },
+        ports: [{ target: 80, published: 8080, protocol: 'tcp', publishMode: 'ingress' }],
+        mounts: [],
+        update: { state: 'completed', message: 'update completed' },
+      },
+    ]);
+    // The raw spec's other fields (Secrets here) are not copied.
+    expect(JSON.stringify(state.swarm)).not.toContain('app_db_abc');
+  });
+  it('lists the tasks of those services, sorted by slot', () => {
+    expect(state.swarm?.tasks.map((t) => [t.id, t.serviceName, t.slot, t.state])).toEqual([
+      ['t1', 'app_web', 1, 'running'],
+      ['t2', 'app_web', 2, 'failed'],
+    ]);
+  });
+  it('is absent when no Swarm was read', () => {
+    expect(buildDockerState(inventory)).not.toHaveProperty('swarm');
   });
 });
 
