@@ -251,9 +251,12 @@ interface SwarmView {
 
 const isSwarm = (t: StackTarget): boolean => t.stack.policy.engine === 'swarm';
 
-/** Swarm stacks this run may touch: a target, or a stack fleet.yaml still names with engine: swarm (it may have left the host: prune). */
+/**
+ * Swarm stacks this run may touch: a target, or a stack fleet.yaml still names with engine: swarm
+ * and prune: true (it may have left the host). A host with neither never asks the engine about Swarm.
+ */
 function swarmNamed(input: ReconcileInput): boolean {
-  return input.targets.some(isSwarm) || Object.values(input.desired.policies ?? {}).some((p) => p.engine === 'swarm');
+  return input.targets.some(isSwarm) || Object.values(input.desired.policies ?? {}).some((p) => p.engine === 'swarm' && p.prune);
 }
 
 async function swarmViewFor(deps: ReconcileDeps, input: ReconcileInput): Promise<SwarmView | undefined> {
