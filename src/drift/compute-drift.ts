@@ -17,7 +17,7 @@ import { stackSecrets, type StackSecrets } from './stack-secrets.js';
 import { plural, shortCommit } from '../util/text.js';
 import { showValue } from './finding-text.js';
 import type { SwarmLive } from '../swarm/engine-model.js';
-import { isSwarmTaskContainer, swarmStackDrift } from './swarm-drift.js';
+import { isSwarmTaskContainer, swarmStackDrift, unmanagedSwarmStacks } from './swarm-drift.js';
 
 export interface DeployedRevision {
   revision: string;
@@ -349,6 +349,7 @@ function unmanagedFindings(ctx: EvalContext, declared: ReadonlySet<string>, want
       live: { containers: containers.map((c) => c.name), images: [...new Set(containers.map((c) => c.image))].sort() },
     });
   }
+  if (ctx.input.swarm) findings.push(...unmanagedSwarmStacks(ctx.input.swarm, declared, otherHost, wanted));
   // Plain `docker run` containers belong to no stack; `--stack` asks about stacks only.
   if (!filtered) {
     for (const c of live.containers) {

@@ -10,7 +10,7 @@ import { governingEntry } from './lock-findings.js';
 import { compareImage } from './image-drift.js';
 import { LABEL_CONFIG_HASH, MANAGED_LABEL_PREFIXES } from '../util/labels.js';
 import type { SwarmLive, SwarmService, SwarmTask } from '../swarm/engine-model.js';
-import { desiredTasks, serviceName, stackServices } from '../swarm/live.js';
+import { desiredTasks, serviceName, stackServices, summarizeSwarm } from '../swarm/live.js';
 import { STACK_NAMESPACE_LABEL } from '../swarm/stack-file.js';
 import { worstHealth } from './health.js';
 import type { Finding, HealthStatus } from './model.js';
@@ -217,4 +217,32 @@ export function swarmStackDrift(stack: DesiredStack, live: SwarmLive, secrets: S
 /** Containers of Swarm tasks: reported through their service (above), never as stray containers. */
 export function isSwarmTaskContainer(labels: Readonly<Record<string, string>>): boolean {
   return labels['com.docker.swarm.task.id'] !== undefined;
+}
+
+/**
+ * stack-unmanaged for Swarm stacks (docker stack deploy's namespaces) that this host does not
+ * declare. A Swarm is shared by its managers, so one that driftd deployed or that the repo declares
+ * for another host is `info`; a stack nobody declares is a `warning`, like a stray Compose project.
+ */
+export function unmanagedSwarmStacks(live: SwarmLive, declared: ReadonlySet<string>, otherHost: ReadonlySet<string>, wanted: (name: string) => boolean): Finding[] {
+  const out: Finding[] = [];
+  const summaries = summarizeSwarm(live);
+  for (const name of Object.keys(summaries).sort()) {
+    const s = own(summaries, name);
+    if (!s || declared.has(name) || !wanted(name)) continue;
+    const services = Object.keys(s.services).sort();
+    const why = s.managedByDriftd
+      ? 'driftd deployed it, but the repo no longer declares it for this host'
+      : otherHost.has(name)
+        ? 'the repo declares it for another host only'
+        : 'the repo does not declare it';
+    out.push({
+      kind: 'stack-unmanaged',
+      stack: name,
+      severity: s.managedByDriftd || otherHost.has(name) ? 'info' : 'warning',
+      message: `Swarm stack ${name} runs ${plural(services.length, 'service')} on this Swarm; ${why}`,
+      live: { services: services.map((svc) => `${name}_${svc}`) },
+    });
+  }
+  return out;
 }

@@ -169,6 +169,24 @@ describe('computeDrift with engine: swarm stacks', () => {
     expect(r.unmanaged).toEqual([]);
   });
 
+  it('Swarm stacks this host does not declare: stack-unmanaged, info when driftd deployed it or another host declares it, warning otherwise', () => {
+    const stack = swarmStack();
+    const live = { containers: [], projects: {}, images: {}, networks: [], volumes: [] } as unknown as Parameters<typeof computeDrift>[0]['live'];
+    const foreign = (id: string, ns: string, driftd: boolean): unknown => ({ ID: id, Spec: { Name: `${ns}_app`, Labels: { 'com.docker.stack.namespace': ns, ...(driftd ? { 'io.driftd.stack': ns } : {}) } } });
+    const desired = { ...desiredState([stack]), allStackNames: ['shop', 'elsewhere'] };
+    const swarm = liveOf([webOk(), workerOk(), foreign('a', 'byhand', false), foreign('b', 'gone', true), foreign('c', 'elsewhere', false), foreign('d', '__proto__', false)], tasksOk);
+    const r = computeDrift({ desired, live, swarm });
+    expect(r.unmanaged.map((f) => [f.stack, f.severity])).toEqual([
+      ['__proto__', 'warning'],
+      ['byhand', 'warning'],
+      ['elsewhere', 'info'],
+      ['gone', 'info'],
+    ]);
+    expect(r.unmanaged[1]).toMatchObject({ kind: 'stack-unmanaged', message: 'Swarm stack byhand runs 1 service on this Swarm; the repo does not declare it', live: { services: ['byhand_app'] } });
+    // --stack limits them like Compose projects.
+    expect(computeDrift({ desired, live, swarm, stacks: ['shop'] }).unmanaged).toEqual([]);
+  });
+
   it('OutOfSync with the hand change; Unknown (with the reason) when the Swarm could not be read', () => {
     const stack = swarmStack();
     const live = { containers: [], projects: {}, images: {}, networks: [], volumes: [] } as unknown as Parameters<typeof computeDrift>[0]['live'];
