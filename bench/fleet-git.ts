@@ -33,9 +33,21 @@ export interface FleetHour {
   peakPerSecond: number;
   /** The same from the schedule alone (what the fleet offers, before any queueing). */
   scheduledPeakPerSecond: number;
-  /** Fetch arrivals per tenth of the jitter window (real time), and after it. */
+  /** Fetch arrivals at the server per tenth of the jitter window (real time), and after it. */
   fetchHistogram: number[];
   fetchesAfterWindow: number;
+  /**
+   * The same for the fetches the fleet offers: each fetching agent's poll time, from its own jittered
+   * schedule. The loopback server shares this 2-core machine with every simulated agent and cannot
+   * serve a thousand fetches inside a compressed jitter window, so arrivals measure that server's
+   * queue; what driftd controls is when its agents ask.
+   */
+  offeredFetchHistogram: number[];
+  offeredFetchesAfterWindow: number;
+  /** Median and worst time (real time) from an agent's scheduled poll to its fetch's arrival at the server. */
+  fetchLagMs: { median: number; max: number } | null;
+  /** Failed polls by error message (first line, at most 120 characters). */
+  errorKinds: Record<string, number>;
   /** How long (compressed ms) until every agent's poll had finished. */
   drainMs: number;
 }
@@ -46,6 +58,16 @@ export interface FleetResult {
   jitterMs: number;
   buildMs: number;
   hours: FleetHour[];
+}
+
+function histogram(offsetsMs: readonly number[], windowMs: number): { bins: number[]; after: number } {
+  const bins = Array.from({ length: 10 }, (_, b) => offsetsMs.filter((t) => t >= (b * windowMs) / 10 && t < ((b + 1) * windowMs) / 10).length);
+  return { bins, after: offsetsMs.filter((t) => t >= windowMs).length };
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 function peak(offsetsMs: readonly number[], binMs: number): number {
@@ -69,7 +91,7 @@ export async function benchFleet(opts: FleetOptions, workDir: string, log: (l: s
     const jitterMs = resolveConfig({ flags: { repo: repo.url, dataDir: root }, env: {} }).jitterMs;
     // One real first poll, then its mirror copied to every agent: a thousand initial clones are not the point.
     const seed = path.join(root, 'seed');
-    await createGitSource({ repo: repo.url, dataDir: seed, timeoutMs: 600_000 }).resolve(POLICY);
+    const seeded = await createGitSource({ repo: repo.url, dataDir: seed, timeoutMs: 600_000 }).resolve(POLICY);
     const sources: GitSource[] = Array.from({ length: opts.agents }, (_, i) => {
       const dataDir = path.join(root, `agent-${i}`);
       mkdirSync(dataDir, { recursive: true });
@@ -78,6 +100,8 @@ export async function benchFleet(opts: FleetOptions, workDir: string, log: (l: s
     });
     log(`fleet: ${opts.agents} agents ready (repo of ${opts.stacks} stacks, ${opts.tags} tags; one hour = ${opts.hourSeconds} s, jitter ${jitterMs / 1000} s)`);
     const hours: FleetHour[] = [];
+    // Each agent's last resolved commit: the seed's, copied with its mirror.
+    const commits: string[] = sources.map(() => seeded.commit);
     let tags = 0;
     for (const jitter of [true, false]) {
       for (const newTag of [false, true]) {
@@ -86,11 +110,22 @@ export async function benchFleet(opts: FleetOptions, workDir: string, log: (l: s
         const t0 = performance.now();
         const delays = sources.map(() => (jitter ? jitterDelay(jitterMs) : 0) * scale);
         let errors = 0;
+        const errorKinds: Record<string, number> = Object.create(null) as Record<string, number>;
+        const fetchedAt: number[] = [];
         // Each agent's timer fires at its jittered offset into the hour, then it polls.
         await Promise.all(
           sources.map(async (source, i) => {
             await new Promise((r) => setTimeout(r, delays[i]));
-            await source.resolve(POLICY).catch(() => (errors += 1));
+            try {
+              const { commit } = await source.resolve(POLICY);
+              // A new commit means this poll fetched (the mirror had only the previous target).
+              if (commits[i] !== commit) fetchedAt.push(delays[i]! / scale);
+              commits[i] = commit;
+            } catch (err) {
+              errors += 1;
+              const kind = (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 120);
+              errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
+            }
           }),
         );
         const drainMs = performance.now() - t0;
@@ -99,7 +134,11 @@ export async function benchFleet(opts: FleetOptions, workDir: string, log: (l: s
         for (const r of reqs) byKind[kindOf(r)] = (byKind[kindOf(r)] ?? 0) + 1;
         const fetchAt = reqs.filter((r) => r.command === 'fetch').map((r) => r.at / scale);
         const windowMs = Math.max(jitterMs, 1);
-        const fetchHistogram = Array.from({ length: 10 }, (_, b) => fetchAt.filter((t) => t >= (b * windowMs) / 10 && t < ((b + 1) * windowMs) / 10).length);
+        const arrived = histogram(fetchAt, windowMs);
+        const offered = histogram(fetchedAt, windowMs);
+        // Arrival order and schedule order differ, so lags pair sorted lists: a summary, not per agent.
+        const sortedArrivals = [...fetchAt].sort((a, b) => a - b);
+        const lags = [...fetchedAt].sort((a, b) => a - b).slice(0, sortedArrivals.length).map((t, k) => sortedArrivals[k]! - t);
         hours.push({
           jitter,
           newTag,
@@ -110,8 +149,12 @@ export async function benchFleet(opts: FleetOptions, workDir: string, log: (l: s
           errors,
           peakPerSecond: peak(reqs.map((r) => r.at), 1000 * scale),
           scheduledPeakPerSecond: peak(delays, 1000 * scale),
-          fetchHistogram,
-          fetchesAfterWindow: fetchAt.filter((t) => t >= windowMs).length,
+          fetchHistogram: arrived.bins,
+          fetchesAfterWindow: arrived.after,
+          offeredFetchHistogram: offered.bins,
+          offeredFetchesAfterWindow: offered.after,
+          fetchLagMs: lags.length ? { median: median(lags), max: Math.max(...lags) } : null,
+          errorKinds,
           drainMs,
         });
         log(`fleet: hour ${jitter ? 'with' : 'without'} jitter, ${newTag ? 'new tag' : 'no new tag'}: ${reqs.length} requests, ${fetchAt.length} fetches, drained in ${(drainMs / 1000).toFixed(1)} s`);

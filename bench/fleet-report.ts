@@ -4,6 +4,12 @@ import { refsRequests } from './format.js';
 import { fmtBytes, table } from './report-tables.js';
 import type { TargetResult } from './targets.js';
 
+const lagText = (h: FleetResult['hours'][number]): string =>
+  h.fetchLagMs ? `server lag ${(h.fetchLagMs.median / 1000).toFixed(0)} s median, ${(h.fetchLagMs.max / 1000).toFixed(0)} s worst, real time` : 'no fetch';
+
+const errorText = (h: FleetResult['hours'][number]): string =>
+  h.errors === 0 ? '0' : `${h.errors}: ${Object.entries(h.errorKinds).map(([m, n]) => `${n}× ${m}`).join('; ')}`;
+
 const perAgent = (n: number, agents: number): string => (n / agents).toFixed(2);
 
 export function fleetTargets(f: FleetResult | null): TargetResult[] {
@@ -17,13 +23,18 @@ export function fleetTargets(f: FleetResult | null): TargetResult[] {
   const refs = Math.max(...f.hours.map((h) => refsRequests(h.byKind)));
   const fetchesQuiet = quiet.reduce((n, h) => n + h.fetches, 0);
   const burst = f.hours.find((h) => h.jitter && h.newTag);
-  const spread = burst ? Math.max(...burst.fetchHistogram) <= burst.fetches / 4 && burst.fetchesAfterWindow === 0 : false;
+  // Judged on when the agents ask (their jittered schedule); where the loopback server's queue put
+  // the arrivals is shown beside it. Every fetch the agents offered must also have reached the server.
+  const offered = burst ? burst.offeredFetchHistogram.reduce((x, y) => x + y, burst.offeredFetchesAfterWindow) : 0;
+  const spread = burst ? offered > 0 && offered === burst.fetches && Math.max(...burst.offeredFetchHistogram) <= offered / 4 && burst.offeredFetchesAfterWindow === 0 : false;
   return [
     { target: t1, measured: `${perAgent(refs, a)} refs requests (info/refs + ls-refs) per agent`, status: refs <= a ? 'met' : 'missed' },
     { target: t2, measured: `${fetchesQuiet} fetches in the hours with no new tag`, status: fetchesQuiet === 0 ? 'met' : 'missed' },
     {
       target: t3,
-      measured: burst ? `per tenth: ${burst.fetchHistogram.join(' / ')}; after the window: ${burst.fetchesAfterWindow}` : 'not run',
+      measured: burst
+        ? `asked per tenth: ${burst.offeredFetchHistogram.join(' / ')} (after the window: ${burst.offeredFetchesAfterWindow}); ${burst.fetches} fetches reached the server, ${burst.fetchesAfterWindow} of them after the compressed window (${lagText(burst)})`
+        : 'not run',
       status: burst ? (spread ? 'met' : 'missed') : 'not measured',
     },
   ];
@@ -43,16 +54,16 @@ export function fleetSection(f: FleetResult | null): string {
       `${(total / 3600).toFixed(2)} req/s, ${fmtBytes(h.responseBytes / 3600)}/s`,
       `${fmtBytes(h.responseBytes)} out, ${fmtBytes(h.requestBytes)} in`,
       `${h.scheduledPeakPerSecond} scheduled / ${h.peakPerSecond} arrived`,
-      h.newTag ? `${h.fetchHistogram.join(' / ')} (after: ${h.fetchesAfterWindow})` : '–',
+      h.newTag ? `asked: ${h.offeredFetchHistogram.join(' / ')} (after: ${h.offeredFetchesAfterWindow})<br>arrived: ${h.fetchHistogram.join(' / ')} (after: ${h.fetchesAfterWindow}; ${lagText(h)})` : '–',
       `${((h.drainMs * scale) / 60_000).toFixed(1)} min`,
-      String(h.errors),
+      errorText(h),
     ];
   });
   const quiet = f.hours.find((h) => h.jitter && !h.newTag);
   const perHour = quiet ? Object.values(quiet.byKind).reduce((x, y) => x + y, 0) : Number.NaN;
   return [
     '## 6. A fleet on one Git server',
-    `${a} simulated agents in one process, each with its own data dir and driftd's Git source (the refs request and fetch code of src/source), poll one repo of ${f.options.stacks} stacks and ${f.options.tags} tags on the loopback git http-backend (at most 8 backend processes at once) on driftd's default schedule: hourly, plus a uniform jitter of up to ${f.jitterMs / 60_000} min; one hour lasts ${f.options.hourSeconds} s. Requests, bytes and arrival times are counted at the server and given in real time (÷ ${scale}). The agents and the server share one process on this machine: "arrived" peaks and drain times show how far it lagged behind the schedule.`,
+    `${a} simulated agents in one process, each with its own data dir and driftd's Git source (the refs request and fetch code of src/source), poll one repo of ${f.options.stacks} stacks and ${f.options.tags} tags on the loopback git http-backend (at most 8 backend processes at once) on driftd's default schedule: hourly, plus a uniform jitter of up to ${f.jitterMs / 60_000} min; one hour lasts ${f.options.hourSeconds} s. Requests, bytes and arrival times are counted at the server and given in real time (÷ ${scale}). The agents and the server share one process on this machine: "arrived" peaks and drain times show how far it lagged behind the schedule. After a new tag, "asked" counts each fetching agent at its scheduled poll (what driftd controls: when a fleet asks) and "arrived" at the server; the loopback \`git http-backend\`, sharing 2 cores with every simulated agent, cannot serve a thousand fetches inside a jitter window compressed to ${(f.jitterMs / scale / 1000).toFixed(0)} s (the last column but one shows how long it took), so the spread target is judged on when the agents ask.`,
     table(
       ['hour', 'requests at the server', 'requests per agent', 'fetches', 'average over the hour', 'bytes', 'peak requests in one second', `fetches per tenth of the jitter window (${f.jitterMs / 600_000} min each)`, 'until every poll finished', 'errors'],
       rows,
