@@ -5,7 +5,7 @@ import { createGitSource, type GitSource, type Snapshot } from '../source/index.
 import type { StackTarget } from '../sync/model.js';
 import { loadStackIn } from '../sync/stack-at.js';
 import type { Logger } from '../util/logger.js';
-import type { Provenance } from '../verify/index.js';
+import { verificationEnabled, type Provenance } from '../verify/index.js';
 import type { DesiredMemo } from './desired-memo.js';
 import { hostInputsOf } from './verdict-cache.js';
 import { targetVerifier, type TargetVerifier } from './verify-target.js';
@@ -39,6 +39,7 @@ export function openSource(config: ResolvedConfig, logger: Logger): GitSource {
     timeoutMs: config.gitTimeoutMs,
     maxFileBytes: config.validate.maxFileBytes,
     fetchTagObjects: config.verify.mode === 'tag' || config.verify.mode === 'tag-and-head',
+    readsObjects: verificationEnabled(config.verify),
     logger,
   });
 }

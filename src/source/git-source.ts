@@ -40,6 +40,12 @@ export interface GitSourceOptions {
   now?: () => Date;
   /** Also fetch an annotated tag's tag object when its commit is already local (signature verification reads it). */
   fetchTagObjects?: boolean;
+  /**
+   * Signature verification reads the target's objects from the store: a poll then makes sure the
+   * store holds the commit even when its snapshot exists. Without it a materialized target needs
+   * no object-store read at all (and isomorphic-git is not loaded).
+   */
+  readsObjects?: boolean;
 }
 
 /** A revision selected by a ref policy. */
@@ -147,6 +153,9 @@ export function createGitSource(opts: GitSourceOptions): GitSource {
     return (await listUnder(ALL_REF_PREFIXES)).refs;
   }
 
+  /** The snapshot of the commit the last resolve selected, when it existed (snapshots never change once written). */
+  let known: Snapshot | undefined;
+
   async function resolve(policy: RefPolicy): Promise<ResolvedRevision> {
     validatePolicy(policy);
     const { refs, listing } = await listUnder(policyRefPrefixes(policy));
@@ -155,7 +164,12 @@ export function createGitSource(opts: GitSourceOptions): GitSource {
     const tagRef = selected.refKind === 'tag' ? refs.tags[selected.ref] : undefined;
     const tagObject = tagRef && tagRef.object !== tagRef.commit ? tagRef.object : undefined;
     const missingTagObject = async (): Promise<boolean> => Boolean(opts.fetchTagObjects && tagObject && !(await hasObject(objects, tagObject)));
-    if (!(await hasCommit(objects, selected.commit)) || (!local && (await missingTagObject()))) {
+    // A snapshot is only written from a commit the store held, and nothing else reads the store on
+    // this poll: an existing one stands for the commit (the store is read only for a revision diff,
+    // which tolerates a missing commit).
+    const snapshot = opts.readsObjects || opts.fetchTagObjects ? undefined : await existingSnapshot(opts.dataDir, selected.commit);
+    known = snapshot;
+    if (snapshot === undefined && (!(await hasCommit(objects, selected.commit)) || (!local && (await missingTagObject())))) {
       if (listing) {
         await remoteCall(`git fetch ${selected.fullRef}`, () => fetchRef({ ...remote, ...objects, fullRef: selected.fullRef, commit: selected.commit, listing }), 'fetch');
       }
@@ -180,6 +194,10 @@ export function createGitSource(opts: GitSourceOptions): GitSource {
   }
 
   async function materialize(commit: string): Promise<Snapshot> {
+    // Taken once, right after the resolve that found it (a later gc may remove the folder).
+    const found = known;
+    known = undefined;
+    if (found?.commit === commit) return found;
     // The last good revision is usually the previous poll's: most of its stack folders are unchanged.
     const lastGoodSnapshot = async (): Promise<Snapshot | undefined> => {
       const good = await loadLastGood(opts.dataDir, repo);

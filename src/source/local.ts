@@ -5,8 +5,8 @@
 import { dict } from '../util/dict.js';
 import fs from 'node:fs';
 import path from 'node:path';
-import git from 'isomorphic-git';
 import { DriftdError } from '../errors/index.js';
+import { isoGit } from './git-lib.js';
 import { peel, type ObjectStore } from './object-store.js';
 import type { RepoRefs } from './refs.js';
 
@@ -43,6 +43,7 @@ export function findGitdir(repo: string): string {
 
 async function resolveAll(store: ObjectStore, prefix: 'refs/heads' | 'refs/tags'): Promise<[string, string][]> {
   // packed-refs' peeled lines come back as "<tag>^{}": peeling is done below, from the objects.
+  const git = await isoGit();
   const names = (await git.listRefs({ fs, gitdir: store.gitdir, filepath: prefix })).filter((n) => !n.endsWith('^{}'));
   return Promise.all(
     names.map(async (name): Promise<[string, string]> => [name, await git.resolveRef({ fs, gitdir: store.gitdir, ref: `${prefix}/${name}` })]),
@@ -56,7 +57,7 @@ export async function listLocalRefs(store: ObjectStore): Promise<RepoRefs> {
     refs.tags[name] = { object, commit: await peel(store, object) };
   }
   try {
-    refs.head = await git.resolveRef({ fs, gitdir: store.gitdir, ref: 'HEAD' });
+    refs.head = await (await isoGit()).resolveRef({ fs, gitdir: store.gitdir, ref: 'HEAD' });
   } catch {
     // unborn branch: no HEAD commit yet
   }

@@ -3,8 +3,9 @@
  * Nothing here writes: a local repo's working tree, index and refs are never touched.
  */
 import fs from 'node:fs';
-import git, { type TagObject, type TreeEntry } from 'isomorphic-git';
+import type { TagObject, TreeEntry } from 'isomorphic-git';
 import { DriftdError } from '../errors/index.js';
+import { isoGit } from './git-lib.js';
 
 export interface ObjectStore {
   gitdir: string;
@@ -14,7 +15,7 @@ export interface ObjectStore {
 
 export async function hasCommit(store: ObjectStore, oid: string): Promise<boolean> {
   try {
-    await git.readCommit({ fs, gitdir: store.gitdir, oid, cache: store.cache });
+    await (await isoGit()).readCommit({ fs, gitdir: store.gitdir, oid, cache: store.cache });
     return true;
   } catch {
     return false;
@@ -23,7 +24,7 @@ export async function hasCommit(store: ObjectStore, oid: string): Promise<boolea
 
 export async function hasObject(store: ObjectStore, oid: string): Promise<boolean> {
   try {
-    await git.readObject({ fs, gitdir: store.gitdir, oid, cache: store.cache, format: 'deflated' });
+    await (await isoGit()).readObject({ fs, gitdir: store.gitdir, oid, cache: store.cache, format: 'deflated' });
     return true;
   } catch {
     return false;
@@ -33,7 +34,7 @@ export async function hasObject(store: ObjectStore, oid: string): Promise<boolea
 /** The object's type and raw content, byte for byte (signature verification cuts its payload from these bytes). */
 export async function readRawObject(store: ObjectStore, oid: string): Promise<{ type: string; content: Uint8Array }> {
   try {
-    const obj = await git.readObject({ fs, gitdir: store.gitdir, oid, cache: store.cache, format: 'content' });
+    const obj = await (await isoGit()).readObject({ fs, gitdir: store.gitdir, oid, cache: store.cache, format: 'content' });
     return { type: obj.type, content: obj.object as Uint8Array };
   } catch (e) {
     throw new DriftdError('GitRefNotFound', `object ${oid} is not available locally; poll again to fetch it`, { oid }, { cause: e });
@@ -43,7 +44,7 @@ export async function readRawObject(store: ObjectStore, oid: string): Promise<{ 
 /** The commit's root tree. Throws GitRefNotFound when the commit is not in the store. */
 export async function commitTree(store: ObjectStore, commit: string): Promise<string> {
   try {
-    const { commit: parsed } = await git.readCommit({ fs, gitdir: store.gitdir, oid: commit, cache: store.cache });
+    const { commit: parsed } = await (await isoGit()).readCommit({ fs, gitdir: store.gitdir, oid: commit, cache: store.cache });
     return parsed.tree;
   } catch (e) {
     throw new DriftdError(
@@ -56,12 +57,12 @@ export async function commitTree(store: ObjectStore, commit: string): Promise<st
 }
 
 export async function readTreeEntries(store: ObjectStore, tree: string): Promise<TreeEntry[]> {
-  const { tree: entries } = await git.readTree({ fs, gitdir: store.gitdir, oid: tree, cache: store.cache });
+  const { tree: entries } = await (await isoGit()).readTree({ fs, gitdir: store.gitdir, oid: tree, cache: store.cache });
   return entries;
 }
 
 export async function readBlobBytes(store: ObjectStore, oid: string): Promise<Uint8Array> {
-  const { blob } = await git.readBlob({ fs, gitdir: store.gitdir, oid, cache: store.cache });
+  const { blob } = await (await isoGit()).readBlob({ fs, gitdir: store.gitdir, oid, cache: store.cache });
   return blob;
 }
 
@@ -79,7 +80,7 @@ export async function entryAt(store: ObjectStore, tree: string, filepath: string
 export async function peel(store: ObjectStore, oid: string): Promise<string> {
   let current = oid;
   for (let depth = 0; depth < 10; depth++) {
-    const obj = await git.readObject({ fs, gitdir: store.gitdir, oid: current, cache: store.cache, format: 'parsed' });
+    const obj = await (await isoGit()).readObject({ fs, gitdir: store.gitdir, oid: current, cache: store.cache, format: 'parsed' });
     if (obj.type !== 'tag') return current;
     current = (obj.object as TagObject).object;
   }

@@ -5,9 +5,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import git, { type HttpClient } from 'isomorphic-git';
-import nodeHttp from 'isomorphic-git/http/node';
+import type { HttpClient } from 'isomorphic-git';
 import type { GitAuth } from '../config/resolve.js';
+import { isoGit, isoGitHttp } from './git-lib.js';
 import { hasCommit } from './object-store.js';
 import { z } from 'zod';
 import { readJsonFile, writeJsonAtomic } from '../util/json-file.js';
@@ -46,7 +46,7 @@ function httpClient(timeoutMs: number, advertisement?: Buffer): HttpClient {
         };
       }
       try {
-        return await nodeHttp.request({ ...req, fetchOptions: { ...(req.fetchOptions as object | undefined), timeout: timeoutMs } });
+        return await (await isoGitHttp()).request({ ...req, fetchOptions: { ...(req.fetchOptions as object | undefined), timeout: timeoutMs } });
       } catch (e) {
         if (e instanceof Error && e.message === 'Request timed out') throw Object.assign(e, { code: 'ETIMEDOUT' });
         throw e;
@@ -169,6 +169,7 @@ const NEXT_FETCH_DEPTH = 100;
 async function ensureMirror(gitdir: string): Promise<void> {
   if (fs.existsSync(`${gitdir}/config`)) return;
   await fs.promises.mkdir(gitdir, { recursive: true });
+  const git = await isoGit();
   await git.init({ fs, gitdir, bare: true, defaultBranch: 'main' });
   await git.setConfig({ fs, gitdir, path: 'remote.origin.fetch', value: '+refs/heads/*:refs/remotes/origin/*' });
 }
@@ -186,6 +187,7 @@ export async function fetchRef(
   const head = opts.listing.refs.find((r) => r.ref === 'HEAD') ?? (target && { ref: 'HEAD', oid: target.oid });
   const wanted = target && head ? (target.ref === 'HEAD' ? [target] : [head, target]) : [];
   await ensureMirror(opts.gitdir);
+  const git = await isoGit();
   const hasBase = await git.resolveRef({ fs, gitdir: opts.gitdir, ref: FETCH_BASE_REF }).then(
     () => true,
     () => false,

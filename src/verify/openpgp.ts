@@ -4,9 +4,13 @@
  * signature was made (a signature made after the key expired fails, one made before does not),
  * and a revoked key or subkey fails whenever the signature was made.
  */
-import * as openpgp from 'openpgp';
+import type * as openpgp from 'openpgp';
 import type { ObjectVerdict } from './model.js';
 import { describeError } from '../errors/index.js';
+
+/** Loaded on first use (~110 ms to import): only a revision whose signature must be checked, or OpenPGP keys to read, need it. */
+let loaded: Promise<typeof openpgp> | undefined;
+const pgp = (): Promise<typeof openpgp> => (loaded ??= import('openpgp'));
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex').toUpperCase();
 
@@ -16,13 +20,13 @@ function primaryUser(key: openpgp.PublicKey): string | undefined {
 
 /** Reads every key of every armored block; a block that does not parse throws with its message. */
 export async function readPgpKeys(armored: string): Promise<openpgp.PublicKey[]> {
-  return openpgp.readKeys({ armoredKeys: armored });
+  return (await pgp()).readKeys({ armoredKeys: armored });
 }
 
 export async function verifyPgp(payload: Uint8Array, armoredSignature: string, keys: readonly openpgp.PublicKey[]): Promise<ObjectVerdict> {
   let signature: openpgp.Signature;
   try {
-    signature = await openpgp.readSignature({ armoredSignature });
+    signature = await (await pgp()).readSignature({ armoredSignature });
   } catch (e) {
     return { ok: false, reason: 'bad-signature', kind: 'openpgp', message: `the OpenPGP signature cannot be read: ${describeError(e)}` };
   }
@@ -50,8 +54,9 @@ export async function verifyPgp(payload: Uint8Array, armoredSignature: string, k
     };
   }
   try {
-    const message = await openpgp.createMessage({ binary: payload });
-    const result = await openpgp.verify({ message, signature, verificationKeys: [key], format: 'binary', expectSigned: true });
+    const lib = await pgp();
+    const message = await lib.createMessage({ binary: payload });
+    const result = await lib.verify({ message, signature, verificationKeys: [key], format: 'binary', expectSigned: true });
     await result.signatures[0]?.verified;
   } catch (e) {
     const why = describeError(e);

@@ -111,6 +111,31 @@ describe('Git source over smart HTTP', () => {
     expect(server.count()).toBe(1);
   });
 
+  it('a target whose snapshot exists needs no object-store read: the poll works with the mirror gone; signature verification still makes the mirror hold it', async () => {
+    const policy = { kind: 'semver', range: '>=1.0.0', prefix: 'v' } as const;
+    const first = await source.poll(policy);
+    // Without the mirror's objects any read of the store fails (and a missing commit is fetched).
+    rmSync(path.join(dataDir, 'git', 'mirror'), { recursive: true });
+    server.resetStats();
+    const fresh = createGitSource({ repo: served.url, dataDir, auth: AUTH, timeoutMs: 30_000 });
+    const again = await fresh.poll(policy);
+    expect(again.revision).toEqual(first.revision);
+    expect(again.snapshot).toEqual(first.snapshot);
+    expect(server.count()).toBe(1);
+    expect(server.count({ service: 'git-upload-pack', command: 'fetch' })).toBe(0);
+    // The snapshot stands for the commit only once: a later materialize reads the manifest again.
+    rmSync(first.snapshot.dir, { recursive: true });
+    await expect(fresh.materialize(first.revision.commit)).rejects.toMatchObject({ code: 'GitRefNotFound' });
+
+    // Verification reads the target's objects: the poll fetches the commit back into the mirror.
+    server.resetStats();
+    const verifying = createGitSource({ repo: served.url, dataDir, auth: AUTH, timeoutMs: 30_000, readsObjects: true });
+    const verified = await verifying.poll(policy);
+    expect(verified.revision).toEqual(first.revision);
+    expect(server.count({ service: 'git-upload-pack', command: 'fetch' })).toBe(1);
+    await expect(verifying.readObject(first.revision.commit)).resolves.toMatchObject({ type: 'commit' });
+  });
+
   it('a new tag appears: it is selected and fetched incrementally', async () => {
     const first = await source.poll({ kind: 'semver', range: '^1', prefix: 'v' });
     for (let i = 0; i < 40; i++) repo.writeSimpleStack(`bulk${i}`, { env: `SEED=${i}-${'abcdefghij'.repeat(i + 5)}\n` });
