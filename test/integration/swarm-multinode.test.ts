@@ -8,12 +8,12 @@
  * is stopped, the remaining two managers (a quorum of the three) elect a new leader, the old node
  * comes back as a follower, and the next release is applied by the new leader's agent only.
  */
-import { accessSync, chmodSync, constants, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostDocker0Present } from '../support/private-dockerd.js';
 import { SwarmCluster, type SwarmNodeEngine } from '../support/swarm-cluster.js';
-import { SyncWorld } from '../support/sync-harness.js';
+import { SyncWorld, which } from '../support/sync-harness.js';
 import { TEST_IMAGES } from '../support/test-env.js';
 
 interface SyncJson {
@@ -53,22 +53,10 @@ const fleet = [
   '',
 ].join('\n');
 
-/** The docker CLI the agents would run (the first on PATH). */
-function realDocker(): string {
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    try {
-      accessSync(path.join(dir, 'docker'), constants.X_OK);
-      return path.join(dir, 'docker');
-    } catch {
-      // not here
-    }
-  }
-  throw new Error('no docker CLI on PATH');
-}
-
 /** A `docker` first on the agent's PATH that logs every argv (the world's wrapper logs only `docker compose`). */
 function dockerLogger(dir: string): { bin: string; log: string } {
-  const real = realDocker();
+  const real = which('docker');
+  if (!real) throw new Error('no docker CLI on PATH');
   const bin = path.join(dir, 'bin');
   const log = path.join(dir, 'docker.log');
   mkdirSync(bin, { recursive: true });

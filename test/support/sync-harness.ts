@@ -46,7 +46,7 @@ export async function buildCli(): Promise<string> {
   return bin;
 }
 
-function which(program: string): string | undefined {
+export function which(program: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(':')) {
     const full = path.join(dir || '.', program);
     try {
