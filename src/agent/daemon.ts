@@ -44,6 +44,8 @@ export interface LastRun {
   exitCode?: number;
   error?: string;
   durationMs: number;
+  /** Whether the stored no-change verdict decided the cycle (docs/performance.md); on a miss, why. */
+  verdict?: { hit: boolean; reason?: string };
 }
 
 export interface AgentHandle {
@@ -138,7 +140,8 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       lastTarget = result.revision;
       lastDrift = result.drift;
       metrics.recordCycle({ durationMs: Date.now() - started, exitCode: result.exitCode, outcomes: result.outcomes, plan: result.plan, ...(result.drift ? { drift: result.drift } : {}) });
-      lastRun = { at: new Date(started).toISOString(), triggers, ok: true, exitCode: result.exitCode, durationMs: Date.now() - started };
+      const verdict = result.verdict ? { hit: result.verdict.hit, ...(result.verdict.reason !== undefined ? { reason: result.verdict.reason } : {}) } : undefined;
+      lastRun = { at: new Date(started).toISOString(), triggers, ok: true, exitCode: result.exitCode, durationMs: Date.now() - started, ...(verdict ? { verdict } : {}) };
       const changed = result.outcomes.filter((o) => o.result !== 'unchanged');
       logger.info({ triggers, revision: result.revision, durationMs: lastRun.durationMs, changed: changed.map((o) => `${o.stack}:${o.result}`) }, 'reconcile finished');
     } catch (e) {

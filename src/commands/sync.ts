@@ -5,7 +5,10 @@ import { describeError } from '../errors/index.js';
 import { fileSystemError } from '../util/fs-errors.js';
 import { detectComposeCli, type ComposeCli } from '../live/compose-cli.js';
 import { createDockerClient, pingDocker, type DockerConnection } from '../live/docker-client.js';
-import { reconcile, recoverInterruptedApplies, type ReconcileResult } from '../sync/reconcile.js';
+import { driftOfUnchanged, reconcile, recoverInterruptedApplies, type ReconcileDeps, type ReconcileResult } from '../sync/reconcile.js';
+import { collectInventory } from '../live/inventory.js';
+import type { LiveInventory } from '../live/model.js';
+import type { DriftResult } from '../drift/compute-drift.js';
 import { recordLiveStacks } from '../sync/relabel.js';
 import { removeStaleTempFiles } from '../util/json-file.js';
 import { addTelemetrySink } from '../util/telemetry.js';
@@ -49,7 +52,7 @@ export interface SyncResult extends ReconcileResult {
   warnings: string[];
   /**
    * Whether the stored no-change verdict decided this run (docs/performance.md); on a miss why, and
-   * which stacks' inputs changed. Absent when the run cannot use one (--stack, --dry-run, --force, pins, the agent).
+   * which stacks' inputs changed. Absent when the run cannot use one (--stack, --dry-run, --force, pins).
    */
   verdict?: { hit: boolean; reason?: string; changed?: string[] };
   /** YAML documents parsed during the run (compose files, fleet.yaml): 0 when a verdict decided it. */
@@ -88,6 +91,32 @@ function markUnknown(opts: SyncOptions, reason: string, keepHealth = false): voi
 
 function revisionOf(t: Pick<PolledTarget, 'revision'>): SyncResult['revision'] {
   return { commit: t.revision.commit, ...(t.revision.ref ? { ref: t.revision.ref, refKind: t.revision.refKind } : {}) };
+}
+
+function reconcileDeps(opts: SyncOptions, parts: Pick<ReconcileDeps, 'state' | 'docker' | 'source' | 'recovering'>): ReconcileDeps {
+  return {
+    config: opts.config,
+    logger: opts.logger,
+    ...parts,
+    compose: composeDetector(opts.config),
+    trigger: opts.trigger,
+    actor: opts.actor,
+    command: opts.command,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  };
+}
+
+/**
+ * The agent's comparison of desired and live after a run the stored verdict decided: the desired
+ * state comes from the agent's memo (no YAML parse while the commit and host inputs stay the
+ * same), the live side from the inventory the verdict was checked against.
+ */
+async function driftOnHit(
+  opts: SyncOptions,
+  run: Pick<ReconcileDeps, 'state' | 'docker' | 'source'> & { targetOpts: TargetOptions; polled: PolledTarget; inventory: LiveInventory },
+): Promise<DriftResult> {
+  const target = await loadPolled(run.targetOpts, run.polled);
+  return driftOfUnchanged(reconcileDeps(opts, { state: run.state, docker: run.docker, source: run.source }), { desired: target.desired, targets: target.targets }, run.inventory);
 }
 
 /** One reconcile now, under the host's reconcile lock (a second sync waits, never runs in parallel). */
@@ -150,16 +179,19 @@ async function syncCounted(opts: SyncOptions): Promise<Omit<SyncResult, 'yamlPar
       throw targetFailed(e);
     }
     // The stored verdict covers a plain run over every declared stack at the host's target.
-    const plain = !opts.dryRun && !opts.force && !opts.stacks?.length && !opts.drift && recovering.size === 0 && pins.every((p) => p.stack === undefined);
+    const plain = !opts.dryRun && !opts.force && !opts.stacks?.length && recovering.size === 0 && pins.every((p) => p.stack === undefined);
     let verdict: SyncResult['verdict'];
     let stored: NoChangeRun['stored'];
     if (plain && opts.noCache) state.clearSyncVerdicts();
     else if (plain) {
-      const fast = await noChangeRun({ config, state, docker: conn, snapshot: polled.snapshot, revision: polled.revision, logger });
+      // The agent compares desired and live after every run: one listing of every container serves the verdict and that comparison.
+      const inventory = opts.drift ? await collectInventory(conn.docker, { inspect: 'none' }) : undefined;
+      const fast = await noChangeRun({ config, state, docker: conn, snapshot: polled.snapshot, revision: polled.revision, logger, ...(inventory ? { containers: inventory.containers } : {}) });
       if (fast.result) {
         for (const w of polled.warnings) logger.warn(w);
         logger.debug({ stacks: fast.result.outcomes.length }, 'no change: every stack matches its stored verdict');
-        return { ...fast.result, revision: revisionOf(polled), warnings: polled.warnings, verdict: { hit: true } };
+        const drift = inventory ? await driftOnHit(opts, { state, docker: conn, source, targetOpts, polled, inventory }) : undefined;
+        return { ...fast.result, ...(drift ? { drift } : {}), revision: revisionOf(polled), warnings: polled.warnings, verdict: { hit: true } };
       }
       stored = fast.stored;
       if (!fast.decision.hit) verdict = { hit: false, reason: fast.decision.reason };
@@ -173,19 +205,7 @@ async function syncCounted(opts: SyncOptions): Promise<Omit<SyncResult, 'yamlPar
     }
     for (const w of target.warnings) logger.warn(w);
     const result = await reconcile(
-      {
-        config,
-        logger,
-        state,
-        docker: conn,
-        source,
-        compose: composeDetector(config),
-        trigger: opts.trigger,
-        actor: opts.actor,
-        command: opts.command,
-        recovering,
-        ...(opts.signal ? { signal: opts.signal } : {}),
-      },
+      reconcileDeps(opts, { state, docker: conn, source, recovering }),
       {
         desired: target.desired,
         targets: target.targets,

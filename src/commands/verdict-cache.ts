@@ -9,6 +9,7 @@ import type { DesiredState, Revision } from '../compose/model.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { describeError, errnoCode } from '../errors/index.js';
 import type { DockerConnection } from '../live/docker-client.js';
+import type { LiveContainer } from '../live/model.js';
 import { listComposeContainers } from '../live/project-containers.js';
 import type { Snapshot } from '../source/index.js';
 import type { StateStore } from '../state/index.js';
@@ -122,13 +123,15 @@ export async function noChangeRun(opts: {
   snapshot: Pick<Snapshot, 'oids' | 'problems'>;
   revision: Revision;
   logger: Logger;
+  /** Every container, already listed by the caller (the agent lists them once for this and for drift); default: one list of Compose containers. */
+  containers?: readonly LiveContainer[];
 }): Promise<NoChangeRun> {
   const inputs = hostInputsOf(opts.config);
   const fleet = fleetKeyFor(inputs, opts.snapshot);
   if (fleet === undefined) return { decision: { hit: false, reason: 'the snapshot has no object ids' } };
   const stored = opts.state.syncVerdicts();
   if (!stored.has(FLEET_SCOPE)) return { decision: { hit: false, reason: 'no verdict stored' }, stored };
-  const containers = await listComposeContainers(opts.docker.docker);
+  const containers = opts.containers ?? (await listComposeContainers(opts.docker.docker));
   const deployments = opts.state.currentDeployments();
   const decision = decideNoChange({
     stored,
@@ -173,7 +176,10 @@ export function recordVerdicts(opts: {
   const inputs = hostInputsOf(opts.config);
   const fleet = fleetKeyFor(inputs, opts.snapshot);
   try {
-    if (fleet === undefined || desired.errors.length > 0 || opts.snapshot.problems.length > 0) {
+    // A Swarm stack fleet.yaml names with engine: swarm + prune: true may have left the host and be due
+    // for removal (reconcile's swarmNamed): the container list the verdict checks cannot tell.
+    const swarmPrune = Object.values(desired.policies ?? {}).some((p) => p.engine === 'swarm' && p.prune);
+    if (fleet === undefined || desired.errors.length > 0 || opts.snapshot.problems.length > 0 || swarmPrune) {
       opts.state.clearSyncVerdicts();
       return [];
     }

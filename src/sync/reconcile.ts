@@ -392,6 +392,15 @@ async function driftAfter(deps: ReconcileDeps, input: ReconcileInput, outcomes: 
   return computeDrift({ desired: input.desired, live, deployed, stacks: input.targets.map((t) => t.stack.name), ...(swarm ? { swarm } : {}) });
 }
 
+/**
+ * Desired vs live for a run that applied nothing, from an inventory the caller listed (the stored
+ * no-change verdict's hit in the agent): the same comparison a full run makes after it.
+ */
+export async function driftOfUnchanged(deps: ReconcileDeps, input: Pick<ReconcileInput, 'desired' | 'targets'>, inventory: LiveInventory): Promise<DriftResult> {
+  const full: ReconcileInput = { ...input, only: [], dryRun: false, force: false, allowMassPrune: false };
+  return driftAfter(deps, full, [], inventory, await swarmViewFor(deps, full));
+}
+
 /** --ignore-windows: every apply that a window would have held back is in the audit trail. */
 function auditIgnoredWindows(deps: ReconcileDeps, input: ReconcileInput, live: Record<string, LiveStackSummary>, plan: SyncPlan): void {
   const held = heldByWindow(deps.config.windows, { ...input, windows: { manual: true, ignore: false, ...(input.windows?.nowMs !== undefined ? { nowMs: input.windows.nowMs } : {}) } }, live);
