@@ -36,7 +36,7 @@
  *   await cluster.close();
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import Docker from 'dockerode';
@@ -77,12 +77,58 @@ async function namespaces(): Promise<string[]> {
   return r.stdout.split('\n').map((l) => l.split(' ')[0] ?? '').filter(Boolean);
 }
 
-/** Kills every process in a namespace of ours (dockerd, containerd, shims, containers, forwarders) and deletes it. */
-async function removeNamespace(ns: string): Promise<void> {
-  for (let round = 0; round < 50; round++) {
-    const r = await execFileCapture('ip', ['netns', 'pids', ns], { timeoutMs: 30_000 });
-    const pids = r.stdout.split('\n').map(Number).filter((p) => p > 0);
-    if (r.code !== 0 || pids.length === 0) break;
+/** The mount points under `dir` of the given filesystem type ('' for all). */
+function mountsUnder(dir: string, fstype = ''): string[] {
+  return readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' '))
+    .filter((f) => (f[1] ?? '').startsWith(`${dir}/`) && (fstype === '' || f[2] === fstype))
+    .map((f) => f[1]!);
+}
+
+function inodeOf(file: string): number | undefined {
+  try {
+    return statSync(file).ino;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Every process whose network namespace is one of the slot's: the named ones (dockerd, containerd,
+ * shims, forwarders) and those its engines made and bind-mounted under their exec-root (task
+ * containers). Matched by namespace inode, so processes of any other engine are never touched.
+ */
+function slotProcesses(slot: number, names: readonly string[]): number[] {
+  const inodes = new Set<number>();
+  for (const ns of names) {
+    const ino = inodeOf(`/run/netns/${ns}`);
+    if (ino !== undefined) inodes.add(ino);
+  }
+  for (const m of mountsUnder(`/tmp/${PREFIX}${slot}`, 'nsfs')) {
+    const ino = inodeOf(m);
+    if (ino !== undefined) inodes.add(ino);
+  }
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid) continue;
+    try {
+      const m = /^net:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/ns/net`));
+      if (m && inodes.has(Number(m[1]))) pids.push(pid);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids;
+}
+
+async function removeSlot(slot: number): Promise<void> {
+  const dir = `/tmp/${PREFIX}${slot}`;
+  const names = (await namespaces()).filter((ns) => ns.startsWith(`${PREFIX}${slot}-`));
+  for (let round = 0; round < 100; round++) {
+    const pids = slotProcesses(slot, names);
+    if (pids.length === 0) break;
     for (const pid of pids) {
       try {
         process.kill(pid, 'SIGKILL');
@@ -92,21 +138,9 @@ async function removeNamespace(ns: string): Promise<void> {
     }
     await new Promise((res) => setTimeout(res, 200));
   }
-  await execFileCapture('ip', ['netns', 'del', ns], { timeoutMs: 30_000 });
-}
-
-/** Unmounts what a node's engine left mounted under its directories (it runs in the host's mount namespace). */
-async function unmountUnder(dir: string): Promise<void> {
-  const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '');
-  for (const m of mounts.filter((p) => p.startsWith(`${dir}/`)).sort().reverse()) {
-    await execFileCapture('umount', ['-l', m], { timeoutMs: 30_000 });
-  }
-}
-
-async function removeSlot(slot: number): Promise<void> {
-  const dir = `/tmp/${PREFIX}${slot}`;
-  for (const ns of await namespaces()) if (ns.startsWith(`${PREFIX}${slot}-`)) await removeNamespace(ns);
-  await unmountUnder(dir);
+  // The engines ran in the host's mount namespace: their overlay, shm and nsfs mounts are the host's.
+  for (const m of mountsUnder(dir).sort().reverse()) await execFileCapture('umount', ['-l', m], { timeoutMs: 30_000 });
+  for (const ns of names) await execFileCapture('ip', ['netns', 'del', ns], { timeoutMs: 30_000 });
   rmSync(dir, { recursive: true, force: true });
 }
 
