@@ -1,10 +1,13 @@
 /**
  * Drift of an `engine: swarm` stack (docs/swarm.md), pure: the declared services against the
  * Swarm's service specs and tasks from one `GET /services` + one `GET /tasks`. A service spec is
- * what Swarm converges to, so the spec is compared (image, env, labels, published ports,
- * replicas, the config-hash label) and the tasks say whether it runs.
+ * what Swarm converges to, so the spec is compared (image, env, container and service labels,
+ * published ports, mounts, replicas, the config-hash label) and the tasks say whether it runs.
  */
-import { own } from '../util/dict.js';
+import path from 'node:path';
+import { dict, isPlainObject, own } from '../util/dict.js';
+import { toKeyValueMap } from '../compose/merge.js';
+import { resourceName } from './compose-names.js';
 import type { DesiredService, DesiredStack } from '../compose/model.js';
 import { governingEntry } from './lock-findings.js';
 import { compareImage } from './image-drift.js';
@@ -27,14 +30,28 @@ export interface SwarmStackDrift {
   health: HealthStatus;
 }
 
+/** `docker stack deploy` stamps these on services (com.docker.stack.namespace, com.docker.stack.image). */
+const STACK_LABEL_PREFIX = 'com.docker.stack.';
+
 const userLabels = (labels: Readonly<Record<string, string>>): Record<string, string> => {
-  const out = Object.create(null) as Record<string, string>;
+  const out = dict<string>();
   for (const [k, v] of Object.entries(labels)) {
-    if (k === STACK_NAMESPACE_LABEL || MANAGED_LABEL_PREFIXES.some((p) => k.startsWith(p))) continue;
+    if (k === STACK_NAMESPACE_LABEL || k.startsWith(STACK_LABEL_PREFIX) || MANAGED_LABEL_PREFIXES.some((p) => k.startsWith(p))) continue;
     out[k] = v;
   }
   return out;
 };
+
+/** The service labels the repo sets (`deploy.labels`, list or mapping); one the model cannot read is none. */
+function deployLabels(service: DesiredService): Record<string, string> {
+  const deploy = own(service.raw, 'deploy');
+  if (!isPlainObject(deploy)) return dict();
+  try {
+    return userLabels(dict(Object.entries(toKeyValueMap(own(deploy, 'labels'), ['deploy', 'labels'])).map(([k, v]) => [k, v ?? ''] as const)));
+  } catch {
+    return dict();
+  }
+}
 
 interface FieldDiff {
   field: string;
@@ -62,8 +79,74 @@ function livePorts(svc: SwarmService): string[] {
   return portKeys((svc.Spec.EndpointSpec?.Ports ?? []).map((p) => ({ published: p.PublishedPort, target: p.TargetPort, protocol: p.Protocol ?? 'tcp' })));
 }
 
-/** config-drift of one service spec: image (repository/tag), env, container labels, published ports, config hash. */
-function specDiffs(service: DesiredService, svc: SwarmService, secrets: StackSecrets): FieldDiff[] {
+// --------------------------------------------------------------------------------- mounts
+
+interface SwarmMount {
+  type: string;
+  /** undefined: none (tmpfs, anonymous volume). */
+  source?: string;
+  readOnly: boolean;
+}
+
+function cleanPath(p: string): string {
+  const n = path.posix.normalize(p);
+  return n.length > 1 && n.endsWith('/') ? n.slice(0, -1) : n;
+}
+
+/**
+ * A bind source inside the stack's deploy dir (`<dataDir>/deploy/<stack>`, where docker stack
+ * deploy resolved the stack file's `./rel`) shown as `./rel`, the way the repo writes it. Matched
+ * by the `/deploy/<stack>` suffix, not one data dir: another manager's agent may have deployed it.
+ */
+function liveBindSource(source: string, stack: string): string {
+  const p = cleanPath(source);
+  const marker = `/deploy/${stack}`;
+  if (p.endsWith(marker)) return '.';
+  const at = p.lastIndexOf(`${marker}/`);
+  return at >= 0 ? `./${p.slice(at + marker.length + 1)}` : p;
+}
+
+function desiredMounts(stack: DesiredStack, service: DesiredService): Map<string, SwarmMount> {
+  const out = new Map<string, SwarmMount>();
+  for (const m of service.mounts) {
+    const mount: SwarmMount = { type: m.type, readOnly: m.readOnly };
+    // normalize.ts wrote a source inside the stack folder as `./rel` (or `.`), any other as absolute.
+    if (m.type === 'bind' && m.source !== undefined) mount.source = m.source.startsWith('/') ? cleanPath(m.source) : m.source;
+    else if (m.type === 'volume' && m.source !== undefined) mount.source = resourceName(stack, 'volumes', m.source);
+    out.set(cleanPath(m.target), mount);
+  }
+  return out;
+}
+
+function liveMounts(stack: DesiredStack, svc: SwarmService): Map<string, SwarmMount> {
+  const out = new Map<string, SwarmMount>();
+  for (const m of svc.Spec.TaskTemplate?.ContainerSpec?.Mounts ?? []) {
+    const type = m.Type ?? 'volume';
+    const mount: SwarmMount = { type, readOnly: m.ReadOnly === true };
+    if (m.Source !== undefined && m.Source !== '' && type !== 'tmpfs') mount.source = type === 'bind' ? liveBindSource(m.Source, stack.name) : m.Source;
+    out.set(cleanPath(m.Target), mount);
+  }
+  return out;
+}
+
+const mountText = (m: SwarmMount | undefined, target: string): string | null =>
+  m === undefined ? null : `${m.type}:${m.source !== undefined ? `${m.source}:` : ''}${target}${m.readOnly ? ':ro' : ''}`;
+
+/** One diff per mount target whose type, source or read-only flag differs, or that one side lacks. */
+function compareMounts(stack: DesiredStack, service: DesiredService, svc: SwarmService, secrets: StackSecrets): FieldDiff[] {
+  const want = desiredMounts(stack, service);
+  const have = liveMounts(stack, svc);
+  const out: FieldDiff[] = [];
+  for (const target of [...new Set([...want.keys(), ...have.keys()])].sort()) {
+    const a = mountText(want.get(target), target);
+    const b = mountText(have.get(target), target);
+    if (a !== b) out.push({ field: `mounts.${target}`, desired: secrets.scrub(a), live: secrets.scrub(b) });
+  }
+  return out;
+}
+
+/** config-drift of one service spec: image (repository/tag), env, container and service labels, published ports, mounts, config hash. */
+function specDiffs(stack: DesiredStack, service: DesiredService, svc: SwarmService, secrets: StackSecrets): FieldDiff[] {
   const spec = svc.Spec.TaskTemplate?.ContainerSpec;
   const out: FieldDiff[] = [];
   const liveImage = spec?.Image ?? '';
@@ -72,9 +155,11 @@ function specDiffs(service: DesiredService, svc: SwarmService, secrets: StackSec
   out.push(...compareMaps('environment', service.environment, parseEnvList(spec?.Env), (k, v) => secrets.envValue(k, v, service)));
   const showLabel = (k: string, v: string | undefined): unknown => (v === undefined ? null : isSecretKey(k) ? redactValue(v) : secrets.scrub(v));
   out.push(...compareMaps('labels', userLabels(service.labels), userLabels(spec?.Labels ?? {}), showLabel));
+  out.push(...compareMaps('deploy.labels', deployLabels(service), userLabels(svc.Spec.Labels), showLabel));
   const wantPorts = portKeys(service.ports);
   const havePorts = livePorts(svc);
   if (wantPorts.join(',') !== havePorts.join(',')) out.push({ field: 'ports', desired: wantPorts, live: havePorts });
+  out.push(...compareMounts(stack, service, svc, secrets));
   const hash = svc.Spec.Labels[LABEL_CONFIG_HASH];
   if (out.length === 0 && hash !== undefined && hash !== service.configHash) out.push({ field: 'configHash', desired: service.configHash, live: hash });
   return out;
@@ -180,7 +265,7 @@ export function swarmStackDrift(stack: DesiredStack, live: SwarmLive, secrets: S
         live: { replicas: specReplicas },
       });
     }
-    for (const d of specDiffs(service, svc, secrets)) {
+    for (const d of specDiffs(stack, service, svc, secrets)) {
       out.push({
         kind: 'config-drift',
         service: service.name,

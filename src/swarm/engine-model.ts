@@ -4,8 +4,29 @@
  * through untouched; a missing optional field is "not set", never a crash.
  */
 import { z } from 'zod';
+import { dict, isPlainObject } from '../util/dict.js';
 
-const labels = z.record(z.string(), z.string()).nullish().transform((l) => l ?? {});
+/**
+ * Labels as a prototype-less map of own keys: z.record copies into a plain `{}`, where a label
+ * named `__proto__` (a hand `docker service update --label-add __proto__=x`) is lost, so drift
+ * could not name it.
+ */
+const labels = z.unknown().transform((v, ctx): Record<string, string> => {
+  if (v === null || v === undefined) return dict();
+  if (!isPlainObject(v)) {
+    ctx.addIssue({ code: 'custom', message: 'labels must be a mapping' });
+    return z.NEVER;
+  }
+  const out = dict<string>();
+  for (const [k, value] of Object.entries(v)) {
+    if (typeof value !== 'string') {
+      ctx.addIssue({ code: 'custom', message: `label ${JSON.stringify(k)} must be a string` });
+      return z.NEVER;
+    }
+    out[k] = value;
+  }
+  return out;
+});
 
 export const swarmInfoSchema = z
   .object({
@@ -57,6 +78,7 @@ export const swarmServiceSchema = z
               .passthrough()
               .optional(),
           })
+          .extend({ ForceUpdate: z.number().optional() })
           .passthrough()
           .optional(),
         Mode: z
@@ -78,6 +100,8 @@ export const swarmTaskSchema = z
     Slot: z.number().optional(),
     NodeID: z.string().optional(),
     DesiredState: z.string().optional(),
+    /** The task template the task was created from (a copy of the service's at that time). */
+    Spec: z.object({ ContainerSpec: z.unknown().optional(), ForceUpdate: z.number().optional() }).passthrough().optional(),
     Status: z
       .object({ State: z.string().optional(), Message: z.string().optional(), Err: z.string().optional() })
       .passthrough()

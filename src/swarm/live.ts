@@ -23,6 +23,7 @@ export interface SwarmServiceSummary {
 
 export interface SwarmStackSummary {
   services: Record<string, SwarmServiceSummary>;
+  /** Some service carries driftd's stack label for this stack (isDriftdService). */
   managedByDriftd: boolean;
 }
 
@@ -31,6 +32,16 @@ export function serviceName(svc: SwarmService): { stack: string; service: string
   const stack = svc.Spec.Labels[STACK_NAMESPACE_LABEL];
   if (stack === undefined || !svc.Spec.Name.startsWith(`${stack}_`)) return undefined;
   return { stack, service: svc.Spec.Name.slice(stack.length + 1) };
+}
+
+/**
+ * Whether driftd deployed this service: it stamps `io.driftd.stack=<stack>` in the service labels
+ * of every stack it deploys (stack-file.ts). This, not a state DB, is what lets a new Swarm leader
+ * whose own state DB never deployed a stack prune it; a stack deployed by hand (no such label, or
+ * the label naming another stack) is never driftd's to remove.
+ */
+export function isDriftdService(svc: SwarmService, stack: string): boolean {
+  return svc.Spec.Labels[LABEL_STACK] === stack;
 }
 
 /** Tasks the orchestrator wants running, by service ID. */
@@ -60,7 +71,7 @@ export function summarizeSwarm(live: SwarmLive): Record<string, SwarmStackSummar
     if (!name) continue;
     const summary = ownOrSet(out, name.stack, () => ({ services: dict<SwarmServiceSummary>(), managedByDriftd: false }));
     const labels = svc.Spec.Labels;
-    if (labels[LABEL_STACK] !== undefined) summary.managedByDriftd = true;
+    if (isDriftdService(svc, name.stack)) summary.managedByDriftd = true;
     const tasks = byService.get(svc.ID) ?? [];
     summary.services[name.service] = {
       ...(labels[LABEL_CONFIG_HASH] !== undefined ? { configHash: labels[LABEL_CONFIG_HASH] } : {}),
@@ -89,9 +100,49 @@ function taskProblem(t: SwarmTask): string {
   return `task ${t.ID.slice(0, 12)} is ${t.Status?.State ?? 'unknown'}${why ? ` (${why})` : ''}`;
 }
 
+const isEmpty = (v: unknown): boolean =>
+  v === undefined || v === null || (Array.isArray(v) ? v.length === 0 : typeof v === 'object' && Object.keys(v).length === 0);
+
+/**
+ * JSON with sorted keys and empty values left out: the API writes a task's spec and its service's
+ * template from one Go type; key order and an omitted empty field are not differences.
+ */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o).sort().filter((k) => !isEmpty(o[k])).map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}
+
+/**
+ * What a stack deploy changes in a container spec. Not the whole spec: the task list's copy omits
+ * fields the service's has (StopGracePeriod on Engine 26), which would make every task stale.
+ */
+const COMPARED_SPEC_FIELDS = ['Image', 'Env', 'Labels', 'Command', 'Args', 'Mounts', 'Configs', 'Secrets', 'User', 'Dir', 'Healthcheck'] as const;
+
+/**
+ * A running task created from an older template than its service's (the container spec or the
+ * force-update counter differ). Right after `docker stack deploy --detach` the service's spec is
+ * new but Swarm may not have started the update (no UpdateStatus yet): the old tasks still run,
+ * and counting them would pass the gate at once for a release that never ran. A task without a
+ * spec in the answer is taken as current.
+ */
+export function isStaleTask(svc: SwarmService, t: SwarmTask): boolean {
+  const template = svc.Spec.TaskTemplate;
+  if (t.Spec === undefined || template === undefined) return false;
+  if ((t.Spec.ForceUpdate ?? 0) !== (template.ForceUpdate ?? 0)) return true;
+  const pick = (spec: unknown): string => {
+    const o = spec !== null && typeof spec === 'object' ? (spec as Record<string, unknown>) : {};
+    return canonical(Object.fromEntries(COMPARED_SPEC_FIELDS.map((k) => [k, o[k]])));
+  };
+  return pick(t.Spec.ContainerSpec) !== pick(template.ContainerSpec);
+}
+
 /**
  * The health gate's rule for a Swarm stack: every declared service exists, its update (if any) is
- * completed, and as many tasks as it wants run. A task with a health check only reaches `running`
+ * completed, and as many tasks of its current spec as it wants run. A task with a health check only reaches `running`
  * once healthy (Swarm holds it in `starting`), so running tasks are healthy ones.
  */
 export function evaluateSwarmHealth(stack: DesiredStack, live: SwarmLive): SwarmHealthVerdict {
@@ -124,8 +175,13 @@ export function evaluateSwarmHealth(stack: DesiredStack, live: SwarmLive): Swarm
     }
     const tasks = byService.get(svc.ID) ?? [];
     const replicas = replicasOf(svc, tasks);
-    const running = tasks.filter((t) => t.Status?.State === 'running');
+    const running = tasks.filter((t) => t.Status?.State === 'running' && !isStaleTask(svc, t));
     const pending = tasks.filter((t) => t.Status?.State !== 'running');
+    const stale = tasks.length - running.length - pending.length;
+    if (stale > 0) {
+      problems.push(`${want.name}: ${stale} task${stale === 1 ? '' : 's'} still from the previous spec`);
+      worsen('Progressing');
+    }
     if (update === 'updating') {
       problems.push(`${want.name}: Swarm update in progress`);
       worsen('Progressing');

@@ -1,4 +1,4 @@
-import { own } from '../util/dict.js';
+import { dict, own } from '../util/dict.js';
 import type { LiveHealth, LiveStackSummary, PlanInput, StackPlan, StackTarget, SyncPlan } from './model.js';
 import { shortCommit } from '../util/text.js';
 
@@ -138,6 +138,26 @@ function holdReportOnly(input: PlanInput, plan: StackPlan): StackPlan {
   const why = own(input.reportOnly, plan.stack);
   if (why === undefined) return plan;
   return { ...plan, action: 'skip', problem: false, reason: `${why} (${plan.reason})` };
+}
+
+/**
+ * Which live stacks may "leave" the host (be pruned), pure. A Compose project counts only when
+ * this state DB deployed it: another driftd's projects on a shared engine are not ours to prune.
+ * A Swarm stack counts by its service labels alone (io.driftd.stack=<stack>, swarm/live.ts): a
+ * Swarm is shared by its managers, and after a leader change the new leader's state DB never
+ * deployed it (docs/swarm.md#prune). A stack deployed by hand is never driftd's either way.
+ */
+export function ownedStacks(
+  live: Readonly<Record<string, LiveStackSummary>>,
+  declared: ReadonlySet<string>,
+  deployedHere: (stack: string) => boolean,
+): Record<string, LiveStackSummary> {
+  return dict(
+    Object.entries(live).map(([stack, summary]) => [
+      stack,
+      declared.has(stack) || !summary.managedByDriftd || summary.swarm === true ? summary : { ...summary, managedByDriftd: deployedHere(stack) },
+    ]),
+  );
 }
 
 /**

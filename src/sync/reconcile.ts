@@ -30,14 +30,14 @@ import { waitForComposeRuns } from './orphaned-compose.js';
 import type { LiveHealth, LiveStackSummary, RollbackPlan, StackPlan, StackTarget, SyncPlan } from './model.js';
 import { endJournaled, runJournaled, startOperation, tryState, type JournalStep, type Recorder } from './journaled.js';
 import { loadStackAt } from './stack-at.js';
-import { changedServices, planSync } from './plan.js';
+import { changedServices, ownedStacks, planSync } from './plan.js';
 import { servicesToPull } from './pull-check.js';
 import { shortCommit } from '../util/text.js';
 import { readSwarm, readSwarmRole } from '../swarm/engine-read.js';
 import type { SwarmLive } from '../swarm/engine-model.js';
 import type { SwarmRole } from '../swarm/leader.js';
 import { summarizeSwarm } from '../swarm/live.js';
-import { applySwarmStack, removeRotatedObjects, removeSwarmStack, waitSwarmHealthy, type SwarmDeps } from './swarm-apply.js';
+import { applySwarmStack, execInSwarmTask, removeRotatedObjects, removeSwarmStack, waitSwarmHealthy, type SwarmDeps } from './swarm-apply.js';
 
 export type StackResult = 'unchanged' | 'recorded' | 'deployed' | 'rolled-back' | 'failed' | 'skipped' | 'awaiting-approval' | 'pruned' | 'abandoned' | 'refused';
 
@@ -191,14 +191,8 @@ export function planFor(
     if (d) deployed[t.stack.name] = { revision: d.revision, inputsHash: d.inputsHash, configHashes: d.configHashes };
     if (state.isApproved(t.stack.name, t.revision.commit)) approvals.add(`${t.stack.name}@${t.revision.commit}`);
   }
-  // Only stacks this state DB deployed can "leave" the host: another driftd's stacks are not ours to prune.
   const declared = new Set(input.targets.map((t) => t.stack.name));
-  const ours = dict(
-    Object.entries(live).map(([stack, summary]) => [
-      stack,
-      declared.has(stack) || !summary.managedByDriftd ? summary : { ...summary, managedByDriftd: state.currentDeployment(stack) !== undefined },
-    ]),
-  );
+  const ours = ownedStacks(live, declared, (stack) => state.currentDeployment(stack) !== undefined);
   return planSync({
     targets: input.targets,
     loadErrors: input.desired.errors.map((e) => ({ stack: e.stack, message: e.file ? `${e.file}${e.line ? `:${e.line}` : ''}: ${e.message}` : e.message })),
@@ -534,27 +528,38 @@ function pullChooser(deps: ReconcileDeps): ApplyDeps['choosePulls'] {
     );
 }
 
-/** The variables a check may use: the tag and commit being verified. */
+/**
+ * The variables a check may use: the tag and commit being verified. An exec check runs in the
+ * service's container: `compose exec` for a Compose stack, `docker exec` in a running task
+ * container on this node for a Swarm stack (docs/swarm.md).
+ */
 function checkContext(deps: ReconcileDeps, target: StackTarget, redact: (t: string) => string): CheckContext {
   return {
     vars: { DRIFTD_TAG: target.revision.ref ?? '', DRIFTD_REVISION: target.revision.commit, DRIFTD_STACK: target.stack.name },
-    exec: async (service, command, timeoutMs) =>
-      execInService({ compose: await deps.compose(), dataDir: deps.config.dataDir, timeoutMs: deps.config.composeTimeoutMs }, target.stack.name, service, command, timeoutMs),
+    exec: isSwarm(target)
+      ? (service, command, timeoutMs) => execInSwarmTask(swarmDeps(deps), target.stack.name, service, command, timeoutMs)
+      : async (service, command, timeoutMs) =>
+          execInService({ compose: await deps.compose(), dataDir: deps.config.dataDir, timeoutMs: deps.config.composeTimeoutMs }, target.stack.name, service, command, timeoutMs),
     scrub: redact,
   };
 }
 
+/** Docker's part of the gate: every container running and healthy, or for a Swarm stack every service converged. */
+function dockerGate(deps: ReconcileDeps, target: StackTarget): Promise<HealthGateResult> {
+  const common = { stack: target.stack, timeoutMs: target.stack.policy.healthTimeoutMs, ...(deps.signal ? { signal: deps.signal } : {}) };
+  if (isSwarm(target)) {
+    const sd = swarmDeps(deps);
+    return waitSwarmHealthy({ ...common, read: () => readSwarm(sd.docker, sd.address) });
+  }
+  return waitHealthy({ ...common, list: () => listProjectContainers(deps.docker.docker, target.stack.name) });
+}
+
 /**
- * The health gate: every container running and healthy (Docker), then the stack's post-deploy
- * checks, retried until `checksTimeout`. A failing check fails the gate like an unhealthy container.
+ * The health gate: Docker's (above), then the stack's post-deploy checks, retried until
+ * `checksTimeout`. A failing check fails the gate like an unhealthy container, Compose or Swarm.
  */
 async function healthGate(deps: ReconcileDeps, target: StackTarget, redact: (t: string) => string): Promise<HealthGateResult> {
-  const gate = await waitHealthy({
-    stack: target.stack,
-    list: () => listProjectContainers(deps.docker.docker, target.stack.name),
-    timeoutMs: target.stack.policy.healthTimeoutMs,
-    ...(deps.signal ? { signal: deps.signal } : {}),
-  });
+  const gate = await dockerGate(deps, target);
   const checks = target.stack.policy.checks ?? [];
   if (!gate.ok || checks.length === 0 || deps.signal?.aborted) return gate;
   const verdict = await runChecks(checks, checkContext(deps, target, redact), {
@@ -581,18 +586,20 @@ function swarmDeps(deps: ReconcileDeps): SwarmDeps {
 }
 
 /**
- * `docker stack deploy`, then the Swarm health gate (every service converged); once it passes, the
- * configs/secrets a rotation left unused are removed (a failure to remove one is logged, not fatal).
+ * `docker stack deploy`, then the health gate (every service converged, then the stack's checks);
+ * once it passes, the configs/secrets a rotation left unused are removed (a failure to remove one
+ * is logged, not fatal).
  */
-async function applySwarm(deps: ReconcileDeps, target: StackTarget, serviceRevisions: Record<string, { revision: string; ref?: string }>, log: ComposeLog): Promise<HealthGateResult> {
+async function applySwarm(
+  deps: ReconcileDeps,
+  target: StackTarget,
+  serviceRevisions: Record<string, { revision: string; ref?: string }>,
+  log: ComposeLog,
+  redact: (t: string) => string,
+): Promise<HealthGateResult> {
   const sd = swarmDeps(deps);
   const objects = await applySwarmStack(sd, target, serviceRevisions, log);
-  const gate = await waitSwarmHealthy({
-    stack: target.stack,
-    read: () => readSwarm(sd.docker, sd.address),
-    timeoutMs: target.stack.policy.healthTimeoutMs,
-    ...(deps.signal ? { signal: deps.signal } : {}),
-  });
+  const gate = await healthGate(deps, target, redact);
   if (gate.ok) {
     await removeRotatedObjects(sd, target.stack.name, objects, log).catch((e: unknown) => {
       log.output += `driftd: could not list rotated configs/secrets: ${describeError(e)}\n`;
@@ -659,7 +666,7 @@ async function applyWithJournal(
       markInFlight(deps, target, action);
       deps.logger.info({ stack: name, revision: target.revision.commit, action }, `${action === 'rollback' ? 'rolling back' : 'deploying'} ${name} to ${describeRevision(target)}`);
       const gate = isSwarm(target)
-        ? await applySwarm(deps, target, unchangedServiceRevisions(target, live), log)
+        ? await applySwarm(deps, target, unchangedServiceRevisions(target, live), log, redact)
         : await applyCompose(deps, target, live, log, redact);
       if (!gate.ok && deps.signal?.aborted) {
         // Stopping mid-gate: leave the journal open so the next start verifies this stack's health.

@@ -15,11 +15,15 @@ import type { SwarmLive } from '../swarm/engine-model.js';
 import { evaluateSwarmHealth } from '../swarm/live.js';
 import { renderSwarmStack, stackDeployArgs, staleSwarmObjects, type SwarmObjectKind } from '../swarm/stack-file.js';
 import { allowlistedEnv } from '../util/child-env.js';
+import { callDocker, parseDockerResponse } from '../live/docker-call.js';
+import { z } from 'zod';
 import { execFileCapture } from '../util/exec.js';
 import type { ComposeLog } from './apply.js';
 import { DEPLOY_COMPOSE_FILE, deployDirFor, removeDeployDir, syncDeployDir } from './deploy-dir.js';
 import { waitForVerdict, type HealthGateResult } from './health-gate.js';
 import type { StackTarget } from './model.js';
+
+const containerIdsSchema = z.array(z.object({ Id: z.string() }).passthrough());
 
 export interface SwarmDeps {
   docker: EngineApi;
@@ -88,6 +92,30 @@ export async function removeRotatedObjects(deps: SwarmDeps, stack: string, keep:
   }
   if (removed.length > 0) log.output += `driftd: removed rotated ${removed.join(', ')}\n`;
   return removed;
+}
+
+/** Docker's label on a Swarm task's container: the service it belongs to. */
+const TASK_SERVICE_LABEL = 'com.docker.swarm.service.name';
+
+/**
+ * An `exec` check of a Swarm stack: `docker exec` (argv) in a running task container of
+ * `<stack>_<service>` on this node (the leader's: the engine driftd talks to), the first by
+ * container id. A Swarm may place every task elsewhere; then there is nothing to exec into here and
+ * the check fails saying so (use an http/tcp check, or a placement constraint, for such a service).
+ */
+export async function execInSwarmTask(deps: SwarmDeps, stack: string, service: string, command: readonly string[], timeoutMs: number): Promise<{ code: number; output: string }> {
+  const name = `${stack}_${service}`;
+  const answer = await callDocker('container list', deps.address, () =>
+    deps.docker.listContainers({ filters: { label: [`${TASK_SERVICE_LABEL}=${name}`], status: ['running'] } }),
+  );
+  const ids = parseDockerResponse(containerIdsSchema, answer, 'container list', deps.address)
+    .map((c) => c.Id)
+    .sort();
+  const id = ids[0];
+  if (id === undefined) throw new Error(`no running task of Swarm service ${name} on this node to exec into`);
+  const r = await execFileCapture('docker', ['exec', id, ...command], { env: dockerEnv(deps.address), timeoutMs });
+  if (r.timedOut) throw new Error(`no exit within ${Math.round(timeoutMs / 1000)} s`);
+  return { code: r.code, output: r.stdout + r.stderr };
 }
 
 /**

@@ -1,19 +1,13 @@
 /**
  * engine: swarm on a REAL single-node Swarm. The shared test engine must stay a plain engine
- * (other tests run on it at the same time), so this file starts its own private dockerd
- * (test/support/private-dockerd.ts: own dirs, socket and bridge, no iptables) and runs
- * `docker swarm init` there. Found on this kernel: the default overlay network of a stack works
- * (vxlan is available); the Swarm's docker_gwbridge is created beforehand with a bridge name of
- * this engine's own (dsg<n>) and a subnet of its own, and the Swarm listens on a free loopback port,
- * so two runs on one machine never share an interface or a port.
+ * (other tests run on it at the same time), so this file runs its own private dockerd with a
+ * single-node Swarm (test/support/private-swarm.ts).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileCapture } from '../../src/util/exec.js';
-import { freePort } from '../support/free-port.js';
-import { PrivateDockerd } from '../support/private-dockerd.js';
-import { fleetYaml, SyncWorld } from '../support/sync-harness.js';
+import { describe, expect, it } from 'vitest';
+import { useSwarmWorld } from '../support/private-swarm.js';
+import { fleetYaml } from '../support/sync-harness.js';
 import { TEST_IMAGES } from '../support/test-env.js';
 
 interface SyncJson {
@@ -50,6 +44,12 @@ interface TaskJson {
 const STACK = 'sw';
 
 /**
+ * A post-deploy check of a Swarm stack: an exec check runs `docker exec` in a running task container
+ * of sw_api on this node, with that task's environment; it fails for the release whose MODE is broken.
+ */
+const CHECKS = `[{name: api mode, exec: {service: api, command: [sh, -c, 'test "$MODE" != broken']}, timeout: 30s}]`;
+
+/**
  * The app image's own check (wget every 2 s, 2 s timeout, 3 retries) with a timeout a loaded 2-core
  * machine always meets: with 2 s, an exec that waited for the CPU counted as a failure, Swarm
  * replaced the task, and tasks stayed `starting` past the gate (the reason this file was opt-in).
@@ -71,25 +71,23 @@ function stackFile(opts: { apiEnv: string; webImage?: string }): string {
     `    image: ${TEST_IMAGES.app11}`,
     HEALTHCHECK,
     `    environment: {MODE: "${opts.apiEnv}"}`,
+    '    deploy: {labels: {tier: api}}',
     '  worker:',
     `    image: ${TEST_IMAGES.worker10}`,
+    '    volumes: [data:/data, {type: tmpfs, target: /cache}]',
     'configs:',
     '  app: {file: ./app.conf}',
+    'volumes:',
+    '  data: {}',
     '',
   ].join('\n');
 }
 
 // On by default (2–3 minutes beside the unit suite); DRIFTD_TEST_SWARM=0 skips it.
 describe.skipIf(process.env.DRIFTD_TEST_SWARM === '0')('engine: swarm on a real single-node Swarm', () => {
-  let engine: PrivateDockerd;
-  let world: SyncWorld;
-  const gw = { network: false };
+  const env = useSwarmWorld();
 
-  const docker = async (...args: string[]): Promise<string> => {
-    const r = await execFileCapture('docker', ['--host', engine.host, ...args], { timeoutMs: 300_000 });
-    if (r.code !== 0) throw new Error(`docker ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const docker = (...args: string[]): Promise<string> => env.swarm.docker(...args);
   const api = async <T>(what: 'services' | 'tasks' | 'configs'): Promise<T[]> => {
     const ids = (await docker(what === 'services' ? 'service' : what === 'tasks' ? 'node' : 'config', ...(what === 'tasks' ? ['ps', 'self', '-q', '--no-trunc'] : ['ls', '-q']))).split('\n').filter(Boolean);
     if (ids.length === 0) return [];
@@ -110,50 +108,22 @@ describe.skipIf(process.env.DRIFTD_TEST_SWARM === '0')('engine: swarm on a real 
     for (const l of Object.values(out)) l.sort();
     return out;
   };
-  const sync = async (expectCode: number): Promise<SyncJson> => world.json<SyncJson>('sync', [], expectCode);
+  const sync = async (expectCode: number): Promise<SyncJson> => env.world.json<SyncJson>('sync', [], expectCode);
   /** drift-check --json (and --export: returns docker_state.json of the export it wrote). */
   const driftCheck = async (expectCode: number, exportState = false): Promise<{ report: DriftJson; state?: DockerStateJson }> => {
-    const report = await world.json<DriftJson>('drift-check', exportState ? ['--export'] : [], expectCode);
+    const report = await env.world.json<DriftJson>('drift-check', exportState ? ['--export'] : [], expectCode);
     if (!exportState) return { report };
-    const runtime = path.join(world.dataDir, 'audit', 'runtime');
+    const runtime = path.join(env.world.dataDir, 'audit', 'runtime');
     const newest = readdirSync(runtime).sort().at(-1)!;
     return { report, state: JSON.parse(readFileSync(path.join(runtime, newest, 'docker_state.json'), 'utf8')) as DockerStateJson };
   };
   const driftOf = (report: DriftJson) => report.stacks.find((s) => s.stack === STACK)!.findings.filter((f) => DRIFT_KINDS.has(f.kind));
   const release = async (tag: string, apiEnv: string, conf: string, webImage?: string): Promise<string> => {
-    world.repo.writeStack(STACK, { 'compose.yaml': stackFile({ apiEnv, ...(webImage ? { webImage } : {}) }), 'app.conf': conf });
-    world.repo.writeFleet(fleetYaml(world.host, [STACK], { [STACK]: { engine: 'swarm', healthTimeout: '300s' } }));
-    return world.release(tag);
+    env.world.repo.writeStack(STACK, { 'compose.yaml': stackFile({ apiEnv, ...(webImage ? { webImage } : {}) }), 'app.conf': conf });
+    env.world.repo.writeFleet(fleetYaml(env.world.host, [STACK], { [STACK]: { engine: 'swarm', healthTimeout: '300s', checksTimeout: '10s', checks: CHECKS } }));
+    return env.world.release(tag);
   };
 
-  beforeAll(async () => {
-    engine = await PrivateDockerd.start();
-    const slot = engine.bridge.replace('dfault', '');
-    // docker_gwbridge made here: its Linux bridge gets this engine's own name and subnet.
-    await docker('network', 'create', '--subnet', `10.214.${slot}.0/24`, '--opt', `com.docker.network.bridge.name=dsg${slot}`,
-      '--opt', 'com.docker.network.bridge.enable_icc=false', '--opt', 'com.docker.network.bridge.enable_ip_masquerade=false', 'docker_gwbridge');
-    gw.network = true;
-    const port = await freePort();
-    await docker('swarm', 'init', '--advertise-addr', '127.0.0.1', '--listen-addr', `127.0.0.1:${port}`, '--default-addr-pool', '10.215.0.0/16', '--default-addr-pool-mask-length', '24');
-    world = await SyncWorld.create({ dockerHost: engine.host });
-  }, 300_000);
-
-  // Every step runs even when an earlier one failed: the private engine, its bridges and dirs always go.
-  afterAll(async () => {
-    const steps: (() => Promise<unknown>)[] = [() => world?.close() ?? Promise.resolve()];
-    if (engine) {
-      const slot = engine.bridge.replace('dfault', '');
-      steps.push(
-        () => execFileCapture('docker', ['--host', engine.host, 'swarm', 'leave', '--force'], { timeoutMs: 120_000 }),
-        () => (gw.network ? execFileCapture('docker', ['--host', engine.host, 'network', 'rm', 'docker_gwbridge'], { timeoutMs: 60_000 }) : Promise.resolve()),
-        () => engine.close(),
-        () => execFileCapture('ip', ['link', 'del', `dsg${slot}`], { timeoutMs: 30_000 }),
-      );
-    }
-    const failures: unknown[] = [];
-    for (const step of steps) await step().catch((e: unknown) => failures.push(e));
-    if (failures.length > 0) throw failures[0];
-  }, 300_000);
 
   let v2Tasks: Record<string, string[]> = {};
   let v1Config = '';
@@ -225,7 +195,7 @@ describe.skipIf(process.env.DRIFTD_TEST_SWARM === '0')('engine: swarm on a real 
     expect(tasks.web).toHaveLength(2);
     expect(tasks.api).toHaveLength(1);
     expect(tasks.worker).toEqual(v2Tasks.worker);
-    const history = world.readState((db) => db.prepare('SELECT action, result FROM operations WHERE stack = ? ORDER BY id').all(STACK) as { action: string; result: string }[]);
+    const history = env.world.readState((db) => db.prepare('SELECT action, result FROM operations WHERE stack = ? ORDER BY id').all(STACK) as { action: string; result: string }[]);
     expect(history.slice(-2)).toEqual([expect.objectContaining({ action: 'deploy', result: 'failed' }), expect.objectContaining({ action: 'rollback', result: 'succeeded' })]);
 
     const again = await sync(2);
@@ -233,7 +203,17 @@ describe.skipIf(process.env.DRIFTD_TEST_SWARM === '0')('engine: swarm on a real 
     expect(again.outcomes[0]!.message).toMatch(/failed before/);
   }, 900_000);
 
-  it('a hand `docker service update --env-add` → config-drift naming the key; a hand `docker service scale` → replicas-mismatch', async () => {
+  it('checks: a release whose post-deploy check fails after the Swarm converged is rolled back like a Compose stack', async () => {
+    await release('v3.5.0', 'broken', 'greeting = changed\n');
+    const r = await sync(2);
+    expect(r.outcomes[0]).toMatchObject({ stack: STACK, result: 'rolled-back' });
+    expect(r.outcomes[0]!.message).toMatch(/health gate failed.*check api mode failed.*exited 1.*rolled back to v2\.1\.0/s);
+    expect((await services()).api!.Spec.TaskTemplate.ContainerSpec.Env).toContain('MODE=two');
+    const history = env.world.readState((db) => db.prepare('SELECT action, result FROM operations WHERE stack = ? ORDER BY id').all(STACK) as { action: string; result: string }[]);
+    expect(history.slice(-2)).toEqual([expect.objectContaining({ action: 'deploy', result: 'failed' }), expect.objectContaining({ action: 'rollback', result: 'succeeded' })]);
+  }, 900_000);
+
+  it('a hand `docker service update --env-add` → config-drift naming the key; a hand `docker service scale` → replicas-mismatch; hand service labels and mounts → config-drift naming the label / target', async () => {
     // v4.0.0 is v2.1.0 again: what runs is the target, so drift-check starts clean.
     await release('v4.0.0', 'two', 'greeting = changed\n');
     expect((await sync(0)).outcomes[0]?.result).toMatch(/^(unchanged|recorded)$/);
@@ -251,18 +231,31 @@ describe.skipIf(process.env.DRIFTD_TEST_SWARM === '0')('engine: swarm on a real 
       expect.objectContaining({ kind: 'config-drift', service: 'api', field: 'environment.HAND_ADDED' }),
       expect.objectContaining({ kind: 'replicas-mismatch', service: 'web', desired: { replicas: 2 }, live: { replicas: 3 } }),
     ]);
+
+    // Service labels and mounts by hand: each one a finding naming the label / the mount target.
+    await docker('service', 'update', '--detach=false', '--label-add', 'hand.label=yes', '--mount-add', 'type=tmpfs,target=/scratch', '--mount-rm', '/cache', `${STACK}_worker`);
+    await docker('service', 'update', '--detach=false', '--label-rm', 'tier', `${STACK}_api`);
+    const hand = await driftCheck(2);
+    expect(driftOf(hand.report)).toEqual([
+      expect.objectContaining({ kind: 'config-drift', service: 'api', field: 'deploy.labels.tier', desired: 'api', live: null }),
+      expect.objectContaining({ kind: 'config-drift', service: 'api', field: 'environment.HAND_ADDED' }),
+      expect.objectContaining({ kind: 'config-drift', service: 'worker', field: 'deploy.labels.hand.label', desired: null, live: 'yes' }),
+      expect.objectContaining({ kind: 'config-drift', service: 'worker', field: 'mounts./cache', desired: 'tmpfs:/cache', live: null }),
+      expect.objectContaining({ kind: 'config-drift', service: 'worker', field: 'mounts./scratch', desired: null, live: 'tmpfs:/scratch' }),
+      expect.objectContaining({ kind: 'replicas-mismatch', service: 'web' }),
+    ]);
   }, 900_000);
 
   it('a Swarm stack that left the host with prune: true is removed with docker stack rm (services, configs, deploy dir)', async () => {
-    world.repo.writeFleet(fleetYaml(world.host, [], { [STACK]: { engine: 'swarm', prune: true } }));
-    await world.release('v5.0.0');
+    env.world.repo.writeFleet(fleetYaml(env.world.host, [], { [STACK]: { engine: 'swarm', prune: true } }));
+    await env.world.release('v5.0.0');
     // It was the only stack: removing it is a mass prune, which driftd asks to be told.
-    const r = await world.json<SyncJson>('sync', ['--allow-mass-prune'], 0);
+    const r = await env.world.json<SyncJson>('sync', ['--allow-mass-prune'], 0);
     expect(r.outcomes).toEqual([expect.objectContaining({ stack: STACK, action: 'prune', result: 'pruned' })]);
     expect(await services()).toEqual({});
     expect((await docker('config', 'ls', '--format', '{{.Name}}')).trim()).toBe('');
-    expect(existsSync(path.join(world.dataDir, 'deploy', STACK))).toBe(false);
-    const history = world.readState((db) => db.prepare('SELECT action, result FROM operations WHERE stack = ? ORDER BY id DESC LIMIT 1').all(STACK) as { action: string; result: string }[]);
+    expect(existsSync(path.join(env.world.dataDir, 'deploy', STACK))).toBe(false);
+    const history = env.world.readState((db) => db.prepare('SELECT action, result FROM operations WHERE stack = ? ORDER BY id DESC LIMIT 1').all(STACK) as { action: string; result: string }[]);
     expect(history).toEqual([expect.objectContaining({ action: 'prune', result: 'succeeded' })]);
   }, 900_000);
 });

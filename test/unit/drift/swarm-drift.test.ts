@@ -17,7 +17,7 @@ const IMAGE = '127.0.0.1:5000/driftd/app:1.0';
 
 function swarmStack(): DesiredStack {
   const s = desiredStack({
-    services: [desiredService({ pinnedImage: `${IMAGE}@${DIGEST}` }), desiredService({ name: 'worker', image: '127.0.0.1:5000/driftd/worker:1.0', environment: {}, secretEnvKeys: [], ports: [], labels: {}, replicas: 2, configHash: 'hash-worker' })],
+    services: [desiredService({ pinnedImage: `${IMAGE}@${DIGEST}` }), desiredService({ name: 'worker', image: '127.0.0.1:5000/driftd/worker:1.0', environment: {}, secretEnvKeys: [], ports: [], labels: {}, mounts: [], replicas: 2, configHash: 'hash-worker' })],
   });
   return {
     ...s,
@@ -34,15 +34,23 @@ interface SvcOver {
   ports?: { TargetPort: number; PublishedPort?: number; Protocol?: string }[];
   configHash?: string;
   update?: string;
+  mounts?: { Type?: string; Source?: string; Target: string; ReadOnly?: boolean }[];
+  serviceLabels?: Record<string, string>;
 }
+
+/** The web fixture's mounts as docker stack deploy writes them: `./conf` resolved in the deploy dir, the volume namespaced. */
+const WEB_MOUNTS = [
+  { Type: 'bind', Source: '/var/lib/driftd/deploy/shop/conf', Target: '/etc/app', ReadOnly: true },
+  { Type: 'volume', Source: 'shop_data', Target: '/data' },
+];
 
 function svc(id: string, name: string, over: SvcOver = {}): unknown {
   return {
     ID: id,
     Spec: {
       Name: `shop_${name}`,
-      Labels: { 'com.docker.stack.namespace': 'shop', 'io.driftd.stack': 'shop', 'io.driftd.config-hash': over.configHash ?? `hash-${name}` },
-      TaskTemplate: { ContainerSpec: { Image: over.image ?? `${IMAGE}@${DIGEST}`, Labels: { 'com.docker.stack.namespace': 'shop', ...over.labels }, ...(over.env ? { Env: over.env } : {}) } },
+      Labels: { 'com.docker.stack.namespace': 'shop', 'com.docker.stack.image': over.image ?? IMAGE, 'io.driftd.stack': 'shop', 'io.driftd.config-hash': over.configHash ?? `hash-${name}`, ...over.serviceLabels },
+      TaskTemplate: { ContainerSpec: { Image: over.image ?? `${IMAGE}@${DIGEST}`, Labels: { 'com.docker.stack.namespace': 'shop', ...over.labels }, ...(over.env ? { Env: over.env } : {}), ...(over.mounts ? { Mounts: over.mounts } : {}) } },
       Mode: { Replicated: { Replicas: over.replicas ?? 1 } },
       ...(over.ports ? { EndpointSpec: { Ports: over.ports } } : {}),
     },
@@ -55,7 +63,7 @@ const liveOf = (services: unknown[], tasks: unknown[]): SwarmLive => ({ services
 
 const WEB_ENV = [`MODE=prod`, `DB_PASSWORD=${SECRET}`, 'FROM_FILE=from-env-file-value-42'];
 const webOk = (over: SvcOver = {}): unknown =>
-  svc('s-web', 'web', { env: WEB_ENV, labels: { 'com.example.team': 'shop' }, ports: [{ TargetPort: 80, PublishedPort: 8080, Protocol: 'tcp' }], ...over });
+  svc('s-web', 'web', { env: WEB_ENV, labels: { 'com.example.team': 'shop' }, ports: [{ TargetPort: 80, PublishedPort: 8080, Protocol: 'tcp' }], mounts: WEB_MOUNTS, ...over });
 const workerOk = (over: SvcOver = {}): unknown => svc('s-worker', 'worker', { image: `127.0.0.1:5000/driftd/worker:1.0@${DIGEST}`, replicas: 2, ...over });
 const tasksOk = [task('t1', 's-web'), task('t2', 's-worker'), task('t3', 's-worker')];
 
@@ -113,6 +121,64 @@ describe('Swarm drift of one stack', () => {
       ['labels.com.example.team', 'shop', 'ops'],
       ['ports', ['8080:80/tcp'], ['9090:80/tcp']],
     ]);
+  });
+
+  it('mounts by target: a hand --mount-add, a flipped read-only, another source or type, a removed one; each finding names the target', () => {
+    const added = drift(liveOf([webOk({ mounts: [...WEB_MOUNTS, { Type: 'tmpfs', Target: '/scratch' }] }), workerOk({ mounts: [{ Type: 'volume', Source: 'hand', Target: '/x/' }] })], tasksOk));
+    expect(added.findings.map((f) => [f.kind, f.service, f.field, f.desired, f.live, f.severity])).toEqual([
+      ['config-drift', 'web', 'mounts./scratch', null, 'tmpfs:/scratch', 'warning'],
+      ['config-drift', 'worker', 'mounts./x', null, 'volume:hand:/x', 'warning'],
+    ]);
+    expect(added.findings[0]?.message).toBe('Swarm service shop_web: mounts./scratch differs: repo (unset), live "tmpfs:/scratch"');
+    const changed = drift(liveOf([webOk({ mounts: [{ ...WEB_MOUNTS[0]!, ReadOnly: false }, { Type: 'bind', Source: '/srv/data', Target: '/data' }] }), workerOk()], tasksOk));
+    expect(changed.findings.map((f) => [f.field, f.desired, f.live])).toEqual([
+      ['mounts./data', 'volume:shop_data:/data', 'bind:/srv/data:/data'],
+      ['mounts./etc/app', 'bind:./conf:/etc/app:ro', 'bind:./conf:/etc/app'],
+    ]);
+    const removed = drift(liveOf([webOk({ mounts: [WEB_MOUNTS[1]!] }), workerOk()], tasksOk));
+    expect(removed.findings.map((f) => [f.field, f.desired, f.live])).toEqual([['mounts./etc/app', 'bind:./conf:/etc/app:ro', null]]);
+    // Another manager's data dir: the bind in its deploy dir is still ./conf.
+    const elsewhere = drift(liveOf([webOk({ mounts: [{ ...WEB_MOUNTS[0]!, Source: '/opt/other/deploy/shop/conf/' }, WEB_MOUNTS[1]!] }), workerOk()], tasksOk));
+    expect(elsewhere.findings).toEqual([]);
+  });
+
+  it('service labels (deploy.labels, list or mapping) against the spec’s labels; Swarm’s and driftd’s own are not the user’s', () => {
+    const stack = swarmStack();
+    stack.services[0] = { ...stack.services[0]!, raw: { ...stack.services[0]!.raw, deploy: { labels: { 'traefik.enable': 'true' } } } };
+    stack.services[1] = { ...stack.services[1]!, raw: { deploy: { labels: ['tier=back', 'bare'] } } };
+    const ok = drift(liveOf([webOk({ serviceLabels: { 'traefik.enable': 'true' } }), workerOk({ serviceLabels: { tier: 'back', bare: '' } })], tasksOk), stack);
+    expect(ok.findings).toEqual([]);
+    const hand = drift(liveOf([webOk({ serviceLabels: { 'traefik.enable': 'false', 'hand.added': 'yes' } }), workerOk({ serviceLabels: { tier: 'back' } })], tasksOk), stack);
+    expect(hand.findings.map((f) => [f.kind, f.service, f.field, f.desired, f.live])).toEqual([
+      ['config-drift', 'web', 'deploy.labels.hand.added', null, 'yes'],
+      ['config-drift', 'web', 'deploy.labels.traefik.enable', 'true', 'false'],
+      ['config-drift', 'worker', 'deploy.labels.bare', '', null],
+    ]);
+    // A secret-looking label's value is redacted, on both sides.
+    const secret = drift(liveOf([webOk({ serviceLabels: { 'traefik.enable': 'true', 'api.token': 'tok-1234567890' } }), workerOk({ serviceLabels: { tier: 'back', bare: '' } })], tasksOk), stack);
+    expect(secret.findings.map((f) => f.field)).toEqual(['deploy.labels.api.token']);
+    expect(JSON.stringify(secret.findings)).not.toContain('tok-1234567890');
+  });
+
+  it('hostile names: a mount target and labels named after prototype keys, parsed from the engine’s JSON text', () => {
+    const json = (pairs: [string, string][]): string => `{${pairs.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')}}`;
+    const web = webOk({ mounts: [...WEB_MOUNTS, { Type: 'tmpfs', Target: '__proto__' }, { Type: 'tmpfs', Target: 'constructor' }] }) as { Spec: Record<string, unknown> };
+    // JSON.parse keeps "__proto__" as an own key, exactly like the engine's answer does.
+    web.Spec.Labels = JSON.parse(json([['com.docker.stack.namespace', 'shop'], ['io.driftd.config-hash', 'hash-web'], ['__proto__', 'svc']])) as unknown;
+    (web.Spec.TaskTemplate as { ContainerSpec: Record<string, unknown> }).ContainerSpec.Labels = JSON.parse(json([['com.example.team', 'shop'], ['__proto__', 'ctr'], ['constructor', 'c']])) as unknown;
+    const d = drift(liveOf([web, workerOk()], tasksOk));
+    expect(d.findings.map((f) => [f.field, f.desired, f.live])).toEqual([
+      ['labels.__proto__', null, 'ctr'],
+      ['labels.constructor', null, 'c'],
+      ['deploy.labels.__proto__', null, 'svc'],
+      ['mounts.__proto__', null, 'tmpfs:__proto__'],
+      ['mounts.constructor', null, 'tmpfs:constructor'],
+    ]);
+    // The same names on the repo's side are compared as data too.
+    const stack = swarmStack();
+    stack.services[0] = { ...stack.services[0]!, mounts: [...stack.services[0]!.mounts, { type: 'tmpfs', target: '__proto__', readOnly: false }], raw: { deploy: { labels: JSON.parse('{"__proto__":"svc"}') as unknown } } };
+    const mirrored = drift(liveOf([webOk({ mounts: [...WEB_MOUNTS, { Type: 'tmpfs', Target: '__proto__' }], serviceLabels: JSON.parse('{"__proto__":"svc"}') as Record<string, string> }), workerOk()], tasksOk), stack);
+    expect(mirrored.findings).toEqual([]);
   });
 
   it('a service deployed from other inputs (config-hash label) when no field explains it', () => {

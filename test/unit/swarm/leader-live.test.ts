@@ -102,8 +102,61 @@ describe('evaluateSwarmHealth (the health gate for Swarm)', () => {
     expect(v.health).toBe('Degraded');
     expect(v.problems).toEqual(['web: 1 of 2 tasks running; task b is failed (task: non-zero exit (1))']);
   });
+  it('right after a deploy: tasks of the previous spec still running do not pass the gate (Swarm has not begun the update)', () => {
+    const template = { ContainerSpec: { Image: 'app:2@sha256:b', Env: ['MODE=two'], Labels: { 'com.docker.stack.namespace': 'edge' } }, ForceUpdate: 0 };
+    const withTemplate = (s: ReturnType<typeof svc>, t: unknown = template) => ({ ...s, Spec: { ...s.Spec, TaskTemplate: t } });
+    // The API's own key order and omitted empty fields are no difference.
+    const current = { Spec: { ForceUpdate: 0, ContainerSpec: { Labels: { 'com.docker.stack.namespace': 'edge' }, Env: ['MODE=two'], Image: 'app:2@sha256:b', Mounts: [] } } };
+    const old = { Spec: { ContainerSpec: { Image: 'app:1@sha256:a', Env: ['MODE=two'], Labels: { 'com.docker.stack.namespace': 'edge' } } } };
+    const services = [withTemplate(ok[0]!), withTemplate(ok[1]!)];
+    const passed = evaluateSwarmHealth(st, live(services, [{ ...task('a', 's1', 'running'), ...current }, { ...task('b', 's1', 'running'), ...current }, { ...task('c', 's2', 'running'), ...current }]));
+    expect(passed.ok).toBe(true);
+    const stale = evaluateSwarmHealth(st, live(services, [{ ...task('a', 's1', 'running'), ...old }, { ...task('b', 's1', 'running'), ...current }, { ...task('c', 's2', 'running'), ...current }]));
+    expect(stale).toMatchObject({ ok: false, health: 'Progressing', final: false });
+    expect(stale.problems).toEqual(['web: 1 task still from the previous spec', 'web: 1 of 2 tasks running']);
+    // `docker service update --force` changes only the counter: the old tasks are stale too.
+    const forced = evaluateSwarmHealth(st, live([withTemplate(ok[0]!, { ...template, ForceUpdate: 1 }), withTemplate(ok[1]!)], [{ ...task('a', 's1', 'running'), ...current }, { ...task('b', 's1', 'running'), ...current }, { ...task('c', 's2', 'running'), ...current }]));
+    expect(forced.problems).toEqual(['web: 2 tasks still from the previous spec', 'web: 0 of 2 tasks running']);
+  });
   it('services of the stack the repo no longer declares', () => {
     expect(extraSwarmServices(st, live([...ok, svc('s9', 'edge_old', {}), svc('s8', 'other_x', {})], []))).toEqual(['old']);
+  });
+});
+
+describe('prune after a leader change: which Swarm stacks are driftd’s comes from the service labels, not a state DB', () => {
+  it('a new leader with an empty state DB (deployed: {}) prunes the stacks driftd stamped, never one deployed by hand or labelled for another stack', async () => {
+    const { planSync } = await import('../../../src/sync/plan.js');
+    const { input, target } = await import('../sync/fixtures.js');
+    const l = live(
+      [
+        svc('s1', 'gone_web', { 'io.driftd.stack': 'gone', 'io.driftd.config-hash': 'h' }),
+        svc('s2', 'gone_db', { 'io.driftd.stack': 'gone' }),
+        svc('s3', 'hand_app', {}),
+        // A label copied from elsewhere names another stack: not this one's proof.
+        svc('s4', 'spoof_app', { 'io.driftd.stack': 'gone' }),
+        svc('s5', '__proto___app', JSON.parse('{"com.docker.stack.namespace": "__proto__"}') as Record<string, string>),
+      ],
+      [],
+    );
+    const summaries = summarizeSwarm(l);
+    expect(Object.entries(summaries).map(([n, s]) => [n, s.managedByDriftd]).sort()).toEqual([
+      ['__proto__', false],
+      ['gone', true],
+      ['hand', false],
+      ['spoof', false],
+    ]);
+    const liveSummaries = Object.fromEntries(Object.entries(summaries).map(([n, s]) => [n, { ...s, swarm: true }]));
+    const keep = stack('keep', [service('app', 'h1')], { engine: 'swarm' });
+    const prune = { prune: true };
+    // What reconcile hands the plan: this state DB deployed nothing (deployedHere is false for all).
+    const { ownedStacks } = await import('../../../src/sync/plan.js');
+    const compose = { services: {}, managedByDriftd: true };
+    const owned = ownedStacks({ ...liveSummaries, composeElsewhere: compose }, new Set(['keep']), () => false);
+    const prunePolicies = Object.fromEntries(['gone', 'hand', 'spoof', '__proto__', 'composeElsewhere'].map((n) => [n, prune]));
+    const plan = planSync(input({ targets: [target(keep)], live: owned, deployed: {}, prunePolicies }));
+    // A Compose project another driftd deployed on a shared engine stays the other's (its state DB is not this one).
+    expect(plan.stacks.filter((p) => p.stack !== 'keep').map((p) => [p.stack, p.action])).toEqual([['gone', 'prune']]);
+    expect(ownedStacks({ composeElsewhere: compose }, new Set(), () => true).composeElsewhere?.managedByDriftd).toBe(true);
   });
 });
 
