@@ -42,6 +42,8 @@ await build({
   external: externals,
   banner: { js: banner },
   legalComments: 'none',
+  minifyWhitespace: true,
+  minifySyntax: true,
   logLevel: 'warning',
 });
 writeFileSync(path.join(bundleDir, 'externals.json'), `${JSON.stringify(externals.filter((name) => !name.includes('*')))}\n`);

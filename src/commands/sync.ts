@@ -5,11 +5,10 @@ import { describeError } from '../errors/index.js';
 import { fileSystemError } from '../util/fs-errors.js';
 import { detectComposeCli, type ComposeCli } from '../live/compose-cli.js';
 import { createDockerClient, pingDocker, type DockerConnection } from '../live/docker-client.js';
-import { driftOfUnchanged, reconcile, recoverInterruptedApplies, type ReconcileDeps, type ReconcileResult } from '../sync/reconcile.js';
-import { collectInventory } from '../live/inventory.js';
+import type { ReconcileDeps, ReconcileResult } from '../sync/reconcile.js';
+import { recoverInterruptedApplies } from '../sync/recover.js';
 import type { LiveInventory } from '../live/model.js';
 import type { DriftResult } from '../drift/compute-drift.js';
-import { recordLiveStacks } from '../sync/relabel.js';
 import { removeStaleTempFiles } from '../util/json-file.js';
 import { addTelemetrySink } from '../util/telemetry.js';
 import { acquireHostMutex, openState, statePath, type StateStore } from '../state/index.js';
@@ -116,6 +115,7 @@ async function driftOnHit(
   run: Pick<ReconcileDeps, 'state' | 'docker' | 'source'> & { targetOpts: TargetOptions; polled: PolledTarget; inventory: LiveInventory },
 ): Promise<DriftResult> {
   const target = await loadPolled(run.targetOpts, run.polled);
+  const { driftOfUnchanged } = await import('../sync/reconcile.js');
   return driftOfUnchanged(reconcileDeps(opts, { state: run.state, docker: run.docker, source: run.source }), { desired: target.desired, targets: target.targets }, run.inventory);
 }
 
@@ -149,7 +149,8 @@ async function syncCounted(opts: SyncOptions): Promise<Omit<SyncResult, 'yamlPar
       // Temp files of writes that a full disk or a kill interrupted; then a DB that lost its
       // deployments under stacks this data dir runs gets them back from the labels.
       for (const dir of ['git', 'cache']) await removeStaleTempFiles(path.join(config.dataDir, dir));
-      await recordLiveStacks({ state, docker: conn, dataDir: config.dataDir, logger, trigger: opts.trigger, actor: opts.actor, command: opts.command });
+      // A DB with deployments (every run but the first after a loss) needs none of the relabelling code.
+      if (state.deploymentCount() === 0) await (await import('../sync/relabel.js')).recordLiveStacks({ state, docker: conn, dataDir: config.dataDir, logger, trigger: opts.trigger, actor: opts.actor, command: opts.command });
     }
     const recovering = new Set(opts.dryRun ? [] : await recoverInterruptedApplies(state, logger, opts.trigger, opts.actor, config.composeTimeoutMs));
     const source = opts.source ?? openSource(config, logger);
@@ -185,7 +186,7 @@ async function syncCounted(opts: SyncOptions): Promise<Omit<SyncResult, 'yamlPar
     if (plain && opts.noCache) state.clearSyncVerdicts();
     else if (plain) {
       // The agent compares desired and live after every run: one listing of every container serves the verdict and that comparison.
-      const inventory = opts.drift ? await collectInventory(conn.docker, { inspect: 'none' }) : undefined;
+      const inventory = opts.drift ? await (await import('../live/inventory.js')).collectInventory(conn.docker, { inspect: 'none' }) : undefined;
       const fast = await noChangeRun({ config, state, docker: conn, snapshot: polled.snapshot, revision: polled.revision, logger, ...(inventory ? { containers: inventory.containers } : {}) });
       if (fast.result) {
         for (const w of polled.warnings) logger.warn(w);
@@ -204,6 +205,8 @@ async function syncCounted(opts: SyncOptions): Promise<Omit<SyncResult, 'yamlPar
       throw targetFailed(e);
     }
     for (const w of target.warnings) logger.warn(w);
+    // The planner and everything it uses are loaded only by a run that plans: a verdict hit never does (docs/performance.md).
+    const { reconcile } = await import('../sync/reconcile.js');
     const result = await reconcile(
       reconcileDeps(opts, { state, docker: conn, source, recovering }),
       {

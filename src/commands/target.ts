@@ -1,9 +1,7 @@
-import { loadDesiredState } from '../compose/index.js';
 import type { DesiredState, Revision, StackLoadError } from '../compose/model.js';
 import type { RefPolicy, ResolvedConfig } from '../config/resolve.js';
 import { createGitSource, type GitSource, type Snapshot } from '../source/index.js';
 import type { StackTarget } from '../sync/model.js';
-import { loadStackIn } from '../sync/stack-at.js';
 import type { Logger } from '../util/logger.js';
 import { verificationEnabled, type Provenance } from '../verify/index.js';
 import type { DesiredMemo } from './desired-memo.js';
@@ -70,6 +68,8 @@ async function loadAt(config: ResolvedConfig, snapshot: Snapshot, revision: Revi
   const remembered = key === undefined ? undefined : memo?.get(key);
   if (remembered) return remembered;
   const stackMemo = memo?.stackMemo(hostInputsOf(config), snapshot);
+  // The Compose loader (and the YAML parser) is imported by the first load: a no-change sync decided by its stored verdict loads none.
+  const { loadDesiredState } = await import('../compose/index.js');
   const desired = await loadDesiredState({
     ...inputs,
     privateEnvNames,
@@ -142,6 +142,7 @@ export async function loadPolled(opts: TargetOptions, polled: PolledTarget): Pro
     const snap = await source.materialize(pinned.commit);
     const pinnedRevision: Revision = { commit: pinned.commit, ref: pinned.ref, refKind: pinned.refKind };
     try {
+      const { loadStackIn } = await import('../sync/stack-at.js');
       const stack = await loadStackIn(config, snap.dir, pin.stack, current.stack.policy);
       targets[index] = { stack, revision: pinnedRevision, root: snap.dir, pinnedTag: pin.tag };
     } catch (e) {

@@ -26,9 +26,8 @@ import { hostFaultOf } from './host-fault.js';
 import { checkStackPolicy, describeViolations } from '../policy/check.js';
 import type { SecurityPolicyInput } from '../policy/schema.js';
 import { summarizeLive } from './live-summary.js';
-import { waitForComposeRuns } from './orphaned-compose.js';
 import type { LiveHealth, LiveStackSummary, RollbackPlan, StackPlan, StackTarget, SyncPlan } from './model.js';
-import { endJournaled, runJournaled, startOperation, tryState, type JournalStep, type Recorder } from './journaled.js';
+import { endJournaled, runJournaled, startOperation, tryState, type JournalStep } from './journaled.js';
 import { loadStackAt } from './stack-at.js';
 import { changedServices, ownedStacks, planSync } from './plan.js';
 import { servicesToPull } from './pull-check.js';
@@ -134,35 +133,6 @@ function unchangedServiceRevisions(target: StackTarget, live: LiveStackSummary |
     if (l?.configHash === svc.configHash && l.revision) out[svc.name] = { revision: l.revision, ...(l.ref !== undefined ? { ref: l.ref } : {}) };
   }
   return out;
-}
-
-/** Recovery: an apply that never ended (the agent was killed) is recorded and its stack re-evaluated, never replayed blindly. */
-export async function recoverInterruptedApplies(state: StateStore, logger: Logger, trigger: Trigger, actor: string, composeTimeoutMs: number): Promise<string[]> {
-  const recovered: string[] = [];
-  const rec: Recorder = { state, logger, trigger, actor, command: 'recover' };
-  for (const entry of state.openJournals()) {
-    if (!(await waitForComposeRuns(entry.stack, composeTimeoutMs))) {
-      logger.warn({ stack: entry.stack }, `a Compose run left by the interrupted apply of ${entry.stack} is still going after ${Math.round(composeTimeoutMs / 1000)} s; re-evaluating anyway`);
-    }
-    const step: JournalStep = { stack: entry.stack, action: 'recover', revision: entry.revision };
-    const op = startOperation(rec, step);
-    const message = `the ${entry.action} of ${shortCommit(entry.revision)} started ${entry.startedAt} never finished (driftd was stopped); re-evaluating the stack against live state`;
-    logger.warn({ stack: entry.stack }, message);
-    // The interrupted apply's own journal entry is the one this recovery closes.
-    endJournaled(rec, step, { op, journal: entry.id }, {
-      result: 'succeeded',
-      journalResult: 'abandoned',
-      message,
-      audit: { revision: entry.revision, fromRevision: entry.fromRevision },
-      also: () => {
-        const original = state.operation(entry.operationId);
-        if (original?.result === 'running') state.finishOperation(entry.operationId, { result: 'abandoned', message });
-      },
-    });
-    recovered.push(entry.stack);
-  }
-  state.abandonOrphanedOperations();
-  return recovered;
 }
 
 /** Stacks the policy refuses under `enforce`, with which service breaks which rule. */
