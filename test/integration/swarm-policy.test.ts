@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { useSwarmWorld } from '../support/private-swarm.js';
+import { useSwarmWorld } from '../support/swarm-world.js';
 import { fleetYaml } from '../support/sync-harness.js';
 import { TEST_IMAGES } from '../support/test-env.js';
 

@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { useSwarmWorld } from '../support/private-swarm.js';
+import { useSwarmWorld } from '../support/swarm-world.js';
 import { fleetYaml } from '../support/sync-harness.js';
 import { TEST_IMAGES } from '../support/test-env.js';
 

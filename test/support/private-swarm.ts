@@ -10,14 +10,12 @@
  *   await swarm.docker('service', 'ls');
  *   await swarm.close();   // swarm leave, docker_gwbridge, the engine, its bridges; every step runs
  *
- * or, in a test file: `const env = useSwarmWorld();` … `env.swarm`, `env.world` (a SyncWorld whose
+ * or, in a test file: `const env = useSwarmWorld();` (test/support/swarm-world.ts) … `env.swarm`, `env.world` (a SyncWorld whose
  * driftd talks to this engine), both made before the file's tests and closed after them.
  */
-import { afterAll, beforeAll } from 'vitest';
 import { execFileCapture } from '../../src/util/exec.js';
 import { freePort } from './free-port.js';
 import { PrivateDockerd } from './private-dockerd.js';
-import { SyncWorld } from './sync-harness.js';
 
 export class PrivateSwarm {
   private gwNetwork = false;
@@ -70,36 +68,4 @@ export class PrivateSwarm {
     for (const step of steps) await step().catch((e: unknown) => failures.push(e));
     if (failures.length > 0) throw failures[0];
   }
-}
-
-export interface SwarmWorld {
-  readonly swarm: PrivateSwarm;
-  readonly world: SyncWorld;
-}
-
-/** A PrivateSwarm and a SyncWorld on it for the whole test file; every cleanup step runs even when one fails. */
-export function useSwarmWorld(): SwarmWorld {
-  let swarm: PrivateSwarm | undefined;
-  let world: SyncWorld | undefined;
-  beforeAll(async () => {
-    swarm = await PrivateSwarm.start();
-    world = await SyncWorld.create({ dockerHost: swarm.host });
-  }, 300_000);
-  afterAll(async () => {
-    const failures: unknown[] = [];
-    for (const step of [() => world?.close() ?? Promise.resolve(), () => swarm?.close() ?? Promise.resolve()]) await step().catch((e: unknown) => failures.push(e));
-    if (failures.length > 0) throw failures[0];
-  }, 300_000);
-  const made = <T>(v: T | undefined, what: string): T => {
-    if (v === undefined) throw new Error(`${what} is not started (beforeAll failed?)`);
-    return v;
-  };
-  return {
-    get swarm() {
-      return made(swarm, 'the private Swarm');
-    },
-    get world() {
-      return made(world, 'the sync world');
-    },
-  };
 }
