@@ -13,7 +13,7 @@ import { Session } from 'node:inspector';
 import os from 'node:os';
 import path from 'node:path';
 import { DesiredMemo } from '../src/commands/desired-memo.js';
-import { loadPolled, openSource, pollTarget } from '../src/commands/target.js';
+import { desiredMemoKey, loadPolled, openSource, pollTarget } from '../src/commands/target.js';
 import { noChangeRun, recordVerdicts } from '../src/commands/verdict-cache.js';
 import { resolveConfig } from '../src/config/resolve.js';
 import { computeDrift } from '../src/drift/compute-drift.js';
@@ -116,12 +116,13 @@ async function main(n: number, cycles: number): Promise<void> {
       // What the engine client does with the answer: JSON, schema, mapping.
       const containers = containerListSchema.parse(JSON.parse(raw)).map(mapContainerSummary);
       const t1 = performance.now();
-      const fast = await noChangeRun({ config, state, docker: undefined as never, snapshot: polled.snapshot, revision: polled.revision, logger: silentLogger, containers });
+      const noChangeMemo = { holder: memo, desiredKey: desiredMemoKey(config, memo, commit) };
+      const fast = await noChangeRun({ config, state, docker: undefined as never, snapshot: polled.snapshot, revision: polled.revision, logger: silentLogger, containers, memo: noChangeMemo });
       if (!fast.result) throw new Error(`expected a verdict hit: ${fast.decision.hit ? '' : fast.decision.reason}`);
       const t2 = performance.now();
       const again = await loadPolled(opts, polled);
       const live: LiveInventory = { takenAt: '', engine: { version: '26.1', apiVersion: '1.45', os: 'linux', arch: 'amd64' }, containers, projects: groupProjects(containers), images: {}, networks: [], volumes: [] };
-      const deployments = state.currentDeployments();
+      const deployments = fast.deployments ?? state.currentDeployments();
       const deployed = Object.fromEntries(again.targets.map((t) => [t.stack.name, { revision: deployments.get(t.stack.name)!.revision }]));
       computeDrift({ desired: again.desired, live, deployed, stacks: again.targets.map((t) => t.stack.name) });
       const t3 = performance.now();

@@ -17,7 +17,7 @@ import type { DesiredStack, DesiredState } from '../compose/model.js';
 import type { Snapshot } from '../source/index.js';
 import { policyHash } from '../sync/verdict.js';
 import { hashObject } from '../util/hash.js';
-import { stackKeyFor, type HostInputs } from './verdict-cache.js';
+import { stackKeyFor, type HostInputs, type NoChangeSlot } from './verdict-cache.js';
 
 export interface DesiredMemoInputs {
   commit: string;
@@ -56,6 +56,8 @@ export class DesiredMemo {
   #key: string | undefined;
   #value: DesiredState | undefined;
   readonly #stacks = new Map<string, { key: string; stack: DesiredStack }>();
+  /** The stored side of the last no-change verdict hit (verdict-cache.ts noChangeRun), under its own key. */
+  noChange: NoChangeSlot | undefined;
 
   key(inputs: DesiredMemoInputs, env: NodeJS.ProcessEnv = process.env): string {
     return hashObject({

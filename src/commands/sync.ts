@@ -15,7 +15,7 @@ import { acquireHostMutex, openState, statePath, type StateStore } from '../stat
 import type { Trigger } from '../state/schema.js';
 import type { Logger } from '../util/logger.js';
 import type { DesiredMemo } from './desired-memo.js';
-import { loadPolled, openSource, pollTarget, type PolledTarget, type Target, type TargetOptions } from './target.js';
+import { desiredMemoKey, loadPolled, openSource, pollTarget, type PolledTarget, type Target, type TargetOptions } from './target.js';
 import { noChangeRun, recordVerdicts, type NoChangeRun } from './verdict-cache.js';
 import { isUnverified, recordRefusal, targetVerifier } from './verify-target.js';
 import type { GitSource } from '../source/index.js';
@@ -112,11 +112,12 @@ function reconcileDeps(opts: SyncOptions, parts: Pick<ReconcileDeps, 'state' | '
  */
 async function driftOnHit(
   opts: SyncOptions,
-  run: Pick<ReconcileDeps, 'state' | 'docker' | 'source'> & { targetOpts: TargetOptions; polled: PolledTarget; inventory: LiveInventory },
+  run: Pick<ReconcileDeps, 'state' | 'docker' | 'source'> & { targetOpts: TargetOptions; polled: PolledTarget; inventory: LiveInventory; deployments: NoChangeRun['deployments'] },
 ): Promise<DriftResult> {
   const target = await loadPolled(run.targetOpts, run.polled);
   const { driftOfUnchanged } = await import('../sync/reconcile.js');
-  return driftOfUnchanged(reconcileDeps(opts, { state: run.state, docker: run.docker, source: run.source }), { desired: target.desired, targets: target.targets }, run.inventory);
+  const deps = reconcileDeps(opts, { state: run.state, docker: run.docker, source: run.source });
+  return driftOfUnchanged(deps, { desired: target.desired, targets: target.targets }, run.inventory, run.deployments);
 }
 
 /** One reconcile now, under the host's reconcile lock (a second sync waits, never runs in parallel). */
@@ -187,11 +188,21 @@ async function syncCounted(opts: SyncOptions): Promise<Omit<SyncResult, 'yamlPar
     else if (plain) {
       // The agent compares desired and live after every run: one listing of every container serves the verdict and that comparison.
       const inventory = opts.drift ? await (await import('../live/inventory.js')).collectInventory(conn.docker, { inspect: 'none' }) : undefined;
-      const fast = await noChangeRun({ config, state, docker: conn, snapshot: polled.snapshot, revision: polled.revision, logger, ...(inventory ? { containers: inventory.containers } : {}) });
+      const memo = opts.desiredMemo ? { holder: opts.desiredMemo, desiredKey: desiredMemoKey(config, opts.desiredMemo, polled.revision.commit) } : undefined;
+      const fast = await noChangeRun({
+        config,
+        state,
+        docker: conn,
+        snapshot: polled.snapshot,
+        revision: polled.revision,
+        logger,
+        ...(inventory ? { containers: inventory.containers } : {}),
+        ...(memo ? { memo } : {}),
+      });
       if (fast.result) {
         for (const w of polled.warnings) logger.warn(w);
         logger.debug({ stacks: fast.result.outcomes.length }, 'no change: every stack matches its stored verdict');
-        const drift = inventory ? await driftOnHit(opts, { state, docker: conn, source, targetOpts, polled, inventory }) : undefined;
+        const drift = inventory ? await driftOnHit(opts, { state, docker: conn, source, targetOpts, polled, inventory, deployments: fast.deployments }) : undefined;
         return { ...fast.result, ...(drift ? { drift } : {}), revision: revisionOf(polled), warnings: polled.warnings, verdict: { hit: true } };
       }
       stored = fast.stored;

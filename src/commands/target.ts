@@ -61,10 +61,19 @@ export function withSnapshotProblems(desired: DesiredState, snapshot: { problems
   return { ...desired, stacks: desired.stacks.filter((s) => !broken.has(s.name)), errors: [...desired.errors, ...extra] };
 }
 
+function loadInputs(config: ResolvedConfig) {
+  return { host: config.host, envDir: config.envDir, allowProcessEnv: config.allowProcessEnv, maxFileBytes: config.validate.maxFileBytes };
+}
+
+/** The key the agent's memo keeps the desired state at `commit` under (loadAt; the stored verdict's memo builds on it). */
+export function desiredMemoKey(config: ResolvedConfig, memo: DesiredMemo, commit: string, stacks?: string[]): string {
+  return memo.key({ ...loadInputs(config), commit, ...(stacks ? { stacks } : {}) });
+}
+
 async function loadAt(config: ResolvedConfig, snapshot: Snapshot, revision: Revision, stacks?: string[], memo?: DesiredMemo): Promise<DesiredState> {
-  const inputs = { host: config.host, envDir: config.envDir, allowProcessEnv: config.allowProcessEnv, maxFileBytes: config.validate.maxFileBytes };
+  const inputs = loadInputs(config);
   const privateEnvNames = config.privateEnvNames;
-  const key = memo?.key({ ...inputs, commit: snapshot.commit, ...(stacks ? { stacks } : {}) });
+  const key = memo ? desiredMemoKey(config, memo, snapshot.commit, stacks) : undefined;
   const remembered = key === undefined ? undefined : memo?.get(key);
   if (remembered) return remembered;
   const stackMemo = memo?.stackMemo(hostInputsOf(config), snapshot);

@@ -12,10 +12,10 @@ import type { DockerConnection } from '../live/docker-client.js';
 import type { LiveContainer } from '../live/model.js';
 import { listComposeContainers } from '../live/project-containers.js';
 import type { Snapshot } from '../source/index.js';
-import type { StateStore } from '../state/index.js';
+import type { Deployment, StateStore } from '../state/index.js';
 import type { StackOutcome, ReconcileResult } from '../sync/reconcile.js';
 import type { StackPlan } from '../sync/model.js';
-import { decideNoChange, FLEET_SCOPE, fleetKey, policyHash, stackKey, stackScope, verdictOf, type NoChange, type StoredVerdict } from '../sync/verdict.js';
+import { checkLive, expectNoChange, FLEET_SCOPE, fleetKey, policyHash, stackKey, stackScope, verdictOf, type NoChange, type NoChangeExpectation, type StoredVerdict } from '../sync/verdict.js';
 import { withoutPrivateEnv } from '../util/child-env.js';
 import { hashObject, sha256 } from '../util/hash.js';
 import type { Logger } from '../util/logger.js';
@@ -110,6 +110,27 @@ export interface NoChangeRun {
   stored?: ReadonlyMap<string, StoredVerdict>;
   /** Only with a hit: the plan and outcomes a full run would have produced. */
   result?: ReconcileResult;
+  /** Only with a hit: each stack's current deployment, as the decision read them. */
+  deployments?: ReadonlyMap<string, Deployment>;
+}
+
+/**
+ * What a hit read from the state DB and derived from it (the rows, the deployments, the stored side
+ * of the decision), kept by the agent for the next cycle. Valid under `key`: the agent memo's key
+ * of the desired state (commit, host env files, process environment), the host's inputs, the host
+ * selection key and the state DB's generation after this hit's own writes.
+ */
+export interface NoChangeSlot {
+  key: string;
+  stored: ReadonlyMap<string, StoredVerdict>;
+  deployments: ReadonlyMap<string, Deployment>;
+  expectation: NoChangeExpectation;
+}
+
+/** Where a long-running caller keeps the slot, and the key of its desired state at this commit. */
+export interface NoChangeMemo {
+  holder: { noChange: NoChangeSlot | undefined };
+  desiredKey: string;
 }
 
 /**
@@ -125,29 +146,43 @@ export async function noChangeRun(opts: {
   logger: Logger;
   /** Every container, already listed by the caller (the agent lists them once for this and for drift); default: one list of Compose containers. */
   containers?: readonly LiveContainer[];
+  /** The agent's memory of the last hit: while its key holds, no row is read, parsed or hashed again. */
+  memo?: NoChangeMemo;
 }): Promise<NoChangeRun> {
   const inputs = hostInputsOf(opts.config);
   const fleet = fleetKeyFor(inputs, opts.snapshot);
   if (fleet === undefined) return { decision: { hit: false, reason: 'the snapshot has no object ids' } };
-  const stored = opts.state.syncVerdicts();
-  if (!stored.has(FLEET_SCOPE)) return { decision: { hit: false, reason: 'no verdict stored' }, stored };
-  const containers = opts.containers ?? (await listComposeContainers(opts.docker.docker));
-  const deployments = opts.state.currentDeployments();
-  const decision = decideNoChange({
-    stored,
-    fleetKey: fleet,
-    stackKey: stackKeyFor(inputs, opts.snapshot),
-    commit: opts.revision.commit,
-    containers,
-    deployed: (stack) => deployments.get(stack),
-  });
-  if (!decision.hit) return { decision, stored };
   const commit = opts.revision.commit;
+  const memoKey = (generation: string): string | undefined =>
+    opts.memo ? hashObject({ desired: opts.memo.desiredKey, inputs, fleet, commit, generation }) : undefined;
+  const held = opts.memo?.holder.noChange;
+  const slot = held !== undefined && held.key === memoKey(opts.state.generation()) ? held : await readStoredSide(opts, inputs, fleet);
+  if ('decision' in slot) return slot;
+  const { stored, deployments } = slot;
+  const containers = opts.containers ?? (await listComposeContainers(opts.docker.docker));
+  const decision = checkLive(slot.expectation, containers);
+  if (!decision.hit) return { decision, stored };
   const ref = opts.revision.ref;
   const plan: StackPlan[] = decision.stacks.map((stack) => ({ stack, action: 'none', reason: 'in sync', revision: commit, ...(ref ? { ref } : {}), changedServices: [] }));
   const outcomes: StackOutcome[] = decision.stacks.map((stack) => ({ stack, action: 'none', result: 'unchanged', message: 'in sync', revision: commit, health: 'Healthy' }));
   opts.state.setStackStatuses(decision.stacks.map((stack) => ({ stack, sync: 'Synced', health: 'Healthy', reason: 'in sync', revision: commit })));
-  return { decision, stored, result: { plan: { stacks: plan, warnings: [] }, outcomes, exitCode: 0 } };
+  // Keyed after this hit's own writes: the next cycle finds the same generation unless something else wrote.
+  const key = memoKey(opts.state.generation());
+  if (opts.memo && key !== undefined) opts.memo.holder.noChange = { ...slot, key };
+  return { decision, stored, deployments, result: { plan: { stacks: plan, warnings: [] }, outcomes, exitCode: 0 } };
+}
+
+/** The stored side of the decision from the state DB: its rows, the deployments and what they expect. */
+async function readStoredSide(
+  opts: { state: StateStore; docker: DockerConnection; snapshot: Pick<Snapshot, 'oids' | 'problems'>; revision: Revision; containers?: readonly LiveContainer[] },
+  inputs: HostInputs,
+  fleet: string,
+): Promise<Omit<NoChangeSlot, 'key'> | Required<Pick<NoChangeRun, 'decision' | 'stored'>>> {
+  const stored = opts.state.syncVerdicts();
+  if (!stored.has(FLEET_SCOPE)) return { decision: { hit: false, reason: 'no verdict stored' }, stored };
+  const deployments = opts.state.currentDeployments();
+  const expected = expectNoChange({ stored, fleetKey: fleet, stackKey: stackKeyFor(inputs, opts.snapshot), commit: opts.revision.commit, deployed: (stack) => deployments.get(stack) });
+  return expected.hit ? { stored, deployments, expectation: expected.expectation } : { decision: { hit: false, reason: expected.reason }, stored };
 }
 
 /** Left in sync and healthy: nothing to do (none → unchanged/recorded) or just deployed and through the health gate. */

@@ -202,9 +202,41 @@ function groupByService(containers: readonly LiveContainer[]): Map<string | unde
   return map;
 }
 
+/** What the comparison derives from a desired stack alone (its secrets, lock findings, one-shot and sorted services). */
+interface StackFacts {
+  secrets: StackSecrets;
+  lockFindings: Omit<Finding, 'stack'>[];
+  oneShots: ReadonlySet<string>;
+  services: readonly DesiredService[];
+}
+
+/**
+ * Per desired stack object, computed once: the agent compares the same loaded stacks (its memo)
+ * with the live side every cycle. Nothing here mutates a desired stack, so its object identity
+ * stands for its content; a WeakMap lets a stack the memo dropped go with it.
+ */
+const stackFacts = new WeakMap<DesiredStack, StackFacts>();
+
+function factsOf(stack: DesiredStack): StackFacts {
+  let facts = stackFacts.get(stack);
+  if (!facts) {
+    const lock = new FindingList(stack.name);
+    lockFindings(stack, lock);
+    facts = {
+      secrets: stackSecrets(stack),
+      lockFindings: lock.items.map(({ stack: _stack, ...f }) => f),
+      oneShots: oneShotServices(stack),
+      services: [...stack.services].sort((a, b) => a.name.localeCompare(b.name)),
+    };
+    stackFacts.set(stack, facts);
+  }
+  return facts;
+}
+
 function evaluateStack(stack: DesiredStack, ctx: EvalContext): StackStatus {
   const { input } = ctx;
-  const secrets = stackSecrets(stack);
+  const facts = factsOf(stack);
+  const secrets = facts.secrets;
   const out = new FindingList(stack.name);
   const containers = projectContainers(input.live, stack.name);
   const target: DeployedRevision = input.desired.revision.ref
@@ -237,8 +269,8 @@ function evaluateStack(stack: DesiredStack, ctx: EvalContext): StackStatus {
     health = expected > 0 ? 'Missing' : 'Healthy';
   } else {
     const byService = groupByService(containers);
-    const oneShots = oneShotServices(stack);
-    for (const service of [...stack.services].sort((a, b) => a.name.localeCompare(b.name))) {
+    const oneShots = facts.oneShots;
+    for (const service of facts.services) {
       const list = byService.get(service.name) ?? [];
       byService.delete(service.name);
       if (list.length === 0 && service.replicas > 0) {
@@ -286,7 +318,7 @@ function evaluateStack(stack: DesiredStack, ctx: EvalContext): StackStatus {
 
   for (const f of own(input.imageChecks, stack.name) ?? []) out.items.push(f);
   for (const f of input.policyChecks?.get(stack.name) ?? []) out.items.push(f);
-  lockFindings(stack, out);
+  for (const f of facts.lockFindings) out.add(f);
 
   const status: StackStatus = {
     stack: stack.name,

@@ -10,12 +10,28 @@ export function isImageId(ref: string): boolean {
   return /^(sha256:)?[0-9a-f]{64}$/.test(ref);
 }
 
+/** sameImageRef's answers: a host runs few distinct references, compared again on every drift check. */
+const sameRefs = new Map<string, boolean>();
+const SAME_REFS_MAX = 4096;
+
 /**
  * Same image reference, as far as both sides say: repositories must match; tags are compared
  * when both carry one; digests when both carry one (a digest on one side only is image-drift's
  * business, decided from repo digests, not from the text of the reference).
  */
 export function sameImageRef(a: string, b: string): boolean {
+  const key = `${a.length}:${a}${b}`;
+  let same = sameRefs.get(key);
+  if (same === undefined) {
+    // Bounded: a flood of distinct references costs a re-parse, never memory.
+    if (sameRefs.size >= SAME_REFS_MAX) sameRefs.clear();
+    same = compareImageRefs(a, b);
+    sameRefs.set(key, same);
+  }
+  return same;
+}
+
+function compareImageRefs(a: string, b: string): boolean {
   const x = tryParseImageRef(a);
   const y = tryParseImageRef(b);
   if (!x || !y) return a === b;

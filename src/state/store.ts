@@ -60,6 +60,8 @@ export interface IntegrityResult {
  * synchronous (better-sqlite3) and throws a StateError naming the file on failure. Lists are
  * newest first, by insertion order. Timestamps are ISO UTC strings from the injected clock.
  */
+let nextConnection = 0;
+
 export class StateStore {
   readonly file: string;
 
@@ -74,11 +76,28 @@ export class StateStore {
   /** Device and inode of the file this connection opened: SQLite keeps writing to that inode even after the path is deleted or replaced. */
   readonly #identity: { dev: number; ino: number } | undefined;
 
+  /** Tells this connection apart from an earlier one in the same process (generation()). */
+  readonly #connection = (nextConnection += 1);
+
   constructor(db: Database.Database, file: string, now: () => Date) {
     this.#db = db;
     this.file = file;
     this.#now = now;
     this.#identity = identityOf(file);
+  }
+
+  /**
+   * Changes whenever what this connection reads may have changed: another connection committed
+   * (SQLite's data_version), this one wrote anything (total_changes()), or it is another
+   * connection. A long-running caller (the agent) keeps what it derived from rows while this stays
+   * the same, instead of reading and parsing them again every cycle.
+   */
+  generation(): string {
+    return this.#guard('reading the database generation', () => {
+      const version = this.#db.pragma('data_version', { simple: true }) as number;
+      const changes = (this.#stmt('SELECT total_changes() AS n').get() as { n: number }).n;
+      return `${this.#connection}:${version}:${changes}`;
+    });
   }
 
   /**

@@ -13,7 +13,7 @@ import { createCredentialSource } from '../image/docker-auth.js';
 import { createDigestResolver, type DigestResolver } from '../image/resolver.js';
 import { secretIndexFromStacks } from '../report/secrets.js';
 import type { GitSource } from '../source/index.js';
-import type { StateStore } from '../state/index.js';
+import type { Deployment, StateStore } from '../state/index.js';
 import type { Trigger } from '../state/schema.js';
 import type { Logger } from '../util/logger.js';
 import { scrubText } from '../util/scrub.js';
@@ -343,14 +343,21 @@ const APPLIED: ReadonlySet<StackResult> = new Set(['deployed', 'rolled-back', 'f
  * Desired vs live after the run. The inventory listed before it is reused when nothing was
  * applied (a no-change poll costs no second listing); otherwise the engine is listed again.
  */
-async function driftAfter(deps: ReconcileDeps, input: ReconcileInput, outcomes: readonly StackOutcome[], before: LiveInventory, swarmBefore: SwarmView | undefined): Promise<DriftResult> {
+async function driftAfter(
+  deps: ReconcileDeps,
+  input: ReconcileInput,
+  outcomes: readonly StackOutcome[],
+  before: LiveInventory,
+  swarmBefore: SwarmView | undefined,
+  deployments: ReadonlyMap<string, Pick<Deployment, 'revision' | 'ref'>> = deps.state.currentDeployments(),
+): Promise<DriftResult> {
   const applied = outcomes.some((o) => APPLIED.has(o.result));
   const live = applied ? await inventoryFor(deps, input) : before;
   // Swarm stacks are compared with the services and tasks (read again after an apply); on an engine outside a Swarm they are Unknown.
   const swarm = swarmBefore && swarmBefore.role.role !== 'none' ? (applied ? await readSwarm(deps.docker.docker, deps.docker.address) : swarmBefore.live) : undefined;
   const deployed: Record<string, { revision: string; ref?: string }> = {};
   for (const t of input.targets) {
-    const d = deps.state.currentDeployment(t.stack.name);
+    const d = deployments.get(t.stack.name);
     if (d) deployed[t.stack.name] = { revision: d.revision, ...(d.ref ? { ref: d.ref } : {}) };
   }
   return computeDrift({ desired: input.desired, live, deployed, stacks: input.targets.map((t) => t.stack.name), ...(swarm ? { swarm } : {}) });
@@ -360,9 +367,14 @@ async function driftAfter(deps: ReconcileDeps, input: ReconcileInput, outcomes: 
  * Desired vs live for a run that applied nothing, from an inventory the caller listed (the stored
  * no-change verdict's hit in the agent): the same comparison a full run makes after it.
  */
-export async function driftOfUnchanged(deps: ReconcileDeps, input: Pick<ReconcileInput, 'desired' | 'targets'>, inventory: LiveInventory): Promise<DriftResult> {
+export async function driftOfUnchanged(
+  deps: ReconcileDeps,
+  input: Pick<ReconcileInput, 'desired' | 'targets'>,
+  inventory: LiveInventory,
+  deployments?: ReadonlyMap<string, Pick<Deployment, 'revision' | 'ref'>>,
+): Promise<DriftResult> {
   const full: ReconcileInput = { ...input, only: [], dryRun: false, force: false, allowMassPrune: false };
-  return driftAfter(deps, full, [], inventory, await swarmViewFor(deps, full));
+  return driftAfter(deps, full, [], inventory, await swarmViewFor(deps, full), deployments);
 }
 
 /** --ignore-windows: every apply that a window would have held back is in the audit trail. */

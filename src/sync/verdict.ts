@@ -123,16 +123,32 @@ export type NoChange = { hit: true; stacks: string[] } | { hit: false; reason: s
 
 const miss = (reason: string): NoChange => ({ hit: false, reason });
 
-/** Why one stack's live replicas or deployment do not match its verdict, or undefined when they do. */
-function stackMismatch(verdict: StackVerdict, live: LiveStackSummary | undefined, deployed: DeployedRecord | undefined, commit: string): string | undefined {
+/**
+ * What the live containers must show for a hit: the part of the decision that reads only the
+ * stored rows, the keys and the recorded deployments. It stays valid while none of them changes,
+ * so the agent keeps it between cycles and only compares the container list again (checkLive).
+ */
+export interface NoChangeExpectation {
+  /** The stacks this host runs, sorted, each with the verdict its containers must match. */
+  stacks: readonly (readonly [string, StackVerdict])[];
+  deployed: (stack: string) => DeployedRecord | undefined;
+}
+
+/** Why the recorded deployment does not match the verdict, or undefined when it does. */
+function deploymentMismatch(verdict: StackVerdict, deployed: DeployedRecord | undefined, commit: string): string | undefined {
   if (!deployed || deployed.revision !== commit || deployed.inputsHash !== verdict.inputsHash) return 'the recorded deployment is not this revision';
   const names = Object.keys(verdict.services);
   const recorded = Object.keys(deployed.configHashes);
   if (names.length === 0 || recorded.length !== names.length) return 'the recorded services differ';
   for (const name of names) if (own(deployed.configHashes, name) !== own(verdict.services, name)?.configHash) return 'the recorded config hash differs';
+  return undefined;
+}
+
+/** Why one stack's live replicas do not match its verdict, or undefined when they do. */
+function liveMismatch(verdict: StackVerdict, live: LiveStackSummary | undefined): string | undefined {
   if (live?.agent) return 'the project runs the agent';
   for (const service of Object.keys(live?.services ?? {})) if (own(verdict.services, service) === undefined) return 'a container of an undeclared service';
-  for (const name of names) {
+  for (const name of Object.keys(verdict.services)) {
     const want = own(verdict.services, name)!;
     const s = own(live?.services, name);
     if (s?.total !== want.replicas) return `${name}: replica count differs`;
@@ -143,35 +159,57 @@ function stackMismatch(verdict: StackVerdict, live: LiveStackSummary | undefined
 }
 
 /**
+ * The stored side of the decision: every stack this host runs has a well-formed row under its
+ * current key, and the state DB recorded its deployment at this commit with the verdict's hashes.
+ */
+export function expectNoChange(input: Omit<NoChangeInput, 'containers'>): { hit: true; expectation: NoChangeExpectation } | { hit: false; reason: string } {
+  const fleetRow = input.stored.get(FLEET_SCOPE);
+  if (fleetRow?.key !== input.fleetKey) return { hit: false, reason: 'host selection not cached' };
+  const fleet = FleetVerdict.safeParse(fleetRow.verdict);
+  if (!fleet.success) return { hit: false, reason: 'host selection row malformed' };
+  const declared = Object.keys(fleet.data.stacks).sort();
+  if (declared.length === 0) return { hit: false, reason: 'no stack declared' };
+  const stacks: [string, StackVerdict][] = [];
+  for (const stack of declared) {
+    const policy = own(fleet.data.stacks, stack);
+    const key = policy === undefined ? undefined : input.stackKey(stack, policy);
+    const row = input.stored.get(stackScope(stack));
+    if (key === undefined || row?.key !== key) return { hit: false, reason: `${stack}: inputs changed` };
+    const verdict = StackVerdict.safeParse(row.verdict);
+    if (!verdict.success) return { hit: false, reason: `${stack}: verdict row malformed` };
+    const why = deploymentMismatch(verdict.data, input.deployed(stack), input.commit);
+    if (why !== undefined) return { hit: false, reason: `${stack}: ${why}` };
+    stacks.push([stack, verdict.data]);
+  }
+  return { hit: true, expectation: { stacks, deployed: input.deployed } };
+}
+
+/**
+ * The live side, from one container list: every stack runs exactly its verdict's replicas,
+ * labelled with the verdict's hashes, running and healthy, and no project driftd deployed here has
+ * left the host (the full plan decides about pruning it).
+ */
+export function checkLive(expectation: NoChangeExpectation, containers: readonly LiveContainer[]): NoChange {
+  // The planner's own reading of the container list: Compose replicas only (isComposeReplica).
+  const live = summarizeContainers(containers);
+  const declared = new Set(expectation.stacks.map(([stack]) => stack));
+  for (const [project, summary] of Object.entries(live)) {
+    if (declared.has(project)) continue;
+    if (summary.managedByDriftd && expectation.deployed(project) !== undefined) return miss(`${project} left the host`);
+  }
+  for (const [stack, verdict] of expectation.stacks) {
+    const why = liveMismatch(verdict, own(live, stack));
+    if (why !== undefined) return miss(`${stack}: ${why}`);
+  }
+  return { hit: true, stacks: [...declared] };
+}
+
+/**
  * Every stack this host runs is known in sync at these inputs and its live containers still match:
  * a hit lists them. Anything else — a missing, stale or malformed row, a project driftd deployed
  * that is no longer declared, one container off — is a miss with the first reason found.
  */
 export function decideNoChange(input: NoChangeInput): NoChange {
-  const fleetRow = input.stored.get(FLEET_SCOPE);
-  if (fleetRow?.key !== input.fleetKey) return miss('host selection not cached');
-  const fleet = FleetVerdict.safeParse(fleetRow.verdict);
-  if (!fleet.success) return miss('host selection row malformed');
-  const declared = Object.keys(fleet.data.stacks).sort();
-  if (declared.length === 0) return miss('no stack declared');
-
-  // The planner's own reading of the container list: Compose replicas only (isComposeReplica).
-  const live = summarizeContainers(input.containers);
-  const declaredSet = new Set(declared);
-  for (const [project, summary] of Object.entries(live)) {
-    if (declaredSet.has(project)) continue;
-    // A project driftd deployed that this host no longer declares may be pruned: the full plan decides.
-    if (summary.managedByDriftd && input.deployed(project) !== undefined) return miss(`${project} left the host`);
-  }
-  for (const stack of declared) {
-    const policy = own(fleet.data.stacks, stack);
-    const key = policy === undefined ? undefined : input.stackKey(stack, policy);
-    const row = input.stored.get(stackScope(stack));
-    if (key === undefined || row?.key !== key) return miss(`${stack}: inputs changed`);
-    const verdict = StackVerdict.safeParse(row.verdict);
-    if (!verdict.success) return miss(`${stack}: verdict row malformed`);
-    const why = stackMismatch(verdict.data, own(live, stack), input.deployed(stack), input.commit);
-    if (why !== undefined) return miss(`${stack}: ${why}`);
-  }
-  return { hit: true, stacks: declared };
+  const expected = expectNoChange(input);
+  return expected.hit ? checkLive(expected.expectation, input.containers) : miss(expected.reason);
 }

@@ -56,3 +56,25 @@ describe('recordVerdicts', () => {
     expect(record({ shop: desiredStack().policy, gone: { ...swarm, prune: false } })).toEqual([FLEET_SCOPE, stackScope('shop')].sort());
   });
 });
+
+describe('StateStore.generation: what the agent keys its memory of stored rows on', () => {
+  it('changes when this connection writes, when another connection commits, and for another connection', () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'driftd-generation-'));
+    const one = openState(dataDir);
+    const other = openState(dataDir);
+    try {
+      const g0 = one.generation();
+      expect(one.generation()).toBe(g0);
+      one.setStackStatuses([{ stack: 'web', sync: 'Synced', health: 'Healthy', reason: 'in sync' }]);
+      const g1 = one.generation();
+      expect(g1).not.toBe(g0);
+      other.setStackStatuses([{ stack: 'api', sync: 'Synced', health: 'Healthy', reason: 'in sync' }]);
+      expect(one.generation()).not.toBe(g1);
+      expect(other.generation()).not.toBe(one.generation());
+    } finally {
+      one.close();
+      other.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
