@@ -156,7 +156,7 @@ export async function noChangeRun(opts: {
   const memoKey = (generation: string): string | undefined =>
     opts.memo ? hashObject({ desired: opts.memo.desiredKey, inputs, fleet, commit, generation }) : undefined;
   const held = opts.memo?.holder.noChange;
-  const slot = held !== undefined && held.key === memoKey(opts.state.generation()) ? held : await readStoredSide(opts, inputs, fleet);
+  const slot = held !== undefined && held.key === memoKey(opts.state.generation()) ? held : readStoredSide(opts, inputs, fleet);
   if ('decision' in slot) return slot;
   const { stored, deployments } = slot;
   const containers = opts.containers ?? (await listComposeContainers(opts.docker.docker));
@@ -173,11 +173,11 @@ export async function noChangeRun(opts: {
 }
 
 /** The stored side of the decision from the state DB: its rows, the deployments and what they expect. */
-async function readStoredSide(
-  opts: { state: StateStore; docker: DockerConnection; snapshot: Pick<Snapshot, 'oids' | 'problems'>; revision: Revision; containers?: readonly LiveContainer[] },
+function readStoredSide(
+  opts: { state: StateStore; snapshot: Pick<Snapshot, 'oids' | 'problems'>; revision: Revision },
   inputs: HostInputs,
   fleet: string,
-): Promise<Omit<NoChangeSlot, 'key'> | Required<Pick<NoChangeRun, 'decision' | 'stored'>>> {
+): Omit<NoChangeSlot, 'key'> | Required<Pick<NoChangeRun, 'decision' | 'stored'>> {
   const stored = opts.state.syncVerdicts();
   if (!stored.has(FLEET_SCOPE)) return { decision: { hit: false, reason: 'no verdict stored' }, stored };
   const deployments = opts.state.currentDeployments();
