@@ -60,6 +60,18 @@ export async function linkExists(name: string): Promise<boolean> {
   return r.code === 0;
 }
 
+/** Mount points at or below `dir` (from /proc/self/mountinfo), deepest first. */
+export function mountsUnder(dir: string): string[] {
+  const root = path.resolve(dir);
+  // Field 5 is the mount point, with space, tab, newline and backslash escaped in octal.
+  const points = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[4])
+    .filter((p): p is string => p !== undefined)
+    .map((p) => p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))));
+  return [...new Set(points.filter((p) => p === root || p.startsWith(`${root}/`)))].sort((a, b) => b.length - a.length);
+}
+
 /** True while the host's default bridge (the shared engine's docker0) exists. */
 export function hostDocker0Present(): Promise<boolean> {
   return linkExists('docker0');
@@ -181,8 +193,10 @@ export class PrivateDockerd {
       for (const c of containers) await this.docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
     }
     await this.stop();
-    await execFileCapture('umount', ['-R', '-l', path.join(this.dir, 'data')], { timeoutMs: 30_000 }).catch(() => undefined);
-    rmSync(this.dir, { recursive: true, force: true });
+    // A stopped engine can leave mounts behind: a Swarm's ingress sandbox is an nsfs mount on a file
+    // under exec/netns (unlinking it is EBUSY), and container rootfs mounts under data.
+    for (const mount of mountsUnder(this.dir)) await execFileCapture('umount', ['-l', mount], { timeoutMs: 30_000 }).catch(() => undefined);
+    rmSync(this.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
     await execFileCapture('ip', ['link', 'del', this.bridge], { timeoutMs: 30_000 }).catch(() => undefined);
   }
 
