@@ -196,8 +196,12 @@ export class PrivateDockerd {
     // A stopped engine can leave mounts behind: a Swarm's ingress sandbox is an nsfs mount on a file
     // under exec/netns (unlinking it is EBUSY), and container rootfs mounts under data.
     for (const mount of mountsUnder(this.dir)) await execFileCapture('umount', ['-l', mount], { timeoutMs: 30_000 }).catch(() => undefined);
-    rmSync(this.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
-    await execFileCapture('ip', ['link', 'del', this.bridge], { timeoutMs: 30_000 }).catch(() => undefined);
+    try {
+      rmSync(this.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+    } finally {
+      // The bridge goes even when the dir cannot: a leftover dfault<n> would hold its slot.
+      await execFileCapture('ip', ['link', 'del', this.bridge], { timeoutMs: 30_000 }).catch(() => undefined);
+    }
   }
 
   tail(lines = 5): string {
