@@ -77,6 +77,24 @@ export function hostDocker0Present(): Promise<boolean> {
   return linkExists('docker0');
 }
 
+/** The argv of a test dockerd that keeps everything under `dir` and leaves the host's firewall alone. */
+export function dockerdArgs(dir: string, host: string, extra: readonly string[] = []): string[] {
+  return [
+    '--host', host,
+    '--data-root', path.join(dir, 'data'),
+    '--exec-root', path.join(dir, 'exec'),
+    '--pidfile', path.join(dir, 'docker.pid'),
+    '--config-file', path.join(dir, 'daemon.json'),
+    ...extra,
+    '--iptables=false',
+    '--ip-masq=false',
+    '--userland-proxy-path', DOCKER_PROXY,
+  ];
+}
+
+/** The modern engine's dockerd binary (scripts/test-env.sh installs it). */
+export const TEST_DOCKERD = DOCKERD;
+
 export class PrivateDockerd {
   /** Short on purpose: containerd's socket lives under exec-root, and unix socket paths stop at 107 bytes. */
   readonly dir: string;
@@ -135,17 +153,7 @@ export class PrivateDockerd {
     const out = openSync(this.log, 'a');
     const child = spawn(
       DOCKERD,
-      [
-        '--host', this.host,
-        '--data-root', path.join(this.dir, 'data'),
-        '--exec-root', path.join(this.dir, 'exec'),
-        '--pidfile', path.join(this.dir, 'docker.pid'),
-        '--config-file', path.join(this.dir, 'daemon.json'),
-        '--bridge', this.bridge,
-        '--iptables=false',
-        '--ip-masq=false',
-        '--userland-proxy-path', DOCKER_PROXY,
-      ],
+      dockerdArgs(this.dir, this.host, ['--bridge', this.bridge]),
       { stdio: ['ignore', out, out], detached: true },
     );
     this.child = child;

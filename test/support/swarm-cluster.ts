@@ -43,11 +43,9 @@ import Docker from 'dockerode';
 import { execFileCapture } from '../../src/util/exec.js';
 import { isProcessAlive, processIdentity } from '../../src/state/process-identity.js';
 import { pollUntil } from './docker-resources.js';
-import { hostDocker0Present, PRIVATE_DOCKERD_DIR } from './private-dockerd.js';
+import { dockerdArgs, hostDocker0Present, TEST_DOCKERD } from './private-dockerd.js';
 import { REGISTRY_HOST } from './test-env.js';
 
-const DOCKERD = path.join(PRIVATE_DOCKERD_DIR, 'dockerd');
-const DOCKER_PROXY = path.join(PRIVATE_DOCKERD_DIR, 'docker-proxy');
 const PREFIX = 'dsm';
 const SLOTS = 100;
 /** The nodes' subnet: only inside the cluster's own namespaces, so every cluster may use the same one. */
@@ -255,15 +253,8 @@ export class SwarmNodeEngine {
       'nsenter',
       [
         `--net=/run/netns/${this.netns}`,
-        DOCKERD,
-        '--host', this.host,
-        '--data-root', path.join(this.dir, 'data'),
-        '--exec-root', path.join(this.dir, 'exec'),
-        '--pidfile', path.join(this.dir, 'docker.pid'),
-        '--config-file', path.join(this.dir, 'daemon.json'),
-        '--iptables=false',
-        '--ip-masq=false',
-        '--userland-proxy-path', DOCKER_PROXY,
+        TEST_DOCKERD,
+        ...dockerdArgs(this.dir, this.host),
       ],
       { stdio: ['ignore', out, out], detached: true },
     );
@@ -338,7 +329,7 @@ export class SwarmCluster {
    * the first and joins the others as managers; resolves when every node is a Ready manager.
    */
   static async start(size: number): Promise<SwarmCluster> {
-    if (!existsSync(DOCKERD)) throw new Error(`no dockerd at ${DOCKERD}: run \`bash scripts/test-env.sh\` first`);
+    if (!existsSync(TEST_DOCKERD)) throw new Error(`no dockerd at ${TEST_DOCKERD}: run \`bash scripts/test-env.sh\` first`);
     await removeStaleSwarmClusters();
     const cluster = new SwarmCluster(claimSlot(), size);
     try {
