@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { readJsonFile, writeJsonAtomic } from '../util/json-file.js';
 import { PktLineError } from './pkt-line.js';
 import type { AdvertisedRef } from './refs.js';
+import { UploadPackWatch, watched } from './upload-pack-answer.js';
 import {
   httpCall,
   lsRefsRequest,
@@ -31,7 +32,7 @@ export interface RemoteOptions {
 }
 
 /** isomorphic-git's node client with a socket idle timeout that fails as ETIMEDOUT. */
-function httpClient(timeoutMs: number, advertisement?: Buffer): HttpClient {
+function httpClient(timeoutMs: number, advertisement?: Buffer, watch?: UploadPackWatch): HttpClient {
   return {
     async request(req) {
       // The fetch's ref discovery is answered from the listing this poll already made: one refs request per poll.
@@ -46,7 +47,9 @@ function httpClient(timeoutMs: number, advertisement?: Buffer): HttpClient {
         };
       }
       try {
-        return await (await isoGitHttp()).request({ ...req, fetchOptions: { ...(req.fetchOptions as object | undefined), timeout: timeoutMs } });
+        const res = await (await isoGitHttp()).request({ ...req, fetchOptions: { ...(req.fetchOptions as object | undefined), timeout: timeoutMs } });
+        if (!watch || req.method !== 'POST' || !/\/git-upload-pack$/.test(req.url) || !res.body) return res;
+        return { ...res, body: watched(res.body, watch) };
       } catch (e) {
         if (e instanceof Error && e.message === 'Request timed out') throw Object.assign(e, { code: 'ETIMEDOUT' });
         throw e;
@@ -192,9 +195,10 @@ export async function fetchRef(
     () => true,
     () => false,
   );
+  const watch = new UploadPackWatch();
   await git.fetch({
     fs,
-    http: httpClient(opts.timeoutMs, wanted.length > 0 ? syntheticAdvertisement(wanted, opts.listing.capabilities) : undefined),
+    http: httpClient(opts.timeoutMs, wanted.length > 0 ? syntheticAdvertisement(wanted, opts.listing.capabilities) : undefined, watch),
     gitdir: opts.gitdir,
     url: opts.url,
     ref: FETCH_BASE_REF,
@@ -207,5 +211,8 @@ export async function fetchRef(
   });
   if (await hasCommit({ gitdir: opts.gitdir, cache: opts.cache }, opts.commit)) {
     await git.writeRef({ fs, gitdir: opts.gitdir, ref: FETCH_BASE_REF, value: opts.commit, force: true });
+  } else if (watch.verdict() === 'incomplete') {
+    // isomorphic-git took an answer cut before its pack as an empty fetch: a transfer failure, not a moved ref.
+    throw new PktLineError(`the upload-pack answer ended after ${watch.received()} bytes, before its pack was complete`);
   }
 }

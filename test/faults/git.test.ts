@@ -43,6 +43,9 @@ describe('Git server faults', () => {
     ['HTTP 500 on the ref listing', { mode: 'status500', service: 'refs' } as const, /HTTP 500/],
     ['a hung request', { mode: 'hang', service: 'refs' } as const, /timed out/],
     ['a pack cut short', { mode: 'truncate-pack', service: 'pack' } as const, /the pack the Git server sent for .* was incomplete or corrupt/],
+    // isomorphic-git alone takes an answer cut on a line boundary before its pack data for an empty
+    // fetch; under load git's progress lines made the half-way cut above land there too (a CI flake).
+    ['an answer cut before its pack data', { mode: 'truncate-pack', service: 'pack', bytes: 'before-pack' } as const, /the pack the Git server sent for .* was incomplete or corrupt/],
   ])('%s: nothing applied, status Unknown with the reason; the run after the fault deploys', async (_name, fault, reason) => {
     world.repo.writeStack(stack, webStack(TEST_IMAGES.app11, env.labels));
     round += 1;

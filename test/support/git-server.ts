@@ -46,12 +46,13 @@ export interface GitServerOptions {
  * A fault the server injects into the requests of `service` (every service when absent), until
  * cleared: `status500` answers HTTP 500; `hang` accepts the request and never answers (the socket
  * stays open until stop()); `truncate-pack` runs git http-backend but cuts its answer after
- * `bytes` body bytes (default: half of what a fetch sends), as a proxy or a dropped link would.
+ * `bytes` body bytes (default: half of what a fetch sends), as a proxy or a dropped link would;
+ * `bytes: 'before-pack'` cuts on the pkt-line boundary before the first pack data line.
  */
 export type GitFault =
   | { mode: 'status500'; service?: FaultTarget }
   | { mode: 'hang'; service?: FaultTarget }
-  | { mode: 'truncate-pack'; service?: FaultTarget; bytes?: number };
+  | { mode: 'truncate-pack'; service?: FaultTarget; bytes?: number | 'before-pack' };
 
 /**
  * A service, or `refs`: every ref listing whatever its protocol (GET info/refs, or a v2 ls-refs
@@ -275,7 +276,14 @@ export class GitServer {
   }
 
   /** `truncateAfter`: end the answer after that many body bytes (-1: half of what the backend sends). */
-  private runBackend(req: http.IncomingMessage, url: URL, body: Readable, record: GitRequestRecord, res: http.ServerResponse, truncateAfter?: number): void {
+  private runBackend(
+    req: http.IncomingMessage,
+    url: URL,
+    body: Readable,
+    record: GitRequestRecord,
+    res: http.ServerResponse,
+    truncateAfter?: number | 'before-pack',
+  ): void {
     const child = spawn('git', ['http-backend'], {
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -352,7 +360,8 @@ export class GitServer {
       }
       if (truncateAfter !== undefined) {
         const all = Buffer.concat(out);
-        const keep = truncateAfter < 0 ? Math.floor(all.length / 2) : Math.min(truncateAfter, all.length);
+        const keep =
+          truncateAfter === 'before-pack' ? firstPackLine(all) : truncateAfter < 0 ? Math.floor(all.length / 2) : Math.min(truncateAfter, all.length);
         record.responseBytes = keep;
         res.end(all.subarray(0, keep));
         return;
@@ -366,4 +375,16 @@ export class GitServer {
       res.end(`cannot run git http-backend: ${e.message}`);
     });
   }
+}
+
+/** The offset of the first side-band pack data line (band 1) of an upload-pack answer; its length when there is none. */
+function firstPackLine(answer: Buffer): number {
+  let at = 0;
+  while (at + 4 <= answer.length) {
+    const len = Number.parseInt(answer.subarray(at, at + 4).toString('latin1'), 16);
+    if (!Number.isInteger(len)) break;
+    if (len >= 5 && answer[at + 4] === 1) return at;
+    at += len < 4 ? 4 : len;
+  }
+  return answer.length;
 }
