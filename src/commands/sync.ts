@@ -120,6 +120,25 @@ async function driftOnHit(
   return driftOfUnchanged(deps, { desired: target.desired, targets: target.targets }, run.inventory, run.deployments);
 }
 
+/**
+ * Starts the listing of every container now and hands it over later. A rejection is held until
+ * inventory() is called, so that a listing nobody asks for (the poll failed) is no unhandled rejection.
+ */
+function listEveryContainer(conn: DockerConnection): { inventory(): Promise<LiveInventory> } {
+  const started = import('../live/inventory.js').then(({ collectInventory }) => collectInventory(conn.docker, { inspect: 'none' }));
+  const settled = started.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+  return {
+    async inventory() {
+      const r = await settled;
+      if (r.ok) return r.value;
+      throw r.error;
+    },
+  };
+}
+
 /** One reconcile now, under the host's reconcile lock (a second sync waits, never runs in parallel). */
 export async function sync(opts: SyncOptions): Promise<SyncResult> {
   let yamlParses = 0;
@@ -174,20 +193,23 @@ async function syncCounted(opts: SyncOptions): Promise<Omit<SyncResult, 'yamlPar
       if (isUnverified(err) && !opts.dryRun) recordRefusal(state, err, { trigger: opts.trigger, actor: opts.actor, command: opts.command });
       return err;
     };
+    // The stored verdict covers a plain run over every declared stack at the host's target.
+    const plain = !opts.dryRun && !opts.force && !opts.stacks?.length && recovering.size === 0 && pins.every((p) => p.stack === undefined);
+    // The agent compares desired and live after every run: one listing of every container serves the
+    // verdict and that comparison. It is taken while the refs request is in flight (two waits
+    // overlapped, not one after the other); a poll that fails leaves it unused.
+    const listing = plain && !opts.noCache && opts.drift ? listEveryContainer(conn) : undefined;
     let polled: PolledTarget;
     try {
       polled = await pollTarget(targetOpts);
     } catch (e) {
       throw targetFailed(e);
     }
-    // The stored verdict covers a plain run over every declared stack at the host's target.
-    const plain = !opts.dryRun && !opts.force && !opts.stacks?.length && recovering.size === 0 && pins.every((p) => p.stack === undefined);
     let verdict: SyncResult['verdict'];
     let stored: NoChangeRun['stored'];
     if (plain && opts.noCache) state.clearSyncVerdicts();
     else if (plain) {
-      // The agent compares desired and live after every run: one listing of every container serves the verdict and that comparison.
-      const inventory = opts.drift ? await (await import('../live/inventory.js')).collectInventory(conn.docker, { inspect: 'none' }) : undefined;
+      const inventory = listing ? await listing.inventory() : undefined;
       const memo = opts.desiredMemo ? { holder: opts.desiredMemo, desiredKey: desiredMemoKey(config, opts.desiredMemo, polled.revision.commit) } : undefined;
       const fast = await noChangeRun({
         config,

@@ -156,7 +156,9 @@ export async function noChangeRun(opts: {
   const memoKey = (generation: string): string | undefined =>
     opts.memo ? hashObject({ desired: opts.memo.desiredKey, inputs, fleet, commit, generation }) : undefined;
   const held = opts.memo?.holder.noChange;
-  const slot = held !== undefined && held.key === memoKey(opts.state.generation()) ? held : readStoredSide(opts, inputs, fleet);
+  // The memo holds: no verdict-affecting row changed since the last hit wrote its statuses.
+  const holds = held !== undefined && held.key === memoKey(opts.state.generation());
+  const slot = holds ? held : readStoredSide(opts, inputs, fleet);
   if ('decision' in slot) return slot;
   const { stored, deployments } = slot;
   const containers = opts.containers ?? (await listComposeContainers(opts.docker.docker));
@@ -165,7 +167,9 @@ export async function noChangeRun(opts: {
   const ref = opts.revision.ref;
   const plan: StackPlan[] = decision.stacks.map((stack) => ({ stack, action: 'none', reason: 'in sync', revision: commit, ...(ref ? { ref } : {}), changedServices: [] }));
   const outcomes: StackOutcome[] = decision.stacks.map((stack) => ({ stack, action: 'none', result: 'unchanged', message: 'in sync', revision: commit, health: 'Healthy' }));
-  opts.state.setStackStatuses(decision.stacks.map((stack) => ({ stack, sync: 'Synced', health: 'Healthy', reason: 'in sync', revision: commit })));
+  // Under a memo that holds, the last hit wrote these same rows (same commit, same stacks) and nothing
+  // wrote a status since (that would have changed the generation): no write, no transaction.
+  if (!holds) opts.state.setStackStatuses(decision.stacks.map((stack) => ({ stack, sync: 'Synced', health: 'Healthy', reason: 'in sync', revision: commit })));
   // Keyed after this hit's own writes: the next cycle finds the same generation unless something else wrote.
   const key = memoKey(opts.state.generation());
   if (opts.memo && key !== undefined) opts.memo.holder.noChange = { ...slot, key };

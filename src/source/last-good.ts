@@ -20,8 +20,17 @@ function lastGoodFile(dataDir: string): string {
   return path.join(dataDir, 'git', 'last-good.json');
 }
 
-export async function saveLastGood(dataDir: string, repo: string, revision: Revision, at: Date): Promise<void> {
+/**
+ * Records `revision` as the repo's last good one. Written only when it differs from the recorded
+ * one (repo, commit, ref, ref kind): a poll that finds the same revision — every poll of an agent
+ * between two tags — costs one small read, not a write and its fsync. `at` is therefore when the
+ * revision became the last good one, not when it was last confirmed.
+ */
+export async function saveLastGood(dataDir: string, repo: string, revision: Revision, at: Date): Promise<boolean> {
+  const saved = await loadLastGood(dataDir, repo);
+  if (saved && saved.commit === revision.commit && saved.ref === revision.ref && saved.refKind === revision.refKind) return false;
   await writeJsonAtomic(lastGoodFile(dataDir), { version: 1, repo, commit: revision.commit, ref: revision.ref, refKind: revision.refKind, at: at.toISOString() });
+  return true;
 }
 
 /** The remembered revision for `repo`; undefined when none, when it belongs to another repo, or when the file is unreadable. */

@@ -78,6 +78,8 @@ export class StateStore {
 
   /** Tells this connection apart from an earlier one in the same process (generation()). */
   readonly #connection = (nextConnection += 1);
+  /** Rows this connection changed in the outbox and notification memory (#outbox): not part of generation(). */
+  #outboxChanges = 0;
 
   constructor(db: Database.Database, file: string, now: () => Date) {
     this.#db = db;
@@ -95,9 +97,27 @@ export class StateStore {
   generation(): string {
     return this.#guard('reading the database generation', () => {
       const version = this.#db.pragma('data_version', { simple: true }) as number;
-      const changes = (this.#stmt('SELECT total_changes() AS n').get() as { n: number }).n;
-      return `${this.#connection}:${version}:${changes}`;
+      return `${this.#connection}:${version}:${this.#totalChanges() - this.#outboxChanges}`;
     });
+  }
+
+  #totalChanges(): number {
+    return (this.#stmt('SELECT total_changes() AS n').get() as { n: number }).n;
+  }
+
+  /**
+   * Runs a write of the notification outbox or memory (src/notify, the hub's reports) without
+   * changing generation(): those rows feed nothing a caller derives and keeps, and the agent
+   * writes them every cycle (hub report, cycle events) and whenever a delivery ends. Another
+   * connection's commit still changes generation() (SQLite's data_version cannot tell tables apart).
+   */
+  #outbox<T>(fn: () => T): T {
+    const before = this.#totalChanges();
+    try {
+      return fn();
+    } finally {
+      this.#outboxChanges += this.#totalChanges() - before;
+    }
   }
 
   /**
@@ -453,7 +473,8 @@ export class StateStore {
 
   /**
    * Several stacks' statuses in one transaction: a no-change run over 200 stacks is one commit
-   * (one WAL sync), not 200.
+   * (one WAL sync), not 200. A row that already says the same is left as it is (its `at` is when
+   * the status last changed): an unchanged status is no write and does not change generation().
    */
   setStackStatuses(inputs: readonly StackStatusInput[]): void {
     if (inputs.length === 0) return;
@@ -462,7 +483,8 @@ export class StateStore {
       const upsert = this.#stmt(
         `INSERT INTO stack_status (stack, sync, health, reason, revision, at) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (stack) DO UPDATE SET sync = excluded.sync, health = excluded.health, reason = excluded.reason,
-           revision = excluded.revision, at = excluded.at`,
+           revision = excluded.revision, at = excluded.at
+         WHERE sync IS NOT excluded.sync OR health IS NOT excluded.health OR reason IS NOT excluded.reason OR revision IS NOT excluded.revision`,
       );
       const at = this.#iso();
       const write = () => {
@@ -588,7 +610,7 @@ export class StateStore {
    */
   enqueueNotifications(memory: unknown, rows: readonly OutboxInput[], capPerChannel: number): Record<string, number> {
     return this.#guard('queueing notifications', () =>
-      this.#transaction(() => {
+      this.#outbox(() => this.#transaction(() => {
         const at = this.#iso();
         this.#stmt(`INSERT INTO notify_memory (id, memory, at) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET memory = excluded.memory, at = excluded.at`).run(JSON.stringify(memory), at);
         const insert = this.#stmt(`INSERT INTO notify_outbox (event_id, channel, event, next_at, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (event_id, channel) DO NOTHING`);
@@ -607,7 +629,7 @@ export class StateStore {
           if (changes > 0) Object.defineProperty(dropped, channel, { value: changes, enumerable: true });
         }
         return dropped;
-      }),
+      })),
     );
   }
 
@@ -622,7 +644,7 @@ export class StateStore {
    */
   enqueueLatest(input: OutboxInput): void {
     this.#guard('queueing a status report', () =>
-      this.#transaction(() => {
+      this.#outbox(() => this.#transaction(() => {
         const r = valid(OutboxInput, input, 'a status report');
         const at = this.#iso();
         const old = this.#stmt(`SELECT attempts, next_at, created_at, last_error FROM notify_outbox WHERE event_id = ? AND channel = ? AND status = 'pending'`).get(r.eventId, r.channel) as
@@ -638,7 +660,7 @@ export class StateStore {
           old?.created_at ?? at,
           old?.last_error ?? null,
         );
-      }),
+      })),
     );
   }
 
@@ -660,37 +682,37 @@ export class StateStore {
   /** Rows the receiver accepted: gone. */
   outboxDelivered(ids: readonly number[]): void {
     this.#guard('recording a delivery', () =>
-      this.#transaction(() => {
+      this.#outbox(() => this.#transaction(() => {
         for (const id of ids) this.#stmt('DELETE FROM notify_outbox WHERE id = ?').run(id);
-      }),
+      })),
     );
   }
 
   /** Rows whose delivery failed: retried at `nextAt`, or given up (kept for status) when it is undefined. */
   outboxFailed(ids: readonly number[], error: string, nextAt: Date | undefined): void {
     this.#guard('recording a failed delivery', () =>
-      this.#transaction(() => {
+      this.#outbox(() => this.#transaction(() => {
         const message = scrub(error);
         for (const id of ids) {
           this.#stmt(
             `UPDATE notify_outbox SET attempts = attempts + 1, last_error = ?, next_at = coalesce(?, next_at), status = CASE WHEN ? IS NULL THEN 'given-up' ELSE status END WHERE id = ?`,
           ).run(message, nextAt?.toISOString() ?? null, nextAt?.toISOString() ?? null, id);
         }
-      }),
+      })),
     );
   }
 
   /** Drops rows of channels no longer configured, and all but the newest `keepGivenUp` given-up rows; returns how many went. */
   pruneOutbox(channels: readonly string[], keepGivenUp = 100): number {
     return this.#guard('pruning the notification outbox', () =>
-      this.#transaction(() => {
+      this.#outbox(() => this.#transaction(() => {
         const list = JSON.stringify(channels);
         const gone = this.#stmt(`DELETE FROM notify_outbox WHERE channel NOT IN (SELECT value FROM json_each(?))`).run(list).changes;
         const old = this.#stmt(
           `DELETE FROM notify_outbox WHERE status = 'given-up' AND id NOT IN (SELECT id FROM notify_outbox WHERE status = 'given-up' ORDER BY id DESC LIMIT ?)`,
         ).run(Math.max(0, Math.floor(keepGivenUp))).changes;
         return gone + old;
-      }),
+      })),
     );
   }
 
