@@ -8,6 +8,7 @@ import { createDockerClient, pingDocker, type DockerConnection } from '../live/d
 import type { ReconcileDeps, ReconcileResult } from '../sync/reconcile.js';
 import { recoverInterruptedApplies } from '../sync/recover.js';
 import type { LiveInventory } from '../live/model.js';
+import { listComposeContainers } from '../live/project-containers.js';
 import type { DriftResult } from '../drift/compute-drift.js';
 import { removeStaleTempFiles } from '../util/json-file.js';
 import { addTelemetrySink } from '../util/telemetry.js';
@@ -199,6 +200,10 @@ async function syncCounted(opts: SyncOptions): Promise<Omit<SyncResult, 'yamlPar
     // verdict and that comparison. It is taken while the refs request is in flight (two waits
     // overlapped, not one after the other); a poll that fails leaves it unused.
     const listing = plain && !opts.noCache && opts.drift ? listEveryContainer(conn) : undefined;
+    // The CLI's plain run asks for the verdict's Compose container list the same way; noChangeRun
+    // awaits it only where it needs it, so a Docker error surfaces where it did.
+    const composeListing = plain && !opts.noCache && !opts.drift ? listComposeContainers(conn.docker) : undefined;
+    composeListing?.catch(() => undefined);
     let polled: PolledTarget;
     try {
       polled = await pollTarget(targetOpts);
@@ -218,7 +223,7 @@ async function syncCounted(opts: SyncOptions): Promise<Omit<SyncResult, 'yamlPar
         snapshot: polled.snapshot,
         revision: polled.revision,
         logger,
-        ...(inventory ? { containers: inventory.containers } : {}),
+        ...(inventory ? { containers: inventory.containers } : composeListing ? { containers: composeListing } : {}),
         ...(memo ? { memo } : {}),
       });
       if (fast.result) {

@@ -144,8 +144,11 @@ export async function noChangeRun(opts: {
   snapshot: Pick<Snapshot, 'oids' | 'problems'>;
   revision: Revision;
   logger: Logger;
-  /** Every container, already listed by the caller (the agent lists them once for this and for drift); default: one list of Compose containers. */
-  containers?: readonly LiveContainer[];
+  /**
+   * Every container, already listed by the caller (the agent lists them once for this and for
+   * drift) or being listed (the CLI asks while Git answers); default: one list of Compose containers.
+   */
+  containers?: readonly LiveContainer[] | Promise<readonly LiveContainer[]>;
   /** The agent's memory of the last hit: while its key holds, no row is read, parsed or hashed again. */
   memo?: NoChangeMemo;
 }): Promise<NoChangeRun> {
@@ -161,7 +164,7 @@ export async function noChangeRun(opts: {
   const slot = holds ? held : readStoredSide(opts, inputs, fleet);
   if ('decision' in slot) return slot;
   const { stored, deployments } = slot;
-  const containers = opts.containers ?? (await listComposeContainers(opts.docker.docker));
+  const containers = await (opts.containers ?? listComposeContainers(opts.docker.docker));
   const decision = checkLive(slot.expectation, containers);
   if (!decision.hit) return { decision, stored };
   const ref = opts.revision.ref;
