@@ -171,8 +171,11 @@ export async function driftCheck(opts: DriftCheckOptions): Promise<DriftCheckRes
     );
     // The engine lists (and, with --stack, inspects) while this process reads the repo.
     const filtered = opts.stacks !== undefined && opts.stacks.length > 0;
+    // Their containers are inspected while the repo loads: the stacks this host has deployed are
+    // almost always the ones it declares (any other inspect is dropped, collectInventory).
     const inventoryLoad = collectInventory(conn.docker, {
       projects: filtered ? opts.stacks : targetLoad.then((x) => [...x.desired.stacks.map((s) => s.name), ...x.desired.errors.map((e) => e.stack)]),
+      ...(!filtered && state ? { prefetch: [...state.currentDeployments().keys()] } : {}),
     });
     // Awaited below; when both fail, the repo's error is the one reported.
     inventoryLoad.catch(() => undefined);

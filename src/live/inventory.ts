@@ -45,6 +45,13 @@ export interface InventoryOptions {
    * when it rejects, so does the inventory.
    */
   projects?: readonly string[] | Promise<readonly string[]>;
+  /**
+   * Projects whose containers are probably wanted (e.g. the stacks the state DB says this host runs):
+   * while `projects` is still a pending promise, their containers are inspected already, so the
+   * engine's inspect latency overlaps the caller's own work (drift-check's repo load). An inspect
+   * of a container that `projects` then leaves out is dropped: the inventory is the same as without it.
+   */
+  prefetch?: readonly string[];
   /** Inspect calls in flight at once. Default 16. */
   concurrency?: number;
   /** The engine address for error messages (createDockerClient's `address`); default: read from the client. */
@@ -79,6 +86,23 @@ export function groupProjects(containers: readonly LiveContainer[]): Record<stri
   return projects;
 }
 
+/** At most `limit` of the calls it runs are in flight at once; the others wait in order. */
+function limiter(limit: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async (fn) => {
+    if (active >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    else active += 1;
+    try {
+      return await fn();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else active -= 1;
+    }
+  };
+}
+
 function byName<T extends { name: string }>(a: T, b: T): number {
   return a.name.localeCompare(b.name);
 }
@@ -93,26 +117,44 @@ export async function collectInventory(docker: DockerApi, opts: InventoryOptions
   const address = opts.address ?? dockerAddress(docker);
   const concurrency = opts.concurrency ?? 16;
 
-  const [versionRaw, listRaw, networksRaw, volumesRaw, projects] = await Promise.all([
+  const listing = Promise.all([
     callDocker('version', address, () => docker.version()),
     callDocker('list containers', address, () => docker.listContainers({ all: true })),
     callDocker('list networks', address, () => docker.listNetworks(PROJECT_FILTER)),
     callDocker('list volumes', address, () => docker.listVolumes(PROJECT_FILTER)),
-    opts.projects,
   ]);
-  const projectSet = projects ? new Set(projects) : undefined;
+  // Awaited below (after the list, or with it when the list fails first).
+  const names = Promise.resolve(opts.projects);
+  names.catch(() => undefined);
+  const [versionRaw, listRaw, networksRaw, volumesRaw] = await listing;
   const version = parseDockerResponse(versionSchema, versionRaw, 'version', address);
   const listed = parseDockerResponse(containerListSchema, listRaw, 'list containers', address).map(mapContainerSummary);
 
-  const wanted = shouldInspect(opts, projectSet);
-  const containers = (
-    await mapLimit(listed, concurrency, async (c) => {
-      if (!wanted(c)) return c;
+  const slot = limiter(concurrency);
+  const inspectOne = (c: LiveContainer): Promise<LiveContainer | undefined> =>
+    slot(async () => {
       const raw = await callDocker(`inspect container ${c.name}`, address, () => docker.getContainer(c.id).inspect(), true);
       if (raw === undefined) return undefined;
       return mapContainerInspect(parseDockerResponse(containerInspectSchema, raw, `inspect container ${c.name}`, address));
-    })
-  ).filter((c): c is LiveContainer => c !== undefined);
+    });
+  const early = new Map<string, Promise<LiveContainer | undefined>>();
+  if (opts.prefetch && opts.prefetch.length > 0) {
+    const wantedEarly = shouldInspect(opts, new Set(opts.prefetch));
+    for (const c of listed) {
+      if (!wantedEarly(c)) continue;
+      const p = inspectOne(c);
+      // Awaited below only if the container is wanted; a dropped prefetch's failure is no error.
+      p.catch(() => undefined);
+      early.set(c.id, p);
+    }
+  }
+  const projects = await names;
+  const projectSet = projects ? new Set(projects) : undefined;
+
+  const wanted = shouldInspect(opts, projectSet);
+  const containers = (await Promise.all(listed.map((c) => (wanted(c) ? (early.get(c.id) ?? inspectOne(c)) : c)))).filter(
+    (c): c is LiveContainer => c !== undefined,
+  );
 
   const imageIds = [...new Set(containers.filter((c) => c.config !== undefined).map((c) => c.imageId))].sort();
   const images = dict<LiveImageDefaults>();

@@ -102,6 +102,41 @@ describe('collectInventory', () => {
     expect(inv.networks.map((n) => n.name)).toEqual(['p1_default']);
   });
 
+  it('prefetch: those projects are inspected while the names are pending; the result equals a run without it', async () => {
+    const data = world(9, (i) => `p${i % 3}`);
+    const docker = new RecordedDocker(data);
+    let release: (names: string[]) => void = () => undefined;
+    const names = new Promise<string[]>((resolve) => (release = resolve));
+    const pending = collectInventory(docker, { projects: names, prefetch: ['p1', 'p2'], now: () => new Date(0) });
+    await new Promise((r) => setTimeout(r, 30));
+    // p1 and p2 inspected early; p0 not (not prefetched, names unknown yet).
+    expect(docker.calls.filter((c) => c.startsWith('container ')).sort()).toEqual(['container id1', 'container id2', 'container id4', 'container id5', 'container id7', 'container id8']);
+    release(['p0', 'p1']);
+    const inv = await pending;
+    // p0 inspected now; p2's prefetched inspects are dropped: its containers carry the list's view only.
+    expect(docker.calls.filter((c) => c.startsWith('container ')).length).toBe(9);
+    const plain = await collectInventory(new RecordedDocker(world(9, (i) => `p${i % 3}`)), { projects: ['p0', 'p1'], now: () => new Date(0) });
+    expect(inv).toEqual(plain);
+    expect(inv.containers.filter((c) => c.project === 'p2').every((c) => c.config === undefined)).toBe(true);
+    expect(inv.containers.filter((c) => c.project !== 'p2').every((c) => c.config !== undefined)).toBe(true);
+  });
+
+  it('prefetch: a dropped inspect that fails is no error; a wanted one that fails is', async () => {
+    const boom = Object.assign(new Error('(HTTP code 500) engine error'), { statusCode: 500 });
+    const docker = new RecordedDocker(world(4, (i) => `p${i % 2}`), (call) => (call === 'container id1' ? boom : undefined));
+    const inv = await collectInventory(docker, { projects: Promise.resolve(['p0']), prefetch: ['p0', 'p1'] });
+    expect(inv.containers.filter((c) => c.config !== undefined).map((c) => c.name)).toEqual(['c0', 'c2']);
+    const again = new RecordedDocker(world(4, (i) => `p${i % 2}`), (call) => (call === 'container id1' ? boom : undefined));
+    await expect(collectInventory(again, { projects: Promise.resolve(['p1']), prefetch: ['p1'] })).rejects.toMatchObject({ code: 'DockerApiError' });
+  });
+
+  it('prefetch keeps the bound on inspects in flight', async () => {
+    const docker = new RecordedDocker(world(60));
+    await collectInventory(docker, { projects: new Promise((r) => setTimeout(() => r(['p0', 'p1', 'p2']), 5)), prefetch: ['p0', 'p1'], concurrency: 4 });
+    expect(docker.calls.filter((c) => c.startsWith('container ')).length).toBe(60);
+    expect(docker.maxInFlight).toBeLessThanOrEqual(4);
+  });
+
   it('a projects promise that rejects rejects the inventory with its error', async () => {
     const docker = new RecordedDocker(world(2));
     const failure = new Error('repo unreachable');
