@@ -152,7 +152,7 @@ export async function collectInventory(docker: DockerApi, opts: InventoryOptions
   const projectSet = projects ? new Set(projects) : undefined;
 
   const wanted = shouldInspect(opts, projectSet);
-  const containers = (await Promise.all(listed.map((c) => (wanted(c) ? (early.get(c.id) ?? inspectOne(c)) : c)))).filter(
+  const containers = (await Promise.all(listed.map((c) => (wanted(c) ? (early.get(c.id) ?? inspectOne(c)) : Promise.resolve(c))))).filter(
     (c): c is LiveContainer => c !== undefined,
   );
 
