@@ -17,7 +17,7 @@ import type { Trigger } from '../state/schema.js';
 import type { Logger } from '../util/logger.js';
 import type { DesiredMemo } from './desired-memo.js';
 import { desiredMemoKey, loadPolled, openSource, pollTarget, type PolledTarget, type Target, type TargetOptions } from './target.js';
-import { noChangeRun, recordVerdicts, type NoChangeRun } from './verdict-cache.js';
+import { noChangeRun, partialRun, recordVerdicts, type NoChangeRun, type PartialRun } from './verdict-cache.js';
 import { isUnverified, recordRefusal, targetVerifier } from './verify-target.js';
 import type { GitSource } from '../source/index.js';
 
@@ -54,7 +54,7 @@ export interface SyncResult extends ReconcileResult {
    * Whether the stored no-change verdict decided this run (docs/performance.md); on a miss why, and
    * which stacks' inputs changed. Absent when the run cannot use one (--stack, --dry-run, --force, pins).
    */
-  verdict?: { hit: boolean; reason?: string; changed?: string[] };
+  verdict?: { hit: boolean; reason?: string; changed?: string[]; loaded?: string[] };
   /** YAML documents parsed during the run (compose files, fleet.yaml): 0 when a verdict decided it. */
   yamlParses: number;
 }
@@ -70,6 +70,64 @@ export function composeDetector(config: ResolvedConfig): () => Promise<ComposeCl
       timeoutMs: 30_000,
       cacheDir: path.join(config.dataDir, 'cache'),
     });
+}
+
+/**
+ * A plain run whose stored verdicts still hold for most stacks: only the others are loaded and
+ * planned (reconcile with `only`, so that the stacks not loaded are neither planned nor pruned);
+ * the known ones are recorded at this revision as a full plan would. docs/performance.md.
+ */
+async function syncPartial(
+  opts: SyncOptions,
+  run: {
+    state: StateStore;
+    conn: DockerConnection;
+    source: GitSource;
+    recovering: Set<string>;
+    targetOpts: TargetOptions;
+    polled: PolledTarget;
+    partial: PartialRun;
+    stored: NonNullable<NoChangeRun['stored']>;
+    targetFailed: (e: unknown) => unknown;
+  },
+): Promise<Omit<SyncResult, 'yamlParses' | 'verdict'> & { changed: string[] }> {
+  const { state, conn, source, recovering, polled, partial } = run;
+  const { config, logger } = opts;
+  logger.debug({ load: partial.changed }, 'stored verdicts hold for the other stacks; loading only these');
+  let result: ReconcileResult = { plan: { stacks: [], warnings: [] }, outcomes: [], exitCode: 0 };
+  let target: Target | undefined;
+  if (partial.changed.length > 0) {
+    try {
+      target = await loadPolled({ ...run.targetOpts, stacks: partial.changed }, polled);
+    } catch (e) {
+      throw run.targetFailed(e);
+    }
+    for (const w of target.warnings) logger.warn(w);
+    const { reconcile } = await import('../sync/reconcile.js');
+    result = await reconcile(reconcileDeps(opts, { state, docker: conn, source, recovering }), {
+      desired: target.desired,
+      targets: target.targets,
+      only: partial.changed,
+      dryRun: false,
+      force: false,
+      allowMassPrune: opts.allowMassPrune ?? false,
+      drift: false,
+      windows: { manual: opts.trigger === 'cli' || opts.trigger === 'user', ignore: opts.ignoreWindows ?? false },
+    });
+  } else {
+    for (const w of polled.warnings) logger.warn(w);
+  }
+  const known = partial.recordUnchanged();
+  const changed = target ? recordVerdicts({ config, state, snapshot: target.snapshot, desired: target.desired, result, logger, stored: run.stored, partial: true }) : [];
+  const byStack = <T extends { stack: string }>(a: T, b: T): number => a.stack.localeCompare(b.stack);
+  return {
+    plan: { ...result.plan, stacks: [...result.plan.stacks, ...known.plan].sort(byStack) },
+    outcomes: [...result.outcomes, ...known.outcomes].sort(byStack),
+    exitCode: result.exitCode,
+    revision: revisionOf(target ?? polled),
+    warnings: target?.warnings ?? polled.warnings,
+    changed,
+  };
 }
 
 /** Every known stack's status → Unknown with `reason` (best effort: the state DB may be the thing that failed). */
@@ -234,6 +292,12 @@ async function syncCounted(opts: SyncOptions): Promise<Omit<SyncResult, 'yamlPar
       }
       stored = fast.stored;
       if (!fast.decision.hit) verdict = { hit: false, reason: fast.decision.reason };
+      // The agent compares every stack's desired state with live after the run (drift), so it loads them all (its memo keeps unchanged stacks parsed).
+      const partial = stored && !opts.drift && !opts.desiredMemo ? await partialRun({ config, state, docker: conn, snapshot: polled.snapshot, revision: polled.revision, stored }) : undefined;
+      if (partial && stored) {
+        const { changed, ...done } = await syncPartial(opts, { state, conn, source, recovering, targetOpts, polled, partial, stored, targetFailed });
+        return { ...done, verdict: { hit: false, ...(verdict?.reason ? { reason: verdict.reason } : {}), changed, loaded: partial.changed } };
+      }
       logger.debug({ reason: verdict?.reason }, 'no stored verdict decides this run; loading every stack');
     }
     let target: Target;

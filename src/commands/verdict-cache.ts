@@ -15,9 +15,10 @@ import type { Snapshot } from '../source/index.js';
 import type { Deployment, StateStore } from '../state/index.js';
 import type { StackOutcome, ReconcileResult } from '../sync/reconcile.js';
 import type { StackPlan } from '../sync/model.js';
-import { checkLive, expectNoChange, FLEET_SCOPE, fleetKey, policyHash, stackKey, stackScope, verdictOf, type NoChange, type NoChangeExpectation, type StoredVerdict } from '../sync/verdict.js';
+import { checkLive, expectNoChange, FLEET_SCOPE, fleetKey, policyHash, splitByVerdict, stackKey, stackScope, verdictOf, type NoChange, type NoChangeExpectation, type StoredVerdict } from '../sync/verdict.js';
 import { withoutPrivateEnv } from '../util/child-env.js';
 import { hashObject, sha256 } from '../util/hash.js';
+import { recordedMessage } from '../util/text.js';
 import type { Logger } from '../util/logger.js';
 import { VERSION } from '../version.js';
 
@@ -192,6 +193,79 @@ function readStoredSide(
   return expected.hit ? { stored, deployments, expectation: expected.expectation } : { decision: { hit: false, reason: expected.reason }, stored };
 }
 
+/** A miss that a full load of only some stacks can decide (see splitByVerdict). */
+export interface PartialRun {
+  /** The stacks to load and plan: inputs changed, or anything about them not known from the verdict. */
+  changed: string[];
+  /**
+   * Records every other stack at this revision as a full plan would ("in sync", nothing run; a new
+   * commit is recorded as the stack's deployment) and returns their plan entries and outcomes.
+   */
+  recordUnchanged: () => Pick<ReconcileResult, 'outcomes'> & { plan: StackPlan[] };
+}
+
+/**
+ * After a miss of a plain run: the stacks whose stored verdict still holds (same inputs key, same
+ * recorded inputs and config hashes, live containers matching, running and healthy) need no load;
+ * only the others are loaded and planned (docs/performance.md). Undefined when the full run must
+ * decide: no stored selection, a project that left the host, or no stack known.
+ */
+export async function partialRun(opts: {
+  config: ResolvedConfig;
+  state: StateStore;
+  docker: DockerConnection;
+  snapshot: Pick<Snapshot, 'oids' | 'problems'>;
+  revision: Revision;
+  stored: ReadonlyMap<string, StoredVerdict>;
+}): Promise<PartialRun | undefined> {
+  const inputs = hostInputsOf(opts.config);
+  const fleet = fleetKeyFor(inputs, opts.snapshot);
+  if (fleet === undefined || !opts.stored.has(FLEET_SCOPE)) return undefined;
+  const deployments = opts.state.currentDeployments();
+  const containers = await listComposeContainers(opts.docker.docker);
+  const split = splitByVerdict({
+    stored: opts.stored,
+    fleetKey: fleet,
+    stackKey: stackKeyFor(inputs, opts.snapshot),
+    commit: opts.revision.commit,
+    containers,
+    deployed: (stack) => deployments.get(stack),
+  });
+  if (!split) return undefined;
+  const { revision } = opts;
+  const ref = revision.ref;
+  const recordUnchanged = (): Pick<ReconcileResult, 'outcomes'> & { plan: StackPlan[] } => {
+    const moved = split.unchanged.filter(([stack]) => deployments.get(stack)?.revision !== revision.commit);
+    const recorded = new Set(moved.map(([stack]) => stack));
+    opts.state.recordDeployments(
+      moved.map(([stack, verdict]) => ({
+        stack,
+        revision: revision.commit,
+        ...(ref ? { ref } : {}),
+        inputsHash: verdict.inputsHash,
+        configHashes: Object.fromEntries(Object.entries(verdict.services).map(([name, s]) => [name, s.configHash])),
+        health: 'Healthy' as const,
+        status: 'succeeded' as const,
+      })),
+    );
+    const message = (stack: string): string => (recorded.has(stack) ? recordedMessage(revision) : 'in sync');
+    const stacks = split.unchanged.map(([stack]) => stack);
+    opts.state.setStackStatuses(stacks.map((stack) => ({ stack, sync: 'Synced', health: 'Healthy', reason: message(stack), revision: revision.commit })));
+    return {
+      plan: stacks.map((stack) => ({ stack, action: 'none', reason: 'in sync', revision: revision.commit, ...(ref ? { ref } : {}), changedServices: [] })),
+      outcomes: stacks.map((stack) => ({
+        stack,
+        action: 'none',
+        result: recorded.has(stack) ? 'recorded' : 'unchanged',
+        message: message(stack),
+        revision: revision.commit,
+        health: 'Healthy',
+      })),
+    };
+  };
+  return { changed: split.changed, recordUnchanged };
+}
+
 /** Left in sync and healthy: nothing to do (none → unchanged/recorded) or just deployed and through the health gate. */
 function leftInSync(plan: StackPlan | undefined, outcome: StackOutcome | undefined): boolean {
   if (outcome?.health !== 'Healthy' || plan?.problem) return false;
@@ -213,6 +287,8 @@ export function recordVerdicts(opts: {
   result: ReconcileResult;
   logger: Logger;
   stored?: ReadonlyMap<string, StoredVerdict>;
+  /** A partial run (partialRun): `desired` holds only the stacks it loaded; the others' rows and the selection row stay. */
+  partial?: boolean;
 }): string[] {
   const { desired, result } = opts;
   const inputs = hostInputsOf(opts.config);
@@ -246,7 +322,7 @@ export function recordVerdicts(opts: {
       if (key !== undefined && eligible) put.push({ scope: stackScope(stack.name), key, verdict: verdictOf(stack) });
       else remove.push(stackScope(stack.name));
     }
-    put.push({ scope: FLEET_SCOPE, key: fleet, verdict: { stacks: policies } });
+    if (!opts.partial) put.push({ scope: FLEET_SCOPE, key: fleet, verdict: { stacks: policies } });
     opts.state.putSyncVerdicts(put, remove);
     return changed.sort();
   } catch (e) {

@@ -158,6 +158,25 @@ export class StateStore {
     });
   }
 
+  /**
+   * Several deployments in one transaction (one WAL sync): the stacks a run moved to a new
+   * revision without running anything (src/commands/verdict-cache.ts).
+   */
+  recordDeployments(inputs: readonly DeploymentInput[]): void {
+    if (inputs.length === 0) return;
+    this.#guard('recording deployments', () => {
+      const rows = inputs.map((input) => valid(DeploymentInput, input, 'a deployment'));
+      const insert = this.#stmt(
+        `INSERT INTO deployments (stack, revision, ref, inputs_hash, config_hashes, health, status, operation_id, at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      const at = this.#iso();
+      this.#transaction(() => {
+        for (const d of rows) insert.run(d.stack, d.revision, d.ref ?? null, d.inputsHash, JSON.stringify(d.configHashes), d.health, d.status, d.operationId ?? null, at);
+      });
+    });
+  }
+
   /** What is deployed: the stack's last `succeeded` deployment. */
   currentDeployment(stack: string): Deployment | undefined {
     return this.#guard('reading the current deployment', () =>

@@ -31,7 +31,7 @@ import { endJournaled, runJournaled, startOperation, tryState, type JournalStep 
 import { loadStackAt } from './stack-at.js';
 import { changedServices, ownedStacks, planSync } from './plan.js';
 import { servicesToPull } from './pull-check.js';
-import { shortCommit } from '../util/text.js';
+import { describeRevision as describeRevisionOf, recordedMessage, shortCommit } from '../util/text.js';
 import { readSwarm, readSwarmRole } from '../swarm/engine-read.js';
 import type { SwarmLive } from '../swarm/engine-model.js';
 import type { SwarmRole } from '../swarm/leader.js';
@@ -431,7 +431,7 @@ async function executeStack(
       if (target && (current?.revision !== target.revision.commit || current.inputsHash !== target.stack.inputsHash)) {
         // Inputs moved on without changing any service: record the revision, run nothing.
         state.recordDeployment(deploymentRecord(target, health, 'succeeded'));
-        return { ...base, result: 'recorded', message: `now at ${describeRevision(target)}; no service changed, Compose not run`, health };
+        return { ...base, result: 'recorded', message: recordedMessage(target.revision), health };
       }
       return { ...base, result: 'unchanged', message: p.reason, health };
     }
@@ -465,7 +465,7 @@ function recordRefusal(deps: ReconcileDeps, p: StackPlan): void {
 }
 
 function describeRevision(t: StackTarget): string {
-  return `${t.revision.ref ? `${t.revision.ref} ` : ''}(${shortCommit(t.revision.commit)})`;
+  return describeRevisionOf(t.revision);
 }
 
 function deploymentRecord(t: StackTarget, health: HealthStatus, status: 'succeeded' | 'failed' | 'rolled-back', operationId?: number) {

@@ -205,6 +205,50 @@ export function checkLive(expectation: NoChangeExpectation, containers: readonly
 }
 
 /**
+ * A miss where most stacks are still known: the host's selection row holds, and `unchanged` lists
+ * each stack whose inputs key, verdict row, recorded deployment (inputs and config hashes; the
+ * revision may be an older commit) and live containers all agree — what a full plan would find
+ * "in sync" without a Compose run. Every other declared stack is in `changed` and is loaded and
+ * planned in full. Undefined when the selection is not known, a project driftd deployed here left
+ * the host (a prune is for the full plan), or no stack is known (nothing to save).
+ */
+export interface PartialNoChange {
+  unchanged: (readonly [string, StackVerdict])[];
+  changed: string[];
+}
+
+export function splitByVerdict(input: NoChangeInput): PartialNoChange | undefined {
+  const fleetRow = input.stored.get(FLEET_SCOPE);
+  if (fleetRow?.key !== input.fleetKey) return undefined;
+  const fleet = FleetVerdict.safeParse(fleetRow.verdict);
+  if (!fleet.success) return undefined;
+  const declared = Object.keys(fleet.data.stacks).sort();
+  const live = summarizeContainers(input.containers);
+  const declaredSet = new Set(declared);
+  for (const [project, summary] of Object.entries(live)) {
+    if (!declaredSet.has(project) && summary.managedByDriftd && input.deployed(project) !== undefined) return undefined;
+  }
+  const unchanged: [string, StackVerdict][] = [];
+  const changed: string[] = [];
+  for (const stack of declared) {
+    const policy = own(fleet.data.stacks, stack);
+    const key = policy === undefined ? undefined : input.stackKey(stack, policy);
+    const row = input.stored.get(stackScope(stack));
+    const verdict = key !== undefined && row?.key === key ? StackVerdict.safeParse(row.verdict) : undefined;
+    const deployed = input.deployed(stack);
+    // The revision may be older: a new commit that left this stack's inputs alone is recorded, not applied.
+    const known =
+      verdict?.success === true &&
+      deployed !== undefined &&
+      deploymentMismatch(verdict.data, deployed, deployed.revision) === undefined &&
+      liveMismatch(verdict.data, own(live, stack)) === undefined;
+    if (known) unchanged.push([stack, verdict.data]);
+    else changed.push(stack);
+  }
+  return unchanged.length === 0 ? undefined : { unchanged, changed };
+}
+
+/**
  * Every stack this host runs is known in sync at these inputs and its live containers still match:
  * a hit lists them. Anything else — a missing, stale or malformed row, a project driftd deployed
  * that is no longer declared, one container off — is a miss with the first reason found.

@@ -5,6 +5,16 @@ export function shortCommit(commit: string): string {
   return commit.slice(0, 12);
 }
 
+/** "v1.4.2 (4f1c…)" or "(4f1c…)": a revision in messages and history. */
+export function describeRevision(revision: { commit: string; ref?: string | undefined }): string {
+  return `${revision.ref ? `${revision.ref} ` : ''}(${shortCommit(revision.commit)})`;
+}
+
+/** The outcome of a stack whose inputs a new revision left alone: recorded, nothing run. */
+export function recordedMessage(revision: { commit: string; ref?: string | undefined }): string {
+  return `now at ${describeRevision(revision)}; no service changed, Compose not run`;
+}
+
 /** "1 file", "3 files": English plural by `s`, enough for driftd's nouns. */
 export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;

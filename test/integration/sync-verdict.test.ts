@@ -15,7 +15,7 @@ import { TEST_IMAGES } from '../support/test-env.js';
 interface SyncJson {
   outcomes: { stack: string; action: string; result: string; health?: string }[];
   exitCode: number;
-  verdict?: { hit: boolean; reason?: string; changed?: string[] };
+  verdict?: { hit: boolean; reason?: string; changed?: string[]; loaded?: string[] };
   yamlParses: number;
 }
 
@@ -25,6 +25,7 @@ describe('sync: the stored no-change verdict', () => {
   const [a, b, c] = [env.project(), env.project(), env.project()].sort();
   const stacks = [a!, b!, c!];
   let policies: Record<string, Record<string, string | boolean>> = {};
+  let fullParses = 0;
 
   const writeAll = (greeting: string): void => {
     world.repo
@@ -51,6 +52,7 @@ describe('sync: the stored no-change verdict', () => {
     expect(first.outcomes.map((o) => o.result)).toEqual(['deployed', 'deployed', 'deployed']);
     expect(first.verdict).toMatchObject({ hit: false, reason: 'no verdict stored' });
     expect(first.yamlParses).toBeGreaterThan(0);
+    fullParses = first.yamlParses;
 
     world.resetComposeLog();
     const again = await sync();
@@ -72,15 +74,61 @@ describe('sync: the stored no-change verdict', () => {
     await world.release('v1.1.0');
     world.resetComposeLog();
     const r = await sync();
-    expect(r.verdict).toMatchObject({ hit: false, changed: [a] });
+    // The other stacks' verdicts still hold: only the changed one is loaded and planned.
+    expect(r.verdict).toMatchObject({ hit: false, changed: [a], loaded: [a] });
+    expect(r.yamlParses).toBeLessThan(fullParses);
     expect(Object.fromEntries(r.outcomes.map((o) => [o.stack, o.result]))).toEqual({ [a!]: 'deployed', [b!]: 'recorded', [c!]: 'recorded' });
     expect(composeRunsFor()).toEqual([a]);
+    // The stacks not loaded are recorded at the new revision exactly as a full plan records them.
+    const head = await world.repo.head();
+    const deployed = world.readState((db) =>
+      db.prepare(`SELECT stack, revision, ref FROM deployments WHERE id IN (SELECT max(id) FROM deployments GROUP BY stack) ORDER BY stack`).all(),
+    );
+    expect(deployed).toEqual(stacks.map((stack) => ({ stack, revision: head, ref: 'v1.1.0' })));
+    const statuses = world.readState((db) => db.prepare('SELECT stack, sync, health, revision FROM stack_status ORDER BY stack').all());
+    expect(statuses).toEqual(stacks.map((stack) => ({ stack, sync: 'Synced', health: 'Healthy', revision: head })));
+    expect((await sync()).verdict).toEqual({ hit: true });
+  });
+
+  it('a new tag that changes none of the stacks: none is loaded, each is recorded at the new revision, no Compose', async () => {
+    world.repo.write('README.md', 'docs only\n');
+    await world.release('v1.1.1');
+    world.resetComposeLog();
+    const r = await sync();
+    expect(r.verdict).toMatchObject({ hit: false, changed: [], loaded: [] });
+    expect(r.yamlParses).toBe(0);
+    expect(r.outcomes.map((o) => [o.stack, o.result, o.health])).toEqual(stacks.map((s) => [s, 'recorded', 'Healthy']));
+    expect(world.composeCalls()).toEqual([]);
+    expect((await sync()).verdict).toEqual({ hit: true });
+  });
+
+  it('a new tag while a container of an unchanged stack is stopped: that stack is planned in full (up and the health gate start it), the changed one deploys', async () => {
+    const worker = Object.values(await projectContainers(env.docker, c!))[0]!;
+    await env.docker.getContainer(worker.id).stop({ t: 1 });
+    try {
+      writeAll('hola');
+      await world.release('v1.1.2');
+      world.resetComposeLog();
+      const r = await sync();
+      expect(r.verdict).toMatchObject({ hit: false, changed: [a], loaded: [a, c] });
+      expect(Object.fromEntries(r.outcomes.map((o) => [o.stack, [o.result, o.health]]))).toEqual({
+        [a!]: ['deployed', 'Healthy'],
+        [b!]: ['recorded', 'Healthy'],
+        // As in a full plan: its labels match a revision not recorded with these containers down, so it is applied again.
+        [c!]: ['deployed', 'Healthy'],
+      });
+      expect(composeRunsFor()).toEqual([a, c].sort());
+    } finally {
+      // Started again by the run itself when it passed (304 then).
+      await env.docker.getContainer(worker.id).start().catch(() => undefined);
+    }
+    await sync();
     expect((await sync()).verdict).toEqual({ hit: true });
   });
 
   it("a new tag that changes one stack's fleet policy: only that stack's inputs changed", async () => {
     policies = { [c!]: { healthTimeout: '90s' } };
-    writeAll('bonjour');
+    writeAll('hola');
     await world.release('v1.2.0');
     world.resetComposeLog();
     const r = await sync();

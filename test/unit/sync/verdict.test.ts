@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { fleetKeyFor, stackKeyFor, type HostInputs } from '../../../src/commands/verdict-cache.js';
 import type { LiveContainer } from '../../../src/live/model.js';
 import type { DeployedRecord } from '../../../src/sync/model.js';
-import { decideNoChange, FLEET_SCOPE, policyHash, stackKey, stackScope, verdictOf, type NoChangeInput, type StackKeyParts, type StoredVerdict } from '../../../src/sync/verdict.js';
+import { decideNoChange, splitByVerdict, FLEET_SCOPE, policyHash, stackKey, stackScope, verdictOf, type NoChangeInput, type StackKeyParts, type StoredVerdict } from '../../../src/sync/verdict.js';
 import { COMPOSE_LABELS, LABEL_AGENT, LABEL_CONFIG_HASH, LABEL_STACK } from '../../../src/util/labels.js';
 import { DEFAULT_POLICY } from '../../../src/compose/fleet.js';
 
@@ -222,4 +222,69 @@ describe('decideNoChange', () => {
       expect(decideNoChange(base({ stored: stored({ [FLEET_SCOPE]: { key: 'F', verdict: [] } }) })).hit).toBe(false);
     });
   });
+});
+
+describe('splitByVerdict: after a miss, which stacks still need no load', () => {
+  // Two stacks, both known: `api` stays as it is in every case, `web` is changed one way at a time.
+  const verdict = verdictOf({ inputsHash: 'in', services: [{ name: 'app', configHash: H1, replicas: 1 }] });
+  const stored = (over: Record<string, StoredVerdict | undefined> = {}): Map<string, StoredVerdict> => {
+    const m = new Map<string, StoredVerdict>([
+      [FLEET_SCOPE, { key: 'F', verdict: { stacks: { web: H2, api: H2 } } }],
+      [stackScope('web'), { key: 'Kweb', verdict }],
+      [stackScope('api'), { key: 'Kapi', verdict }],
+    ]);
+    for (const [k, v] of Object.entries(over)) {
+      if (v === undefined) m.delete(k);
+      else m.set(k, v);
+    }
+    return m;
+  };
+  const rec: DeployedRecord = { revision: 'c1', inputsHash: 'in', configHashes: { app: H1 } };
+  const live = [container('app', H1, {}, 'web'), container('app', H1, {}, 'api')];
+  const base = (over: Partial<NoChangeInput> = {}): NoChangeInput => ({
+    stored: stored(),
+    fleetKey: 'F',
+    stackKey: (s, p) => (p === H2 ? `K${s}` : 'other'),
+    // A new commit: every recorded deployment is older, which a partial run records, not applies.
+    commit: 'c2',
+    containers: live,
+    deployed: (s) => (s === 'web' || s === 'api' ? rec : undefined),
+    ...over,
+  });
+  const names = (r: ReturnType<typeof splitByVerdict>) => r && { unchanged: r.unchanged.map(([s]) => s), changed: r.changed };
+
+  it('a new commit that changed no stack: every stack is known, none is loaded', () => {
+    expect(names(splitByVerdict(base()))).toEqual({ unchanged: ['api', 'web'], changed: [] });
+  });
+  const loaded: [string, Partial<NoChangeInput>][] = [
+    ['its inputs key changed (a new tag changed it)', { stackKey: (s, p) => (s === 'web' ? 'K2' : `K${s}${p === H2 ? '' : 'x'}`) }],
+    ['it has no key', { stackKey: (s) => (s === 'web' ? undefined : `K${s}`) }],
+    ['its row is missing', { stored: stored({ [stackScope('web')]: undefined }) }],
+    ['its row is forged', { stored: stored({ [stackScope('web')]: { key: 'Kweb', verdict: { ...verdict, trusted: true } } }) }],
+    ['no deployment is recorded', { deployed: (s) => (s === 'api' ? rec : undefined) }],
+    ['the deployment has other inputs', { deployed: (s) => (s === 'web' ? { ...rec, inputsHash: 'x' } : rec) }],
+    ['the deployment has other hashes', { deployed: (s) => (s === 'web' ? { ...rec, configHashes: { app: H2 } } : rec) }],
+    ['a container label differs', { containers: [container('app', H2, {}, 'web'), container('app', H1, {}, 'api')] }],
+    ['a container is missing', { containers: [container('app', H1, {}, 'api')] }],
+    ['a container stopped (it gets the full plan and its health gate)', { containers: [container('app', H1, { state: 'exited' }, 'web'), container('app', H1, {}, 'api')] }],
+    ['a container is unhealthy', { containers: [container('app', H1, { health: 'unhealthy' }, 'web'), container('app', H1, {}, 'api')] }],
+    ['the agent runs in it', { containers: [container('app', H1, { labels: { [LABEL_CONFIG_HASH]: H1, [LABEL_STACK]: 'web', [LABEL_AGENT]: 'true' } }, 'web'), container('app', H1, {}, 'api')] }],
+  ];
+  for (const [why, over] of loaded) {
+    it(`loads and plans a stack when ${why}; the other stays known`, () => {
+      expect(names(splitByVerdict(base(over)))).toEqual({ unchanged: ['api'], changed: ['web'] });
+    });
+  }
+  const full: [string, Partial<NoChangeInput>][] = [
+    ['the host selection changed', { fleetKey: 'F2' }],
+    ['there is no selection row', { stored: stored({ [FLEET_SCOPE]: undefined }) }],
+    ['the selection row is forged', { stored: stored({ [FLEET_SCOPE]: { key: 'F', verdict: { stacks: { web: 'x' } } } }) }],
+    ['a stack driftd deployed left the host (a prune is for the full plan)', { containers: [...live, container('x', H1, {}, 'gone')], deployed: () => rec }],
+    ['no stack is known', { stackKey: () => undefined }],
+  ];
+  for (const [why, over] of full) {
+    it(`gives the run to the full plan when ${why}`, () => {
+      expect(splitByVerdict(base(over))).toBeUndefined();
+    });
+  }
 });
