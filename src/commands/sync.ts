@@ -293,7 +293,10 @@ async function syncCounted(opts: SyncOptions): Promise<Omit<SyncResult, 'yamlPar
       stored = fast.stored;
       if (!fast.decision.hit) verdict = { hit: false, reason: fast.decision.reason };
       // The agent compares every stack's desired state with live after the run (drift), so it loads them all (its memo keeps unchanged stacks parsed).
-      const partial = stored && !opts.drift && !opts.desiredMemo ? await partialRun({ config, state, docker: conn, snapshot: polled.snapshot, revision: polled.revision, stored }) : undefined;
+      const partial =
+        stored && !opts.drift && !opts.desiredMemo
+          ? await partialRun({ config, state, docker: conn, snapshot: polled.snapshot, revision: polled.revision, stored, ...(composeListing ? { containers: composeListing } : {}) })
+          : undefined;
       if (partial && stored) {
         const { changed, ...done } = await syncPartial(opts, { state, conn, source, recovering, targetOpts, polled, partial, stored, targetFailed });
         return { ...done, verdict: { hit: false, ...(verdict?.reason ? { reason: verdict.reason } : {}), changed, loaded: partial.changed } };

@@ -217,12 +217,14 @@ export async function partialRun(opts: {
   snapshot: Pick<Snapshot, 'oids' | 'problems'>;
   revision: Revision;
   stored: ReadonlyMap<string, StoredVerdict>;
+  /** The Compose containers, already listed or being listed by the caller; default: one list. */
+  containers?: readonly LiveContainer[] | Promise<readonly LiveContainer[]>;
 }): Promise<PartialRun | undefined> {
   const inputs = hostInputsOf(opts.config);
   const fleet = fleetKeyFor(inputs, opts.snapshot);
   if (fleet === undefined || !opts.stored.has(FLEET_SCOPE)) return undefined;
   const deployments = opts.state.currentDeployments();
-  const containers = await listComposeContainers(opts.docker.docker);
+  const containers = await (opts.containers ?? listComposeContainers(opts.docker.docker));
   const split = splitByVerdict({
     stored: opts.stored,
     fleetKey: fleet,
