@@ -109,9 +109,10 @@ async function main(n: number, cycles: number): Promise<void> {
     recordVerdicts({ config, state, snapshot: polled.snapshot, desired, result, logger: silentLogger });
     const raw = JSON.stringify(desired.stacks.map((s, i) => listEntry(s.name, s.services[0]!.configHash, commit, i)));
 
-    const phases: Record<string, number[]> = { list: [], verdict: [], drift: [], total: [] };
+    const phases: Record<string, number[]> = { list: [], verdict: [], drift: [], total: [], cpu: [] };
     const profile = process.env.HIT_CPU_PROFILE ? await startProfile() : undefined;
     for (let i = 0; i < cycles; i++) {
+      const cpu0 = process.cpuUsage();
       const t0 = performance.now();
       // What the engine client does with the answer: JSON, schema, mapping.
       const containers = containerListSchema.parse(JSON.parse(raw)).map(mapContainerSummary);
@@ -130,6 +131,9 @@ async function main(n: number, cycles: number): Promise<void> {
       phases.verdict!.push(t2 - t1);
       phases.drift!.push(t3 - t2);
       phases.total!.push(t3 - t0);
+      // The process's CPU (user + system) of the cycle: less sensitive to a loaded machine than the wall times.
+      const cpu = process.cpuUsage(cpu0);
+      phases.cpu!.push((cpu.user + cpu.system) / 1000);
     }
     if (profile && process.env.HIT_CPU_PROFILE) writeFileSync(process.env.HIT_CPU_PROFILE, JSON.stringify(await profile()));
     const line = Object.entries(phases)

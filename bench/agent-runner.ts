@@ -19,8 +19,14 @@ export function writeAgentChild(dir: string): string {
   return file;
 }
 
+/**
+ * The V8 flags the shipped agent runs with (NODE_OPTIONS in the Dockerfile and deploy/driftd.service;
+ * test/unit/deploy/node-options.test.ts keeps the three equal), so that the bench measures that process.
+ */
+export const AGENT_NODE_OPTIONS = ['--max-semi-space-size=2'];
+
 export async function runAgentChild(childFile: string, input: AgentChildInput, env: NodeJS.ProcessEnv): Promise<AgentChildOutput> {
-  const r = await execFileCapture(process.execPath, ['--expose-gc', childFile, JSON.stringify(input)], { env });
+  const r = await execFileCapture(process.execPath, ['--expose-gc', ...AGENT_NODE_OPTIONS, childFile, JSON.stringify(input)], { env });
   if (r.code !== 0) throw new Error(`agent child exited with ${r.code}: ${r.stderr.slice(-3000)}`);
   const line = r.stdout.trim().split('\n').at(-1) ?? '';
   return JSON.parse(line) as AgentChildOutput;
