@@ -70,8 +70,10 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const hubCa = config.hub?.caFile !== undefined ? readCaFile(config.hub.caFile, 'hub.caFile') : undefined;
   // A reconcile is a burst of short-lived garbage (API answers, plans) between long idle waits.
   // V8 answers bursts by doubling the young generation up to 2×16 MB and keeps it for the rest of
-  // the process; an agent gains nothing from that, so it stays at its initial size (bench: RSS
-  // plateau ~118 → ~100 MB at 200 stacks, no measurable change in cycle time).
+  // the process; an agent gains nothing from that, so it stops growing here. This only stops later
+  // growth: importing the bundle can already have grown it, which is why the shipped image and
+  // systemd unit also cap it at process start (NODE_OPTIONS=--max-semi-space-size=2,
+  // docs/performance.md "Agent memory").
   setFlagsFromString('--semi-space-growth-factor=1');
   let state = openStateMovingAsideEmpty(config.dataDir, logger);
   const source = openSource(config, logger);
