@@ -194,7 +194,7 @@ export function readConfigFile(file: string): ConfigFile {
   } catch (e) {
     throw new DriftdError('ConfigError', `config file ${file} is not valid YAML: ${describeError(e)}`, { file });
   }
-  const parsed = configFileSchema.safeParse(raw);
+  const parsed = configFileSchema().safeParse(raw);
   if (!parsed.success) {
     const { key, reason } = formatZodIssue(parsed.error);
     throw configError(key, reason, file);
@@ -242,11 +242,11 @@ function resolveRef(flags: GlobalFlags, env: NodeJS.ProcessEnv, file: ConfigFile
 function resolveComposeCommand(env: NodeJS.ProcessEnv, file: ConfigFile): ResolvedConfig['composeCommand'] {
   const fromEnv = env.DRIFTD_COMPOSE_COMMAND;
   if (fromEnv === undefined || fromEnv === '') return file.compose?.command ?? 'auto';
-  const parsed = composeCommandSchema.safeParse(fromEnv);
+  const parsed = composeCommandSchema().safeParse(fromEnv);
   if (!parsed.success) {
     throw new DriftdError(
       'UsageError',
-      `DRIFTD_COMPOSE_COMMAND must be one of ${composeCommandSchema.options.map((o) => `"${o}"`).join(', ')}, got "${fromEnv}"`,
+      `DRIFTD_COMPOSE_COMMAND must be one of ${composeCommandSchema().options.map((o) => `"${o}"`).join(', ')}, got "${fromEnv}"`,
     );
   }
   return parsed.data;

@@ -127,15 +127,15 @@ export async function collectInventory(docker: DockerApi, opts: InventoryOptions
   const names = Promise.resolve(opts.projects);
   names.catch(() => undefined);
   const [versionRaw, listRaw, networksRaw, volumesRaw] = await listing;
-  const version = parseDockerResponse(versionSchema, versionRaw, 'version', address);
-  const listed = parseDockerResponse(containerListSchema, listRaw, 'list containers', address).map(mapContainerSummary);
+  const version = parseDockerResponse(versionSchema(), versionRaw, 'version', address);
+  const listed = parseDockerResponse(containerListSchema(), listRaw, 'list containers', address).map(mapContainerSummary);
 
   const slot = limiter(concurrency);
   const inspectOne = (c: LiveContainer): Promise<LiveContainer | undefined> =>
     slot(async () => {
       const raw = await callDocker(`inspect container ${c.name}`, address, () => docker.getContainer(c.id).inspect(), true);
       if (raw === undefined) return undefined;
-      return mapContainerInspect(parseDockerResponse(containerInspectSchema, raw, `inspect container ${c.name}`, address));
+      return mapContainerInspect(parseDockerResponse(containerInspectSchema(), raw, `inspect container ${c.name}`, address));
     });
   const early = new Map<string, Promise<LiveContainer | undefined>>();
   if (opts.prefetch && opts.prefetch.length > 0) {
@@ -160,14 +160,14 @@ export async function collectInventory(docker: DockerApi, opts: InventoryOptions
   const images = dict<LiveImageDefaults>();
   for (const image of await mapLimit(imageIds, concurrency, async (id) => {
     const raw = await callDocker(`inspect image ${id}`, address, () => docker.getImage(id).inspect(), true);
-    return raw === undefined ? undefined : mapImageInspect(parseDockerResponse(imageInspectSchema, raw, `inspect image ${id}`, address));
+    return raw === undefined ? undefined : mapImageInspect(parseDockerResponse(imageInspectSchema(), raw, `inspect image ${id}`, address));
   })) {
     if (image) images[image.id] = image;
   }
 
   const inScope = (project: string | undefined): boolean => project !== undefined && (!projectSet || projectSet.has(project));
-  const networks = parseDockerResponse(networkListSchema, networksRaw, 'list networks', address).map(mapNetwork);
-  const volumes = (parseDockerResponse(volumeListSchema, volumesRaw, 'list volumes', address).Volumes ?? []).map(mapVolume);
+  const networks = parseDockerResponse(networkListSchema(), networksRaw, 'list networks', address).map(mapNetwork);
+  const volumes = (parseDockerResponse(volumeListSchema(), volumesRaw, 'list volumes', address).Volumes ?? []).map(mapVolume);
 
   containers.sort(byName);
   return {

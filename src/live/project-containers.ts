@@ -13,12 +13,12 @@ export async function listProjectContainers(docker: ContainerLister, project: st
   const raw = await callDocker('list containers', address, () =>
     docker.listContainers({ all: true, filters: { label: [`${COMPOSE_LABELS.project}=${project}`] } }),
   );
-  return parseDockerResponse(containerListSchema, raw, 'list containers', address).map(mapContainerSummary);
+  return parseDockerResponse(containerListSchema(), raw, 'list containers', address).map(mapContainerSummary);
 }
 
 /** One list call for every Compose project's containers (stopped ones included); no inspects. */
 export async function listComposeContainers(docker: ContainerLister): Promise<LiveContainer[]> {
   const address = dockerAddress(docker);
   const raw = await callDocker('list containers', address, () => docker.listContainers({ all: true, filters: { label: [COMPOSE_LABELS.project] } }));
-  return parseDockerResponse(containerListSchema, raw, 'list containers', address).map(mapContainerSummary);
+  return parseDockerResponse(containerListSchema(), raw, 'list containers', address).map(mapContainerSummary);
 }

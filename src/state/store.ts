@@ -149,12 +149,12 @@ export class StateStore {
 
   recordDeployment(input: DeploymentInput): Deployment {
     return this.#guard('recording a deployment', () => {
-      const d = valid(DeploymentInput, input, 'a deployment');
+      const d = valid(DeploymentInput(), input, 'a deployment');
       const { lastInsertRowid } = this.#stmt(
         `INSERT INTO deployments (stack, revision, ref, inputs_hash, config_hashes, health, status, operation_id, at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(d.stack, d.revision, d.ref ?? null, d.inputsHash, JSON.stringify(d.configHashes), d.health, d.status, d.operationId ?? null, this.#iso());
-      return this.#one(DeploymentRow, 'SELECT * FROM deployments WHERE id = ?', lastInsertRowid)!;
+      return this.#one(DeploymentRow(), 'SELECT * FROM deployments WHERE id = ?', lastInsertRowid)!;
     });
   }
 
@@ -180,7 +180,7 @@ export class StateStore {
   /** What is deployed: the stack's last `succeeded` deployment. */
   currentDeployment(stack: string): Deployment | undefined {
     return this.#guard('reading the current deployment', () =>
-      this.#one(DeploymentRow, `SELECT * FROM deployments WHERE stack = ? AND status = 'succeeded' ORDER BY id DESC LIMIT 1`, stack),
+      this.#one(DeploymentRow(), `SELECT * FROM deployments WHERE stack = ? AND status = 'succeeded' ORDER BY id DESC LIMIT 1`, stack),
     );
   }
 
@@ -188,7 +188,7 @@ export class StateStore {
   currentDeployments(): Map<string, Deployment> {
     return this.#guard('reading the current deployments', () => {
       const rows = this.#all(
-        DeploymentRow,
+        DeploymentRow(),
         `SELECT * FROM deployments WHERE id IN (SELECT max(id) FROM deployments WHERE status = 'succeeded' GROUP BY stack) ORDER BY stack`,
       );
       return new Map(rows.map((r) => [r.stack, r]));
@@ -199,7 +199,7 @@ export class StateStore {
   lastHealthyDeployment(stack: string, opts: { exceptRevision?: string } = {}): Deployment | undefined {
     return this.#guard('reading the last healthy deployment', () =>
       this.#one(
-        DeploymentRow,
+        DeploymentRow(),
         `SELECT * FROM deployments WHERE stack = ? AND status = 'succeeded' AND health = 'Healthy' AND revision IS NOT ?
          ORDER BY id DESC LIMIT 1`,
         stack,
@@ -210,7 +210,7 @@ export class StateStore {
 
   deployments(stack: string, limit = 50): Deployment[] {
     return this.#guard('listing deployments', () =>
-      this.#all(DeploymentRow, 'SELECT * FROM deployments WHERE stack = ? ORDER BY id DESC LIMIT ?', stack, clampLimit(limit)),
+      this.#all(DeploymentRow(), 'SELECT * FROM deployments WHERE stack = ? ORDER BY id DESC LIMIT ?', stack, clampLimit(limit)),
     );
   }
 
@@ -227,13 +227,13 @@ export class StateStore {
 
   failedRevision(stack: string, revision: string): FailedRevision | undefined {
     return this.#guard('reading failed revisions', () =>
-      this.#one(FailedRevisionRow, 'SELECT * FROM failed_revisions WHERE stack = ? AND revision = ?', stack, revision),
+      this.#one(FailedRevisionRow(), 'SELECT * FROM failed_revisions WHERE stack = ? AND revision = ?', stack, revision),
     );
   }
 
   /** All failed revisions (for the planner's set), newest first. */
   failedRevisions(): FailedRevision[] {
-    return this.#guard('listing failed revisions', () => this.#all(FailedRevisionRow, 'SELECT * FROM failed_revisions ORDER BY rowid DESC'));
+    return this.#guard('listing failed revisions', () => this.#all(FailedRevisionRow(), 'SELECT * FROM failed_revisions ORDER BY rowid DESC'));
   }
 
   isRevisionFailed(stack: string, revision: string): boolean {
@@ -254,7 +254,7 @@ export class StateStore {
   /** Records an operation as `running`; returns its id. `command` is stored as given: keep credentials out of it. */
   startOperation(input: OperationStart): number {
     return this.#guard('starting an operation', () => {
-      const o = valid(OperationStart, input, 'an operation');
+      const o = valid(OperationStart(), input, 'an operation');
       const { lastInsertRowid } = this.#stmt(
         `INSERT INTO operations (trigger, actor, command, stack, action, revision, result, owner, started_at)
          VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?)`,
@@ -270,8 +270,8 @@ export class StateStore {
   finishOperation(id: number, finish: OperationFinish): Operation {
     return this.#guard('finishing an operation', () =>
       this.#transaction(() => {
-        const f = valid(OperationFinish, finish, 'an operation result');
-        const op = this.#one(OperationRow, 'SELECT * FROM operations WHERE id = ?', id);
+        const f = valid(OperationFinish(), finish, 'an operation result');
+        const op = this.#one(OperationRow(), 'SELECT * FROM operations WHERE id = ?', id);
         if (op?.result !== 'running') {
           throw new DriftdError('StateError', `operation ${id} is ${op ? `already ${op.result}` : 'unknown'}, so it cannot be finished again`, { id });
         }
@@ -282,15 +282,15 @@ export class StateStore {
   }
 
   operation(id: number): Operation | undefined {
-    return this.#guard('reading an operation', () => this.#one(OperationRow, 'SELECT * FROM operations WHERE id = ?', id));
+    return this.#guard('reading an operation', () => this.#one(OperationRow(), 'SELECT * FROM operations WHERE id = ?', id));
   }
 
   /** Newest first; `stack` filters to that stack's operations. */
   history(opts: { stack?: string; limit?: number } = {}): Operation[] {
     return this.#guard('reading the history', () =>
       opts.stack === undefined
-        ? this.#all(OperationRow, 'SELECT * FROM operations ORDER BY id DESC LIMIT ?', clampLimit(opts.limit))
-        : this.#all(OperationRow, 'SELECT * FROM operations WHERE stack = ? ORDER BY id DESC LIMIT ?', opts.stack, clampLimit(opts.limit)),
+        ? this.#all(OperationRow(), 'SELECT * FROM operations ORDER BY id DESC LIMIT ?', clampLimit(opts.limit))
+        : this.#all(OperationRow(), 'SELECT * FROM operations WHERE stack = ? ORDER BY id DESC LIMIT ?', opts.stack, clampLimit(opts.limit)),
     );
   }
 
@@ -301,7 +301,7 @@ export class StateStore {
   abandonOrphanedOperations(message = 'driftd stopped before this operation finished'): Operation[] {
     return this.#guard('abandoning orphaned operations', () =>
       this.#transaction(() => {
-        const orphans = this.#all(OperationRow, `SELECT * FROM operations WHERE result = 'running' ORDER BY id`).filter(
+        const orphans = this.#all(OperationRow(), `SELECT * FROM operations WHERE result = 'running' ORDER BY id`).filter(
           (op) => op.owner !== this.#owner && !isProcessAlive(op.owner),
         );
         for (const op of orphans) this.#end(op, 'abandoned', message);
@@ -328,7 +328,7 @@ export class StateStore {
   /** Pins the host (no `stack`) or one stack to a tag; replaces an existing pin of that scope. */
   setPin(input: PinInput): Pin {
     return this.#guard('setting a pin', () => {
-      const p = valid(PinInput, input, 'a pin');
+      const p = valid(PinInput(), input, 'a pin');
       this.#stmt(
         `INSERT INTO pins (stack, tag, "commit", by, at, allow_unverified) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (stack) DO UPDATE SET tag = excluded.tag, "commit" = excluded."commit", by = excluded.by, at = excluded.at,
@@ -345,7 +345,7 @@ export class StateStore {
 
   /** The host pin first (stack undefined), then stack pins by name. */
   pins(): Pin[] {
-    return this.#guard('listing pins', () => this.#all(PinRow, `${PIN_SELECT} ORDER BY stack`));
+    return this.#guard('listing pins', () => this.#all(PinRow(), `${PIN_SELECT} ORDER BY stack`));
   }
 
   /** What pins this stack: its own pin beats the host pin. */
@@ -354,7 +354,7 @@ export class StateStore {
   }
 
   #pin(scope: string): Pin | undefined {
-    return this.#one(PinRow, `${PIN_SELECT} WHERE stack = ?`, scope);
+    return this.#one(PinRow(), `${PIN_SELECT} WHERE stack = ?`, scope);
   }
 
   // ---- approvals and pending revisions (sync: manual) --------------------------------------
@@ -366,7 +366,7 @@ export class StateStore {
         `INSERT INTO approvals (stack, revision, by, at) VALUES (?, ?, ?, ?)
          ON CONFLICT (stack, revision) DO UPDATE SET by = excluded.by, at = excluded.at`,
       ).run(stack, revision, by, this.#iso());
-      return this.#one(ApprovalRow, 'SELECT * FROM approvals WHERE stack = ? AND revision = ?', stack, revision)!;
+      return this.#one(ApprovalRow(), 'SELECT * FROM approvals WHERE stack = ? AND revision = ?', stack, revision)!;
     });
   }
 
@@ -379,8 +379,8 @@ export class StateStore {
   approvals(stack?: string): Approval[] {
     return this.#guard('listing approvals', () =>
       stack === undefined
-        ? this.#all(ApprovalRow, 'SELECT * FROM approvals ORDER BY rowid DESC')
-        : this.#all(ApprovalRow, 'SELECT * FROM approvals WHERE stack = ? ORDER BY rowid DESC', stack),
+        ? this.#all(ApprovalRow(), 'SELECT * FROM approvals ORDER BY rowid DESC')
+        : this.#all(ApprovalRow(), 'SELECT * FROM approvals WHERE stack = ? ORDER BY rowid DESC', stack),
     );
   }
 
@@ -403,7 +403,7 @@ export class StateStore {
   }
 
   pending(stack: string): Pending | undefined {
-    return this.#guard('reading the pending revision', () => this.#one(PendingRow, 'SELECT * FROM pending WHERE stack = ?', stack));
+    return this.#guard('reading the pending revision', () => this.#one(PendingRow(), 'SELECT * FROM pending WHERE stack = ?', stack));
   }
 
   // ---- audit trail -------------------------------------------------------------------------
@@ -411,7 +411,7 @@ export class StateStore {
   /** Records who/what did what. `detail` is stored as given: keep secrets out of it. */
   audit(input: AuditInput): AuditEntry {
     return this.#guard('writing the audit trail', () => {
-      const a = valid(AuditInput, input, 'an audit entry');
+      const a = valid(AuditInput(), input, 'an audit entry');
       const { lastInsertRowid } = this.#stmt('INSERT INTO audit (at, actor, trigger, action, stack, detail) VALUES (?, ?, ?, ?, ?, ?)').run(
         this.#iso(),
         a.actor,
@@ -420,15 +420,15 @@ export class StateStore {
         a.stack ?? null,
         JSON.stringify(scrubValue(a.detail)),
       );
-      return this.#one(AuditRow, 'SELECT * FROM audit WHERE id = ?', lastInsertRowid)!;
+      return this.#one(AuditRow(), 'SELECT * FROM audit WHERE id = ?', lastInsertRowid)!;
     });
   }
 
   auditTrail(opts: { stack?: string; limit?: number } = {}): AuditEntry[] {
     return this.#guard('reading the audit trail', () =>
       opts.stack === undefined
-        ? this.#all(AuditRow, 'SELECT * FROM audit ORDER BY id DESC LIMIT ?', clampLimit(opts.limit))
-        : this.#all(AuditRow, 'SELECT * FROM audit WHERE stack = ? ORDER BY id DESC LIMIT ?', opts.stack, clampLimit(opts.limit)),
+        ? this.#all(AuditRow(), 'SELECT * FROM audit ORDER BY id DESC LIMIT ?', clampLimit(opts.limit))
+        : this.#all(AuditRow(), 'SELECT * FROM audit WHERE stack = ? ORDER BY id DESC LIMIT ?', opts.stack, clampLimit(opts.limit)),
     );
   }
 
@@ -437,7 +437,7 @@ export class StateStore {
   /** Written (and durable) BEFORE an apply touches anything; returns the entry's id. */
   journalBegin(input: JournalInput): number {
     return this.#guard('writing the operation journal', () => {
-      const j = valid(JournalInput, input, 'a journal entry');
+      const j = valid(JournalInput(), input, 'a journal entry');
       const { lastInsertRowid } = this.#stmt(
         `INSERT INTO journal (operation_id, stack, action, revision, from_revision, owner, started_at)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -459,7 +459,7 @@ export class StateStore {
    */
   openJournals(): JournalEntry[] {
     return this.#guard('reading the operation journal', () =>
-      this.#all(JournalRow, 'SELECT * FROM journal WHERE ended_at IS NULL ORDER BY id'),
+      this.#all(JournalRow(), 'SELECT * FROM journal WHERE ended_at IS NULL ORDER BY id'),
     );
   }
 
@@ -468,7 +468,7 @@ export class StateStore {
   /** The cached registry answer for image+platform, unless older than maxAgeMs (or from the future). */
   getCachedDigest(imageRef: string, platform: string, maxAgeMs: number, now: Date = this.#now()): CachedDigest | undefined {
     return this.#guard('reading the registry cache', () => {
-      const hit = this.#one(CachedDigestRow, 'SELECT * FROM registry_cache WHERE image_ref = ? AND platform = ?', imageRef, platform);
+      const hit = this.#one(CachedDigestRow(), 'SELECT * FROM registry_cache WHERE image_ref = ? AND platform = ?', imageRef, platform);
       if (!hit) return undefined;
       const age = now.getTime() - Date.parse(hit.checkedAt);
       return age >= 0 && age <= maxAgeMs ? hit : undefined;
@@ -477,7 +477,7 @@ export class StateStore {
 
   putCachedDigest(input: CachedDigestInput): void {
     this.#guard('writing the registry cache', () => {
-      const c = valid(CachedDigestInput, input, 'a registry cache entry');
+      const c = valid(CachedDigestInput(), input, 'a registry cache entry');
       this.#stmt(
         `INSERT INTO registry_cache (image_ref, platform, digest, index_digest, checked_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (image_ref, platform) DO UPDATE SET digest = excluded.digest, index_digest = excluded.index_digest, checked_at = excluded.checked_at`,
@@ -498,7 +498,7 @@ export class StateStore {
   setStackStatuses(inputs: readonly StackStatusInput[]): void {
     if (inputs.length === 0) return;
     this.#guard('writing the stack status', () => {
-      const rows = inputs.map((input) => valid(StackStatusInput, input, 'a stack status'));
+      const rows = inputs.map((input) => valid(StackStatusInput(), input, 'a stack status'));
       const upsert = this.#stmt(
         `INSERT INTO stack_status (stack, sync, health, reason, revision, at) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (stack) DO UPDATE SET sync = excluded.sync, health = excluded.health, reason = excluded.reason,
@@ -523,7 +523,7 @@ export class StateStore {
 
   /** By stack name. */
   stackStatuses(): StackStatusRecord[] {
-    return this.#guard('reading stack statuses', () => this.#all(StackStatusRow, 'SELECT * FROM stack_status ORDER BY stack'));
+    return this.#guard('reading stack statuses', () => this.#all(StackStatusRow(), 'SELECT * FROM stack_status ORDER BY stack'));
   }
 
   // ---- sync verdicts (docs/performance.md): JSON values, parsed by their owner (src/sync/verdict.ts) ----
@@ -635,7 +635,7 @@ export class StateStore {
         const insert = this.#stmt(`INSERT INTO notify_outbox (event_id, channel, event, next_at, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (event_id, channel) DO NOTHING`);
         const channels = new Set<string>();
         for (const input of rows) {
-          const r = valid(OutboxInput, input, 'a notification');
+          const r = valid(OutboxInput(), input, 'a notification');
           insert.run(r.eventId, r.channel, scrub(r.event), at, at);
           channels.add(r.channel);
         }
@@ -664,7 +664,7 @@ export class StateStore {
   enqueueLatest(input: OutboxInput): void {
     this.#guard('queueing a status report', () =>
       this.#outbox(() => this.#transaction(() => {
-        const r = valid(OutboxInput, input, 'a status report');
+        const r = valid(OutboxInput(), input, 'a status report');
         const at = this.#iso();
         const old = this.#stmt(`SELECT attempts, next_at, created_at, last_error FROM notify_outbox WHERE event_id = ? AND channel = ? AND status = 'pending'`).get(r.eventId, r.channel) as
           | { attempts: number; next_at: string; created_at: string; last_error: string | null }
@@ -686,7 +686,7 @@ export class StateStore {
   /** A channel's pending rows that are due at `now`, oldest first. */
   outboxDue(channel: string, limit: number, now: Date = this.#now()): OutboxEntry[] {
     return this.#guard('reading the notification outbox', () =>
-      this.#all(OutboxRow, `SELECT * FROM notify_outbox WHERE channel = ? AND status = 'pending' AND next_at <= ? ORDER BY id LIMIT ?`, channel, now.toISOString(), clampLimit(limit)),
+      this.#all(OutboxRow(), `SELECT * FROM notify_outbox WHERE channel = ? AND status = 'pending' AND next_at <= ? ORDER BY id LIMIT ?`, channel, now.toISOString(), clampLimit(limit)),
     );
   }
 

@@ -16,8 +16,8 @@ export const TARGET_ENV_KEYS = ['DRIFTD_COMPOSE_COMMAND'] as const;
 export function testComposeCommand(): ResolvedConfig['composeCommand'] {
   const value = process.env.DRIFTD_COMPOSE_COMMAND;
   if (value === undefined || value === '') return 'auto';
-  const parsed = composeCommandSchema.safeParse(value);
-  if (!parsed.success) throw new Error(`DRIFTD_COMPOSE_COMMAND must be one of ${composeCommandSchema.options.join(', ')}, got "${value}"`);
+  const parsed = composeCommandSchema().safeParse(value);
+  if (!parsed.success) throw new Error(`DRIFTD_COMPOSE_COMMAND must be one of ${composeCommandSchema().options.join(', ')}, got "${value}"`);
   return parsed.data;
 }
 

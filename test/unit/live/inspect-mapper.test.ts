@@ -53,7 +53,7 @@ function inspectJson(over: Record<string, unknown> = {}, config: Record<string, 
   };
 }
 
-const parseInspect = (v: unknown) => containerInspectSchema.parse(v);
+const parseInspect = (v: unknown) => containerInspectSchema().parse(v);
 
 describe('mapContainerInspect', () => {
   it('maps identity, state and config', () => {
@@ -138,13 +138,13 @@ describe('mapContainerInspect', () => {
   ])('required fields are checked: %j', (over, path) => {
     const json = { ...inspectJson(), ...over } as Record<string, unknown>;
     if (path === 'Id') delete json.Id;
-    const result = containerInspectSchema.safeParse(json);
+    const result = containerInspectSchema().safeParse(json);
     expect(result.success).toBe(false);
     expect(result.error?.issues[0]?.path.join('.')).toBe(path);
   });
 
   it('unknown fields pass through', () => {
-    expect(containerInspectSchema.safeParse({ ...inspectJson(), SomethingNew: { a: 1 } }).success).toBe(true);
+    expect(containerInspectSchema().safeParse({ ...inspectJson(), SomethingNew: { a: 1 } }).success).toBe(true);
   });
 });
 
@@ -231,7 +231,7 @@ describe('mapContainerSummary', () => {
   };
 
   it('maps what the list carries, without config', () => {
-    expect(mapContainerSummary(containerSummarySchema.parse(summary))).toEqual({
+    expect(mapContainerSummary(containerSummarySchema().parse(summary))).toEqual({
       id: 'a'.repeat(64),
       name: 'shop_worker_1',
       project: 'shop',
@@ -247,7 +247,7 @@ describe('mapContainerSummary', () => {
   });
 
   it('uses the Health field of newer engines', () => {
-    const c = mapContainerSummary(containerSummarySchema.parse({ ...summary, State: 'running', Status: 'Up 1 second', Health: { Status: 'unhealthy' } }));
+    const c = mapContainerSummary(containerSummarySchema().parse({ ...summary, State: 'running', Status: 'Up 1 second', Health: { Status: 'unhealthy' } }));
     expect(c.health).toBe('unhealthy');
   });
 });
@@ -273,7 +273,7 @@ describe('mapImageInspect', () => {
       },
       RootFS: { Type: 'layers' },
     };
-    expect(mapImageInspect(imageInspectSchema.parse(json))).toEqual({
+    expect(mapImageInspect(imageInspectSchema().parse(json))).toEqual({
       id: json.Id,
       repoTags: json.RepoTags,
       repoDigests: json.RepoDigests,
@@ -290,7 +290,7 @@ describe('mapImageInspect', () => {
   });
 
   it('an image without config or tags', () => {
-    const img = mapImageInspect(imageInspectSchema.parse({ Id: 'sha256:x', RepoTags: null, RepoDigests: null, Config: null }));
+    const img = mapImageInspect(imageInspectSchema().parse({ Id: 'sha256:x', RepoTags: null, RepoDigests: null, Config: null }));
     expect(img).toEqual({ id: 'sha256:x', repoTags: [], repoDigests: [], env: {}, labels: {}, volumes: [] });
   });
 });
