@@ -133,7 +133,7 @@ export function currentRefusal(config: ResolvedConfig, state: StateStore | undef
 /** The recorded signer of a commit, if it was verified. */
 export function provenanceOf(state: StateStore | undefined, commit: string | undefined): Provenance | undefined {
   if (!state || !commit) return undefined;
-  const parsed = Provenance.safeParse(state.provenance(commit));
+  const parsed = Provenance().safeParse(state.provenance(commit));
   return parsed.success ? parsed.data : undefined;
 }
 

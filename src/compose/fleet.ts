@@ -25,10 +25,10 @@ const policySchema = z
     healthTimeout: duration.optional(),
     rollbackOnFailure: z.boolean().optional(),
     /** The stack's own windows: they govern this stack only, so they take no `stacks` filter. */
-    windows: z.array(syncWindowSchema.omit({ stacks: true })).optional(),
+    windows: z.array(syncWindowSchema().omit({ stacks: true })).optional(),
     checks: z.array(checkSchema).optional(),
     checksTimeout: duration.optional(),
-    policy: securityPolicySchema.optional(),
+    policy: securityPolicySchema().optional(),
     /** Who runs the stack: Compose on this host (default) or the Swarm this host manages (docs/swarm.md). */
     engine: z.enum(['compose', 'swarm']).optional(),
   })

@@ -125,9 +125,9 @@ export const configFileSchema = lazy(() =>
         .optional(),
       allowProcessEnv: z.boolean().optional(),
       /** Host-wide sync windows (docs/design.md §11); fleet.yaml can add per-stack ones. */
-      windows: z.array(syncWindowSchema).optional(),
+      windows: z.array(syncWindowSchema()).optional(),
       /** The host's security policy (docs/design.md §8); fleet.yaml may tighten it per stack, never loosen it. */
-      policy: securityPolicySchema.optional(),
+      policy: securityPolicySchema().optional(),
       /** Signed revisions (docs/design.md §9): host config only, fleet.yaml cannot weaken it. */
       verify: z
         .object({
@@ -138,7 +138,7 @@ export const configFileSchema = lazy(() =>
         .optional(),
       refuseMovedTags: z.boolean().optional(),
       /** Notification channels (docs/notifications.md); their URLs are secrets, read from env/file. */
-      notifications: z.array(notificationSchema).optional(),
+      notifications: z.array(notificationSchema()).optional(),
       /** The status page's address as people reach it: the link in every notification. */
       statusUrl: z.string().url().optional(),
     })

@@ -7,6 +7,7 @@ import { realpath, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { lazy } from '../util/lazy.js';
 import { readJsonFile } from '../util/json-file.js';
 
 /** Where the Docker CLI on Linux looks for plugins after its config dir and config.json's cliPluginsExtraDirs. */
@@ -49,7 +50,7 @@ export interface FingerprintInput {
 // libuv searches this when the environment has no PATH.
 const DEFAULT_PATH = '/usr/bin:/bin';
 
-const dockerConfigFile = z.object({ cliPluginsExtraDirs: z.array(z.string()).optional() });
+const dockerConfigFile = lazy(() => z.object({ cliPluginsExtraDirs: z.array(z.string()).optional() }));
 
 /** The executable file at `file` (symlinks followed), or null when the CLI could not run it either. */
 async function identify(file: string): Promise<FileIdentity | null> {
@@ -75,7 +76,7 @@ async function findOnPath(program: string, searchPath: string): Promise<FileIden
 async function pluginDirs(env: NodeJS.ProcessEnv, systemPluginDirs: readonly string[]): Promise<string[]> {
   const configDir = path.resolve(env.DOCKER_CONFIG || path.join(env.HOME || os.homedir(), '.docker'));
   // An unreadable config.json adds no dirs; the Docker CLI itself then warns and uses its defaults.
-  const config = await readJsonFile(path.join(configDir, 'config.json'), dockerConfigFile).catch(() => undefined);
+  const config = await readJsonFile(path.join(configDir, 'config.json'), dockerConfigFile()).catch(() => undefined);
   return [path.join(configDir, 'cli-plugins'), ...(config?.cliPluginsExtraDirs ?? []).map((dir) => path.resolve(dir)), ...systemPluginDirs];
 }
 

@@ -1,5 +1,6 @@
 /** Notifications (docs/design.md §11): the events, the message every channel formats, the channel settings. */
 import { z } from 'zod';
+import { lazy } from '../util/lazy.js';
 
 export const EVENT_TYPES = [
   'sync-succeeded',
@@ -42,26 +43,28 @@ export interface NotificationEvent {
 }
 
 /** One entry of `notifications:` in the config file. */
-export const notificationSchema = z
-  .object({
-    type: z.enum(CHANNEL_TYPES),
-    /** The URL is a secret (it carries the token of most services): from a variable or a file, never inline. */
-    urlEnv: z.string().min(1).optional(),
-    urlFile: z.string().min(1).optional(),
-    /** webhook only: the HMAC key of `X-Driftd-Signature-256`. */
-    secretEnv: z.string().min(1).optional(),
-    secretFile: z.string().min(1).optional(),
-    events: z.array(z.enum(EVENT_TYPES)).min(1).optional(),
-    stacks: z.array(z.string().min(1)).min(1).optional(),
-    /** At least this long between two messages to this channel; events due meanwhile go out as one digest (default: 10s, webhook 0). */
-    minInterval: z.union([z.string().min(1), z.number().nonnegative()]).optional(),
-    /** Per request, connect to last byte (default 10s). */
-    timeout: z.union([z.string().min(1), z.number().nonnegative()]).optional(),
-  })
-  .strict()
-  .refine((n) => (n.urlEnv === undefined) !== (n.urlFile === undefined), { message: 'set exactly one of urlEnv and urlFile (the URL is a secret)' })
-  .refine((n) => n.type === 'webhook' || (n.secretEnv === undefined && n.secretFile === undefined), { message: 'secretEnv/secretFile are for type: webhook only' });
-export type NotificationInput = z.infer<typeof notificationSchema>;
+export const notificationSchema = lazy(() =>
+  z
+    .object({
+      type: z.enum(CHANNEL_TYPES),
+      /** The URL is a secret (it carries the token of most services): from a variable or a file, never inline. */
+      urlEnv: z.string().min(1).optional(),
+      urlFile: z.string().min(1).optional(),
+      /** webhook only: the HMAC key of `X-Driftd-Signature-256`. */
+      secretEnv: z.string().min(1).optional(),
+      secretFile: z.string().min(1).optional(),
+      events: z.array(z.enum(EVENT_TYPES)).min(1).optional(),
+      stacks: z.array(z.string().min(1)).min(1).optional(),
+      /** At least this long between two messages to this channel; events due meanwhile go out as one digest (default: 10s, webhook 0). */
+      minInterval: z.union([z.string().min(1), z.number().nonnegative()]).optional(),
+      /** Per request, connect to last byte (default 10s). */
+      timeout: z.union([z.string().min(1), z.number().nonnegative()]).optional(),
+    })
+    .strict()
+    .refine((n) => (n.urlEnv === undefined) !== (n.urlFile === undefined), { message: 'set exactly one of urlEnv and urlFile (the URL is a secret)' })
+    .refine((n) => n.type === 'webhook' || (n.secretEnv === undefined && n.secretFile === undefined), { message: 'secretEnv/secretFile are for type: webhook only' }),
+);
+export type NotificationInput = z.infer<ReturnType<typeof notificationSchema>>;
 
 /** A secret named by `<key>Env`/`<key>File`, as the config resolved it (config/secret-setting.ts has the same shape). */
 export interface SecretValue {

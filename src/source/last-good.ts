@@ -4,17 +4,20 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { lazy } from '../util/lazy.js';
 import type { Revision } from '../compose/model.js';
 import { readJsonFile, writeJsonAtomic } from '../util/json-file.js';
 
-const lastGoodSchema = z.object({
-  version: z.literal(1),
-  repo: z.string(),
-  commit: z.string().regex(/^[0-9a-f]{40}$/),
-  ref: z.string().optional(),
-  refKind: z.enum(['tag', 'branch', 'head']).optional(),
-  at: z.string(),
-});
+const lastGoodSchema = lazy(() =>
+  z.object({
+    version: z.literal(1),
+    repo: z.string(),
+    commit: z.string().regex(/^[0-9a-f]{40}$/),
+    ref: z.string().optional(),
+    refKind: z.enum(['tag', 'branch', 'head']).optional(),
+    at: z.string(),
+  }),
+);
 
 function lastGoodFile(dataDir: string): string {
   return path.join(dataDir, 'git', 'last-good.json');
@@ -35,9 +38,9 @@ export async function saveLastGood(dataDir: string, repo: string, revision: Revi
 
 /** The remembered revision for `repo`; undefined when none, when it belongs to another repo, or when the file is unreadable. */
 export async function loadLastGood(dataDir: string, repo: string): Promise<(Revision & { at: string }) | undefined> {
-  let saved: z.infer<typeof lastGoodSchema> | undefined;
+  let saved: z.infer<ReturnType<typeof lastGoodSchema>> | undefined;
   try {
-    saved = await readJsonFile(lastGoodFile(dataDir), lastGoodSchema);
+    saved = await readJsonFile(lastGoodFile(dataDir), lastGoodSchema());
   } catch {
     return undefined;
   }

@@ -10,6 +10,7 @@ import type { GitAuth } from '../config/resolve.js';
 import { isoGit, isoGitHttp } from './git-lib.js';
 import { hasCommit } from './object-store.js';
 import { z } from 'zod';
+import { lazy } from '../util/lazy.js';
 import { readJsonFile, writeJsonAtomic } from '../util/json-file.js';
 import { PktLineError } from './pkt-line.js';
 import type { AdvertisedRef } from './refs.js';
@@ -76,11 +77,11 @@ export function protocolMemoryFile(dataDir: string): string {
   return path.join(dataDir, 'git', 'protocol.json');
 }
 
-const protocolSchema = z.object({ version: z.literal(1), repo: z.string(), protocol: z.literal(2) });
+const protocolSchema = lazy(() => z.object({ version: z.literal(1), repo: z.string(), protocol: z.literal(2) }));
 
 async function knownV2(file: string, repo: string): Promise<boolean> {
   try {
-    return (await readJsonFile(file, protocolSchema))?.repo === repo;
+    return (await readJsonFile(file, protocolSchema()))?.repo === repo;
   } catch {
     return false;
   }

@@ -14,6 +14,7 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { TreeEntry } from 'isomorphic-git';
 import { z } from 'zod';
+import { lazy } from '../util/lazy.js';
 import { dictOf } from '../util/dict-schema.js';
 import { DriftdError, describeError, errnoCode } from '../errors/index.js';
 import { checkTree, removeSafely, SafeDir, type TreeNode } from '../util/safe-write.js';
@@ -55,20 +56,22 @@ const TMP_PREFIX = '.tmp-';
 /** A temp dir this old belongs to a crashed run, not to one still writing. */
 const STALE_TMP_MS = 60 * 60 * 1000;
 
-const manifestSchema = z.object({
-  version: z.literal(MANIFEST_VERSION),
-  commit: z.string().regex(COMMIT_PATTERN),
-  problems: z.array(
-    z.object({
-      stack: z.string().optional(),
-      file: z.string(),
-      code: z.enum(['UnsafePath', 'FileTooLarge']),
-      message: z.string(),
-    }),
-  ),
-  oids: dictOf(z.string(), z.string().regex(/^[0-9a-f]{40}$/)).optional(),
-  maxFileBytes: z.number().int().positive().optional(),
-});
+const manifestSchema = lazy(() =>
+  z.object({
+    version: z.literal(MANIFEST_VERSION),
+    commit: z.string().regex(COMMIT_PATTERN),
+    problems: z.array(
+      z.object({
+        stack: z.string().optional(),
+        file: z.string(),
+        code: z.enum(['UnsafePath', 'FileTooLarge']),
+        message: z.string(),
+      }),
+    ),
+    oids: dictOf(z.string(), z.string().regex(/^[0-9a-f]{40}$/)).optional(),
+    maxFileBytes: z.number().int().positive().optional(),
+  }),
+);
 
 const MODE_EXECUTABLE = '100755';
 const MODE_SYMLINK = '120000';
@@ -247,7 +250,7 @@ class Writer {
 
 async function readManifest(dir: string): Promise<Snapshot | undefined> {
   try {
-    const m = await readJsonFile(path.join(dir, MANIFEST), manifestSchema);
+    const m = await readJsonFile(path.join(dir, MANIFEST), manifestSchema());
     return m ? { commit: m.commit, dir, problems: m.problems, ...(m.oids ? { oids: m.oids } : {}), ...(m.maxFileBytes ? { maxFileBytes: m.maxFileBytes } : {}) } : undefined;
   } catch {
     return undefined;

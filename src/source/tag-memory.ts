@@ -6,6 +6,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { lazy } from '../util/lazy.js';
 import { dictOf } from '../util/dict-schema.js';
 import { readJsonFile, writeJsonAtomic } from '../util/json-file.js';
 import { describeError } from '../errors/index.js';
@@ -53,12 +54,14 @@ export function compareTags(
   return warnings;
 }
 
-const memorySchema = z.object({
-  version: z.literal(1),
-  repos: dictOf(z.string(), dictOf(z.string(), z.string().regex(/^[0-9a-f]{40}$/))),
-});
+const memorySchema = lazy(() =>
+  z.object({
+    version: z.literal(1),
+    repos: dictOf(z.string(), dictOf(z.string(), z.string().regex(/^[0-9a-f]{40}$/))),
+  }),
+);
 
-type TagMemoryFile = z.infer<typeof memorySchema>;
+type TagMemoryFile = z.infer<ReturnType<typeof memorySchema>>;
 
 /** `<dataDir>/git/seen-tags.json`: `{ version: 1, repos: { <repo>: { <tag>: <commit> } } }`. */
 export function tagMemoryFile(dataDir: string): string {
@@ -79,7 +82,7 @@ export async function rememberTags(
 ): Promise<TagWarning[]> {
   let memory: TagMemoryFile = { version: 1, repos: {} };
   try {
-    memory = (await readJsonFile(file, memorySchema)) ?? memory;
+    memory = (await readJsonFile(file, memorySchema())) ?? memory;
   } catch (e) {
     onReset(describeError(e));
   }

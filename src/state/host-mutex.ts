@@ -4,6 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
+import { lazy } from '../util/lazy.js';
 import { DriftdError } from '../errors/index.js';
 import { writeFileAtomic } from '../util/safe-write.js';
 import { toStateError } from './errors.js';
@@ -38,8 +39,8 @@ const MAX_POLL_MS = 250;
 /** Holds the open handles so a held lock is never closed by garbage collection. */
 const held = new Set<Database.Database>();
 
-const Owner = z.object({ identity: z.string(), host: z.string(), since: z.string() });
-type Owner = z.infer<typeof Owner>;
+const Owner = lazy(() => z.object({ identity: z.string(), host: z.string(), since: z.string() }));
+type Owner = z.infer<ReturnType<typeof Owner>>;
 
 export function mutexPath(dataDir: string, name: string): string {
   return path.join(dataDir, 'locks', `${name}.lock`);
@@ -111,7 +112,7 @@ function writeOwner(file: string): void {
 
 function readOwner(file: string): Owner | undefined {
   try {
-    const parsed = Owner.safeParse(JSON.parse(readFileSync(ownerPath(file), 'utf8')));
+    const parsed = Owner().safeParse(JSON.parse(readFileSync(ownerPath(file), 'utf8')));
     return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;

@@ -10,6 +10,7 @@
  * load and plan, which rewrites the verdict.
  */
 import { z } from 'zod';
+import { lazy } from '../util/lazy.js';
 import type { StackPolicy } from '../compose/model.js';
 import { dictOf } from '../util/dict-schema.js';
 import { own } from '../util/dict.js';
@@ -75,24 +76,28 @@ export function policyHash(policy: StackPolicy): string {
   return hashObject(policy);
 }
 
-const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
+const hex64 = lazy(() => z.string().regex(/^[0-9a-f]{64}$/));
 
 /** The host-wide row: the stacks this host runs at these inputs, each with its policy hash. */
-export const FleetVerdict = z
-  .object({
-    stacks: dictOf(z.string().min(1).max(200), hex64),
-  })
-  .strict();
-export type FleetVerdict = z.infer<typeof FleetVerdict>;
+export const FleetVerdict = lazy(() =>
+  z
+    .object({
+      stacks: dictOf(z.string().min(1).max(200), hex64()),
+    })
+    .strict(),
+);
+export type FleetVerdict = z.infer<ReturnType<typeof FleetVerdict>>;
 
 /** One stack's row: what the no-change decision needs, no values (no secrets, no env). */
-export const StackVerdict = z
-  .object({
-    inputsHash: z.string().min(1).max(200),
-    services: dictOf(z.string().min(1).max(200), z.object({ configHash: hex64, replicas: z.number().int().min(1).max(10_000) }).strict()),
-  })
-  .strict();
-export type StackVerdict = z.infer<typeof StackVerdict>;
+export const StackVerdict = lazy(() =>
+  z
+    .object({
+      inputsHash: z.string().min(1).max(200),
+      services: dictOf(z.string().min(1).max(200), z.object({ configHash: hex64(), replicas: z.number().int().min(1).max(10_000) }).strict()),
+    })
+    .strict(),
+);
+export type StackVerdict = z.infer<ReturnType<typeof StackVerdict>>;
 
 export interface StoredVerdict {
   key: string;
@@ -165,7 +170,7 @@ function liveMismatch(verdict: StackVerdict, live: LiveStackSummary | undefined)
 export function expectNoChange(input: Omit<NoChangeInput, 'containers'>): { hit: true; expectation: NoChangeExpectation } | { hit: false; reason: string } {
   const fleetRow = input.stored.get(FLEET_SCOPE);
   if (fleetRow?.key !== input.fleetKey) return { hit: false, reason: 'host selection not cached' };
-  const fleet = FleetVerdict.safeParse(fleetRow.verdict);
+  const fleet = FleetVerdict().safeParse(fleetRow.verdict);
   if (!fleet.success) return { hit: false, reason: 'host selection row malformed' };
   const declared = Object.keys(fleet.data.stacks).sort();
   if (declared.length === 0) return { hit: false, reason: 'no stack declared' };
@@ -175,7 +180,7 @@ export function expectNoChange(input: Omit<NoChangeInput, 'containers'>): { hit:
     const key = policy === undefined ? undefined : input.stackKey(stack, policy);
     const row = input.stored.get(stackScope(stack));
     if (key === undefined || row?.key !== key) return { hit: false, reason: `${stack}: inputs changed` };
-    const verdict = StackVerdict.safeParse(row.verdict);
+    const verdict = StackVerdict().safeParse(row.verdict);
     if (!verdict.success) return { hit: false, reason: `${stack}: verdict row malformed` };
     const why = deploymentMismatch(verdict.data, input.deployed(stack), input.commit);
     if (why !== undefined) return { hit: false, reason: `${stack}: ${why}` };

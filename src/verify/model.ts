@@ -1,5 +1,6 @@
 /** What verification decides, per Git object and per revision (docs/design.md §9). */
 import { z } from 'zod';
+import { lazy } from '../util/lazy.js';
 
 export const VERIFY_MODES = ['off', 'tag', 'head', 'tag-and-head'] as const;
 export type VerifyMode = (typeof VERIFY_MODES)[number];
@@ -27,49 +28,57 @@ export const REFUSAL_REASONS = [
 ] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
-export const Signer = z.object({
-  /** OpenPGP: primary key fingerprint (upper-case hex). SSH: "SHA256:…". */
-  fingerprint: z.string(),
-  /** OpenPGP: the signing (sub)key's fingerprint when it is not the primary key. */
-  subkeyFingerprint: z.string().optional(),
-  /** SSH: the allowed_signers principal(s), or the .pub comment. OpenPGP: the key's primary user ID. */
-  principal: z.string().optional(),
-});
-export type Signer = z.infer<typeof Signer>;
+export const Signer = lazy(() =>
+  z.object({
+    /** OpenPGP: primary key fingerprint (upper-case hex). SSH: "SHA256:…". */
+    fingerprint: z.string(),
+    /** OpenPGP: the signing (sub)key's fingerprint when it is not the primary key. */
+    subkeyFingerprint: z.string().optional(),
+    /** SSH: the allowed_signers principal(s), or the .pub comment. OpenPGP: the key's primary user ID. */
+    principal: z.string().optional(),
+  }),
+);
+export type Signer = z.infer<ReturnType<typeof Signer>>;
 
 /** The verdict on one object's signature: cached by object id (and keyring) in the state DB. */
-export const ObjectVerdict = z.discriminatedUnion('ok', [
-  z.object({ ok: z.literal(true), kind: z.enum(['openpgp', 'ssh']), signer: Signer }),
-  z.object({
-    ok: z.literal(false),
-    reason: z.enum(REFUSAL_REASONS),
-    message: z.string(),
-    kind: z.enum(['openpgp', 'ssh']).optional(),
-    /** For unknown-key: the fingerprint (or key id) the signature names. */
-    fingerprint: z.string().optional(),
-  }),
-]);
-export type ObjectVerdict = z.infer<typeof ObjectVerdict>;
+export const ObjectVerdict = lazy(() =>
+  z.discriminatedUnion('ok', [
+    z.object({ ok: z.literal(true), kind: z.enum(['openpgp', 'ssh']), signer: Signer() }),
+    z.object({
+      ok: z.literal(false),
+      reason: z.enum(REFUSAL_REASONS),
+      message: z.string(),
+      kind: z.enum(['openpgp', 'ssh']).optional(),
+      /** For unknown-key: the fingerprint (or key id) the signature names. */
+      fingerprint: z.string().optional(),
+    }),
+  ]),
+);
+export type ObjectVerdict = z.infer<ReturnType<typeof ObjectVerdict>>;
 
 /** One verified object, as recorded with a deploy. */
-export const VerifiedObject = z.object({
-  object: z.string(),
-  type: z.enum(['tag', 'commit']),
-  kind: z.enum(['openpgp', 'ssh']),
-  signer: Signer,
-});
-export type VerifiedObject = z.infer<typeof VerifiedObject>;
+export const VerifiedObject = lazy(() =>
+  z.object({
+    object: z.string(),
+    type: z.enum(['tag', 'commit']),
+    kind: z.enum(['openpgp', 'ssh']),
+    signer: Signer(),
+  }),
+);
+export type VerifiedObject = z.infer<ReturnType<typeof VerifiedObject>>;
 
 /** Who signed what runs here: history, status, drift reports and exports carry this. */
-export const Provenance = z.object({
-  mode: z.enum(VERIFY_MODES),
-  commit: z.string(),
-  ref: z.string().optional(),
-  verified: z.array(VerifiedObject),
-  /** Set when an operator deployed it with `rollback --allow-unverified`. */
-  allowedUnverified: z.boolean().optional(),
-});
-export type Provenance = z.infer<typeof Provenance>;
+export const Provenance = lazy(() =>
+  z.object({
+    mode: z.enum(VERIFY_MODES),
+    commit: z.string(),
+    ref: z.string().optional(),
+    verified: z.array(VerifiedObject()),
+    /** Set when an operator deployed it with `rollback --allow-unverified`. */
+    allowedUnverified: z.boolean().optional(),
+  }),
+);
+export type Provenance = z.infer<ReturnType<typeof Provenance>>;
 
 export type RevisionVerdict =
   | { ok: true; provenance: Provenance }

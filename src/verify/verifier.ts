@@ -57,7 +57,7 @@ const MOVED_SCOPE = (ref: string): string => `moved-tag:${ref}`;
 function cached(store: VerdictStore | undefined, oid: string, scope: string): ObjectVerdict | undefined {
   const raw = store?.getVerdict(oid, scope);
   if (raw === undefined) return undefined;
-  const parsed = ObjectVerdict.safeParse(raw);
+  const parsed = ObjectVerdict().safeParse(raw);
   return parsed.success ? parsed.data : undefined;
 }
 

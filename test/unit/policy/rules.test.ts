@@ -96,10 +96,10 @@ describe('policy rules', () => {
   });
 
   it('the schema refuses unknown rules and relative allowed paths', () => {
-    expect(securityPolicySchema.safeParse({ mode: 'enforce', priviledged: true }).success).toBe(false);
-    expect(securityPolicySchema.safeParse({ mode: 'block' }).success).toBe(false);
-    expect(securityPolicySchema.safeParse({ allowedHostPaths: ['srv'] }).success).toBe(false);
-    expect(securityPolicySchema.safeParse({ mode: 'enforce', capAdd: false, allowedHostPaths: ['/srv'] }).success).toBe(true);
+    expect(securityPolicySchema().safeParse({ mode: 'enforce', priviledged: true }).success).toBe(false);
+    expect(securityPolicySchema().safeParse({ mode: 'block' }).success).toBe(false);
+    expect(securityPolicySchema().safeParse({ allowedHostPaths: ['srv'] }).success).toBe(false);
+    expect(securityPolicySchema().safeParse({ mode: 'enforce', capAdd: false, allowedHostPaths: ['/srv'] }).success).toBe(true);
   });
 
   it('fleet.yaml carries a per-stack policy', () => {
