@@ -165,7 +165,7 @@ export class StateStore {
   recordDeployments(inputs: readonly DeploymentInput[]): void {
     if (inputs.length === 0) return;
     this.#guard('recording deployments', () => {
-      const rows = inputs.map((input) => valid(DeploymentInput, input, 'a deployment'));
+      const rows = inputs.map((input) => valid(DeploymentInput(), input, 'a deployment'));
       const insert = this.#stmt(
         `INSERT INTO deployments (stack, revision, ref, inputs_hash, config_hashes, health, status, operation_id, at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,

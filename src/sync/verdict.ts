@@ -225,7 +225,7 @@ export interface PartialNoChange {
 export function splitByVerdict(input: NoChangeInput): PartialNoChange | undefined {
   const fleetRow = input.stored.get(FLEET_SCOPE);
   if (fleetRow?.key !== input.fleetKey) return undefined;
-  const fleet = FleetVerdict.safeParse(fleetRow.verdict);
+  const fleet = FleetVerdict().safeParse(fleetRow.verdict);
   if (!fleet.success) return undefined;
   const declared = Object.keys(fleet.data.stacks).sort();
   const live = summarizeContainers(input.containers);
@@ -239,7 +239,7 @@ export function splitByVerdict(input: NoChangeInput): PartialNoChange | undefine
     const policy = own(fleet.data.stacks, stack);
     const key = policy === undefined ? undefined : input.stackKey(stack, policy);
     const row = input.stored.get(stackScope(stack));
-    const verdict = key !== undefined && row?.key === key ? StackVerdict.safeParse(row.verdict) : undefined;
+    const verdict = key !== undefined && row?.key === key ? StackVerdict().safeParse(row.verdict) : undefined;
     const deployed = input.deployed(stack);
     // The revision may be older: a new commit that left this stack's inputs alone is recorded, not applied.
     const known =
