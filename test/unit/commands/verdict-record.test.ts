@@ -19,6 +19,18 @@ import { COMMIT, desiredService, desiredStack, desiredState, liveContainer } fro
 const OID = (c: string) => c.repeat(40);
 const HASH = 'e'.repeat(64);
 
+/** A fresh state DB in a temp dir for `fn`, closed and removed after. */
+function withTempState(fn: (state: StateStore) => void): void {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'driftd-generation-'));
+  const state = openState(dataDir);
+  try {
+    fn(state);
+  } finally {
+    state.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 describe('recordVerdicts', () => {
   const dirs: string[] = [];
   const states: StateStore[] = [];
@@ -84,9 +96,7 @@ describe('StateStore.generation: notification and hub writes leave it, verdict-a
   const event = (eventId: string, channel = 'hub') => ({ eventId, channel, event: '{"kind":"status"}' });
 
   it('outbox and notification-memory writes of this connection do not change it', () => {
-    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'driftd-generation-'));
-    const state = openState(dataDir);
-    try {
+    withTempState((state) => {
       const g0 = state.generation();
       state.enqueueLatest(event('status'));
       state.enqueueNotifications({ seen: ['a'] }, [event('e1', 'slack'), event('e2', 'slack')], 10);
@@ -96,16 +106,11 @@ describe('StateStore.generation: notification and hub writes leave it, verdict-a
       state.pruneOutbox(['hub'], 0);
       expect(state.outboxCounts().length).toBeGreaterThanOrEqual(0);
       expect(state.generation()).toBe(g0);
-    } finally {
-      state.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('a status that says the same again is no change; a different status, a deployment, a verdict row, a pin each change it', () => {
-    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'driftd-generation-'));
-    const state = openState(dataDir);
-    try {
+    withTempState((state) => {
       const synced = { stack: 'web', sync: 'Synced' as const, health: 'Healthy' as const, reason: 'in sync', revision: COMMIT };
       state.setStackStatuses([synced]);
       const g0 = state.generation();
@@ -125,10 +130,7 @@ describe('StateStore.generation: notification and hub writes leave it, verdict-a
       changes(() => state.recordDeployment({ stack: 'web', revision: COMMIT, inputsHash: 'i', configHashes: { web: HASH }, health: 'Healthy', status: 'succeeded' }));
       changes(() => state.putSyncVerdicts([{ scope: stackScope('web'), key: 'k', verdict: {} }]));
       changes(() => state.setPin({ tag: 'v1', commit: COMMIT, by: 'test' }));
-    } finally {
-      state.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    }
+    });
   });
 
   it("another connection's outbox write still changes it (SQLite's data_version cannot tell tables apart)", () => {
