@@ -150,10 +150,7 @@ export class StateStore {
   recordDeployment(input: DeploymentInput): Deployment {
     return this.#guard('recording a deployment', () => {
       const d = valid(DeploymentInput(), input, 'a deployment');
-      const { lastInsertRowid } = this.#stmt(
-        `INSERT INTO deployments (stack, revision, ref, inputs_hash, config_hashes, health, status, operation_id, at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(d.stack, d.revision, d.ref ?? null, d.inputsHash, JSON.stringify(d.configHashes), d.health, d.status, d.operationId ?? null, this.#iso());
+      const lastInsertRowid = this.#insertDeployment(d, this.#iso());
       return this.#one(DeploymentRow(), 'SELECT * FROM deployments WHERE id = ?', lastInsertRowid)!;
     });
   }
@@ -166,16 +163,21 @@ export class StateStore {
     if (inputs.length === 0) return;
     this.#guard('recording deployments', () => {
       const rows = inputs.map((input) => valid(DeploymentInput(), input, 'a deployment'));
-      const insert = this.#stmt(
-        `INSERT INTO deployments (stack, revision, ref, inputs_hash, config_hashes, health, status, operation_id, at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      );
       const at = this.#iso();
       this.#transaction(() => {
-        for (const d of rows) insert.run(d.stack, d.revision, d.ref ?? null, d.inputsHash, JSON.stringify(d.configHashes), d.health, d.status, d.operationId ?? null, at);
+        for (const d of rows) this.#insertDeployment(d, at);
       });
     });
   }
+
+  /** One deployments row (already validated); its row id. */
+  #insertDeployment(d: DeploymentInput, at: string): number | bigint {
+    return this.#stmt(
+      `INSERT INTO deployments (stack, revision, ref, inputs_hash, config_hashes, health, status, operation_id, at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(d.stack, d.revision, d.ref ?? null, d.inputsHash, JSON.stringify(d.configHashes), d.health, d.status, d.operationId ?? null, at).lastInsertRowid;
+  }
+
 
   /** What is deployed: the stack's last `succeeded` deployment. */
   currentDeployment(stack: string): Deployment | undefined {
