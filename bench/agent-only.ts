@@ -68,7 +68,11 @@ async function main(argv: string[]): Promise<void> {
     const wall = rest.map((c) => c.wallMs);
     const cpu = rest.map((c) => c.cpuMs);
     const m = out.memory;
-    console.log(`no-change cycle (2…${cycles}): wall median ${fmtMs(summarize(wall).median)} (p90 ${fmtMs(summarize(wall).p90)}), CPU median ${fmtMs(summarize(cpu).median)}; first cycle ${fmtMs(out.cycles[0]?.wallMs ?? 0)}`);
+    const own = rest.map((c) => c.wallMs - c.gitWaitMs);
+    console.log(
+      `no-change cycle (2…${cycles}): wall median ${fmtMs(summarize(wall).median)} (p90 ${fmtMs(summarize(wall).p90)}), CPU median ${fmtMs(summarize(cpu).median)}, ` +
+        `without the wait for the Git server median ${fmtMs(summarize(own).median)}; first cycle ${fmtMs(out.cycles[0]?.wallMs ?? 0)}`,
+    );
     console.log(
       `RSS: before start ${mb(m.beforeStart.rssBytes)}, after start ${mb(m.afterStart.rssBytes)}, after 1st ${mb(m.afterFirstCycle.rssBytes)}, after last ${mb(m.afterLastCycle.rssBytes)} ` +
         `(growth from 1st ${(((m.afterLastCycle.rssBytes - m.afterFirstCycle.rssBytes) / m.afterFirstCycle.rssBytes) * 100).toFixed(1)} %); heap used ${mb(m.afterFirstCycle.heapUsedBytes)} → ${mb(m.afterLastCycle.heapUsedBytes)}, reserved ${mb(m.afterFirstCycle.heapTotalBytes)} → ${mb(m.afterLastCycle.heapTotalBytes)}`,

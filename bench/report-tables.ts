@@ -5,7 +5,7 @@ import type { LoopRun } from './naive.js';
 import type { NaiveResult } from './naive-scenario.js';
 import type { ProfileEntry, ProfileSummary } from './profile.js';
 import type { ProcessRun, StackCountResult } from './scenarios.js';
-import { changeOverheadMs, leastSquares, type Series } from './series.js';
+import { agentOwnCycleMs, changeOverheadMs, leastSquares, type Series } from './series.js';
 import type { ImportCost } from './startup.js';
 import { summarize, type Summary } from './stats.js';
 import { agentGrowth, secondHalfGrowth, TARGETS_ISSUE, type TargetResult } from './targets.js';
@@ -45,7 +45,7 @@ export function targetsTable(targets: readonly TargetResult[]): string {
 
 export function noChangeTable(counts: readonly StackCountResult[]): string {
   return table(
-    ['N', 'driftd sync (process) wall', 'driftd sync CPU', 'its Git requests, Compose runs', 'agent cycle wall (in-process)', 'agent cycle CPU', 'naive loop, Compose v2', 'naive loop, Compose v1', 'v2 naive / sync', 'v1 naive / sync', 'v2 naive / agent'],
+    ['N', 'driftd sync (process) wall', 'driftd sync CPU', 'its Git requests, Compose runs', 'agent cycle wall (in-process)', 'agent cycle CPU', 'agent cycle minus its wait for the Git server', 'naive loop, Compose v2', 'naive loop, Compose v1', 'v2 naive / sync', 'v1 naive / sync', 'v2 naive / agent'],
     counts.map((c) => {
       const cycles = c.agent.cycles.slice(1);
       const [sw, aw] = [wall(c.noChange.driftdSync), wall(cycles)];
@@ -57,6 +57,7 @@ export function noChangeTable(counts: readonly StackCountResult[]): string {
         `${kindsText(c.noChange.driftdSync.map((r) => r.gitRequests))}; Compose: ${kindsText(c.noChange.driftdSync.map((r) => countBy((r.compose ?? []).map((x) => x.command))))}`,
         `${fmtMs(aw.median)} (p90 ${fmtMs(aw.p90)}, max ${fmtMs(aw.max)})`,
         fmtMs(cpu(cycles).median),
+        fmtMs(agentOwnCycleMs(c)),
         spread(v2),
         spread(v1),
         ratio(v2.median, sw.median),

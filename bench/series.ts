@@ -44,6 +44,11 @@ export function agentCycleMs(c: StackCountResult): number {
   return median(c.agent.cycles.slice(1).map((x) => x.wallMs));
 }
 
+/** The median no-change cycle without its wait for the Git server's answer (agent-child.ts, gitWaitMs). */
+export function agentOwnCycleMs(c: StackCountResult): number {
+  return median(c.agent.cycles.slice(1).map((x) => x.wallMs - x.gitWaitMs));
+}
+
 export function peakAgentRss(c: StackCountResult): number {
   return Math.max(...Object.values(c.agent.memory).map((m) => m.rssBytes));
 }

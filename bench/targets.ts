@@ -2,7 +2,7 @@
 import { fmtDeltaMs, fmtMb, fmtMs, fmtPct, kindsText, refsRequests } from './format.js';
 import type { GitPollResult } from './git-history.js';
 import type { StackCountResult } from './scenarios.js';
-import { agentCycleMs, changeOverheadMs, peakAgentRss } from './series.js';
+import { agentCycleMs, agentOwnCycleMs, changeOverheadMs, peakAgentRss } from './series.js';
 import { summarize } from './stats.js';
 
 export const TARGETS_ISSUE = 'issue 20';
@@ -56,8 +56,10 @@ export function evaluateTargets(counts: readonly StackCountResult[], git: GitPol
     },
     'no Compose v2 naive loop at N=200 (--naive-max)',
   );
-  at(200, "the agent's no-change cycle at 200 stacks ≤ 30 ms (median of in-process cycles 2…)", upTo(30, agentCycleMs));
-  at(1000, "the agent's no-change cycle at 1,000 stacks ≤ 120 ms", upTo(120, agentCycleMs));
+  // Judged on the wall; the measured text also names the part that is the Git server's answer.
+  const cycle = (limit: number): Check => (r) => ({ measured: `${fmtMs(agentCycleMs(r))} (without the wait for the Git server's answer: ${fmtMs(agentOwnCycleMs(r))})`, ok: agentCycleMs(r) <= limit });
+  at(200, "the agent's no-change cycle at 200 stacks ≤ 30 ms (median of in-process cycles 2…)", cycle(30));
+  at(1000, "the agent's no-change cycle at 1,000 stacks ≤ 120 ms", cycle(120));
   const check = (r: StackCountResult): number => median(r.driftCheck.driftd.map((x) => x.wallMs));
   at(200, '`driftd drift-check` at 200 stacks ≤ 500 ms, process start included (median)', upTo(500, check));
   at(1000, '`driftd drift-check` at 1,000 stacks ≤ 2 s, process start included', upTo(2000, check));

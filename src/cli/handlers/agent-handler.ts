@@ -1,4 +1,5 @@
 import { startAgent } from '../../agent/daemon.js';
+import { preferSmallHeap } from '../../agent/heap.js';
 import { parseDuration } from '../../util/duration.js';
 import type { Handler } from '../context.js';
 import { optionalString } from '../options.js';
@@ -7,6 +8,7 @@ import { untilSignal } from '../until-signal.js';
 export const handler: Handler = async (ctx, opts) => {
   const interval = optionalString(opts, 'interval');
   const schedule = optionalString(opts, 'schedule');
+  preferSmallHeap();
   const agent = await startAgent({
     config: ctx.config,
     logger: ctx.logger,
