@@ -4,8 +4,8 @@
  * `--optimize-for-size` makes the heap grow by smaller steps after each GC.
  *
  * Measured with the bench's agent child at 200 stacks (100 no-change cycles each, two runs per
- * side, quiet machine; sampled after a forced GC): reserved heap 24.5–29.5 MB → 20.8–23.0 MB, RSS
- * after the last cycle 93.8–95.8 MB → 81.3–82.6 MB, RSS growth from the first cycle to the last
+ * side, quiet machine; sampled after a forced GC): reserved heap 24.5–29.5 MiB → 20.8–23.0 MiB, RSS
+ * after the last cycle 93.8–95.8 MiB → 81.3–82.6 MiB, RSS growth from the first cycle to the last
  * 18.7–21.6 % → 7.6–9.3 %, for about 3 ms more CPU per cycle (36.8–37.9 → 39.3–42.4 ms).
  *
  * Set at run time because node refuses it in NODE_OPTIONS ("not allowed"), and the image and the

@@ -35,7 +35,7 @@ describe('preferSmallHeap', () => {
     const normal = reservedAfterBurst(false);
     const small = reservedAfterBurst(true);
     expect(small).toBeGreaterThan(0);
-    // Measured: 9–13 MB against 37.5 MB on a quiet machine, up to 21.5 MB under three busy loops on 2 cores.
+    // Measured: 9–13 MiB against 37.5 MiB on a quiet machine, up to 21.5 MiB under three busy loops on 2 cores.
     expect(small).toBeLessThan(normal * 0.75);
   });
 });
