@@ -95,12 +95,14 @@ describe.skipIf(process.env.DRIFTD_TEST_SWARM === '0')('engine: swarm on a real 
     const r = await execFileCapture('ip', args, { timeoutMs: 30_000 });
     if (r.code !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr.trim()}`);
   };
+  // Only ever this one name: a run killed before its afterAll leaves it, and the next run removes
+  // it first (on a host with a real Swarm it would break that Swarm's next overlay).
+  const removeStale = (): Promise<unknown> => execFileCapture('ip', ['link', 'del', staleVxlan], { timeoutMs: 30_000 });
   beforeAll(async () => {
+    await removeStale();
     await ip('link', 'add', staleVxlan, 'type', 'vxlan', 'id', '4097', 'dstport', '4789');
   });
-  afterAll(async () => {
-    await execFileCapture('ip', ['link', 'del', staleVxlan], { timeoutMs: 30_000 });
-  });
+  afterAll(removeStale);
   const env = useSwarmWorld();
 
   const docker = (...args: string[]): Promise<string> => env.swarm.docker(...args);
