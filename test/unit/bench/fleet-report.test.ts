@@ -57,4 +57,15 @@ describe('fleet targets', () => {
     expect(fleetSection(f)).toContain('3: 3× connect ECONNRESET 127.0.0.1:1');
     expect(fleetTargets(f).find((t) => t.target.includes('no fetch'))!.status).toBe('missed');
   });
+
+  it('a fetch in an hour without a new tag by an agent that still lacked the tag (its earlier poll failed) is no miss; one more than those is', () => {
+    const caughtUp = (fetches: number): FleetResult =>
+      fleet({ offeredFetchHistogram: Array<number>(10).fill(9), fetches: 90, errors: 10 }, { fetches, offeredFetchHistogram: [0, 0, 0, 0, 0, 0, 0, 0, 0, 10] });
+    const met = fleetTargets(caughtUp(10)).find((t) => t.target.includes('no fetch'))!;
+    expect(met.status).toBe('met');
+    expect(met.measured).toBe(
+      "0 fetches without a target new to the agent that made them; the 10 fetches of the hours with no new tag were agents whose poll in the tag's hour had failed, fetching the tag still new to them",
+    );
+    expect(fleetTargets(caughtUp(11)).find((t) => t.target.includes('no fetch'))!.status).toBe('missed');
+  });
 });
