@@ -5,7 +5,7 @@
  * Why not a private dockerd in the host's namespace (how this started): a Swarm engine creates
  * each overlay's vxlan device (vx-<vni>-<id>) in its own namespace and then moves it into the
  * overlay's sandbox. An engine stopped between the two steps can leave the device behind, and every
- * later Swarm's first overlay has the same VNI (4097): its creation fails with "file exists", and
+ * later Swarm's first overlay has the same VNI (4097): its creation fails, and
  * no task of any later test ever starts (found on this machine: one leftover vx-001001-* made
  * every test of swarm.test.ts and swarm-policy.test.ts fail with "0 of N tasks running after
  * 300 s"). In a namespace of its own, whatever the engine leaves goes with the namespace, and the
