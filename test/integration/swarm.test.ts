@@ -88,8 +88,8 @@ function stackFile(opts: { apiEnv: string; webImage?: string }): string {
 describe.skipIf(process.env.DRIFTD_TEST_SWARM === '0')('engine: swarm on a real single-node Swarm', () => {
   // What a Swarm engine stopped while it set up an overlay leaves in its network namespace: the
   // vxlan device of VNI 4097, every Swarm's first overlay. One such leftover in the host's
-  // namespace made every later Swarm test on this machine fail ("0 of 3 tasks running after
-  // 300 s"); the Swarm of these tests runs in a namespace of its own and must not care.
+  // namespace made this file fail on this machine ("0 of 1 tasks running after 300 s" on the first
+  // deploy); the Swarm of these tests runs in a namespace of its own and must not care.
   const staleVxlan = 'vx-001001-dfstl'; // 15 bytes: the kernel's limit for an interface name
   const ip = async (...args: string[]): Promise<void> => {
     const r = await execFileCapture('ip', args, { timeoutMs: 30_000 });

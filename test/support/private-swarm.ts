@@ -7,8 +7,8 @@
  * overlay's sandbox. An engine stopped between the two steps can leave the device behind, and every
  * later Swarm's first overlay has the same VNI (4097): its creation fails, and
  * no task of any later test ever starts (found on this machine: one leftover vx-001001-* made
- * every test of swarm.test.ts and swarm-policy.test.ts fail with "0 of N tasks running after
- * 300 s"). In a namespace of its own, whatever the engine leaves goes with the namespace, and the
+ * 5 of the 6 tests of swarm.test.ts fail, the first with "0 of N tasks running after 300 s", and
+ * a CI run red). In a namespace of its own, whatever the engine leaves goes with the namespace, and the
  * host's interfaces are never touched.
  *
  *   const swarm = await PrivateSwarm.start();
