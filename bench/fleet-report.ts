@@ -12,6 +12,9 @@ const errorText = (h: FleetResult['hours'][number]): string =>
 
 const perAgent = (n: number, agents: number): string => (n / agents).toFixed(2);
 
+/** The fetches the agents of this hour asked for: polls that resolved a commit the agent did not have. */
+const offeredTotal = (h: FleetResult['hours'][number]): number => h.offeredFetchHistogram.reduce((x, y) => x + y, h.offeredFetchesAfterWindow);
+
 export function fleetTargets(f: FleetResult | null): TargetResult[] {
   const none = (target: string): TargetResult => ({ target, measured: 'fleet simulation skipped', status: 'not measured' });
   const t1 = 'fleet: ≤ 1 refs request per agent per interval (every hour, also right after a new tag)';
@@ -24,13 +27,12 @@ export function fleetTargets(f: FleetResult | null): TargetResult[] {
   // A fetch is for a new target when the agent that made it resolved a commit it did not have:
   // right after a tag, or in a later hour for an agent whose poll in the tag's hour failed (a
   // timeout at a loaded server) and which still had the old target. Judged per agent, not per hour.
-  const offeredTotal = (h: FleetResult['hours'][number]): number => h.offeredFetchHistogram.reduce((x, y) => x + y, h.offeredFetchesAfterWindow);
   const needless = f.hours.reduce((n, h) => n + Math.max(0, h.fetches - offeredTotal(h)), 0);
   const catchUp = quiet.reduce((n, h) => n + Math.min(h.fetches, offeredTotal(h)), 0);
   const burst = f.hours.find((h) => h.jitter && h.newTag);
   // Judged on when the agents ask (their jittered schedule); where the loopback server's queue put
   // the arrivals is shown beside it. Every fetch the agents offered must also have reached the server.
-  const offered = burst ? burst.offeredFetchHistogram.reduce((x, y) => x + y, burst.offeredFetchesAfterWindow) : 0;
+  const offered = burst ? offeredTotal(burst) : 0;
   const spread = burst ? offered > 0 && offered === burst.fetches && Math.max(...burst.offeredFetchHistogram) <= offered / 4 && burst.offeredFetchesAfterWindow === 0 : false;
   return [
     { target: t1, measured: `${perAgent(refs, a)} refs requests (info/refs + ls-refs) per agent`, status: refs <= a ? 'met' : 'missed' },

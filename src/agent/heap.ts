@@ -16,7 +16,7 @@
  */
 import v8 from 'node:v8';
 
-export const AGENT_V8_FLAGS = ['--optimize-for-size'] as const;
+const AGENT_V8_FLAGS = ['--optimize-for-size'] as const;
 
 let applied = false;
 
