@@ -2,49 +2,26 @@
  * recordVerdicts (src/commands/verdict-cache.ts): what a full run stores for the next one to
  * decide from, against a real state DB in a temp dir.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { noChangeRun, recordVerdicts, type NoChangeSlot } from '../../../src/commands/verdict-cache.js';
 import { resolveConfig } from '../../../src/config/resolve.js';
-import { openState, type StateStore } from '../../../src/state/index.js';
+import { openState } from '../../../src/state/index.js';
 import type { ReconcileResult } from '../../../src/sync/reconcile.js';
 import { FLEET_SCOPE, stackScope } from '../../../src/sync/verdict.js';
 import { silentLogger } from '../../../src/util/logger.js';
 import type { DesiredState } from '../../../src/compose/model.js';
 import { LABEL_CONFIG_HASH, LABEL_STACK } from '../../../src/util/labels.js';
 import { COMMIT, desiredService, desiredStack, desiredState, liveContainer } from '../drift/fixtures.js';
+import { freshStore } from '../state/helpers.js';
 
 const OID = (c: string) => c.repeat(40);
 const HASH = 'e'.repeat(64);
 
-/** A fresh state DB in a temp dir for `fn`, closed and removed after. */
-function withTempState(fn: (state: StateStore) => void): void {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'driftd-generation-'));
-  const state = openState(dataDir);
-  try {
-    fn(state);
-  } finally {
-    state.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  }
-}
-
 describe('recordVerdicts', () => {
-  const dirs: string[] = [];
-  const states: StateStore[] = [];
-  afterEach(() => {
-    for (const s of states.splice(0)) s.close();
-    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-  });
 
   function record(policies?: DesiredState['policies']): string[] {
-    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'driftd-verdict-record-'));
-    dirs.push(dataDir);
+    const { store: state, dataDir } = freshStore();
     const config = resolveConfig({ flags: { repo: dataDir, dataDir, host: 'web-01' }, env: {} });
-    const state = openState(dataDir);
-    states.push(state);
     const stack = desiredStack({ services: [desiredService({ configHash: HASH, replicas: 1 })] });
     const desired = desiredState([stack], policies ? { policies } : {});
     const target = { stack, revision: desired.revision, root: dataDir };
@@ -72,8 +49,7 @@ describe('recordVerdicts', () => {
 
 describe('StateStore.generation: what the agent keys its memory of stored rows on', () => {
   it('changes when this connection writes, when another connection commits, and for another connection', () => {
-    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'driftd-generation-'));
-    const one = openState(dataDir);
+    const { store: one, dataDir } = freshStore();
     const other = openState(dataDir);
     try {
       const g0 = one.generation();
@@ -85,9 +61,7 @@ describe('StateStore.generation: what the agent keys its memory of stored rows o
       expect(one.generation()).not.toBe(g1);
       expect(other.generation()).not.toBe(one.generation());
     } finally {
-      one.close();
       other.close();
-      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });
@@ -96,73 +70,59 @@ describe('StateStore.generation: notification and hub writes leave it, verdict-a
   const event = (eventId: string, channel = 'hub') => ({ eventId, channel, event: '{"kind":"status"}' });
 
   it('outbox and notification-memory writes of this connection do not change it', () => {
-    withTempState((state) => {
-      const g0 = state.generation();
-      state.enqueueLatest(event('status'));
-      state.enqueueNotifications({ seen: ['a'] }, [event('e1', 'slack'), event('e2', 'slack')], 10);
-      const [due] = state.outboxDue('slack', 10);
-      state.outboxFailed([due!.id], 'refused', new Date(Date.now() + 60_000));
-      state.outboxDelivered(state.outboxDue('hub', 10).map((r) => r.id));
-      state.pruneOutbox(['hub'], 0);
-      expect(state.outboxCounts().length).toBeGreaterThanOrEqual(0);
-      expect(state.generation()).toBe(g0);
-    });
+    const { store: state } = freshStore();
+    const g0 = state.generation();
+    state.enqueueLatest(event('status'));
+    state.enqueueNotifications({ seen: ['a'] }, [event('e1', 'slack'), event('e2', 'slack')], 10);
+    const [due] = state.outboxDue('slack', 10);
+    state.outboxFailed([due!.id], 'refused', new Date(Date.now() + 60_000));
+    state.outboxDelivered(state.outboxDue('hub', 10).map((r) => r.id));
+    state.pruneOutbox(['hub'], 0);
+    expect(state.outboxCounts().length).toBeGreaterThanOrEqual(0);
+    expect(state.generation()).toBe(g0);
   });
 
   it('a status that says the same again is no change; a different status, a deployment, a verdict row, a pin each change it', () => {
-    withTempState((state) => {
-      const synced = { stack: 'web', sync: 'Synced' as const, health: 'Healthy' as const, reason: 'in sync', revision: COMMIT };
-      state.setStackStatuses([synced]);
-      const g0 = state.generation();
-      const at0 = state.stackStatuses()[0]!.at;
-      state.setStackStatuses([synced]);
-      expect(state.generation()).toBe(g0);
-      expect(state.stackStatuses()[0]!.at).toBe(at0);
-      let g = g0;
-      const changes = (write: () => void): void => {
-        write();
-        expect(state.generation()).not.toBe(g);
-        g = state.generation();
-      };
-      changes(() => state.setStackStatuses([{ ...synced, sync: 'OutOfSync', reason: 'drift' }]));
-      changes(() => state.setStackStatuses([synced]));
-      changes(() => state.setStackStatuses([{ ...synced, revision: OID('9') }]));
-      changes(() => state.recordDeployment({ stack: 'web', revision: COMMIT, inputsHash: 'i', configHashes: { web: HASH }, health: 'Healthy', status: 'succeeded' }));
-      changes(() => state.putSyncVerdicts([{ scope: stackScope('web'), key: 'k', verdict: {} }]));
-      changes(() => state.setPin({ tag: 'v1', commit: COMMIT, by: 'test' }));
-    });
+    const { store: state } = freshStore();
+    const synced = { stack: 'web', sync: 'Synced' as const, health: 'Healthy' as const, reason: 'in sync', revision: COMMIT };
+    state.setStackStatuses([synced]);
+    const g0 = state.generation();
+    const at0 = state.stackStatuses()[0]!.at;
+    state.setStackStatuses([synced]);
+    expect(state.generation()).toBe(g0);
+    expect(state.stackStatuses()[0]!.at).toBe(at0);
+    let g = g0;
+    const changes = (write: () => void): void => {
+      write();
+      expect(state.generation()).not.toBe(g);
+      g = state.generation();
+    };
+    changes(() => state.setStackStatuses([{ ...synced, sync: 'OutOfSync', reason: 'drift' }]));
+    changes(() => state.setStackStatuses([synced]));
+    changes(() => state.setStackStatuses([{ ...synced, revision: OID('9') }]));
+    changes(() => state.recordDeployment({ stack: 'web', revision: COMMIT, inputsHash: 'i', configHashes: { web: HASH }, health: 'Healthy', status: 'succeeded' }));
+    changes(() => state.putSyncVerdicts([{ scope: stackScope('web'), key: 'k', verdict: {} }]));
+    changes(() => state.setPin({ tag: 'v1', commit: COMMIT, by: 'test' }));
   });
 
   it("another connection's outbox write still changes it (SQLite's data_version cannot tell tables apart)", () => {
-    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'driftd-generation-'));
-    const one = openState(dataDir);
+    const { store: one, dataDir } = freshStore();
     const other = openState(dataDir);
     try {
       const g0 = one.generation();
       other.enqueueLatest(event('status'));
       expect(one.generation()).not.toBe(g0);
     } finally {
-      one.close();
       other.close();
-      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });
 
 describe('noChangeRun under the agent memo: what it skips while the generation holds, and what it still sees', () => {
-  const dirs: string[] = [];
-  const states: StateStore[] = [];
-  afterEach(() => {
-    for (const s of states.splice(0)) s.close();
-    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-  });
 
   function setup() {
-    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'driftd-verdict-memo-'));
-    dirs.push(dataDir);
+    const { store: state, dataDir } = freshStore();
     const config = resolveConfig({ flags: { repo: dataDir, dataDir, host: 'web-01' }, env: {} });
-    const state = openState(dataDir);
-    states.push(state);
     const stack = desiredStack({ services: [desiredService({ configHash: HASH, replicas: 1 })] });
     const desired = desiredState([stack]);
     const target = { stack, revision: desired.revision, root: dataDir };
