@@ -16,13 +16,7 @@
  */
 import v8 from 'node:v8';
 
-const AGENT_V8_FLAGS = ['--optimize-for-size'] as const;
-
-let applied = false;
-
-/** Applies AGENT_V8_FLAGS to this process, once. Call before the agent starts. */
+/** Applies the policy to this process; setting the flag again changes nothing. Call before the agent starts. */
 export function preferSmallHeap(): void {
-  if (applied) return;
-  for (const flag of AGENT_V8_FLAGS) v8.setFlagsFromString(flag);
-  applied = true;
+  v8.setFlagsFromString('--optimize-for-size');
 }
