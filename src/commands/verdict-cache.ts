@@ -3,7 +3,7 @@
  * no-change run from the state DB and one container list, and recording what a full run found.
  * The keys come from one helper (stackKeyFor), which the agent's in-memory memo uses as well.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DesiredState, Revision } from '../compose/model.js';
 import type { ResolvedConfig } from '../config/resolve.js';
@@ -51,8 +51,23 @@ export function processEnvHash(inputs: Pick<HostInputs, 'allowProcessEnv' | 'pri
   return hashObject(entries);
 }
 
+/**
+ * The env dir's file names, listed once per key function: a stack without a host-local env file
+ * (most of them) then costs a set lookup instead of a failed open and the exception it throws,
+ * every cycle for every stack. null: there is no env dir; undefined: it cannot be listed (each
+ * stack's file is then opened as before).
+ */
+function envFileNames(envDir: string): ReadonlySet<string> | null | undefined {
+  try {
+    return new Set(readdirSync(envDir));
+  } catch (e) {
+    return errnoCode(e) === 'ENOENT' ? null : undefined;
+  }
+}
+
 /** sha256 of the host-local env file, null without one; unreadable → undefined (the stack is then loaded). */
-function hostEnvHash(envDir: string, stack: string): string | null | undefined {
+function hostEnvHash(envDir: string, stack: string, names: ReadonlySet<string> | null | undefined): string | null | undefined {
+  if (names === null || (names !== undefined && !names.has(`${stack}.env`))) return null;
   try {
     return sha256(readFileSync(path.join(envDir, `${stack}.env`)));
   } catch (e) {
@@ -72,10 +87,11 @@ export function stackKeyFor(
   const oids = snapshot.oids;
   const processEnv = processEnvHash(inputs, env);
   const hostPolicy = hashObject(inputs.hostPolicy ?? null);
+  const envFiles = envFileNames(inputs.envDir);
   return (stack, policy) => {
     const tree = oids?.[`stacks/${stack}`];
     if (tree === undefined) return undefined;
-    const hostEnv = hostEnvHash(inputs.envDir, stack);
+    const hostEnv = hostEnvHash(inputs.envDir, stack, envFiles);
     if (hostEnv === undefined) return undefined;
     return stackKey({
       version: VERSION,

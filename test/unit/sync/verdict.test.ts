@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -75,6 +75,20 @@ describe('stackKeyFor: the inputs read from the host', () => {
     const one = key();
     writeFileSync(path.join(envDir, 'web.env'), 'A=2\n');
     expect(new Set([none, one, key()]).size).toBe(3);
+  });
+  it('no env dir is the same as no env file; an env file or dir that cannot be read gives no key', () => {
+    const none = path.join(mkdtempSync(path.join(os.tmpdir(), 'verdict-env-none-')), 'env');
+    const missing = key({ envDir: none });
+    expect(missing).toBeDefined();
+    mkdirSync(none);
+    expect(key({ envDir: none })).toBe(missing);
+    // The dir is listed once per key function; a listed name that cannot be read is not "no file".
+    mkdirSync(path.join(none, 'web.env'));
+    expect(key({ envDir: none })).toBeUndefined();
+    // A dir that cannot be listed (here: a file) falls back to opening the stack's file, which fails too.
+    writeFileSync(path.join(none, 'plain'), '');
+    expect(key({ envDir: path.join(none, 'plain') })).toBeUndefined();
+    rmSync(path.dirname(none), { recursive: true, force: true });
   });
   it('the folder tree and the lock blob', () => {
     expect(key({}, { ...snap, oids: { ...snap.oids, 'stacks/web': OID('5') } })).not.toBe(key());
