@@ -58,16 +58,16 @@ function withoutForeignSwarmStacks(fleet: Fleet | undefined, host: string, names
   return names.filter((n) => policyFor(fleet, n).engine !== 'swarm');
 }
 
-/** What a load decides before it reads any stack: the fleet file and which stacks apply. */
-interface LoadPlan {
-  fleet: Fleet | undefined;
-  folders: string[];
-  selected: string[];
-  errors: StackLoadError[];
-  maxBytes: number;
+/**
+ * What this host should run at `revision`. A stack that fails to load is reported in `errors`
+ * (with file and line) and the others still load. Throws only when the whole repo cannot be
+ * read: the root is missing, or fleet.yaml is invalid (then nobody knows which stacks apply).
+ */
+export function loadDesiredState(opts: LoadDesiredStateOptions): Promise<DesiredState> {
+  return new Promise((resolve) => resolve(loadDesiredStateSync(opts)));
 }
 
-function planLoad(opts: LoadDesiredStateOptions): LoadPlan {
+export function loadDesiredStateSync(opts: LoadDesiredStateOptions): DesiredState {
   const { root, host } = opts;
   try {
     if (!statSync(root).isDirectory()) throw new Error('not a directory');
@@ -95,82 +95,41 @@ function planLoad(opts: LoadDesiredStateOptions): LoadPlan {
     }
     selected = selected.filter((n) => wanted.has(n));
   }
-  return { fleet, folders, selected, errors, maxBytes };
-}
 
-/** One stack: remembered (stackMemo) or loaded; a failure is that stack's error, never a throw. */
-function loadOne(opts: LoadDesiredStateOptions, plan: LoadPlan, name: string): DesiredStack | StackLoadError {
-  const policy = policyFor(plan.fleet, name);
-  const key = opts.stackMemo?.key(name, policy);
-  const remembered = key === undefined ? undefined : opts.stackMemo?.get(name, key);
-  if (remembered) return remembered;
-  try {
-    const stack = loadStackSync({
-      root: opts.root,
-      name,
-      maxFileBytes: plan.maxBytes,
-      policy,
-      ...(opts.envDir !== undefined ? { envDir: opts.envDir } : {}),
-      ...(opts.allowProcessEnv ? { allowProcessEnv: true } : {}),
-      ...(opts.processEnv ? { processEnv: opts.processEnv } : {}),
-      ...(opts.privateEnvNames ? { privateEnvNames: opts.privateEnvNames } : {}),
-    });
-    if (key !== undefined) opts.stackMemo?.set(name, key, stack);
-    return stack;
-  } catch (e) {
-    return toStackLoadError(e, name);
-  }
-}
-
-function assemble(opts: LoadDesiredStateOptions, plan: LoadPlan, results: readonly (DesiredStack | StackLoadError)[]): DesiredState {
+  const results = selected.map((name): DesiredStack | StackLoadError => {
+    const policy = policyFor(fleet, name);
+    const key = opts.stackMemo?.key(name, policy);
+    const remembered = key === undefined ? undefined : opts.stackMemo?.get(name, key);
+    if (remembered) return remembered;
+    try {
+      const stack = loadStackSync({
+        root,
+        name,
+        maxFileBytes: maxBytes,
+        policy,
+        ...(opts.envDir !== undefined ? { envDir: opts.envDir } : {}),
+        ...(opts.allowProcessEnv ? { allowProcessEnv: true } : {}),
+        ...(opts.processEnv ? { processEnv: opts.processEnv } : {}),
+        ...(opts.privateEnvNames ? { privateEnvNames: opts.privateEnvNames } : {}),
+      });
+      if (key !== undefined) opts.stackMemo?.set(name, key, stack);
+      return stack;
+    } catch (e) {
+      return toStackLoadError(e, name);
+    }
+  });
   const stacks: DesiredStack[] = [];
-  const errors = [...plan.errors];
   for (const r of results) {
     if ('services' in r) stacks.push(r);
     else errors.push(r);
   }
   errors.sort((a, b) => (a.stack < b.stack ? -1 : a.stack > b.stack ? 1 : 0));
   return {
-    host: opts.host,
+    host,
     revision: opts.revision,
     stacks,
     errors,
-    allStackNames: plan.folders.filter(isValidStackName),
-    ...(plan.fleet ? { policies: dict(Object.entries(plan.fleet.policies)) } : {}),
+    allStackNames: folders.filter(isValidStackName),
+    ...(fleet ? { policies: dict(Object.entries(fleet.policies)) } : {}),
   };
-}
-
-/**
- * How long the async load parses before it lets the event loop run. Its callers start engine
- * calls first (drift-check's container inspects, the agent's list): answers read and the next
- * requests sent between stacks keep the engine busy on the other core while this one parses,
- * instead of waiting until every compose file is parsed (docs/performance.md).
- */
-const PARSE_SLICE_MS = 4;
-
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-/**
- * What this host should run at `revision`. A stack that fails to load is reported in `errors`
- * (with file and line) and the others still load. Throws only when the whole repo cannot be
- * read: the root is missing, or fleet.yaml is invalid (then nobody knows which stacks apply).
- * Gives the event loop a turn every PARSE_SLICE_MS of parsing; the result is loadDesiredStateSync's.
- */
-export async function loadDesiredState(opts: LoadDesiredStateOptions): Promise<DesiredState> {
-  const plan = planLoad(opts);
-  const results: (DesiredStack | StackLoadError)[] = [];
-  let sliceStart = performance.now();
-  for (const name of plan.selected) {
-    results.push(loadOne(opts, plan, name));
-    if (performance.now() - sliceStart >= PARSE_SLICE_MS) {
-      await nextTurn();
-      sliceStart = performance.now();
-    }
-  }
-  return assemble(opts, plan, results);
-}
-
-export function loadDesiredStateSync(opts: LoadDesiredStateOptions): DesiredState {
-  const plan = planLoad(opts);
-  return assemble(opts, plan, plan.selected.map((name) => loadOne(opts, plan, name)));
 }
