@@ -1,12 +1,24 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { httpSettings, isLoopback } from '../../../src/agent/http-settings.js';
 import { resolveConfig } from '../../../src/config/resolve.js';
 
-function configWith(http: string, env: NodeJS.ProcessEnv = {}) {
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A temp dir removed after this file. */
+function tempDir(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'driftd-http-'));
+  dirs.push(dir);
+  return dir;
+}
+
+function configWith(http: string, env: NodeJS.ProcessEnv = {}) {
+  const dir = tempDir();
   const file = path.join(dir, 'config.yaml');
   writeFileSync(file, `http:\n${http}`);
   return { dir, config: resolveConfig({ flags: { config: file, repo: dir, dataDir: dir }, env }) };
@@ -39,7 +51,7 @@ describe('httpSettings (the agent refuses to start)', () => {
   });
 
   it('reads secrets from files, without the trailing newline; the read token may equal the webhook secret', () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'driftd-http-'));
+    const dir = tempDir();
     writeFileSync(path.join(dir, 'tok'), 'same-secret\n');
     const { config } = configWith(`  listen: 0.0.0.0:1\n  readTokenFile: ${dir}/tok\n  webhookSecretFile: ${dir}/tok\n  writeTokenEnv: WR\n`, { WR: 'w' });
     expect(httpSettings(config.http)).toMatchObject({ readToken: 'same-secret', webhookSecret: 'same-secret', writeToken: 'w' });
@@ -58,7 +70,7 @@ describe('httpSettings (the agent refuses to start)', () => {
   });
 
   it('refuses an empty secret file', () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'driftd-http-'));
+    const dir = tempDir();
     writeFileSync(path.join(dir, 'empty'), '\n');
     const { config } = configWith(`  listen: 127.0.0.1:1\n  webhookSecretFile: ${dir}/empty\n`);
     expect(() => httpSettings(config.http)).toThrow(/http\.webhookSecretFile .*empty is empty/);

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { fleetKeyFor, stackKeyFor, type HostInputs } from '../../../src/commands/verdict-cache.js';
 import type { LiveContainer } from '../../../src/live/model.js';
 import type { DeployedRecord } from '../../../src/sync/model.js';
@@ -65,6 +65,7 @@ describe('stackKey: every input of a stack load is in the key', () => {
 
 describe('stackKeyFor: the inputs read from the host', () => {
   const envDir = mkdtempSync(path.join(os.tmpdir(), 'verdict-env-'));
+  afterAll(() => rmSync(envDir, { recursive: true, force: true }));
   const inputs: HostInputs = { host: 'h1', envDir, allowProcessEnv: false, privateEnvNames: [], maxFileBytes: 1 << 20, hostPolicy: { mode: 'warn' } };
   const snap = { oids: { 'stacks/web': OID('1'), 'locks/web.lock.json': OID('2'), 'fleet.yaml': OID('4') }, problems: [] };
   const key = (over: Partial<HostInputs> = {}, s: Parameters<typeof stackKeyFor>[1] = snap, env: NodeJS.ProcessEnv = {}) => stackKeyFor({ ...inputs, ...over }, s, env)('web', 'p');
