@@ -1,21 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { httpSettings, isLoopback } from '../../../src/agent/http-settings.js';
 import { resolveConfig } from '../../../src/config/resolve.js';
-
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-/** A temp dir removed after this file. */
-function tempDir(): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'driftd-http-'));
-  dirs.push(dir);
-  return dir;
-}
+import { tempDir } from '../state/helpers.js';
 
 function configWith(http: string, env: NodeJS.ProcessEnv = {}) {
   const dir = tempDir();

@@ -18,7 +18,6 @@ const OID = (c: string) => c.repeat(40);
 const HASH = 'e'.repeat(64);
 
 describe('recordVerdicts', () => {
-
   function record(policies?: DesiredState['policies']): string[] {
     const { store: state, dataDir } = freshStore();
     const config = resolveConfig({ flags: { repo: dataDir, dataDir, host: 'web-01' }, env: {} });
@@ -119,7 +118,6 @@ describe('StateStore.generation: notification and hub writes leave it, verdict-a
 });
 
 describe('noChangeRun under the agent memo: what it skips while the generation holds, and what it still sees', () => {
-
   function setup() {
     const { store: state, dataDir } = freshStore();
     const config = resolveConfig({ flags: { repo: dataDir, dataDir, host: 'web-01' }, env: {} });

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { fleetKeyFor, stackKeyFor, type HostInputs } from '../../../src/commands/verdict-cache.js';
 import type { LiveContainer } from '../../../src/live/model.js';
 import type { DeployedRecord } from '../../../src/sync/model.js';
+import { tempDir } from '../state/helpers.js';
 import { decideNoChange, splitByVerdict, FLEET_SCOPE, policyHash, stackKey, stackScope, verdictOf, type NoChangeInput, type StackKeyParts, type StoredVerdict } from '../../../src/sync/verdict.js';
 import { COMPOSE_LABELS, LABEL_AGENT, LABEL_CONFIG_HASH, LABEL_STACK } from '../../../src/util/labels.js';
 import { DEFAULT_POLICY } from '../../../src/compose/fleet.js';
@@ -78,7 +79,7 @@ describe('stackKeyFor: the inputs read from the host', () => {
     expect(new Set([none, one, key()]).size).toBe(3);
   });
   it('no env dir is the same as no env file; an env file or dir that cannot be read gives no key', () => {
-    const none = path.join(mkdtempSync(path.join(os.tmpdir(), 'verdict-env-none-')), 'env');
+    const none = path.join(tempDir(), 'env');
     const missing = key({ envDir: none });
     expect(missing).toBeDefined();
     mkdirSync(none);
@@ -89,7 +90,6 @@ describe('stackKeyFor: the inputs read from the host', () => {
     // A dir that cannot be listed (here: a file) falls back to opening the stack's file, which fails too.
     writeFileSync(path.join(none, 'plain'), '');
     expect(key({ envDir: path.join(none, 'plain') })).toBeUndefined();
-    rmSync(path.dirname(none), { recursive: true, force: true });
   });
   it('the folder tree and the lock blob', () => {
     expect(key({}, { ...snap, oids: { ...snap.oids, 'stacks/web': OID('5') } })).not.toBe(key());
