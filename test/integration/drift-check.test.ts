@@ -366,8 +366,14 @@ describe('driftd drift-check on stacks deployed from a test repo', () => {
     const runtime = path.join(auditDir, 'runtime');
     mkdirSync(runtime, { recursive: true });
     const interrupted: string[][] = [];
-    // Kill after the temp folder appears (k = 0), and after the k-th file event inside it.
-    for (let k = 0; k < 4; k++) {
+    // An attempt whose kill lands after the rename leaves a complete export (verified below). That race
+    // is the machine's timing, not a fault, so such folders are allowed and counted out, not asserted away.
+    const completed: string[] = [];
+    // Kill after the temp folder appears (k = 0), and after the k-th file event inside it. On a busy
+    // machine a kill can land late, so the attempts go on (k cycling) until enough of them interrupted.
+    const enough = (): boolean => interrupted.length >= 2 && interrupted.some((files) => files.length > 0);
+    for (let attempt = 0; attempt < 12 && (attempt < 4 || !enough()); attempt++) {
+      const k = attempt % 4;
       const before = new Set(readdirSync(runtime));
       const child = host.spawn('drift-check', ['--ref-tag', 'v1.0.0', '--export', '--log-level', 'silent'], { auditDir });
       const prefix = `.tmp-${child.pid}-`;
@@ -395,16 +401,22 @@ describe('driftd drift-check on stacks deployed from a test repo', () => {
       // Never a half-written timestamp folder: each one there is complete and verifies.
       for (const name of exportFolders(auditDir)) await verifyExport(path.join(runtime, name));
       const left = readdirSync(runtime).filter((n) => n.startsWith(prefix));
-      if (left.length === 1 && exportFolders(auditDir).length === 0) interrupted.push(readdirSync(path.join(runtime, left[0]!)).sort());
+      const added = exportFolders(auditDir).filter((n) => !completed.includes(n));
+      completed.push(...added);
+      if (added.length === 0) {
+        expect(left).toHaveLength(1); // killed before the rename: its temp folder stays for the next export
+        interrupted.push(readdirSync(path.join(runtime, left[0]!)).sort());
+      } else {
+        expect(left).toEqual([]); // renamed, then killed: nothing of it is left in a temp folder
+      }
     }
     // The kills landed while the export was being written (some attempts after files were started).
     expect(interrupted.length).toBeGreaterThanOrEqual(2);
     expect(interrupted.some((files) => files.length > 0)).toBe(true);
-    expect(exportFolders(auditDir)).toEqual([]);
 
     const ok = await host.run('drift-check', ['--ref-tag', 'v1.0.0', '--export', '--log-level', 'silent'], { auditDir });
     expect(ok.code).toBe(2); // S.missing and the hand-made changes above
-    const [name, ...more] = exportFolders(auditDir);
+    const [name, ...more] = exportFolders(auditDir).filter((n) => !completed.includes(n));
     expect(more).toEqual([]);
     await verifyExport(path.join(runtime, name!));
     expect(readdirSync(runtime).filter((n) => n.startsWith('.tmp-'))).toEqual([]);
