@@ -110,8 +110,12 @@ function recordsOid(file: string): boolean {
 function linkTree(from: SafeDir, to: SafeDir): void {
   for (const d of from.list()) {
     if (d.isDirectory()) {
-      to.mkdir(d.name, DIR_MODE);
-      from.withDir(d.name, {}, (src) => to.withDir(d.name, {}, (dst) => linkTree(src, dst)));
+      const dst = to.makeDir(d.name, DIR_MODE);
+      try {
+        from.withDir(d.name, {}, (src) => linkTree(src, dst));
+      } finally {
+        dst.close();
+      }
     } else if (d.isSymbolicLink()) to.symlink(readlinkSync(from.at(d.name)), d.name);
     else to.linkFrom(from, d.name, d.name);
   }
@@ -137,20 +141,55 @@ class Writer {
     private readonly base?: Snapshot,
   ) {}
 
+  /**
+   * `stacks/` of the base snapshot and of the one being written, each opened once for every stack
+   * folder linked (a change of one stack links all the others: per-folder opens of the two roots
+   * were most of that cost). Undefined: the base cannot be opened (then stacks are written from Git).
+   */
+  #stacks: { from: SafeDir; to: SafeDir } | undefined | null = null;
+
   private canReuse(file: string, oid: string): boolean {
     const base = this.base;
     return !!base && base.oids?.[file] === oid && base.maxFileBytes === this.maxFileBytes && STACK_FOLDER.test(file);
   }
 
+  private stackRoots(): { from: SafeDir; to: SafeDir } | undefined {
+    if (this.#stacks !== null) return this.#stacks;
+    this.#stacks = undefined;
+    const to = this.root.openDir('stacks');
+    try {
+      const base = SafeDir.openRoot((this.base as Snapshot).dir);
+      try {
+        this.#stacks = { from: base.openDir('stacks'), to };
+      } finally {
+        base.close();
+      }
+    } catch {
+      to.close();
+    }
+    return this.#stacks;
+  }
+
+  /** Closes what the writer held open; call once the snapshot is written. */
+  close(): void {
+    if (!this.#stacks) return;
+    this.#stacks.from.close();
+    this.#stacks.to.close();
+    this.#stacks = undefined;
+  }
+
   /** Links `file` (a stack folder) from the base snapshot; false when it cannot (then it is written from Git). */
   private reuse(file: string): boolean {
     const base = this.base as Snapshot;
+    const name = path.posix.basename(file);
     try {
-      const from = SafeDir.openRoot(base.dir);
+      const roots = this.stackRoots();
+      if (!roots) throw new Error('the base snapshot cannot be opened');
+      const dst = roots.to.makeDir(name, DIR_MODE);
       try {
-        from.withDir(file, {}, (src) => this.root.withDir(file, { create: DIR_MODE }, (dst) => linkTree(src, dst)));
+        roots.from.withDir(name, {}, (src) => linkTree(src, dst));
       } finally {
-        from.close();
+        dst.close();
       }
     } catch {
       // The base was removed meanwhile (or cannot be linked across file systems): write from Git.
@@ -276,7 +315,11 @@ async function writeSnapshot(store: ObjectStore, commit: string, tmp: SafeDir, m
   }
   const nodes: Planned[] = [];
   await settleAll(wanted.map((e) => writer.collect(e.path, e, nodes)));
-  await writer.write(nodes);
+  try {
+    await writer.write(nodes);
+  } finally {
+    writer.close();
+  }
   const problems = writer.problems.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   const oids = Object.fromEntries(Object.entries(writer.oids).sort(([a], [b]) => (a < b ? -1 : 1)));
   tmp.writeFile(MANIFEST, `${JSON.stringify({ version: MANIFEST_VERSION, commit, problems, oids, maxFileBytes }, null, 2)}\n`, { mode: 0o644 });

@@ -213,11 +213,13 @@ export class SafeDir {
 
   /** Opens the folder at `rel` one component at a time, never following a symlink. The caller closes it. */
   openDir(rel: string, opts: OpenDirOptions = {}): SafeDir {
-    const parts = rel.split('/').filter((p) => p !== '' && p !== '.');
+    const [first, ...rest] = rel.split('/').filter((p) => p !== '' && p !== '.');
     // A new descriptor even for "": the caller closes what it gets.
-    let current = new SafeDir(fs.openSync(this.selfPath(), O_RDONLY | O_DIRECTORY), this.path);
+    if (first === undefined) return new SafeDir(fs.openSync(this.selfPath(), O_RDONLY | O_DIRECTORY), this.path);
+    // The first component is opened through this folder's descriptor, not a copy of it: one open fewer per call.
+    let current = this.child(first, opts);
     try {
-      for (const part of parts) {
+      for (const part of rest) {
         const next = current.child(part, opts);
         current.close();
         current = next;
@@ -403,8 +405,21 @@ export class SafeDir {
 
   /** Creates a folder (exact mode); EEXIST is an error. */
   mkdir(name: string, mode: number): void {
+    this.makeDir(name, mode).close();
+  }
+
+  /** `mkdir`, returning the new folder open (the caller closes it): no second open to write into it. */
+  makeDir(name: string, mode: number): SafeDir {
     fs.mkdirSync(this.at(name), { mode });
-    this.withDir(name, {}, (d) => fs.fchmodSync(d.fd, mode));
+    // Opened without following (a link planted in its place fails here), then the exact mode past the umask.
+    const made = this.child(name, {});
+    try {
+      fs.fchmodSync(made.fd, mode);
+    } catch (e) {
+      made.close();
+      throw e;
+    }
+    return made;
   }
 
   /** Creates a symlink `name` → `target` (the link itself; nothing is followed). */

@@ -3,7 +3,7 @@
  * content fails alone; and the 200-stack performance budget.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -95,6 +95,40 @@ describe('snapshots', () => {
       // Removing the old snapshot leaves the new one whole.
       rmSync(first.dir, { recursive: true, force: true });
       expect(readFileSync(path.join(second.dir, 'stacks/same/bin/run.sh'), 'utf8')).toBe('#!/bin/sh\n');
+    });
+
+    it('a base whose folders are gone or replaced by symlinks is never followed: those folders are written from Git', async () => {
+      repo.writeSimpleStack('same').writeSimpleStack('planted').writeSimpleStack('edited');
+      await repo.commit();
+      await repo.tag('v1');
+      const first = (await source.poll({ kind: 'tag', tag: 'v1' })).snapshot;
+      // Another local user cannot do this (the data dir is 0700), but a damaged data dir can look like it.
+      const outside = mkdtempSync(path.join(os.tmpdir(), 'driftd-outside-'));
+      try {
+        writeFileSync(path.join(outside, 'compose.yaml'), 'services:\n  app:\n    image: evil:1\n');
+        rmSync(path.join(first.dir, 'stacks/planted'), { recursive: true });
+        symlinkSync(outside, path.join(first.dir, 'stacks/planted'));
+        repo.write('stacks/edited/compose.yaml', 'services:\n  app:\n    image: nginx:1.28\n');
+        await repo.commit();
+        await repo.tag('v2');
+        const second = (await source.poll({ kind: 'tag', tag: 'v2' })).snapshot;
+        expect(lstatSync(path.join(second.dir, 'stacks/planted')).isDirectory()).toBe(true);
+        expect(readFileSync(path.join(second.dir, 'stacks/planted/compose.yaml'), 'utf8')).not.toContain('evil');
+        expect(inode(second.dir, 'stacks/same/compose.yaml')).toBe(inode(first.dir, 'stacks/same/compose.yaml'));
+
+        // The whole stacks/ folder of the base gone (its manifest still there): every folder comes from Git.
+        rmSync(path.join(second.dir, 'stacks'), { recursive: true });
+        repo.write('stacks/edited/compose.yaml', 'services:\n  app:\n    image: nginx:1.29\n');
+        await repo.commit();
+        await repo.tag('v3');
+        const third = (await source.poll({ kind: 'tag', tag: 'v3' })).snapshot;
+        expect(third.problems).toEqual([]);
+        expect(readdirSync(path.join(third.dir, 'stacks')).sort()).toEqual(['edited', 'planted', 'same']);
+        expect(readFileSync(path.join(third.dir, 'stacks/same/compose.yaml'), 'utf8')).toBe(readFileSync(path.join(first.dir, 'stacks/same/compose.yaml'), 'utf8'));
+        expect(readFileSync(path.join(third.dir, 'stacks/edited/compose.yaml'), 'utf8')).toContain('nginx:1.29');
+      } finally {
+        rmSync(outside, { recursive: true, force: true });
+      }
     });
 
     it('a linked folder keeps its refused files as problems; another size limit writes it afresh', async () => {
