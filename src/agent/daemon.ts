@@ -8,6 +8,8 @@ import type { ResolvedConfig } from '../config/resolve.js';
 import { describeError, DriftdError, isDriftdError } from '../errors/index.js';
 import { registerSecrets } from '../util/scrub.js';
 import { createDockerClient, type DockerConnection } from '../live/docker-client.js';
+import { EngineWatch, ListingCache } from '../live/engine-watch.js';
+import type { Listing } from '../live/inventory.js';
 import { pageSource } from '../page/source.js';
 import { createAgentMetrics } from '../metrics/registry.js';
 import { moveStateAside, openState, type StateStore } from '../state/index.js';
@@ -79,6 +81,11 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const source = openSource(config, logger);
   const docker = opts.docker ?? createDockerClient(config);
   const desiredMemo = new DesiredMemo();
+  // The engine's event stream: a no-change cycle reuses the last container list while it shows no change.
+  const engineWatch = EngineWatch.supports(docker.docker)
+    ? new EngineWatch(docker.docker, { onLost: (reason, retryInMs) => logger.debug({ retryInMs }, `engine event stream closed (${reason}); listing every cycle until it is back`) })
+    : undefined;
+  const listing = engineWatch ? new ListingCache<Listing>(engineWatch) : undefined;
   // The state DB may be reopened after a fault (afterStateFailure): the gauges read whichever is current.
   const metrics = createAgentMetrics({
     state: {
@@ -136,6 +143,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
         waitForLock: true,
         desiredMemo,
         drift: true,
+        ...(listing ? { listing } : {}),
       });
       retry.succeeded();
       notifier.record(cycleOf(result));
@@ -206,6 +214,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     'driftd agent started',
   );
   notifier.start();
+  engineWatch?.start();
   if (opts.runAtStart !== false) fire('startup');
 
   return {
@@ -224,6 +233,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       schedule.stop();
       retry.cancel();
       await coalescer.stop();
+      engineWatch?.stop();
       hub?.stop();
       await notifier.stop();
       await watcher?.close();

@@ -8,6 +8,8 @@ import { createDockerClient, pingDocker, type DockerConnection } from '../live/d
 import type { ReconcileDeps, ReconcileResult } from '../sync/reconcile.js';
 import { recoverInterruptedApplies } from '../sync/recover.js';
 import type { LiveInventory } from '../live/model.js';
+import type { ListingCache } from '../live/engine-watch.js';
+import type { Listing } from '../live/inventory.js';
 import { listComposeContainers } from '../live/project-containers.js';
 import type { DriftResult } from '../drift/compute-drift.js';
 import { removeStaleTempFiles } from '../util/json-file.js';
@@ -43,6 +45,8 @@ export interface SyncOptions {
   desiredMemo?: DesiredMemo;
   /** Compare desired and live after the run (the agent's metrics and notifications). */
   drift?: boolean;
+  /** The agent's cache of the engine's list calls, kept while its event stream shows no change (live/engine-watch.ts). */
+  listing?: ListingCache<Listing>;
   /** `--no-cache`: forget the stored no-change verdicts and load and plan every stack. */
   noCache?: boolean;
 }
@@ -183,8 +187,8 @@ async function driftOnHit(
  * Starts the listing of every container now and hands it over later. A rejection is held until
  * inventory() is called, so that a listing nobody asks for (the poll failed) is no unhandled rejection.
  */
-function listEveryContainer(conn: DockerConnection): { inventory(): Promise<LiveInventory> } {
-  const started = import('../live/inventory.js').then(({ collectInventory }) => collectInventory(conn.docker, { inspect: 'none' }));
+function listEveryContainer(conn: DockerConnection, listing: ListingCache<Listing> | undefined): { inventory(): Promise<LiveInventory> } {
+  const started = import('../live/inventory.js').then(({ collectInventory }) => collectInventory(conn.docker, { inspect: 'none', ...(listing ? { listing } : {}) }));
   const settled = started.then(
     (value) => ({ ok: true as const, value }),
     (error: unknown) => ({ ok: false as const, error }),
@@ -257,7 +261,7 @@ async function syncCounted(opts: SyncOptions): Promise<Omit<SyncResult, 'yamlPar
     // The agent compares desired and live after every run: one listing of every container serves the
     // verdict and that comparison. It is taken while the refs request is in flight (two waits
     // overlapped, not one after the other); a poll that fails leaves it unused.
-    const listing = plain && !opts.noCache && opts.drift ? listEveryContainer(conn) : undefined;
+    const listing = plain && !opts.noCache && opts.drift ? listEveryContainer(conn, opts.listing) : undefined;
     // The CLI's plain run asks for the verdict's Compose container list the same way; noChangeRun
     // awaits it only where it needs it, so a Docker error surfaces where it did.
     const composeListing = plain && !opts.noCache && !opts.drift ? listComposeContainers(conn.docker) : undefined;

@@ -29,4 +29,6 @@ export interface EngineApi {
   listConfigs?(options: { filters?: EngineFilters }): Promise<unknown>;
   listSecrets?(options: { filters?: EngineFilters }): Promise<unknown>;
   getNode?(id: string): { inspect(): Promise<unknown> };
+  /** The engine's event stream (the agent's listing cache, engine-watch.ts); optional for the same reason. */
+  watchEvents?(options: { since?: number; filters?: EngineFilters; signal: AbortSignal }, handlers: { onOpen(): void; onData(): void }): Promise<void>;
 }

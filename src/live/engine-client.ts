@@ -5,12 +5,13 @@
  */
 import type { AuthConfig, EngineApi, EngineFilters } from './engine-api.js';
 import type { EngineEndpoint } from './engine-endpoint.js';
-import { engineSender, type Send } from './engine-http.js';
+import { engineSender, engineStreamer, type Send, type Stream, type StreamHandlers } from './engine-http.js';
 
 /** `?all=1&filters={"label":["k=v"]}`: filters JSON-encoded as the API expects; empty parts left out. */
-export function engineQuery(params: { all?: boolean; filters?: EngineFilters }): string {
+export function engineQuery(params: { all?: boolean; since?: number; filters?: EngineFilters }): string {
   const query = new URLSearchParams();
   if (params.all) query.set('all', '1');
+  if (params.since !== undefined) query.set('since', String(params.since));
   if (params.filters && Object.keys(params.filters).length > 0) query.set('filters', JSON.stringify(params.filters));
   const text = query.toString();
   return text === '' ? '' : `?${text}`;
@@ -25,12 +26,19 @@ const segment = encodeURIComponent;
 
 export class EngineClient implements EngineApi {
   private readonly send: Send;
+  private readonly stream: Stream;
 
   constructor(
     endpoint: EngineEndpoint,
     readonly address: string,
   ) {
     this.send = engineSender(endpoint);
+    this.stream = engineStreamer(endpoint);
+  }
+
+  /** GET /events: open until the engine ends it or `signal` aborts (engine-watch.ts). */
+  watchEvents(options: { since?: number; filters?: EngineFilters; signal: AbortSignal }, handlers: StreamHandlers): Promise<void> {
+    return this.stream({ path: `/events${engineQuery(options)}`, signal: options.signal }, handlers);
   }
 
   ping(options: { abortSignal?: AbortSignal } = {}): Promise<unknown> {

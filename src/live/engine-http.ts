@@ -91,6 +91,52 @@ function exchange(request: typeof http.request, options: http.RequestOptions): P
   });
 }
 
+/** What a long-lived GET (the event stream) reports while it is open. */
+export interface StreamHandlers {
+  /** The engine answered 2xx: the stream is open. */
+  onOpen(): void;
+  /** Some bytes arrived (their content is not read: any of them means "something changed"). */
+  onData(): void;
+}
+
+export type Stream = (request: EngineRequest & { signal: AbortSignal }, handlers: StreamHandlers) => Promise<void>;
+
+/** An error answer to a stream is quoted from at most this many bytes. */
+const STREAM_ERROR_BYTES = 4096;
+
+/**
+ * A long-lived GET on a connection of its own (a stream must not hold one of the pooled
+ * connections the calls share). Resolves when the engine ends the answer, rejects on a transport
+ * error, an abort or a non-2xx answer (EngineHttpError). The body is never collected, so a flood
+ * costs no memory.
+ */
+export function engineStreamer(endpoint: EngineEndpoint): Stream {
+  return ({ path, headers = {}, signal }, handlers) =>
+    new Promise((resolve, reject) => {
+      const { request, base } = transport(endpoint);
+      const req = request({ ...base, method: 'GET', path, headers, signal }, (res) => {
+        const status = res.statusCode ?? 0;
+        if (status < 200 || status > 299) {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (chunk: Buffer) => {
+            if (size < STREAM_ERROR_BYTES) chunks.push(chunk);
+            size += chunk.length;
+          });
+          res.on('end', () => reject(engineHttpError(status, Buffer.concat(chunks).subarray(0, STREAM_ERROR_BYTES))));
+          res.on('error', reject);
+          return;
+        }
+        handlers.onOpen();
+        res.on('data', () => handlers.onData());
+        res.on('error', reject);
+        res.on('end', () => resolve());
+      });
+      req.on('error', reject);
+      req.end();
+    });
+}
+
 /** A GET sender for one engine; bodies are JSON-decoded (text for /_ping), non-2xx answers throw EngineHttpError. */
 export function engineSender(endpoint: EngineEndpoint): Send {
   const { request, base } = transport(endpoint);

@@ -1,6 +1,7 @@
 /**
  * The live inventory through the Docker API, with as few calls as the comparison needs:
- * one container list, one version, one network list and one volume list (all in parallel),
+ * one container list, one version, one network list and one volume list (all in parallel; the
+ * agent reuses them while the engine's event stream shows no change, engine-watch.ts),
  * then container inspects only for the containers asked for and one image inspect per
  * distinct image those containers run, both with bounded concurrency (16: on a small host the
  * engine answers inspects faster with more in flight, and each one is cheap).
@@ -24,7 +25,8 @@ import {
   mapVolume,
 } from './inspect-mapper.js';
 import { mapLimit } from './map-limit.js';
-import type { LiveContainer, LiveImageDefaults, LiveInventory, LiveProject } from './model.js';
+import type { LiveContainer, LiveImageDefaults, LiveInventory, LiveNetwork, LiveProject, LiveVolume } from './model.js';
+import type { ListingCache } from './engine-watch.js';
 import { COMPOSE_LABELS } from '../util/labels.js';
 
 /** The engine calls this module makes (EngineClient and a Dockerode instance satisfy it). */
@@ -52,6 +54,11 @@ export interface InventoryOptions {
    * of a container that `projects` then leaves out is dropped: the inventory is the same as without it.
    */
   prefetch?: readonly string[];
+  /**
+   * The agent's cache of the list calls (engine-watch.ts): reused while the engine's event stream
+   * vouches that nothing changed; inspects are never cached.
+   */
+  listing?: ListingCache<Listing>;
   /** Inspect calls in flight at once. Default 16. */
   concurrency?: number;
   /** The engine address for error messages (createDockerClient's `address`); default: read from the client. */
@@ -113,22 +120,51 @@ function byName<T extends { name: string }>(a: T, b: T): number {
  * A container or image removed between the list and its inspect is left out (containers) or
  * left without defaults (images), never an error.
  */
-export async function collectInventory(docker: DockerApi, opts: InventoryOptions = {}): Promise<LiveInventory> {
-  const address = opts.address ?? dockerAddress(docker);
-  const concurrency = opts.concurrency ?? 16;
+/** What the four list calls answer, validated and mapped: the part of an inventory a cache may keep. */
+export interface Listing {
+  engine: LiveInventory['engine'];
+  /** Every container, as the list carries it (no config). */
+  listed: LiveContainer[];
+  /** Networks and volumes of Compose projects (all of them; the caller's scope is applied after). */
+  networks: LiveNetwork[];
+  volumes: LiveVolume[];
+}
 
-  const listing = Promise.all([
+/** The four list calls, in parallel. */
+async function listEngine(docker: DockerApi, address: string): Promise<Listing> {
+  const [versionRaw, listRaw, networksRaw, volumesRaw] = await Promise.all([
     callDocker('version', address, () => docker.version()),
     callDocker('list containers', address, () => docker.listContainers({ all: true })),
     callDocker('list networks', address, () => docker.listNetworks(PROJECT_FILTER)),
     callDocker('list volumes', address, () => docker.listVolumes(PROJECT_FILTER)),
   ]);
+  const version = parseDockerResponse(versionSchema(), versionRaw, 'version', address);
+  return {
+    engine: { version: version.Version, apiVersion: version.ApiVersion, os: version.Os, arch: version.Arch },
+    listed: parseDockerResponse(containerListSchema(), listRaw, 'list containers', address).map(mapContainerSummary),
+    networks: parseDockerResponse(networkListSchema(), networksRaw, 'list networks', address).map(mapNetwork),
+    volumes: (parseDockerResponse(volumeListSchema(), volumesRaw, 'list volumes', address).Volumes ?? []).map(mapVolume),
+  };
+}
+
+/** The listing from the cache when it still holds, else from the engine (kept for the next call when nothing changed meanwhile). */
+async function cachedListing(docker: DockerApi, address: string, cache: ListingCache<Listing> | undefined): Promise<Listing> {
+  if (!cache) return listEngine(docker, address);
+  const kept = cache.get();
+  if (kept) return kept;
+  const started = cache.begin();
+  return cache.keep(started, await listEngine(docker, address));
+}
+
+export async function collectInventory(docker: DockerApi, opts: InventoryOptions = {}): Promise<LiveInventory> {
+  const address = opts.address ?? dockerAddress(docker);
+  const concurrency = opts.concurrency ?? 16;
+
+  const listing = cachedListing(docker, address, opts.listing);
   // Awaited below (after the list, or with it when the list fails first).
   const names = Promise.resolve(opts.projects);
   names.catch(() => undefined);
-  const [versionRaw, listRaw, networksRaw, volumesRaw] = await listing;
-  const version = parseDockerResponse(versionSchema(), versionRaw, 'version', address);
-  const listed = parseDockerResponse(containerListSchema(), listRaw, 'list containers', address).map(mapContainerSummary);
+  const { engine, listed, networks, volumes } = await listing;
 
   const slot = limiter(concurrency);
   const inspectOne = (c: LiveContainer): Promise<LiveContainer | undefined> =>
@@ -166,13 +202,11 @@ export async function collectInventory(docker: DockerApi, opts: InventoryOptions
   }
 
   const inScope = (project: string | undefined): boolean => project !== undefined && (!projectSet || projectSet.has(project));
-  const networks = parseDockerResponse(networkListSchema(), networksRaw, 'list networks', address).map(mapNetwork);
-  const volumes = (parseDockerResponse(volumeListSchema(), volumesRaw, 'list volumes', address).Volumes ?? []).map(mapVolume);
 
   containers.sort(byName);
   return {
     takenAt: (opts.now ?? (() => new Date()))().toISOString(),
-    engine: { version: version.Version, apiVersion: version.ApiVersion, os: version.Os, arch: version.Arch },
+    engine,
     containers,
     projects: groupProjects(containers),
     images,
