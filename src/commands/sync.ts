@@ -165,6 +165,7 @@ function reconcileDeps(opts: SyncOptions, parts: Pick<ReconcileDeps, 'state' | '
     actor: opts.actor,
     command: opts.command,
     ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.listing ? { listing: opts.listing } : {}),
   };
 }
 

@@ -6,7 +6,8 @@ import type { HealthStatus } from '../drift/model.js';
 import { describeError, isDriftdError } from '../errors/index.js';
 import type { ComposeCli } from '../live/compose-cli.js';
 import { pingDocker, type DockerConnection } from '../live/docker-client.js';
-import { collectInventory } from '../live/inventory.js';
+import { collectInventory, type Listing } from '../live/inventory.js';
+import type { ListingCache } from '../live/engine-watch.js';
 import type { LiveInventory } from '../live/model.js';
 import { listProjectContainers } from '../live/project-containers.js';
 import { createCredentialSource } from '../image/docker-auth.js';
@@ -66,6 +67,8 @@ export interface ReconcileDeps {
   signal?: AbortSignal;
   /** Stacks whose last apply was interrupted: their health is verified even when nothing changed. */
   recovering?: ReadonlySet<string>;
+  /** The agent's listing cache (live/engine-watch.ts): the plan's inventory reuses the verdict's listing while nothing changed. */
+  listing?: ListingCache<Listing>;
 }
 
 export interface ReconcileInput {
@@ -100,7 +103,7 @@ function redactor(stacks: readonly DesiredStack[]): (text: string) => string {
 async function inventoryFor(deps: ReconcileDeps, input: ReconcileInput): Promise<LiveInventory> {
   // Field-level comparison (inspect) only for selfHeal stacks: everything else is decided on labels.
   const healing = new Set(input.targets.filter((t) => t.stack.policy.selfHeal).map((t) => t.stack.name));
-  return collectInventory(deps.docker.docker, { inspect: (c) => c.project !== undefined && healing.has(c.project) });
+  return collectInventory(deps.docker.docker, { inspect: (c) => c.project !== undefined && healing.has(c.project), ...(deps.listing ? { listing: deps.listing } : {}) });
 }
 
 function driftedStacks(input: ReconcileInput, inventory: LiveInventory): Set<string> {
@@ -284,20 +287,28 @@ export async function reconcile(deps: ReconcileDeps, input: ReconcileInput): Pro
   // Stacks where nothing ran get their status in one transaction at the end (a no-change run over
   // 200 stacks: one commit, not 200); a stack that ran something is recorded at once.
   const unchanged: Parameters<StateStore['setStackStatus']>[0][] = [];
+  // Likewise the stacks a new revision changes nothing for ('recorded'): one read of the current
+  // deployments, one transaction of new rows at the end (a tag that changes one of 1,000 stacks
+  // made 999 reads and 999 commits).
+  const quiet: QuietRun = { current: state.currentDeployments(), recorded: [] };
   try {
     for (const p of await withRollbacks(deps, plan.stacks)) {
       if (deps.signal?.aborted) {
         outcomes.push({ stack: p.stack, action: p.action, result: 'abandoned', message: 'driftd is stopping; left for the next run' });
         continue;
       }
-      const outcome = await executeStack(deps, p, live[p.stack], health[p.stack], redact);
+      const outcome = await executeStack(deps, p, live[p.stack], health[p.stack], redact, quiet);
       outcomes.push(outcome);
       const status = statusAfter(p, outcome);
       if (status && p.action === 'none') unchanged.push(status);
       else if (status) state.setStackStatus(status);
     }
   } finally {
-    state.setStackStatuses(unchanged);
+    try {
+      state.recordDeployments(quiet.recorded);
+    } finally {
+      state.setStackStatuses(unchanged);
+    }
   }
   const unconverged = plan.warnings.length > 0;
   const problems = new Set(plan.stacks.filter((p) => p.problem).map((p) => p.stack));
@@ -413,12 +424,19 @@ function healthOf(live: LiveStackSummary | undefined, judged?: LiveHealth): Heal
   return 'Healthy';
 }
 
+/** The run's stacks with nothing to apply: their current deployments, read once, and the rows to add for them at the end. */
+interface QuietRun {
+  current: ReadonlyMap<string, Deployment>;
+  recorded: ReturnType<typeof deploymentRecord>[];
+}
+
 async function executeStack(
   deps: ReconcileDeps,
   p: StackPlan,
   live: LiveStackSummary | undefined,
   judged: LiveHealth | undefined,
   redact: (t: string) => string,
+  quiet: QuietRun,
 ): Promise<StackOutcome> {
   const { state } = deps;
   const base = { stack: p.stack, action: p.action, ...(p.revision ? { revision: p.revision } : {}) };
@@ -426,11 +444,12 @@ async function executeStack(
     case 'none': {
       const target = p.target;
       if (target && deps.recovering?.has(p.stack)) return verifyRecovered(deps, p, target, redact);
-      const current = state.currentDeployment(p.stack);
+      // Only this stack's own step changes its deployments, so the run's first read still holds.
+      const current = quiet.current.get(p.stack);
       const health = healthOf(live, judged);
       if (target && (current?.revision !== target.revision.commit || current.inputsHash !== target.stack.inputsHash)) {
         // Inputs moved on without changing any service: record the revision, run nothing.
-        state.recordDeployment(deploymentRecord(target, health, 'succeeded'));
+        quiet.recorded.push(deploymentRecord(target, health, 'succeeded'));
         return { ...base, result: 'recorded', message: recordedMessage(target.revision), health };
       }
       return { ...base, result: 'unchanged', message: p.reason, health };

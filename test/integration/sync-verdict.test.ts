@@ -8,6 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openState } from '../../src/state/index.js';
 import { useDockerTestScope } from '../support/docker.js';
 import { fleetYaml, projectContainers, SyncWorld } from '../support/sync-harness.js';
 import { TEST_IMAGES } from '../support/test-env.js';
@@ -107,7 +108,7 @@ describe('sync: the stored no-change verdict', () => {
     await env.docker.getContainer(worker.id).stop({ t: 1 });
     try {
       writeAll('hola');
-      await world.release('v1.1.2');
+      const commit = await world.release('v1.1.2');
       world.resetComposeLog();
       const r = await sync();
       expect(r.verdict).toMatchObject({ hit: false, changed: [a], loaded: [a, c] });
@@ -118,6 +119,13 @@ describe('sync: the stored no-change verdict', () => {
         [c!]: ['deployed', 'Healthy'],
       });
       expect(composeRunsFor()).toEqual([a, c].sort());
+      // The recorded stack's new row (written with the run's other recorded rows, in one transaction at its end).
+      const state = openState(world.dataDir);
+      try {
+        expect(state.currentDeployment(b!)).toMatchObject({ revision: commit, status: 'succeeded', health: 'Healthy' });
+      } finally {
+        state.close();
+      }
     } finally {
       // Started again by the run itself when it passed (304 then).
       await env.docker.getContainer(worker.id).start().catch(() => undefined);
