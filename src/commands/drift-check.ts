@@ -22,7 +22,7 @@ import type { FileChange } from '../source/index.js';
 import type { StateStore } from '../state/index.js';
 import type { Logger } from '../util/logger.js';
 import { VERSION } from '../version.js';
-import { loadTarget, openSource, type Target } from './target.js';
+import { loadTarget, openSource, pinViews, type Target } from './target.js';
 import { openStateForCaching } from './state-access.js';
 import { checkFindings } from './check-findings.js';
 import { isUnverified, targetVerifier } from './verify-target.js';
@@ -163,7 +163,7 @@ export async function driftCheck(opts: DriftCheckOptions): Promise<DriftCheckRes
   const state = openStateForCaching(config.dataDir);
   try {
     let t = Date.now();
-    const pins = state?.pins().map((p) => ({ ...(p.stack ? { stack: p.stack } : {}), tag: p.tag, ...(p.allowUnverified ? { allowUnverified: true } : {}) })) ?? [];
+    const pins = state ? pinViews(state) : [];
     const source = openSource(config, logger);
     const verifier = targetVerifier({ config, logger, source, ...(state ? { state } : {}) });
     const targetLoad = loadTarget({ config, logger, pins, source, verifier, ...(opts.stacks ? { stacks: opts.stacks } : {}) }).catch((e: unknown) =>

@@ -18,7 +18,7 @@ import { acquireHostMutex, openState, statePath, type StateStore } from '../stat
 import type { Trigger } from '../state/schema.js';
 import type { Logger } from '../util/logger.js';
 import type { DesiredMemo } from './desired-memo.js';
-import { desiredMemoKey, loadPolled, openSource, pollTarget, type PolledTarget, type Target, type TargetOptions } from './target.js';
+import { desiredMemoKey, hostPolicy, loadPolled, openSource, pinViews, pollTarget, type PolledTarget, type Target, type TargetOptions } from './target.js';
 import { noChangeRun, partialRun, recordVerdicts, type NoChangeRun, type PartialRun } from './verdict-cache.js';
 import { isUnverified, recordRefusal, targetVerifier } from './verify-target.js';
 import type { GitSource } from '../source/index.js';
@@ -217,6 +217,10 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
 async function syncCounted(opts: SyncOptions): Promise<Omit<SyncResult, 'yamlParses'>> {
   const { config, logger } = opts;
   const conn = opts.docker ?? createDockerClient(config);
+  // The refs request goes out first and is answered while the engine is checked and the lock taken
+  // (the agent passes its state and source; the CLI opens them after the engine answered).
+  const listAhead = (source: GitSource, state: StateStore): void => source.listAhead(hostPolicy(config, pinViews(state)));
+  if (opts.state && opts.source) listAhead(opts.source, opts.state);
   try {
     await pingDocker(conn.docker, conn.address);
   } catch (e) {
@@ -225,6 +229,8 @@ async function syncCounted(opts: SyncOptions): Promise<Omit<SyncResult, 'yamlPar
     throw e;
   }
   const state = opts.state ?? openState(config.dataDir);
+  const source = opts.source ?? openSource(config, logger);
+  if (!(opts.state && opts.source)) listAhead(source, state);
   const release = opts.dryRun
     ? undefined
     : await acquireHostMutex(config.dataDir, 'reconcile', { wait: opts.waitForLock ?? true, timeoutMs: config.composeTimeoutMs * 2 });
@@ -237,8 +243,7 @@ async function syncCounted(opts: SyncOptions): Promise<Omit<SyncResult, 'yamlPar
       if (state.deploymentCount() === 0) await (await import('../sync/relabel.js')).recordLiveStacks({ state, docker: conn, dataDir: config.dataDir, logger, trigger: opts.trigger, actor: opts.actor, command: opts.command });
     }
     const recovering = new Set(opts.dryRun ? [] : await recoverInterruptedApplies(state, logger, opts.trigger, opts.actor, config.composeTimeoutMs));
-    const source = opts.source ?? openSource(config, logger);
-    const pins = state.pins().map((p) => ({ ...(p.stack ? { stack: p.stack } : {}), tag: p.tag, ...(p.allowUnverified ? { allowUnverified: true } : {}) }));
+    const pins = pinViews(state);
     const targetOpts: TargetOptions = {
       config,
       logger,

@@ -3,6 +3,7 @@ import type { RefPolicy, ResolvedConfig } from '../config/resolve.js';
 import { createGitSource, type GitSource, type Snapshot } from '../source/index.js';
 import type { StackTarget } from '../sync/model.js';
 import type { Logger } from '../util/logger.js';
+import type { StateStore } from '../state/index.js';
 import { verificationEnabled, type Provenance } from '../verify/index.js';
 import type { DesiredMemo } from './desired-memo.js';
 import { hostInputsOf } from './verdict-cache.js';
@@ -115,12 +116,23 @@ export interface PolledTarget {
 }
 
 /** Resolves the host's target revision (a host pin wins over the ref policy), verifies and materializes it. */
+/** The host's pins (driftd rollback) as a poll reads them. */
+export function pinViews(state: Pick<StateStore, 'pins'>): PinView[] {
+  return state.pins().map((p) => ({ ...(p.stack ? { stack: p.stack } : {}), tag: p.tag, ...(p.allowUnverified ? { allowUnverified: true } : {}) }));
+}
+
+/** The ref policy a poll follows: the host's pin (driftd rollback) when there is one, else the configured one. */
+export function hostPolicy(config: Pick<ResolvedConfig, 'ref'>, pins: TargetOptions['pins']): RefPolicy {
+  const hostPin = pins?.find((p) => p.stack === undefined);
+  return hostPin ? { kind: 'tag', tag: hostPin.tag } : config.ref;
+}
+
 export async function pollTarget(opts: TargetOptions): Promise<PolledTarget> {
   const { config, logger } = opts;
   const source = opts.source ?? openSource(config, logger);
   const verifier = opts.verifier ?? targetVerifier({ config, logger, source });
   const hostPin = opts.pins?.find((p) => p.stack === undefined);
-  const policy: RefPolicy = opts.policy ?? (hostPin ? { kind: 'tag', tag: hostPin.tag } : config.ref);
+  const policy: RefPolicy = opts.policy ?? hostPolicy(config, opts.pins);
   let provenance: Provenance | undefined;
   // Verified before it is materialized: a refused revision is never snapshotted, loaded or applied.
   const poll = await source.poll(policy, async (resolved) => {

@@ -58,8 +58,7 @@ function decode(contentType: string | undefined, body: Buffer): unknown {
   }
 }
 
-function transport(endpoint: EngineEndpoint): { request: typeof http.request; base: http.RequestOptions } {
-  const pool = { keepAlive: true, maxSockets: MAX_SOCKETS };
+function transport(endpoint: EngineEndpoint, pool: { keepAlive: boolean; maxSockets: number } = { keepAlive: true, maxSockets: MAX_SOCKETS }): { request: typeof http.request; base: http.RequestOptions } {
   switch (endpoint.transport) {
     case 'unix':
       return { request: http.request, base: { socketPath: endpoint.socketPath, agent: new http.Agent(pool) } };
@@ -113,7 +112,8 @@ const STREAM_ERROR_BYTES = 4096;
 export function engineStreamer(endpoint: EngineEndpoint): Stream {
   return ({ path, headers = {}, signal }, handlers) =>
     new Promise((resolve, reject) => {
-      const { request, base } = transport(endpoint);
+      // Its own connection, closed when the stream ends (a kept-alive socket per reconnect would pile up).
+      const { request, base } = transport(endpoint, { keepAlive: false, maxSockets: 1 });
       const req = request({ ...base, method: 'GET', path, headers, signal }, (res) => {
         const status = res.statusCode ?? 0;
         if (status < 200 || status > 299) {
@@ -131,6 +131,8 @@ export function engineStreamer(endpoint: EngineEndpoint): Stream {
         res.on('data', () => handlers.onData());
         res.on('error', reject);
         res.on('end', () => resolve());
+        // A connection cut mid-answer: whichever of end, error or close comes first settles it.
+        res.on('close', () => reject(new Error('the connection to the engine closed')));
       });
       req.on('error', reject);
       req.end();

@@ -83,6 +83,13 @@ export interface GitSource {
   /** The repo's HEAD, branches and tags (peeled). Remote: exactly one HTTP request. */
   listRefs(): Promise<RepoRefs>;
   /**
+   * Starts the refs request of the next resolve(policy) now (sync starts it before it checks the
+   * engine and takes the host lock, so the network wait overlaps that work). resolve uses it when
+   * the policy is the same and the answer is not older than 2 s; otherwise it lists again. Its
+   * failure is the next resolve's.
+   */
+  listAhead(policy: RefPolicy): void;
+  /**
    * Lists refs, selects the policy's commit, records tag movements, and makes the commit
    * available locally: no fetch when it already is, else a shallow fetch of that one ref.
    */
@@ -102,6 +109,8 @@ export interface GitSource {
 }
 
 const DEFAULT_MAX_FILE_BYTES = 1024 * 1024;
+/** A listAhead answer older than this when resolve comes is not used (a sync that waited for the host lock lists again). */
+const AHEAD_MAX_AGE_MS = 2000;
 
 function isRemote(repo: string): boolean {
   return /^https?:\/\//i.test(repo);
@@ -153,12 +162,40 @@ export function createGitSource(opts: GitSourceOptions): GitSource {
     return (await listUnder(ALL_REF_PREFIXES)).refs;
   }
 
+  /** A listing started by listAhead: its prefixes, and when its answer came (undefined while in flight). */
+  let ahead: { key: string; answeredAt?: number; listing: ReturnType<typeof listUnder> } | undefined;
+
+  function listAhead(policy: RefPolicy): void {
+    try {
+      validatePolicy(policy);
+    } catch {
+      return; // resolve reports it
+    }
+    const prefixes = policyRefPrefixes(policy);
+    const entry: NonNullable<typeof ahead> = { key: prefixes.join('\n'), listing: listUnder(prefixes) };
+    const answered = (): void => {
+      entry.answeredAt = now().getTime();
+    };
+    entry.listing.then(answered, answered);
+    ahead = entry;
+  }
+
+  /** The listing listAhead started for these prefixes, if still fresh; taken once. */
+  function takeAhead(prefixes: readonly string[]): ReturnType<typeof listUnder> | undefined {
+    const entry = ahead;
+    ahead = undefined;
+    if (!entry || entry.key !== prefixes.join('\n')) return undefined;
+    if (entry.answeredAt !== undefined && now().getTime() - entry.answeredAt > AHEAD_MAX_AGE_MS) return undefined;
+    return entry.listing;
+  }
+
   /** The snapshot of the commit the last resolve selected, when it existed (snapshots never change once written). */
   let known: Snapshot | undefined;
 
   async function resolve(policy: RefPolicy): Promise<ResolvedRevision> {
     validatePolicy(policy);
-    const { refs, listing } = await listUnder(policyRefPrefixes(policy));
+    const prefixes = policyRefPrefixes(policy);
+    const { refs, listing } = await (takeAhead(prefixes) ?? listUnder(prefixes));
     const selected = selectRevision(refs, policy, repo);
     const objects = store();
     const tagRef = selected.refKind === 'tag' ? refs.tags[selected.ref] : undefined;
@@ -251,6 +288,7 @@ export function createGitSource(opts: GitSourceOptions): GitSource {
     repo,
     isLocal: local,
     listRefs,
+    listAhead,
     resolve,
     materialize,
     poll,

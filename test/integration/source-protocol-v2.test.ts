@@ -100,6 +100,46 @@ describe('ref listing: protocol v2 ls-refs, v0 fallback', () => {
     });
   }
 
+  it('listAhead: the next resolve of the same policy uses its answer (one request); another policy, an answer over 2 s old or a failed one are not reused', async () => {
+    const policy: RefPolicy = { kind: 'tag', tag: 'v1.3.0' };
+    let nowMs = Date.now();
+    const s = createGitSource({ repo: served.url, dataDir, timeoutMs: 30_000, now: () => new Date(nowMs) });
+    await s.poll(policy);
+    server.resetStats();
+    s.listAhead(policy);
+    expect((await s.poll(policy)).revision.ref).toBe('v1.3.0');
+    expect(server.count()).toBe(1);
+
+    // Another policy (a pin set meanwhile): listed again, for that policy.
+    server.resetStats();
+    s.listAhead(policy);
+    expect((await s.poll({ kind: 'tag', tag: 'v1.4.0' })).revision.ref).toBe('v1.4.0');
+    expect(server.count()).toBe(2);
+
+    // An answer that waited too long (a sync that waited for the host lock): listed again.
+    server.resetStats();
+    s.listAhead(policy);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(server.count()).toBe(1);
+    nowMs += 2001;
+    await s.poll(policy);
+    expect(server.count()).toBe(2);
+
+    // Taken once: a second resolve lists again.
+    server.resetStats();
+    s.listAhead(policy);
+    await s.resolve(policy);
+    await s.resolve(policy);
+    expect(server.count()).toBe(2);
+
+    // The server down: the error is the resolve's, as without listAhead, and nothing is left unhandled.
+    await server.close();
+    s.listAhead(policy);
+    const err = await s.resolve(policy).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'GitUnreachable' });
+    server = await GitServer.start();
+  });
+
   it('a server remembered as v2 that stops speaking it: the poll falls back to v0 and succeeds, then stays at one request', async () => {
     const policy: RefPolicy = { kind: 'tag', tag: 'v1.3.0' };
     await source().poll(policy);

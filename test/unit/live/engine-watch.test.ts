@@ -132,6 +132,12 @@ describe('EngineWatch and ListingCache', () => {
     expect(server.received[1]!.url).toContain('since=');
     const kept = cache.keep(cache.begin(), { n: 2 });
     expect(cache.get()).toBe(kept);
+
+    // The connection cut mid-answer (an engine killed): the same.
+    streams[1]!.socket?.destroy();
+    await until('the second loss', () => !w.open);
+    expect(cache.get()).toBeUndefined();
+    expect(lost).toHaveLength(2);
   });
 
   it('an engine that refuses the stream (HTTP 500) or floods it never makes a listing stale', async () => {
