@@ -219,7 +219,13 @@ async function syncCounted(opts: SyncOptions): Promise<Omit<SyncResult, 'yamlPar
   const conn = opts.docker ?? createDockerClient(config);
   // The refs request goes out first and is answered while the engine is checked and the lock taken
   // (the agent passes its state and source; the CLI opens them after the engine answered).
-  const listAhead = (source: GitSource, state: StateStore): void => source.listAhead(hostPolicy(config, pinViews(state)));
+  const listAhead = (source: GitSource, state: StateStore): void => {
+    try {
+      source.listAhead(hostPolicy(config, pinViews(state)));
+    } catch {
+      // Only a head start: a state DB that cannot give the pins fails below, where it did before.
+    }
+  };
   if (opts.state && opts.source) listAhead(opts.source, opts.state);
   try {
     await pingDocker(conn.docker, conn.address);
