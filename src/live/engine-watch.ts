@@ -1,6 +1,6 @@
 /**
- * The agent's listing cache (issue 20, docs/performance.md "The container list and the event
- * stream"). A no-change cycle used to ask the engine for every container, network and volume each
+ * The agent's listing cache (issue 20, docs/performance.md "The agent's container list and the
+ * engine's event stream"). A no-change cycle used to ask the engine for every container, network and volume each
  * time; on a host with 200 containers the engine needs ~40 ms to answer the container list alone,
  * more than the rest of the cycle. The agent holds the engine's event stream (`GET /events`) open
  * instead, and reuses the last listing as long as:

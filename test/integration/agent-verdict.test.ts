@@ -22,6 +22,7 @@ import { targetEnv } from '../support/compose-target.js';
 import { useDockerTestScope } from '../support/docker.js';
 import { fleetYaml, projectContainers, SyncWorld } from '../support/sync-harness.js';
 import { TEST_IMAGES } from '../support/test-env.js';
+import { waitFor } from '../support/wait-for.js';
 
 describe('agent: the no-change cycle uses the stored verdict', () => {
   const env = useDockerTestScope({ cleanupAfter: 'all' });
@@ -62,11 +63,7 @@ describe('agent: the no-change cycle uses the stored verdict', () => {
     return { docker: new Counting(engineEndpointFor(address, targetEnv()), address), address };
   };
   const until = async (what: string, ok: () => boolean): Promise<void> => {
-    const end = Date.now() + 30_000;
-    while (!ok()) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitFor(what, () => Promise.resolve(ok() ? true : undefined), 30_000, 20);
   };
   const byStack = (r: SyncResult) => Object.fromEntries((r.drift?.stacks ?? []).filter((s) => s.stack === a || s.stack === b).map((s) => [s.stack, s]));
 

@@ -7,14 +7,12 @@ import type http from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDockerClient } from '../../../src/live/docker-client.js';
 import { EngineWatch, LISTING_MAX_AGE_MS, ListingCache } from '../../../src/live/engine-watch.js';
+import { waitFor } from '../../support/wait-for.js';
 import { EngineTestServer, json } from './engine-test-server.js';
 
-const until = async (what: string, ok: () => boolean, timeoutMs = 5000): Promise<void> => {
-  const end = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+/** waitFor (test/support) on a condition; a ceiling, not a budget. */
+const until = async (what: string, ok: () => boolean, timeoutMs = 30_000): Promise<void> => {
+  await waitFor(what, () => Promise.resolve(ok() ? true : undefined), timeoutMs, 10);
 };
 
 describe('EngineWatch and ListingCache', () => {
@@ -128,7 +126,7 @@ describe('EngineWatch and ListingCache', () => {
     expect(cache.begin().mark).toBeUndefined();
     expect(lost).toEqual(['the engine ended the event stream']);
     // Reconnects after a second.
-    await until('the second stream', () => streams.length === 2 && w.open, 5000);
+    await until('the second stream', () => streams.length === 2 && w.open);
     expect(server.received[1]!.url).toContain('since=');
     const kept = cache.keep(cache.begin(), { n: 2 });
     expect(cache.get()).toBe(kept);
